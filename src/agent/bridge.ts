@@ -1,0 +1,264 @@
+/**
+ * The agent-side stdio bridge: a stdio MCP server for desktop MCP clients that only speak stdio, which
+ * forwards everything to a tenant URL over pinned TLS. Both sides are the official SDK: an SDK `Client`
+ * connected to the tenant, and a low-level SDK `Server` per stdio connection (served by `serveStdio`,
+ * so the desktop client may speak either protocol era).
+ *
+ * Forwarded: tools/list, tools/call (progress and cancellation included), resources/list,
+ * resources/templates/list, resources/read, resources/subscribe + unsubscribe (when the tenant offers
+ * them on the 2025 era), prompts/list, prompts/get, completion/complete, logging/setLevel, and the
+ * tenant's list_changed, resources/updated and log notifications. The bridge advertises exactly the
+ * tenant's capabilities (within that list).
+ *
+ * @example
+ * const bridge = await runBridge(await loadTenantConnection(files), { stdin: process.stdin, stdout: process.stdout });
+ * await bridge.closed; // resolves when the desktop client closes stdin or `bridge.close()` is called
+ */
+import type { Readable, Writable } from 'node:stream';
+import type {
+  Client,
+  ConnectOptions,
+  Implementation,
+  ListChangedOptions,
+  Progress,
+  RequestOptions,
+} from '@modelcontextprotocol/client';
+import { Server, type ServerCapabilities, type ServerContext } from '@modelcontextprotocol/server';
+import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
+import pino, { type Logger } from 'pino';
+import type { TenantConnection } from './tenant-connection.js';
+import {
+  connectToTenant,
+  DEFAULT_AGENT_CLIENT_INFO,
+  type TenantTransportOptions,
+} from './tenant-transport.js';
+
+/**
+ * Upper bound for one forwarded request to the tenant. Generous because a tool call may wait in the
+ * tenant's human approval queue; progress notifications reset it. The desktop client's own timeout
+ * (and its cancellation, which the bridge forwards) usually ends a call first.
+ */
+export const DEFAULT_BRIDGE_REQUEST_TIMEOUT_MS = 15 * 60 * 1000;
+
+/** Client identity the bridge announces to the tenant. */
+export const DEFAULT_BRIDGE_CLIENT_INFO: Implementation = {
+  name: 'airlock-bridge',
+  version: DEFAULT_AGENT_CLIENT_INFO.version,
+};
+
+export interface BridgeIo {
+  /** Where the desktop client's messages arrive (newline-delimited JSON-RPC). */
+  stdin: Readable;
+  /** Where the bridge writes its messages. Nothing else may write here. */
+  stdout: Writable;
+}
+
+export interface BridgeOptions {
+  /** Per-request timeout towards the tenant. Default {@link DEFAULT_BRIDGE_REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number;
+  /** Identity announced to the tenant. Default {@link DEFAULT_BRIDGE_CLIENT_INFO}. */
+  clientInfo?: Implementation;
+  /** Transport and TLS options of the tenant connection. */
+  transport?: TenantTransportOptions;
+  /** Options of the tenant connect (timeout, abort). */
+  connect?: ConnectOptions;
+  /** Diagnostics (never written to stdout). Default: silent. */
+  logger?: Logger;
+}
+
+export interface BridgeHandle {
+  /** The SDK client connected to the tenant. */
+  readonly upstream: Client;
+  /** Resolves once the bridge has shut down (stdin ended or `close()`); never rejects. */
+  readonly closed: Promise<void>;
+  /** Stops serving stdio and closes the tenant connection. Idempotent. */
+  close(): Promise<void>;
+}
+
+type Meta = Record<string, unknown> | undefined;
+
+/** Removes the desktop client's progress token: the SDK puts its own on the tenant-side request. */
+function withoutProgressToken<P extends { _meta?: Meta }>(params: P): P {
+  if (params._meta === undefined || !('progressToken' in params._meta)) return params;
+  const { progressToken: _progressToken, ...meta } = params._meta;
+  return { ...params, _meta: meta };
+}
+
+function forwardCapabilities(upstream: ServerCapabilities, legacyUpstream: boolean): ServerCapabilities {
+  const caps: ServerCapabilities = {};
+  if (upstream.tools) caps.tools = { listChanged: upstream.tools.listChanged === true };
+  if (upstream.prompts) caps.prompts = { listChanged: upstream.prompts.listChanged === true };
+  if (upstream.resources) {
+    caps.resources = {
+      listChanged: upstream.resources.listChanged === true,
+      subscribe: legacyUpstream && upstream.resources.subscribe === true,
+    };
+  }
+  if (upstream.completions) caps.completions = {};
+  if (upstream.logging) caps.logging = {};
+  return caps;
+}
+
+/**
+ * Connects to the tenant, then serves stdio until `io.stdin` ends. Rejects if the tenant connection
+ * fails (TLS, refused client certificate, unreachable): nothing is served in that case.
+ *
+ * @example
+ * const bridge = await runBridge(conn, { stdin: process.stdin, stdout: process.stdout }, { requestTimeoutMs: 60_000 });
+ */
+export async function runBridge(
+  conn: TenantConnection,
+  io: BridgeIo,
+  opts: BridgeOptions = {},
+): Promise<BridgeHandle> {
+  const log = opts.logger ?? pino({ level: 'silent' });
+  const timeout = opts.requestTimeoutMs ?? DEFAULT_BRIDGE_REQUEST_TIMEOUT_MS;
+  const downstream = new Set<Server>();
+  const broadcast = (what: string, send: (server: Server) => Promise<void>): void => {
+    for (const server of downstream) {
+      send(server).catch((err: unknown) => log.debug({ err, what }, 'bridge: notification not delivered'));
+    }
+  };
+  const onListChanged = <T>(
+    what: string,
+    send: (server: Server) => Promise<void>,
+  ): ListChangedOptions<T> => ({
+    autoRefresh: false,
+    debounceMs: 0,
+    onChanged: () => broadcast(what, send),
+  });
+
+  const upstream = await connectToTenant(conn, opts.clientInfo ?? DEFAULT_BRIDGE_CLIENT_INFO, {
+    transport: opts.transport,
+    connect: opts.connect,
+    client: {
+      versionNegotiation: { mode: 'auto' },
+      listChanged: {
+        tools: onListChanged('tools/list_changed', (s) => s.sendToolListChanged()),
+        prompts: onListChanged('prompts/list_changed', (s) => s.sendPromptListChanged()),
+        resources: onListChanged('resources/list_changed', (s) => s.sendResourceListChanged()),
+      },
+    },
+  });
+  upstream.onerror = (err) => log.warn({ err }, 'bridge: tenant connection error');
+  upstream.setNotificationHandler('notifications/resources/updated', (n) =>
+    broadcast('resources/updated', (s) => s.sendResourceUpdated(n.params)),
+  );
+  upstream.setNotificationHandler('notifications/message', (n) =>
+    broadcast('message', (s) => s.sendLoggingMessage(n.params)),
+  );
+
+  const legacyUpstream = upstream.getProtocolEra() !== 'modern';
+  const capabilities = forwardCapabilities(upstream.getServerCapabilities() ?? {}, legacyUpstream);
+  const tenantInfo = upstream.getServerVersion();
+  const serverInfo: Implementation = tenantInfo ?? {
+    name: 'airlock-bridge',
+    version: DEFAULT_AGENT_CLIENT_INFO.version,
+  };
+  const instructions = upstream.getInstructions();
+
+  const requestOptions = (ctx: ServerContext, progressToken?: string | number): RequestOptions => {
+    const options: RequestOptions = { signal: ctx.mcpReq.signal, timeout, resetTimeoutOnProgress: true };
+    if (progressToken !== undefined) {
+      options.onprogress = (progress: Progress) => {
+        ctx.mcpReq
+          .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
+          .catch((err: unknown) => log.debug({ err }, 'bridge: progress not delivered'));
+      };
+    }
+    return options;
+  };
+
+  const createServer = (): Server => {
+    const server = new Server(serverInfo, { capabilities, ...(instructions ? { instructions } : {}) });
+    if (capabilities.tools) {
+      server.setRequestHandler('tools/list', (req, ctx) =>
+        upstream.listTools(req.params, { ...requestOptions(ctx), cacheMode: 'refresh' }),
+      );
+      server.setRequestHandler('tools/call', (req, ctx) =>
+        upstream.callTool(
+          withoutProgressToken(req.params),
+          requestOptions(ctx, req.params._meta?.progressToken),
+        ),
+      );
+    }
+    if (capabilities.resources) {
+      server.setRequestHandler('resources/list', (req, ctx) =>
+        upstream.listResources(req.params, { ...requestOptions(ctx), cacheMode: 'bypass' }),
+      );
+      server.setRequestHandler('resources/templates/list', (req, ctx) =>
+        upstream.listResourceTemplates(req.params, { ...requestOptions(ctx), cacheMode: 'bypass' }),
+      );
+      server.setRequestHandler('resources/read', (req, ctx) =>
+        upstream.readResource(withoutProgressToken(req.params), {
+          ...requestOptions(ctx, req.params._meta?.progressToken),
+          cacheMode: 'bypass',
+        }),
+      );
+      if (capabilities.resources.subscribe) {
+        server.setRequestHandler('resources/subscribe', (req, ctx) =>
+          upstream.subscribeResource(req.params, requestOptions(ctx)),
+        );
+        server.setRequestHandler('resources/unsubscribe', (req, ctx) =>
+          upstream.unsubscribeResource(req.params, requestOptions(ctx)),
+        );
+      }
+    }
+    if (capabilities.prompts) {
+      server.setRequestHandler('prompts/list', (req, ctx) =>
+        upstream.listPrompts(req.params, { ...requestOptions(ctx), cacheMode: 'bypass' }),
+      );
+      server.setRequestHandler('prompts/get', (req, ctx) =>
+        upstream.getPrompt(
+          withoutProgressToken(req.params),
+          requestOptions(ctx, req.params._meta?.progressToken),
+        ),
+      );
+    }
+    if (capabilities.completions) {
+      server.setRequestHandler('completion/complete', (req, ctx) =>
+        upstream.complete(req.params, requestOptions(ctx)),
+      );
+    }
+    if (capabilities.logging) {
+      server.setRequestHandler('logging/setLevel', (req, ctx) =>
+        upstream.setLoggingLevel(req.params.level, requestOptions(ctx)),
+      );
+    }
+    downstream.add(server);
+    server.onclose = () => downstream.delete(server);
+    server.onerror = (err) => log.debug({ err }, 'bridge: stdio side error');
+    return server;
+  };
+
+  const stdio = serveStdio(createServer, {
+    transport: new StdioServerTransport(io.stdin, io.stdout),
+    onerror: (err) => log.debug({ err }, 'bridge: stdio entry error'),
+  });
+
+  let finish: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      io.stdin.off('end', onEnd);
+      io.stdin.off('close', onEnd);
+      await stdio.close().catch((err: unknown) => log.debug({ err }, 'bridge: closing stdio failed'));
+      await upstream
+        .close()
+        .catch((err: unknown) => log.debug({ err }, 'bridge: closing tenant client failed'));
+      downstream.clear();
+      finish();
+    })();
+    return closing;
+  };
+  const onEnd = (): void => {
+    void close();
+  };
+  io.stdin.once('end', onEnd);
+  io.stdin.once('close', onEnd);
+
+  return { upstream, closed, close };
+}

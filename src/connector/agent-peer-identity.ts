@@ -1,0 +1,98 @@
+/**
+ * Client certificate → agent identity, for the connector's TLS termination. The peer certificate must
+ * chain to the tenant CA (`socket.authorized`, verified by TLS against the tenant CA only) and its serial
+ * must map to a non-revoked identity in the store; checked on every HTTP request, so a revocation takes
+ * effect on the next one.
+ */
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
+import type { IdentityLookup } from '../gateway/authenticate-stage.js';
+import type { GatewayIdentity } from '../gateway/gateway-context.js';
+import { certificateInfo } from '../identity/pki.js';
+
+/** What the TLS layer says about the peer certificate (computed once per connection). */
+export interface PeerCertificate {
+  /** Whether the peer presented any certificate. */
+  present: boolean;
+  /** Whether it chains to the tenant CA (and is within its validity). */
+  trusted: boolean;
+  /** OpenSSL's reason when not trusted, e.g. `UNABLE_TO_VERIFY_LEAF_SIGNATURE`. */
+  verifyError?: string;
+  /** Lowercase hex serial (when present). */
+  serial?: string;
+  uris?: string[];
+}
+
+/** Why a request was refused. */
+export type PeerRefusalReason =
+  | 'AIRLOCK_IDENTITY_NO_CERT'
+  | 'AIRLOCK_IDENTITY_FOREIGN_CERT'
+  | 'AIRLOCK_IDENTITY_UNKNOWN'
+  | 'AIRLOCK_IDENTITY_REVOKED'
+  | 'AIRLOCK_IDENTITY_EXPIRED'
+  | 'AIRLOCK_IDENTITY_UNVERIFIABLE';
+
+export type PeerIdentityResult =
+  | { ok: true; identity: GatewayIdentity }
+  | { ok: false; reason: PeerRefusalReason; message: string };
+
+/** Reads the peer certificate of a server-side TLS socket. */
+export function readPeerCertificate(socket: TLSSocket): PeerCertificate {
+  const cert = socket.getPeerCertificate(false);
+  if (!cert || !cert.raw || Object.keys(cert).length === 0) return { present: false, trusted: false };
+  const trusted = socket.authorized === true;
+  const verifyError = socket.authorizationError ? String(socket.authorizationError) : undefined;
+  try {
+    const info = certificateInfo(new X509Certificate(cert.raw).toString());
+    return { present: true, trusted, verifyError, serial: info.serial, uris: info.uris };
+  } catch {
+    return { present: true, trusted: false, verifyError: verifyError ?? 'unparseable certificate' };
+  }
+}
+
+/**
+ * Resolves the identity of a request's peer certificate against the store.
+ *
+ * @example
+ * const result = await resolvePeerIdentity(readPeerCertificate(socket), store.identities);
+ * if (!result.ok) refuse(401, result.reason);
+ */
+export async function resolvePeerIdentity(
+  peer: PeerCertificate,
+  identities: IdentityLookup,
+  now: number = Date.now(),
+): Promise<PeerIdentityResult> {
+  if (!peer.present) {
+    return {
+      ok: false,
+      reason: 'AIRLOCK_IDENTITY_NO_CERT',
+      message: 'A client certificate issued by the tenant CA is required',
+    };
+  }
+  if (!peer.trusted || !peer.serial) {
+    return {
+      ok: false,
+      reason: 'AIRLOCK_IDENTITY_FOREIGN_CERT',
+      message: `The client certificate was not issued by this tenant's CA${peer.verifyError ? ` (${peer.verifyError})` : ''}`,
+    };
+  }
+  let record: Awaited<ReturnType<IdentityLookup['getIdentityBySerial']>>;
+  try {
+    record = await identities.getIdentityBySerial(peer.serial);
+  } catch {
+    return { ok: false, reason: 'AIRLOCK_IDENTITY_UNVERIFIABLE', message: 'The identity could not be verified right now' };
+  }
+  if (!record) {
+    return { ok: false, reason: 'AIRLOCK_IDENTITY_UNKNOWN', message: 'The client certificate does not belong to a known identity' };
+  }
+  if (record.revokedAt !== null) {
+    return { ok: false, reason: 'AIRLOCK_IDENTITY_REVOKED', message: `Identity '${record.name}' has been revoked` };
+  }
+  if (record.notAfter <= now) {
+    return { ok: false, reason: 'AIRLOCK_IDENTITY_EXPIRED', message: `The certificate of identity '${record.name}' has expired` };
+  }
+  return {
+    ok: true,
+    identity: { name: record.name, spiffeId: record.spiffeId, certSerial: peer.serial, authenticatedBy: 'mtls' },
+  };
+}

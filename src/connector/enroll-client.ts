@@ -1,0 +1,138 @@
+/**
+ * Enrolls a connector with a relay: generates the connector key HERE (it never leaves this
+ * machine), sends a CSR with the single-use token to `POST /v1/enroll` on the relay host over
+ * HTTPS (relay CA pinned), and returns the client certificate the relay issued.
+ *
+ * @example
+ * const enrolled = await enrollConnector({ relayUrl: 'tls://relay.example.com:443', relayCaPem, token });
+ * // save enrolled.keyPem / enrolled.certPem, then start a TunnelSupervisor with them
+ */
+import https from 'node:https';
+import { HttpsProxyAgent } from 'https-proxy-agent';
+import { EnrollmentError } from '../errors/airlock-error.js';
+import { createCsr, generateKeyPair } from '../identity/pki.js';
+import {
+  EnrollCodes,
+  type EnrollResponse,
+  enrollResponseSchema,
+  errorBodySchema,
+} from '../tunnel/enrollment-protocol.js';
+import { ENROLL_PATH } from '../tunnel/protocol.js';
+import { resolveProxy } from './proxy-connect.js';
+import { parseRelayUrl } from './tunnel-client.js';
+
+/** Time for the whole enrollment request. */
+export const DEFAULT_ENROLL_TIMEOUT_MS = 15_000;
+/** Largest response accepted from the relay. */
+const MAX_RESPONSE_BYTES = 64 * 1024;
+
+export interface EnrollOptions {
+  /** `tls://`, `wss://` or `https://` URL of the relay host. */
+  relayUrl: string;
+  /** PEM of the relay CA to pin; omit for a publicly trusted relay. */
+  relayCaPem?: string;
+  token: string;
+  /** Dial this address instead of the relay host (SNI and certificate check stay the relay host). */
+  connectTo?: { host: string; port: number };
+  proxy?: string | false;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+}
+
+export interface EnrolledConnector extends EnrollResponse {
+  keyPem: string;
+}
+
+const CERT_VERIFY = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ALTNAME/;
+
+/**
+ * Enrolls and returns `{ tenant, connectorId, tenantHost, keyPem, certPem }`.
+ * Throws `EnrollmentError` with `AIRLOCK_ENROLL_TOKEN_USED` / `_EXPIRED` / `_UNKNOWN`,
+ * `AIRLOCK_ENROLL_RELAY_UNREACHABLE` (retryable), `AIRLOCK_ENROLL_RELAY_UNTRUSTED`, ...
+ */
+export async function enrollConnector(options: EnrollOptions): Promise<EnrolledConnector> {
+  const address = parseRelayUrl(options.relayUrl.replace(/^https:/, 'wss:'));
+  const dial = options.connectTo ?? { host: address.host, port: address.port };
+  const keys = await generateKeyPair();
+  const csr = await createCsr(keys, 'airlock-connector');
+  const body = JSON.stringify({ token: options.token, csr });
+  const proxy = resolveProxy({ host: dial.host, port: dial.port, proxy: options.proxy, env: options.env });
+  const timeoutMs = options.timeoutMs ?? DEFAULT_ENROLL_TIMEOUT_MS;
+  const relayName = `${address.host}:${address.port}`;
+
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = https.request({
+      host: dial.host,
+      port: dial.port,
+      method: 'POST',
+      path: ENROLL_PATH,
+      servername: address.host,
+      ca: options.relayCaPem,
+      agent: proxy ? new HttpsProxyAgent(proxy) : false,
+      headers: {
+        host: relayName,
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(body),
+      },
+      timeout: timeoutMs,
+    });
+    req.on('timeout', () =>
+      req.destroy(Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+    );
+    req.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code && CERT_VERIFY.test(err.code)) {
+        reject(
+          new EnrollmentError(
+            EnrollCodes.RELAY_UNTRUSTED,
+            `relay ${relayName} presented a certificate the pinned relay CA does not vouch for (${err.code})`,
+            { cause: err },
+          ),
+        );
+      } else {
+        reject(
+          new EnrollmentError(
+            EnrollCodes.RELAY_UNREACHABLE,
+            `relay ${relayName} unreachable: ${err.message}`,
+            {
+              cause: err,
+              retryable: true,
+            },
+          ),
+        );
+      }
+    });
+    req.on('response', (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+        if (text.length > MAX_RESPONSE_BYTES) req.destroy(new Error('response too large'));
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on('error', (err) => req.destroy(err));
+    });
+    req.end(body);
+  });
+
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (status !== 200) {
+    const error = errorBodySchema.safeParse(json);
+    if (error.success) throw new EnrollmentError(error.data.error.code, error.data.error.message);
+    throw new EnrollmentError(EnrollCodes.BAD_RESPONSE, `relay ${relayName} answered HTTP ${status}`, {
+      retryable: status >= 500,
+    });
+  }
+  const parsed = enrollResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    throw new EnrollmentError(
+      EnrollCodes.BAD_RESPONSE,
+      `relay ${relayName} sent a malformed enrollment answer`,
+    );
+  }
+  return { ...parsed.data, keyPem: keys.privateKeyPem };
+}

@@ -1,0 +1,73 @@
+/**
+ * What every gateway stage sees: one `GatewayContext` per JSON-RPC request from an agent. Stages are
+ * undici-interceptor style functions `(next) => handler`; see `compose.ts` and `gateway-stages.ts`.
+ */
+
+/** How the agent proved who it is. `mtls`: a client certificate issued by the tenant CA. */
+export type AuthMethod = 'mtls' | 'bearer';
+
+/** The authenticated workload behind a request, as the transport layer established it. */
+export interface GatewayIdentity {
+  /** Identity name, e.g. `claims-bot`. */
+  name: string;
+  /** SPIFFE-style id, e.g. `spiffe://acme.airlock/agent/claims-bot`. */
+  spiffeId: string;
+  /** Lowercase hex serial of the client certificate the agent presented (mTLS). */
+  certSerial: string;
+  authenticatedBy: AuthMethod;
+}
+
+/** MCP protocol era of the agent connection: `legacy` = 2025-11-25 sessions, `modern` = 2026-07-28. */
+export type GatewayEra = 'legacy' | 'modern';
+
+/** One stage's verdict, kept on the context for the audit stage and published on the decision channel. */
+export interface GatewayDecision {
+  /** The stage that decided, e.g. `authenticate`. */
+  stage: string;
+  outcome: 'allow' | 'deny' | 'modify' | 'info';
+  /** Stable `AIRLOCK_*` code for denials (and for notable allows). */
+  code?: string;
+  /** Human-readable reason. Never contains arguments or results. */
+  reason?: string;
+  /** Epoch milliseconds. */
+  at: number;
+  detail?: Record<string, unknown>;
+}
+
+/** A progress update for the agent (`notifications/progress`). */
+export interface ProgressUpdate {
+  progress: number;
+  total?: number;
+  message?: string;
+}
+
+/** The per-request context a stage reads and may modify (`params` is mutable on purpose). */
+export interface GatewayContext {
+  /** Set by the transport (mTLS peer certificate); the `authenticate` stage re-checks it against the store. */
+  readonly identity: GatewayIdentity | undefined;
+  readonly era: GatewayEra;
+  /** `Mcp-Session-Id` for legacy sessions; undefined for modern (stateless) requests. */
+  readonly sessionId: string | undefined;
+  /** JSON-RPC method, e.g. `tools/call`. */
+  readonly method: string;
+  /** JSON-RPC params. Stages may rewrite them (e.g. strip undeclared arguments); `_meta` included. */
+  params: Record<string, unknown>;
+  /** JSON-RPC request id as the agent sent it. */
+  readonly requestId: string | number;
+  /** Aborted when the agent cancels the request or goes away. */
+  readonly signal: AbortSignal;
+  /** The agent's progress token, when it asked for progress. */
+  readonly progressToken: string | number | undefined;
+  /** Sends `notifications/progress` to the agent; a no-op when the agent sent no progress token. */
+  readonly sendProgress: (update: ProgressUpdate) => Promise<void>;
+  /** Decisions appended by stages in order (see `recordDecision`). */
+  readonly decisions: GatewayDecision[];
+  /** Epoch milliseconds when the request entered the gateway. */
+  readonly startedAt: number;
+}
+
+/** Handles one request: resolves with the JSON-RPC result or throws (a `WireError` for refusals). */
+export type Handler = (ctx: GatewayContext) => Promise<unknown>;
+
+/** An interceptor: wraps the next handler. It may refuse (throw), rewrite `ctx.params`, or post-process the result. */
+export type Stage = (next: Handler) => Handler;

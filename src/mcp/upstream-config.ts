@@ -1,0 +1,100 @@
+/**
+ * Configuration of the upstream MCP servers a connector fronts. Each upstream gets a short name that
+ * prefixes its tools and prompts for agents (`<name>.<tool>`), so names are restricted to
+ * `[a-z0-9][a-z0-9_-]*`.
+ *
+ * @example
+ * const upstreams = upstreamListSchema.parse([
+ *   { name: 'erp', kind: 'stdio', command: 'node', args: ['samples/erp/server.js'] },
+ *   { name: 'wiki', kind: 'http', url: 'http://10.0.0.5:8080/mcp' },
+ * ]);
+ */
+import { z } from 'zod';
+
+/** Allowed upstream names: lowercase letters, digits, `_` and `-`, starting with a letter or digit. */
+export const UPSTREAM_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+/** Longest upstream name (keeps namespaced tool names well under the 128-character tool-name limit). */
+export const MAX_UPSTREAM_NAME_LENGTH = 48;
+
+/**
+ * Which protocol era the gateway speaks to an upstream: `auto` probes with `server/discover` and falls
+ * back to the 2025 `initialize` handshake; `legacy` always uses `initialize` (no probe process on stdio).
+ */
+export type UpstreamProtocol = 'auto' | 'legacy';
+
+interface UpstreamCommon {
+  /** Namespace for this upstream's tools and prompts, e.g. `erp` → `erp.lookup_invoice`. */
+  name: string;
+  /** Per-request timeout towards this upstream in milliseconds (progress resets it). Default 60 s. */
+  timeoutMs?: number;
+  /** Protocol era negotiation. Default `auto`. */
+  protocol?: UpstreamProtocol;
+}
+
+/** An MCP server started as a child process and spoken to over stdin/stdout. */
+export interface StdioUpstreamConfig extends UpstreamCommon {
+  kind: 'stdio';
+  command: string;
+  args?: string[];
+  /** Extra environment. The child otherwise only inherits a minimal safe set (PATH, HOME, ...). */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+/** An MCP server reached over Streamable HTTP on the private network. */
+export interface HttpUpstreamConfig extends UpstreamCommon {
+  kind: 'http';
+  url: string;
+  /** Static headers for the upstream (e.g. its own API key). Agent credentials are never forwarded. */
+  headers?: Record<string, string>;
+}
+
+export type UpstreamConfig = StdioUpstreamConfig | HttpUpstreamConfig;
+
+const nameSchema = z
+  .string()
+  .max(MAX_UPSTREAM_NAME_LENGTH)
+  .regex(UPSTREAM_NAME_PATTERN, 'upstream names must match [a-z0-9][a-z0-9_-]*');
+const common = {
+  name: nameSchema,
+  timeoutMs: z.number().int().positive().optional(),
+  protocol: z.enum(['auto', 'legacy']).optional(),
+};
+
+/** zod schema of one upstream entry (strict: unknown keys are errors). */
+export const upstreamConfigSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    ...common,
+    kind: z.literal('stdio'),
+    command: z.string().min(1),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().optional(),
+  }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('http'),
+    url: z.url({ protocol: /^https?$/ }),
+    headers: z.record(z.string(), z.string()).optional(),
+  }),
+]);
+
+/** zod schema of the upstream list: names must be unique. */
+export const upstreamListSchema = z.array(upstreamConfigSchema).superRefine((list, ctx) => {
+  const seen = new Set<string>();
+  for (const [i, u] of list.entries()) {
+    if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate upstream name '${u.name}'` });
+    seen.add(u.name);
+  }
+});
+
+/**
+ * Whether `name` is a valid upstream name.
+ *
+ * @example
+ * isValidUpstreamName('erp'); // true
+ * isValidUpstreamName('ERP'); // false
+ */
+export function isValidUpstreamName(name: string): boolean {
+  return name.length <= MAX_UPSTREAM_NAME_LENGTH && UPSTREAM_NAME_PATTERN.test(name);
+}

@@ -1,0 +1,88 @@
+/**
+ * Pipes one agent connection through one tunnel stream, both ways, with backpressure (stream.pipe
+ * pauses the source when the destination's buffer is full; HTTP/2 flow control does the same across
+ * the tunnel). The bytes are TLS records the relay cannot read; it only counts them.
+ */
+import http2 from 'node:http2';
+import type { Socket } from 'node:net';
+import { TlsAlert, tlsAlert } from './client-hello.js';
+import type { ByteDirection } from './relay-metrics.js';
+
+export interface AgentPipeOptions {
+  socket: Socket;
+  stream: http2.ClientHttp2Stream;
+  /** The ClientHello bytes already read from the socket; sent first. */
+  firstBytes: Buffer;
+  onBytes: (direction: ByteDirection, chunk: Buffer) => void;
+  /** The connector refused the stream before any byte reached the agent. */
+  onRefused: (status: number | undefined) => void;
+  /** Called once when both sides are closed. */
+  onClose: () => void;
+}
+
+/** Wires `socket` and `stream` together and handles every error on both. */
+export function pipeAgent(options: AgentPipeOptions): void {
+  const { socket, stream, onBytes } = options;
+  let bytesToAgent = 0;
+  let closed = false;
+  let socketClosed = socket.destroyed;
+  let streamClosed = false;
+
+  const maybeClose = (): void => {
+    if (closed || !socketClosed || !streamClosed) return;
+    closed = true;
+    options.onClose();
+  };
+  const refuse = (status: number | undefined): void => {
+    options.onRefused(status);
+    if (bytesToAgent === 0 && !socket.destroyed) {
+      socket.end(tlsAlert(TlsAlert.internal_error));
+      setTimeout(() => socket.destroy(), 1000).unref();
+    } else socket.destroy();
+    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  };
+
+  stream.on('response', (headers) => {
+    const status = headers[':status'];
+    if (status !== 200) {
+      refuse(status);
+      return;
+    }
+    stream.on('data', (chunk: Buffer) => {
+      bytesToAgent += chunk.length;
+      onBytes('to_agent', chunk);
+    });
+    stream.pipe(socket);
+  });
+  stream.on('error', () => {
+    if (bytesToAgent === 0) refuse(undefined);
+    else socket.destroy();
+  });
+  stream.on('close', () => {
+    streamClosed = true;
+    // A reset stream (tunnel died, connector gave up) ends the agent connection too.
+    if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+      if (bytesToAgent === 0) refuse(undefined);
+      else socket.destroy();
+    }
+    maybeClose();
+  });
+
+  socket.on('error', () => {
+    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  });
+  socket.on('close', () => {
+    socketClosed = true;
+    if (!stream.destroyed && !stream.closed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    maybeClose();
+  });
+
+  onBytes('to_connector', options.firstBytes);
+  stream.write(options.firstBytes);
+  socket.on('data', (chunk: Buffer) => onBytes('to_connector', chunk));
+  socket.pipe(stream);
+  if (socket.destroyed) {
+    socketClosed = true;
+    if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * `POST /v1/enroll`: trades a single-use enrollment token and a CSR for a connector client
+ * certificate signed by the relay's connector CA (URI SAN `airlock://connector/<tenant>/<id>`).
+ *
+ * The token is consumed before the CSR is checked (the tenant comes from the token), so a request
+ * with a broken CSR burns its token; `enrollConnector` always sends a valid one.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { type CertifiedKey, issueFromCsr } from '../identity/pki.js';
+import type { Store } from '../store/store.js';
+import { EnrollCodes, type EnrollResponse, enrollRequestSchema } from '../tunnel/enrollment-protocol.js';
+import { connectorUri } from '../tunnel/protocol.js';
+import { parseEnrollmentToken } from './enrollment-token.js';
+
+/** Largest accepted enrollment request body. */
+export const DEFAULT_MAX_ENROLL_BODY_BYTES = 32 * 1024;
+
+export interface EnrollmentContext {
+  store: Store;
+  connectorCa: CertifiedKey;
+  domain: string;
+  logger: Logger;
+  maxBodyBytes: number;
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendError(res: ServerResponse, status: number, code: string, message: string): void {
+  sendJson(res, status, { error: { code, message } });
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const TOKEN_ERRORS = {
+  used: [
+    EnrollCodes.TOKEN_USED,
+    'this enrollment token was already used; ask the relay operator for a new one',
+  ],
+  expired: [EnrollCodes.TOKEN_EXPIRED, 'this enrollment token expired; ask the relay operator for a new one'],
+  unknown: [EnrollCodes.TOKEN_UNKNOWN, 'unknown enrollment token; check that it was copied completely'],
+  mismatch: [EnrollCodes.TOKEN_UNKNOWN, 'unknown enrollment token; check that it was copied completely'],
+} as const;
+
+/** Handles one enrollment request. */
+export async function handleEnroll(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: EnrollmentContext,
+): Promise<void> {
+  const text = await readBody(req, ctx.maxBodyBytes);
+  if (text === undefined) {
+    sendError(res, 413, EnrollCodes.TOO_LARGE, `request body exceeds ${ctx.maxBodyBytes} bytes`);
+    return;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    sendError(res, 400, EnrollCodes.BAD_REQUEST, 'body must be JSON { "token": "...", "csr": "..." }');
+    return;
+  }
+  const parsed = enrollRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    sendError(res, 400, EnrollCodes.BAD_REQUEST, 'body must be JSON { "token": "...", "csr": "..." }');
+    return;
+  }
+  const token = parseEnrollmentToken(parsed.data.token);
+  if (!token) {
+    const [code, message] = TOKEN_ERRORS.unknown;
+    sendError(res, 401, code, message);
+    return;
+  }
+  const consumed = await ctx.store.relay.consumeEnrollmentToken(token.id, token.secretHash, Date.now());
+  if (!consumed.ok) {
+    const [code, message] = TOKEN_ERRORS[consumed.reason];
+    ctx.logger.info({ tokenId: token.id, reason: consumed.reason }, 'enrollment refused');
+    sendError(res, 401, code, message);
+    return;
+  }
+  const tenant = consumed.token.tenant;
+  const connectorId = `con_${randomBytes(8).toString('hex')}`;
+  let issued: Awaited<ReturnType<typeof issueFromCsr>>;
+  try {
+    issued = await issueFromCsr(ctx.connectorCa, parsed.data.csr, {
+      commonName: connectorId,
+      uris: [connectorUri(tenant, connectorId)],
+    });
+  } catch (err) {
+    sendError(res, 400, EnrollCodes.CSR_INVALID, `CSR rejected: ${(err as Error).message}`);
+    return;
+  }
+  await ctx.store.relay.addConnector({
+    id: connectorId,
+    tenant,
+    keyFingerprint: issued.publicKeyFingerprint,
+    certSerial: issued.serial,
+    enrolledAt: Date.now(),
+  });
+  ctx.logger.info({ tenant, connectorId }, 'connector enrolled');
+  const body: EnrollResponse = {
+    tenant,
+    connectorId,
+    certPem: issued.certPem,
+    tenantHost: `${tenant}.${ctx.domain}`,
+  };
+  sendJson(res, 200, body);
+}

@@ -1,0 +1,124 @@
+/**
+ * Versioned schema, applied when a store opens. Each migration runs once, in one transaction with
+ * its row in `schema_migrations`; on PostgreSQL an advisory lock keeps two nodes from migrating the
+ * same schema at once. A database whose schema is newer than this build is refused rather than used.
+ *
+ * Migrations are append-only: never edit a released one, add the next version.
+ *
+ * @example
+ * await migrate(dialect); // { applied: [1] } on a fresh database, { applied: [] } afterwards
+ */
+import { StoreError } from '../errors/airlock-error.js';
+import { type SqlDialect, STORE_ERROR_CODES } from './dialect.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Portable statements, run in order. */
+  statements: string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'relay and identity tables',
+    statements: [
+      `CREATE TABLE tenants (
+        name TEXT PRIMARY KEY,
+        created_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE enrollment_tokens (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL REFERENCES tenants (name) ON DELETE CASCADE,
+        secret_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        used_at BIGINT
+      )`,
+      'CREATE INDEX enrollment_tokens_tenant ON enrollment_tokens (tenant)',
+      `CREATE TABLE connectors (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL REFERENCES tenants (name) ON DELETE CASCADE,
+        key_fingerprint TEXT NOT NULL,
+        cert_serial TEXT NOT NULL,
+        enrolled_at BIGINT NOT NULL,
+        revoked_at BIGINT
+      )`,
+      'CREATE INDEX connectors_tenant ON connectors (tenant)',
+      `CREATE TABLE agent_identities (
+        cert_serial TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        spiffe_id TEXT NOT NULL,
+        cert_fingerprint TEXT NOT NULL,
+        not_after BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        revoked_at BIGINT
+      )`,
+      'CREATE INDEX agent_identities_name ON agent_identities (name)',
+    ],
+  },
+  {
+    version: 2,
+    name: 'policy versions',
+    statements: [
+      `CREATE TABLE policy_versions (
+        seq BIGINT PRIMARY KEY,
+        hash TEXT NOT NULL,
+        text TEXT NOT NULL,
+        source TEXT NOT NULL,
+        loaded_at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX policy_versions_hash ON policy_versions (hash)',
+    ],
+  },
+];
+
+/**
+ * Applies every pending migration of `migrations` (default `MIGRATIONS`). Throws `StoreError`
+ * `AIRLOCK_STORE_MIGRATION` when a migration fails or the database is newer than this build.
+ */
+export async function migrate(
+  dialect: SqlDialect,
+  migrations: readonly Migration[] = MIGRATIONS,
+  now: () => number = Date.now,
+): Promise<{ applied: number[] }> {
+  const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  try {
+    return await dialect.transaction(async (tx) => {
+      if (dialect.kind === 'postgres') {
+        await tx.query("SELECT pg_advisory_xact_lock(hashtext('airlock:migrate:' || current_schema()))");
+      }
+      await tx.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+      );
+      const rows = await tx.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const done = new Set(rows.map((r) => Number(r.version)));
+      const newest = Math.max(0, ...done);
+      if (newest > latest) {
+        throw new StoreError(
+          STORE_ERROR_CODES.migration,
+          `database schema version ${newest} is newer than this Airlock build supports (${latest}); upgrade Airlock`,
+        );
+      }
+      const applied: number[] = [];
+      for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+        if (done.has(m.version)) continue;
+        for (const statement of m.statements) await tx.exec(statement);
+        await tx.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [
+          m.version,
+          m.name,
+          now(),
+        ]);
+        applied.push(m.version);
+      }
+      return { applied };
+    });
+  } catch (cause) {
+    if (cause instanceof StoreError && cause.code === STORE_ERROR_CODES.migration) throw cause;
+    throw new StoreError(
+      STORE_ERROR_CODES.migration,
+      `applying the database schema failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Opens a `Store` from a URL and applies the schema.
+ *
+ * | url | backend |
+ * |---|---|
+ * | `sqlite:<path>` (also `sqlite://<path>`, `sqlite:///abs/path`) | SQLite file, parent directory created |
+ * | `sqlite::memory:` | SQLite in memory (tests, demos) |
+ * | `postgres://…` / `postgresql://…` | PostgreSQL |
+ *
+ * @example
+ * const store = await openStore({ url: 'sqlite:./data/relay.db' });
+ * await store.relay.addTenant('acme', Date.now());
+ * await store.close();
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { StoreError } from '../errors/airlock-error.js';
+import { type SqlDialect, STORE_ERROR_CODES } from './dialect.js';
+import { SqlIdentityRepository } from './identity-repository.js';
+import { migrate } from './migrations.js';
+import { SqlPolicyVersionRepository } from './policy-version-repository.js';
+import { openPostgresDialect, type PostgresDialectOptions } from './postgres-dialect.js';
+import { SqlRelayRepository } from './relay-repository.js';
+import { openSqliteDialect, type SqliteDialectOptions } from './sqlite-dialect.js';
+import type { IdentityRepository, PolicyVersionRepository, RelayRepository, Store } from './store.js';
+
+export interface OpenStoreOptions {
+  /** `sqlite:<path>`, `sqlite::memory:` or `postgres://…`. */
+  url: string;
+  /** PostgreSQL only: schema to create and use (default: the server's search_path). */
+  schema?: string;
+  /** Backend tuning; see `SqliteDialectOptions` / `PostgresDialectOptions` for defaults. */
+  sqlite?: Omit<SqliteDialectOptions, 'path'>;
+  postgres?: Omit<PostgresDialectOptions, 'connectionString' | 'schema'>;
+}
+
+/**
+ * Opens the store named by `opts.url` and migrates it. Throws `StoreError`: `AIRLOCK_STORE_URL`
+ * (unknown scheme), `AIRLOCK_STORE_OPEN` (cannot open / reach / write), `AIRLOCK_STORE_MIGRATION`.
+ *
+ * @example
+ * const store = await openStore({ url: 'postgres://airlock@db.internal/airlock', schema: 'relay' });
+ */
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  const url = opts.url;
+  let dialect: SqlDialect;
+  if (url.startsWith('sqlite:')) {
+    const path = sqlitePath(url);
+    if (path !== ':memory:') {
+      try {
+        mkdirSync(dirname(resolve(path)), { recursive: true });
+      } catch (cause) {
+        throw new StoreError(
+          STORE_ERROR_CODES.open,
+          `cannot create the directory for SQLite database ${path}`,
+          {
+            cause,
+          },
+        );
+      }
+    }
+    dialect = openSqliteDialect({ ...opts.sqlite, path });
+  } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    dialect = await openPostgresDialect({ ...opts.postgres, connectionString: url, schema: opts.schema });
+  } else {
+    const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? '(none)';
+    throw new StoreError(
+      STORE_ERROR_CODES.url,
+      `unsupported store URL scheme ${scheme}: use sqlite:<path>, sqlite::memory: or postgres://…`,
+    );
+  }
+  return openStoreWithDialect(dialect);
+}
+
+/**
+ * Migrates `dialect` and wraps it as a `Store`. Closes the dialect when migration fails.
+ *
+ * @example
+ * const store = await openStoreWithDialect(openSqliteDialect({ path: ':memory:' }));
+ */
+export async function openStoreWithDialect(dialect: SqlDialect): Promise<Store> {
+  try {
+    await migrate(dialect);
+  } catch (cause) {
+    await dialect.close().catch(() => {});
+    throw cause;
+  }
+  return new SqlStore(dialect);
+}
+
+class SqlStore implements Store {
+  readonly backend: 'sqlite' | 'postgres';
+  readonly relay: RelayRepository;
+  readonly identities: IdentityRepository;
+  readonly policyVersions: PolicyVersionRepository;
+  readonly #dialect: SqlDialect;
+
+  constructor(dialect: SqlDialect) {
+    this.#dialect = dialect;
+    this.backend = dialect.kind;
+    this.relay = new SqlRelayRepository(dialect);
+    this.identities = new SqlIdentityRepository(dialect);
+    this.policyVersions = new SqlPolicyVersionRepository(dialect);
+  }
+
+  close(): Promise<void> {
+    return this.#dialect.close();
+  }
+}
+
+function sqlitePath(url: string): string {
+  let rest = url.slice('sqlite:'.length);
+  if (rest === ':memory:' || rest === '//:memory:') return ':memory:';
+  if (rest.startsWith('//')) rest = rest.slice(2);
+  if (!rest) throw new StoreError(STORE_ERROR_CODES.url, `store URL ${url} names no SQLite file`);
+  return rest;
+}

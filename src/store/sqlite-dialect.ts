@@ -1,0 +1,156 @@
+/**
+ * SQLite dialect over better-sqlite3: the embedded, zero-setup default. The database runs in WAL
+ * mode with `synchronous=FULL` (a committed write survives power loss) and foreign keys on.
+ *
+ * better-sqlite3 is synchronous and this process holds one connection, so statements are
+ * serialized through an async lock: a transaction holds it across its `await`s, and no other
+ * statement of this process can interleave with it. Other processes on the same file wait up to
+ * `busyTimeoutMs`.
+ *
+ * @example
+ * const dialect = openSqliteDialect({ path: '/var/lib/airlock/relay.db' });
+ */
+import Database from 'better-sqlite3';
+import { StoreError } from '../errors/airlock-error.js';
+import {
+  type SqlDialect,
+  type SqlExecutor,
+  type SqlValue,
+  STORE_ERROR_CODES,
+  storeErrorFrom,
+} from './dialect.js';
+
+/** How long a statement waits for another process's lock on the file before failing. */
+export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000;
+
+export interface SqliteDialectOptions {
+  /** File path, or `:memory:`. */
+  path: string;
+  /** Default `DEFAULT_SQLITE_BUSY_TIMEOUT_MS` (5 s). */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) a SQLite database. Throws `StoreError` `AIRLOCK_STORE_OPEN` when the
+ * file cannot be opened or written.
+ *
+ * @example
+ * const dialect = openSqliteDialect({ path: ':memory:' });
+ */
+export function openSqliteDialect(opts: SqliteDialectOptions): SqlDialect {
+  let db: Database.Database;
+  try {
+    db = new Database(opts.path, { timeout: opts.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS });
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS)}`);
+  } catch (cause) {
+    throw new StoreError(
+      STORE_ERROR_CODES.open,
+      `cannot open SQLite database at ${opts.path}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+  return new SqliteDialect(db);
+}
+
+class SqliteDialect implements SqlDialect {
+  readonly kind = 'sqlite' as const;
+  readonly #db: Database.Database;
+  #tail: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  readonly #direct: SqlExecutor;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+    this.#direct = {
+      exec: async (sql) => this.#exec(sql),
+      query: async <T>(sql: string, params: readonly SqlValue[] = []) => this.#query<T>(sql, params),
+      run: async (sql, params = []) => this.#run(sql, params),
+    };
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.#locked(() => this.#direct.exec(sql));
+  }
+
+  query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+    return this.#locked(() => this.#direct.query<T>(sql, params));
+  }
+
+  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
+    return this.#locked(() => this.#direct.run(sql, params));
+  }
+
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.#locked(async () => {
+      this.#exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(this.#direct);
+        this.#exec('COMMIT');
+        return result;
+      } catch (err) {
+        if (this.#db.inTransaction) this.#db.exec('ROLLBACK');
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#locked(async () => {
+      this.#closed = true;
+      this.#db.close();
+    });
+  }
+
+  /** Runs `fn` after every earlier locked operation settled. */
+  #locked<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(() => {
+      if (this.#closed) throw new StoreError(STORE_ERROR_CODES.closed, 'the store is closed');
+      return fn();
+    });
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  #exec(sql: string): void {
+    try {
+      this.#db.exec(sql);
+    } catch (cause) {
+      throw translate(cause);
+    }
+  }
+
+  #query<T>(sql: string, params: readonly SqlValue[]): T[] {
+    try {
+      return this.#db.prepare(sql).all(...params) as T[];
+    } catch (cause) {
+      throw translate(cause);
+    }
+  }
+
+  #run(sql: string, params: readonly SqlValue[]): { changes: number } {
+    try {
+      return { changes: this.#db.prepare(sql).run(...params).changes };
+    } catch (cause) {
+      throw translate(cause);
+    }
+  }
+}
+
+function translate(cause: unknown): StoreError {
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE') {
+      return storeErrorFrom(cause, 'duplicate', 'duplicate key');
+    }
+    if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY')
+      return storeErrorFrom(cause, 'reference', 'missing referenced row');
+    if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
+      return storeErrorFrom(cause, 'busy', 'SQLite database is busy');
+    }
+  }
+  return storeErrorFrom(cause, 'query', 'SQLite statement failed');
+}

@@ -1,0 +1,50 @@
+/**
+ * The enrollment API contract shared by relay and connector: `POST /v1/enroll` on the relay host.
+ *
+ * Request `{ token, csr }` (token `alk_<id>.<secret>`, csr PKCS#10 PEM made on the connector: the
+ * connector key never leaves it). Response 200 {@link EnrollResponse}; errors carry
+ * `{ error: { code, message } }` with one of {@link EnrollCodes}.
+ */
+import { z } from 'zod';
+
+export const EnrollCodes = {
+  /** 401: the token was already used (tokens are single use). */
+  TOKEN_USED: 'AIRLOCK_ENROLL_TOKEN_USED',
+  /** 401: the token expired. */
+  TOKEN_EXPIRED: 'AIRLOCK_ENROLL_TOKEN_EXPIRED',
+  /** 401: no such token (or a wrong secret). */
+  TOKEN_UNKNOWN: 'AIRLOCK_ENROLL_TOKEN_UNKNOWN',
+  /** 400: the body is not `{ token, csr }` JSON. */
+  BAD_REQUEST: 'AIRLOCK_ENROLL_BAD_REQUEST',
+  /** 400: the CSR does not parse or its signature does not verify. */
+  CSR_INVALID: 'AIRLOCK_ENROLL_CSR_INVALID',
+  /** 413: the body is too large. */
+  TOO_LARGE: 'AIRLOCK_ENROLL_TOO_LARGE',
+  /** 500: the relay failed. */
+  INTERNAL: 'AIRLOCK_ENROLL_INTERNAL',
+  /** Client side: the relay could not be reached. */
+  RELAY_UNREACHABLE: 'AIRLOCK_ENROLL_RELAY_UNREACHABLE',
+  /** Client side: the relay's certificate did not verify against the pinned CA. */
+  RELAY_UNTRUSTED: 'AIRLOCK_ENROLL_RELAY_UNTRUSTED',
+  /** Client side: the relay answered something unexpected. */
+  BAD_RESPONSE: 'AIRLOCK_ENROLL_BAD_RESPONSE',
+} as const;
+
+export const enrollRequestSchema = z.object({
+  token: z.string().min(1).max(256),
+  csr: z
+    .string()
+    .min(1)
+    .max(16 * 1024),
+});
+export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
+
+export const enrollResponseSchema = z.object({
+  tenant: z.string(),
+  connectorId: z.string(),
+  certPem: z.string(),
+  tenantHost: z.string(),
+});
+export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
+
+export const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

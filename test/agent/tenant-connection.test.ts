@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { CallToolResult } from '@modelcontextprotocol/client';
+import {
+  connectToTenant,
+  createTenantFetch,
+  loadTenantConnection,
+  parseConnectTarget,
+  type TenantConnection,
+  TenantConnectionError,
+} from '../../src/agent/index.js';
+import { createTenantPki, startTlsMcpServer, type TenantPki, type TlsMcpServer } from './tls-mcp-server.js';
+
+/** Collects `code` / `message` along an error's cause chain. */
+function causeChain(err: unknown): string {
+  const parts: string[] = [];
+  let e: unknown = err;
+  for (let depth = 0; e && depth < 8; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    parts.push(`${String(code)}:${String(message)}`);
+    e = (e as { cause?: unknown }).cause;
+  }
+  return parts.join(' <- ');
+}
+
+function text(result: CallToolResult): string {
+  return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
+}
+
+describe('agent: pinned-TLS connection to a tenant', () => {
+  let pki: TenantPki;
+  let other: TenantPki;
+  let server: TlsMcpServer;
+  let conn: TenantConnection;
+
+  before(async () => {
+    [pki, other] = await Promise.all([createTenantPki('acme'), createTenantPki('globex')]);
+    server = await startTlsMcpServer(pki);
+    conn = {
+      url: `https://acme.localhost:${server.port}/mcp`,
+      caPem: pki.ca.certPem,
+      certPem: pki.agent.certPem,
+      keyPem: pki.agent.keyPem,
+      connectTo: { host: '127.0.0.1', port: server.port },
+    };
+  });
+
+  after(async () => {
+    await server?.close();
+  });
+
+  test('connectToTenant works through connectTo with SNI and Host from the URL (2026 era by default)', async () => {
+    const before = server.seen.length;
+    const client = await connectToTenant(conn, { name: 'claims-bot', version: '1.0.0' });
+    try {
+      assert.equal(client.getProtocolEra(), 'modern');
+      const { tools } = await client.listTools();
+      assert.ok(tools.some((t) => t.name === 'echo'));
+      const echoed = await client.callTool({ name: 'echo', arguments: { text: 'ping' } });
+      assert.deepEqual(echoed.structuredContent, { echoed: 'ping' });
+      const who = await client.callTool({ name: 'whoami', arguments: {} });
+      assert.equal(text(who), 'claims-bot');
+    } finally {
+      await client.close();
+    }
+    const requests = server.seen.slice(before);
+    assert.ok(requests.length >= 3);
+    for (const r of requests) {
+      assert.equal(r.servername, 'acme.localhost');
+      assert.equal(r.host, `acme.localhost:${server.port}`);
+      assert.equal(r.clientCn, 'claims-bot');
+    }
+  });
+
+  test('the 2025 initialize handshake works too', async () => {
+    const client = await connectToTenant(conn, undefined, {
+      client: { versionNegotiation: { mode: 'legacy' } },
+    });
+    try {
+      assert.equal(client.getProtocolEra(), 'legacy');
+      const result = await client.callTool({ name: 'echo', arguments: { text: 'legacy' } });
+      assert.equal(text(result), 'legacy');
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('a server certificate from another CA fails the TLS handshake', async () => {
+    const before = server.seen.length;
+    await assert.rejects(connectToTenant({ ...conn, caPem: other.ca.certPem }), (err: unknown) => {
+      assert.match(
+        causeChain(err),
+        /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|unable to verify|certificate/i,
+      );
+      return true;
+    });
+    assert.equal(server.seen.length, before, 'no HTTP request reached the server');
+  });
+
+  test('the certificate must name the URL host, even when dialling 127.0.0.1', async () => {
+    await assert.rejects(
+      connectToTenant({ ...conn, url: `https://globex.localhost:${server.port}/mcp` }),
+      (err: unknown) => {
+        assert.match(causeChain(err), /ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate/);
+        return true;
+      },
+    );
+  });
+
+  test('without a client certificate the server refuses the connection', async () => {
+    const before = server.seen.length;
+    const { certPem: _c, keyPem: _k, ...anonymous } = conn;
+    await assert.rejects(connectToTenant(anonymous), (err: unknown) => {
+      assert.match(causeChain(err), /UND_ERR_SOCKET|ECONNRESET|EPIPE|certificate required|alert/i);
+      return true;
+    });
+    assert.equal(server.seen.length, before, 'no HTTP request reached the server');
+  });
+
+  test('a client certificate from another tenant CA is refused', async () => {
+    const before = server.seen.length;
+    await assert.rejects(
+      connectToTenant({ ...conn, certPem: other.agent.certPem, keyPem: other.agent.keyPem }),
+    );
+    assert.equal(server.seen.length, before);
+  });
+
+  test('the tenant fetch only talks to the tenant origin and checks its inputs', async () => {
+    const tenantFetch = createTenantFetch(conn);
+    try {
+      await assert.rejects(tenantFetch('https://evil.example/mcp'), (err: unknown) => {
+        assert.ok(err instanceof TenantConnectionError);
+        assert.equal(err.code, 'AIRLOCK_AGENT_FOREIGN_ORIGIN');
+        return true;
+      });
+      const res = await tenantFetch(conn.url, { method: 'GET', headers: { accept: 'text/event-stream' } });
+      assert.ok(res.status >= 200 && res.status < 500, `got an HTTP answer (${res.status})`);
+      await res.body?.cancel();
+    } finally {
+      await tenantFetch.close();
+    }
+    await assert.rejects(
+      tenantFetch(conn.url),
+      (err: unknown) => (err as TenantConnectionError).code === 'AIRLOCK_AGENT_CLOSED',
+    );
+    assert.throws(
+      () => createTenantFetch({ ...conn, url: 'http://acme.localhost/mcp' }),
+      (err: unknown) => err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_URL_INVALID',
+    );
+    assert.throws(
+      () => createTenantFetch({ ...conn, keyPem: undefined }),
+      (err: unknown) =>
+        err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_CREDENTIALS_INVALID',
+    );
+  });
+
+  test('loadTenantConnection reads PEM files and the connect target', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'agent-conn-'));
+    try {
+      const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'agent.pem'), key: join(dir, 'agent.key') };
+      writeFileSync(files.ca, pki.ca.certPem);
+      writeFileSync(files.cert, pki.agent.certPem);
+      writeFileSync(files.key, pki.agent.keyPem);
+      const loaded = await loadTenantConnection({
+        url: conn.url,
+        caFile: files.ca,
+        certFile: files.cert,
+        keyFile: files.key,
+        connect: `127.0.0.1:${server.port}`,
+      });
+      assert.deepEqual(loaded, conn);
+      const client = await connectToTenant(loaded);
+      try {
+        assert.equal(text(await client.callTool({ name: 'whoami', arguments: {} })), 'claims-bot');
+      } finally {
+        await client.close();
+      }
+      await assert.rejects(
+        loadTenantConnection({ url: conn.url, caFile: join(dir, 'missing.pem') }),
+        (err: unknown) =>
+          err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_FILE_UNREADABLE',
+      );
+      await assert.rejects(
+        loadTenantConnection({ url: conn.url, caFile: files.ca, certFile: files.cert }),
+        (err: unknown) =>
+          err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_CREDENTIALS_INVALID',
+      );
+      await assert.rejects(
+        loadTenantConnection({ url: conn.url, caFile: files.ca, connect: 'nonsense' }),
+        (err: unknown) =>
+          err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_CONNECT_INVALID',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('parseConnectTarget accepts names, IPv4 and bracketed IPv6', () => {
+    assert.deepEqual(parseConnectTarget('relay.example:443'), { host: 'relay.example', port: 443 });
+    assert.deepEqual(parseConnectTarget('127.0.0.1:8443'), { host: '127.0.0.1', port: 8443 });
+    assert.deepEqual(parseConnectTarget('[::1]:8443'), { host: '::1', port: 8443 });
+    for (const bad of ['127.0.0.1', ':443', 'host:0', 'host:70000', '::1:443']) {
+      assert.throws(() => parseConnectTarget(bad), TenantConnectionError, bad);
+    }
+  });
+});

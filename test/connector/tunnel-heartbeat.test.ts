@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { dialTunnel } from '../../src/connector/tunnel-client.js';
+import { tlsAlert } from '../../src/relay/client-hello.js';
+import { TunnelCodes } from '../../src/tunnel/protocol.js';
+import { captureClientHello } from '../relay/capture-client-hello.js';
+import {
+  enroll,
+  rawExchange,
+  startEchoEndpoint,
+  startRelayFixture,
+  waitFor,
+} from '../relay/relay-fixture.js';
+import { startTcpForwarder } from '../relay/tcp-forwarder.js';
+
+test('relay heartbeat: a half-open tunnel is removed within interval + timeout', async () => {
+  const fx = await startRelayFixture({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300 });
+  const forwarder = await startTcpForwarder(fx.connectTo);
+  const credential = await enroll(fx);
+  const echo = await startEchoEndpoint();
+  const downs: { reason: string }[] = [];
+  fx.relay.events.on('tunnel-down', (e: { reason: string }) => downs.push(e));
+  const tunnel = await dialTunnel({
+    relayUrl: fx.tlsUrl,
+    connectTo: { host: '127.0.0.1', port: forwarder.port },
+    relayCaPem: fx.relay.caPem,
+    credential,
+    connectorId: credential.connectorId,
+    proxy: false,
+    heartbeatIntervalMs: 60_000, // the connector side does not notice in this test
+    heartbeatTimeoutMs: 60_000,
+    onStream: echo.onStream,
+  });
+  try {
+    await waitFor(() => fx.relay.tunnels().length === 1, 2000, 'registered');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // several healthy heartbeats pass
+    assert.equal(fx.relay.tunnels().length, 1, 'a healthy tunnel survives its heartbeats');
+    forwarder.freeze();
+    const frozenAt = Date.now();
+    await waitFor(() => fx.relay.tunnels().length === 0, 3000, 'relay dropped the dead tunnel');
+    assert.ok(Date.now() - frozenAt < 3000);
+    assert.match(downs[0]?.reason ?? '', /heartbeat/);
+    const answer = await rawExchange(
+      fx.relay.port,
+      await captureClientHello({ servername: 'acme.localhost' }),
+    );
+    assert.deepEqual(answer, tlsAlert(80), 'agents get a clean alert instead of a hang');
+  } finally {
+    tunnel.destroy();
+    echo.close();
+    await forwarder.close();
+    await fx.close();
+  }
+});
+
+test('connector heartbeat: a half-open tunnel ends with a retryable heartbeat error', async () => {
+  const fx = await startRelayFixture({ heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 60_000 });
+  const forwarder = await startTcpForwarder(fx.connectTo);
+  const credential = await enroll(fx);
+  const echo = await startEchoEndpoint();
+  const tunnel = await dialTunnel({
+    relayUrl: fx.tlsUrl,
+    connectTo: { host: '127.0.0.1', port: forwarder.port },
+    relayCaPem: fx.relay.caPem,
+    credential,
+    connectorId: credential.connectorId,
+    proxy: false,
+    heartbeatIntervalMs: 100,
+    heartbeatTimeoutMs: 300,
+    onStream: echo.onStream,
+  });
+  try {
+    forwarder.freeze();
+    const reason = await tunnel.closed;
+    assert.equal(reason.code, TunnelCodes.HEARTBEAT_TIMEOUT);
+    assert.equal(reason.retryable, true);
+  } finally {
+    tunnel.destroy();
+    echo.close();
+    await forwarder.close();
+    await fx.close();
+  }
+});

@@ -1,0 +1,396 @@
+/**
+ * One suite, every backend: the same assertions run against a SQLite file and a PostgreSQL schema.
+ */
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { StoreError } from '../../src/errors/airlock-error.js';
+import type { SqlDialect } from '../../src/store/dialect.js';
+import { MIGRATIONS, migrate } from '../../src/store/migrations.js';
+import { openStore } from '../../src/store/open-store.js';
+import { openPostgresDialect } from '../../src/store/postgres-dialect.js';
+import { openSqliteDialect } from '../../src/store/sqlite-dialect.js';
+import type { Store } from '../../src/store/store.js';
+
+const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+
+interface Backend {
+  name: 'sqlite' | 'postgres';
+  setup(): Promise<void>;
+  /** A fresh, empty store; `reopen` opens the same database again. */
+  fresh(): Promise<{ store: Store; reopen: () => Promise<Store>; rawDialect: () => Promise<SqlDialect> }>;
+  teardown(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  let dir = '';
+  let n = 0;
+  return {
+    name: 'sqlite',
+    async setup() {
+      dir = await mkdtemp(join(tmpdir(), 'airlock-store-'));
+    },
+    async fresh() {
+      n += 1;
+      const path = join(dir, `db-${n}`, 'airlock.db');
+      const url = `sqlite:${path}`;
+      return {
+        store: await openStore({ url }),
+        reopen: () => openStore({ url }),
+        rawDialect: async () => openSqliteDialect({ path }),
+      };
+    },
+    async teardown() {
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function postgresBackend(): Backend {
+  const run = `airlock_test_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const schemas: string[] = [];
+  return {
+    name: 'postgres',
+    async setup() {},
+    async fresh() {
+      const schema = `${run}_${schemas.length + 1}`;
+      schemas.push(schema);
+      return {
+        store: await openStore({ url: PG_URL, schema }),
+        reopen: () => openStore({ url: PG_URL, schema }),
+        rawDialect: () => openPostgresDialect({ connectionString: PG_URL, schema }),
+      };
+    },
+    async teardown() {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      try {
+        for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+const isStoreError = (code: string) => (e: unknown) => e instanceof StoreError && e.code === code;
+
+for (const backend of [sqliteBackend(), postgresBackend()]) {
+  describe(`store suite: ${backend.name}`, () => {
+    const open: Store[] = [];
+    async function fresh() {
+      const f = await backend.fresh();
+      open.push(f.store);
+      return {
+        store: f.store,
+        rawDialect: f.rawDialect,
+        reopen: async () => {
+          const s = await f.reopen();
+          open.push(s);
+          return s;
+        },
+      };
+    }
+
+    before(() => backend.setup());
+    after(async () => {
+      for (const s of open) await s.close();
+      await backend.teardown();
+    });
+
+    test('reports its backend and keeps data across reopen (migrations applied once)', async () => {
+      const { store, reopen } = await fresh();
+      assert.equal(store.backend, backend.name);
+      await store.relay.addTenant('acme', 1000);
+      await store.close();
+      const again = await reopen();
+      assert.deepEqual(await again.relay.getTenant('acme'), { name: 'acme', createdAt: 1000 });
+    });
+
+    test('tenants: add, get, list, remove, duplicate', async () => {
+      const { store } = await fresh();
+      const big = 1_767_225_600_000; // epoch ms beyond 32 bits come back as exact numbers
+      assert.deepEqual(await store.relay.addTenant('globex', big), { name: 'globex', createdAt: big });
+      await store.relay.addTenant('acme', 5);
+      assert.deepEqual(await store.relay.getTenant('globex'), { name: 'globex', createdAt: big });
+      assert.equal(await store.relay.getTenant('nope'), undefined);
+      assert.deepEqual(await store.relay.listTenants(), [
+        { name: 'acme', createdAt: 5 },
+        { name: 'globex', createdAt: big },
+      ]);
+      await assert.rejects(store.relay.addTenant('acme', 6), isStoreError('AIRLOCK_STORE_DUPLICATE'));
+      assert.equal(await store.relay.removeTenant('acme'), true);
+      assert.equal(await store.relay.removeTenant('acme'), false);
+      assert.deepEqual(
+        (await store.relay.listTenants()).map((t) => t.name),
+        ['globex'],
+      );
+    });
+
+    test('enrollment tokens: single use, mismatch, unknown, expiry', async () => {
+      const { store } = await fresh();
+      await store.relay.addTenant('acme', 0);
+      const token = {
+        id: 'tok-1',
+        tenant: 'acme',
+        secretHash: sha256('s3cret'),
+        createdAt: 100,
+        expiresAt: 10_000,
+      };
+      await store.relay.createEnrollmentToken(token);
+
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('tok-1', sha256('wrong'), 200), {
+        ok: false,
+        reason: 'mismatch',
+      });
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('tok-1', 'short', 200), {
+        ok: false,
+        reason: 'mismatch',
+      });
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('tok-x', sha256('s3cret'), 200), {
+        ok: false,
+        reason: 'unknown',
+      });
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('tok-1', sha256('s3cret'), 300), {
+        ok: true,
+        token: { ...token, usedAt: 300 },
+      });
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('tok-1', sha256('s3cret'), 400), {
+        ok: false,
+        reason: 'used',
+      });
+      // A wrong secret learns nothing about state: mismatch even for a used token.
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('tok-1', sha256('wrong'), 400), {
+        ok: false,
+        reason: 'mismatch',
+      });
+
+      await store.relay.createEnrollmentToken({ ...token, id: 'tok-2', expiresAt: 500 });
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('tok-2', sha256('s3cret'), 500), {
+        ok: false,
+        reason: 'expired',
+      });
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('tok-2', sha256('s3cret'), 499), {
+        ok: true,
+        token: { ...token, id: 'tok-2', expiresAt: 500, usedAt: 499 },
+      });
+
+      await assert.rejects(store.relay.createEnrollmentToken(token), isStoreError('AIRLOCK_STORE_DUPLICATE'));
+      await assert.rejects(
+        store.relay.createEnrollmentToken({ ...token, id: 'tok-3', tenant: 'ghost' }),
+        isStoreError('AIRLOCK_STORE_REFERENCE'),
+      );
+    });
+
+    test('enrollment tokens: 10 concurrent consumers, exactly one wins', async () => {
+      const { store } = await fresh();
+      await store.relay.addTenant('acme', 0);
+      for (let round = 0; round < 3; round++) {
+        const id = `race-${round}`;
+        await store.relay.createEnrollmentToken({
+          id,
+          tenant: 'acme',
+          secretHash: sha256('x'),
+          createdAt: 0,
+          expiresAt: 1_000_000,
+        });
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.relay.consumeEnrollmentToken(id, sha256('x'), 1000 + i)),
+        );
+        const winners = results.filter((r) => r.ok);
+        assert.equal(winners.length, 1, JSON.stringify(results));
+        assert.ok(results.every((r) => r.ok || r.reason === 'used'));
+      }
+    });
+
+    test('connectors: add, get, list by tenant, revoke, cascade on tenant removal', async () => {
+      const { store } = await fresh();
+      await store.relay.addTenant('acme', 0);
+      await store.relay.addTenant('globex', 0);
+      const c1 = { id: 'c1', tenant: 'acme', keyFingerprint: 'aa', certSerial: '01', enrolledAt: 10 };
+      const c2 = { id: 'c2', tenant: 'acme', keyFingerprint: 'bb', certSerial: '02', enrolledAt: 20 };
+      const c3 = { id: 'c3', tenant: 'globex', keyFingerprint: 'cc', certSerial: '03', enrolledAt: 15 };
+      await store.relay.addConnector(c2);
+      await store.relay.addConnector(c1);
+      await store.relay.addConnector(c3);
+      assert.deepEqual(await store.relay.getConnector('c1'), { ...c1, revokedAt: null });
+      assert.equal(await store.relay.getConnector('zz'), undefined);
+      assert.deepEqual(
+        (await store.relay.listConnectors()).map((c) => c.id),
+        ['c1', 'c3', 'c2'],
+      );
+      assert.deepEqual(await store.relay.listConnectors('acme'), [
+        { ...c1, revokedAt: null },
+        { ...c2, revokedAt: null },
+      ]);
+      assert.deepEqual(await store.relay.listConnectors('nobody'), []);
+      await assert.rejects(store.relay.addConnector(c1), isStoreError('AIRLOCK_STORE_DUPLICATE'));
+      await assert.rejects(
+        store.relay.addConnector({ ...c1, id: 'c9', tenant: 'ghost' }),
+        isStoreError('AIRLOCK_STORE_REFERENCE'),
+      );
+
+      assert.equal(await store.relay.revokeConnector('c1', 50), true);
+      assert.equal(await store.relay.revokeConnector('c1', 60), true);
+      assert.equal((await store.relay.getConnector('c1'))?.revokedAt, 50, 'first revocation time is kept');
+      assert.equal((await store.relay.getConnector('c2'))?.revokedAt, null);
+      assert.equal(await store.relay.revokeConnector('zz', 50), false);
+
+      await store.relay.createEnrollmentToken({
+        id: 't',
+        tenant: 'acme',
+        secretHash: sha256('x'),
+        createdAt: 0,
+        expiresAt: 99,
+      });
+      assert.equal(await store.relay.removeTenant('acme'), true);
+      assert.deepEqual(
+        (await store.relay.listConnectors()).map((c) => c.id),
+        ['c3'],
+      );
+      assert.deepEqual(await store.relay.consumeEnrollmentToken('t', sha256('x'), 1), {
+        ok: false,
+        reason: 'unknown',
+      });
+    });
+
+    test('identities: add, get, by serial, list, rotation, revoke', async () => {
+      const { store } = await fresh();
+      const first = {
+        name: 'claims-bot',
+        spiffeId: 'spiffe://acme.test/agent/claims-bot',
+        certSerial: '4a01',
+        certFingerprint: 'f1',
+        notAfter: 1_800_000_000_000,
+        createdAt: 100,
+      };
+      const second = { ...first, certSerial: '4a02', certFingerprint: 'f2', createdAt: 200 };
+      const other = {
+        ...first,
+        name: 'audit-bot',
+        spiffeId: 'spiffe://acme.test/agent/audit-bot',
+        certSerial: 'BEEF',
+      };
+      await store.identities.addIdentity(first);
+      await store.identities.addIdentity(other);
+      assert.deepEqual(await store.identities.getIdentity('claims-bot'), { ...first, revokedAt: null });
+      await store.identities.addIdentity(second);
+      assert.deepEqual(await store.identities.getIdentity('claims-bot'), { ...second, revokedAt: null });
+      assert.equal(await store.identities.getIdentity('nobody'), undefined);
+      assert.deepEqual(await store.identities.getIdentityBySerial('4a01'), { ...first, revokedAt: null });
+      assert.deepEqual(await store.identities.getIdentityBySerial('BeEf'), {
+        ...other,
+        certSerial: 'beef',
+        revokedAt: null,
+      });
+      assert.equal(await store.identities.getIdentityBySerial('00'), undefined);
+      assert.deepEqual(
+        (await store.identities.listIdentities()).map((i) => i.certSerial),
+        ['beef', '4a02', '4a01'],
+      );
+      await assert.rejects(store.identities.addIdentity(first), isStoreError('AIRLOCK_STORE_DUPLICATE'));
+
+      assert.equal(await store.identities.revokeIdentity('claims-bot', 500), true);
+      assert.equal((await store.identities.getIdentityBySerial('4a01'))?.revokedAt, 500);
+      assert.equal((await store.identities.getIdentityBySerial('4a02'))?.revokedAt, 500);
+      assert.equal((await store.identities.getIdentityBySerial('beef'))?.revokedAt, null);
+      assert.equal(await store.identities.revokeIdentity('claims-bot', 600), true);
+      assert.equal((await store.identities.getIdentity('claims-bot'))?.revokedAt, 500);
+      assert.equal(await store.identities.revokeIdentity('nobody', 500), false);
+
+      // Re-issuing after revocation yields a new, valid certificate; the old ones stay revoked.
+      await store.identities.addIdentity({ ...first, certSerial: '4a03', createdAt: 700 });
+      assert.equal((await store.identities.getIdentity('claims-bot'))?.revokedAt, null);
+      assert.equal((await store.identities.getIdentityBySerial('4a02'))?.revokedAt, 500);
+    });
+
+    test('policy versions: append-only sequence, latest, get, list newest first, concurrent writers', async () => {
+      const { store, reopen } = await fresh();
+      assert.equal(await store.policyVersions.latestPolicyVersion(), undefined);
+      assert.deepEqual(await store.policyVersions.listPolicyVersions(), []);
+      const text1 = 'version: 1\ndefaultTier: approve\n';
+      const text2 = 'version: 1\ndefaultTier: block\n# "quotes", \'apostrophes\', ünïcode\n';
+      const v1 = await store.policyVersions.recordPolicyVersion({
+        hash: sha256(text1),
+        text: text1,
+        source: '/etc/airlock/policy.yaml',
+        loadedAt: 1_767_225_600_000,
+      });
+      assert.deepEqual(v1, {
+        seq: 1,
+        hash: sha256(text1),
+        text: text1,
+        source: '/etc/airlock/policy.yaml',
+        loadedAt: 1_767_225_600_000,
+      });
+      const v2 = await store.policyVersions.recordPolicyVersion({
+        hash: sha256(text2),
+        text: text2,
+        source: 'admin-api',
+        loadedAt: 1_767_225_600_500,
+      });
+      assert.equal(v2.seq, 2);
+      // Reverting to an earlier text is a new version, not a rewrite of history.
+      const v3 = await store.policyVersions.recordPolicyVersion({ ...v1, loadedAt: 1_767_225_601_000 });
+      assert.equal(v3.seq, 3);
+      assert.deepEqual(await store.policyVersions.latestPolicyVersion(), v3);
+      assert.deepEqual(await store.policyVersions.getPolicyVersion(2), v2);
+      assert.equal(await store.policyVersions.getPolicyVersion(99), undefined);
+      assert.deepEqual(
+        (await store.policyVersions.listPolicyVersions()).map((v) => v.seq),
+        [3, 2, 1],
+      );
+      assert.deepEqual(await store.policyVersions.listPolicyVersions({ limit: 1 }), [v3]);
+
+      // Two stores on the same database (two connector nodes) recording at once never share a seq.
+      const other = await reopen();
+      const raced = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 === 0 ? store : other).policyVersions.recordPolicyVersion({
+            hash: sha256(`t${i}`),
+            text: `t${i}`,
+            source: 'race',
+            loadedAt: 2_000_000_000_000 + i,
+          }),
+        ),
+      );
+      assert.deepEqual(
+        raced.map((v) => v.seq).sort((a, b) => a - b),
+        [4, 5, 6, 7, 8, 9],
+      );
+      assert.equal((await other.policyVersions.listPolicyVersions()).length, 9);
+      assert.equal((await store.policyVersions.latestPolicyVersion())?.seq, 9);
+    });
+
+    test('a closed store refuses work with AIRLOCK_STORE_CLOSED', async () => {
+      const { store } = await fresh();
+      await store.close();
+      await store.close(); // idempotent
+      await assert.rejects(store.relay.listTenants(), isStoreError('AIRLOCK_STORE_CLOSED'));
+    });
+
+    test('a database with a newer schema is refused', async () => {
+      const { store, reopen, rawDialect } = await fresh();
+      await store.close();
+      // Simulate a future Airlock having migrated this database further.
+      const dialect = await rawDialect();
+      const result = await migrate(dialect, [
+        ...MIGRATIONS,
+        { version: 99, name: 'future', statements: ['CREATE TABLE future_table (id TEXT)'] },
+      ]);
+      assert.deepEqual(result, { applied: [99] });
+      await dialect.close();
+      await assert.rejects(reopen(), (e: unknown) => {
+        assert.ok(e instanceof StoreError);
+        assert.equal(e.code, 'AIRLOCK_STORE_MIGRATION');
+        assert.match(e.message, /newer/);
+        return true;
+      });
+    });
+  });
+}
