@@ -122,7 +122,12 @@ export class AgentEndpoint {
         this.#onRequest(req, res).catch((err: unknown) => {
           this.#log.warn({ err: err instanceof Error ? err.message : String(err) }, 'agent request failed');
           if (!res.headersSent) {
-            writeRefusal(res, { status: 500, code: -32603, airlock: 'AIRLOCK_INTERNAL', message: 'Internal error' });
+            writeRefusal(res, {
+              status: 500,
+              code: -32603,
+              airlock: 'AIRLOCK_INTERNAL',
+              message: 'Internal error',
+            });
           } else {
             res.destroy();
           }
@@ -134,7 +139,9 @@ export class AgentEndpoint {
       this.#sockets.set(socket, undefined);
       socket.once('close', () => this.#sockets.delete(socket));
     });
-    this.#server.on('tlsClientError', (err) => this.#log.debug({ err: err.message }, 'agent TLS handshake failed'));
+    this.#server.on('tlsClientError', (err) =>
+      this.#log.debug({ err: err.message }, 'agent TLS handshake failed'),
+    );
   }
 
   /**
@@ -202,7 +209,12 @@ export class AgentEndpoint {
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const hostRefusal = this.#checkHost(req);
     if (hostRefusal) {
-      writeRefusal(res, { status: 403, code: -32000, airlock: 'AIRLOCK_HOST_NOT_ALLOWED', message: hostRefusal });
+      writeRefusal(res, {
+        status: 403,
+        code: -32000,
+        airlock: 'AIRLOCK_HOST_NOT_ALLOWED',
+        message: hostRefusal,
+      });
       return;
     }
     const socket = req.socket as TLSSocket;

@@ -39,7 +39,7 @@ export type PeerIdentityResult =
 /** Reads the peer certificate of a server-side TLS socket. */
 export function readPeerCertificate(socket: TLSSocket): PeerCertificate {
   const cert = socket.getPeerCertificate(false);
-  if (!cert || !cert.raw || Object.keys(cert).length === 0) return { present: false, trusted: false };
+  if (!cert?.raw || Object.keys(cert).length === 0) return { present: false, trusted: false };
   const trusted = socket.authorized === true;
   const verifyError = socket.authorizationError ? String(socket.authorizationError) : undefined;
   try {
@@ -80,19 +80,40 @@ export async function resolvePeerIdentity(
   try {
     record = await identities.getIdentityBySerial(peer.serial);
   } catch {
-    return { ok: false, reason: 'AIRLOCK_IDENTITY_UNVERIFIABLE', message: 'The identity could not be verified right now' };
+    return {
+      ok: false,
+      reason: 'AIRLOCK_IDENTITY_UNVERIFIABLE',
+      message: 'The identity could not be verified right now',
+    };
   }
   if (!record) {
-    return { ok: false, reason: 'AIRLOCK_IDENTITY_UNKNOWN', message: 'The client certificate does not belong to a known identity' };
+    return {
+      ok: false,
+      reason: 'AIRLOCK_IDENTITY_UNKNOWN',
+      message: 'The client certificate does not belong to a known identity',
+    };
   }
   if (record.revokedAt !== null) {
-    return { ok: false, reason: 'AIRLOCK_IDENTITY_REVOKED', message: `Identity '${record.name}' has been revoked` };
+    return {
+      ok: false,
+      reason: 'AIRLOCK_IDENTITY_REVOKED',
+      message: `Identity '${record.name}' has been revoked`,
+    };
   }
   if (record.notAfter <= now) {
-    return { ok: false, reason: 'AIRLOCK_IDENTITY_EXPIRED', message: `The certificate of identity '${record.name}' has expired` };
+    return {
+      ok: false,
+      reason: 'AIRLOCK_IDENTITY_EXPIRED',
+      message: `The certificate of identity '${record.name}' has expired`,
+    };
   }
   return {
     ok: true,
-    identity: { name: record.name, spiffeId: record.spiffeId, certSerial: peer.serial, authenticatedBy: 'mtls' },
+    identity: {
+      name: record.name,
+      spiffeId: record.spiffeId,
+      certSerial: peer.serial,
+      authenticatedBy: 'mtls',
+    },
   };
 }

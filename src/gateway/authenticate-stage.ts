@@ -37,13 +37,22 @@ export function authenticate(options: AuthenticateOptions): Stage {
   return (next) => async (ctx) => {
     const identity = ctx.identity;
     if (!identity) {
-      throw deny(ctx, 'AIRLOCK_IDENTITY_MISSING', 'No authenticated identity: present a client certificate issued by the tenant CA');
+      throw deny(
+        ctx,
+        'AIRLOCK_IDENTITY_MISSING',
+        'No authenticated identity: present a client certificate issued by the tenant CA',
+      );
     }
     let record: AgentIdentityRecord | undefined;
     try {
       record = await options.identities.getIdentityBySerial(identity.certSerial);
     } catch (cause) {
-      recordDecision(ctx, { stage: 'authenticate', outcome: 'deny', code: 'AIRLOCK_IDENTITY_UNVERIFIABLE', reason: String(cause) });
+      recordDecision(ctx, {
+        stage: 'authenticate',
+        outcome: 'deny',
+        code: 'AIRLOCK_IDENTITY_UNVERIFIABLE',
+        reason: String(cause),
+      });
       throw new WireError(
         JSONRPC_INTERNAL_ERROR,
         'AIRLOCK_IDENTITY_UNVERIFIABLE',
@@ -51,13 +60,21 @@ export function authenticate(options: AuthenticateOptions): Stage {
       );
     }
     if (!record || record.name !== identity.name) {
-      throw deny(ctx, 'AIRLOCK_IDENTITY_UNKNOWN', `Identity '${identity.name}' is not known to this connector`);
+      throw deny(
+        ctx,
+        'AIRLOCK_IDENTITY_UNKNOWN',
+        `Identity '${identity.name}' is not known to this connector`,
+      );
     }
     if (record.revokedAt !== null) {
       throw deny(ctx, 'AIRLOCK_IDENTITY_REVOKED', `Identity '${identity.name}' has been revoked`);
     }
     if (record.notAfter <= now()) {
-      throw deny(ctx, 'AIRLOCK_IDENTITY_EXPIRED', `The certificate of identity '${identity.name}' has expired`);
+      throw deny(
+        ctx,
+        'AIRLOCK_IDENTITY_EXPIRED',
+        `The certificate of identity '${identity.name}' has expired`,
+      );
     }
     recordDecision(ctx, { stage: 'authenticate', outcome: 'allow', detail: { identity: identity.name } });
     return next(ctx);

@@ -30,7 +30,10 @@ const channel = diagnosticsChannel.channel(DECISION_CHANNEL);
  * @example
  * recordDecision(ctx, { stage: 'authenticate', outcome: 'allow' });
  */
-export function recordDecision(ctx: GatewayContext, decision: Omit<GatewayDecision, 'at'> & { at?: number }): GatewayDecision {
+export function recordDecision(
+  ctx: GatewayContext,
+  decision: Omit<GatewayDecision, 'at'> & { at?: number },
+): GatewayDecision {
   const full: GatewayDecision = { ...decision, at: decision.at ?? Date.now() };
   ctx.decisions.push(full);
   if (channel.hasSubscribers) {

@@ -88,7 +88,10 @@ export interface DpopVerifier {
 export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
   const algorithms = [...(options.algorithms ?? DEFAULT_DPOP_ALGORITHMS)];
   if (algorithms.length === 0 || algorithms.some((a) => !ASYMMETRIC_JWS_ALGORITHMS.includes(a))) {
-    throw new IdentityError('AIRLOCK_TOKEN_CONFIG', `DPoP verifier: algorithms must be asymmetric (${ASYMMETRIC_JWS_ALGORITHMS.join(', ')})`);
+    throw new IdentityError(
+      'AIRLOCK_TOKEN_CONFIG',
+      `DPoP verifier: algorithms must be asymmetric (${ASYMMETRIC_JWS_ALGORITHMS.join(', ')})`,
+    );
   }
   const allowed = new Set(algorithms);
   const maxAgeSec = options.maxAgeSec ?? DEFAULT_DPOP_MAX_AGE_SEC;
@@ -102,13 +105,19 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
     async verify(input) {
       const proof = input.proof;
       if (typeof proof !== 'string' || proof.length === 0) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'a DPoP-bound access token requires a DPoP proof');
+        throw new TokenError(
+          TOKEN_ERROR_CODES.dpopInvalid,
+          'a DPoP-bound access token requires a DPoP proof',
+        );
       }
       if (proof.length > maxBytes) {
         throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, `DPoP proof is longer than ${maxBytes} bytes`);
       }
       if (typeof input.expectedJkt !== 'string' || input.expectedJkt.length === 0) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopBinding, 'the access token is not DPoP-bound (no cnf.jkt)');
+        throw new TokenError(
+          TOKEN_ERROR_CODES.dpopBinding,
+          'the access token is not DPoP-bound (no cnf.jkt)',
+        );
       }
       const header = compactJwsHeader(proof, TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof');
       if (header.typ !== 'dpop+jwt') {
@@ -125,7 +134,10 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
         throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof has no embedded "jwk"');
       }
       if (PRIVATE_JWK_MEMBERS.some((m) => m in jwk)) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof "jwk" must not contain a private key');
+        throw new TokenError(
+          TOKEN_ERROR_CODES.dpopInvalid,
+          'DPoP proof "jwk" must not contain a private key',
+        );
       }
 
       let payload: JWTPayload;
@@ -144,16 +156,23 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
           (name === 'ERR_JWT_EXPIRED' || name === 'ERR_JWT_CLAIM_VALIDATION_FAILED') &&
           (cause as { claim?: string }).claim === 'iat'
         ) {
-          throw new TokenError(TOKEN_ERROR_CODES.dpopStale, 'DPoP proof "iat" is outside the accepted window', {
-            cause,
-          });
+          throw new TokenError(
+            TOKEN_ERROR_CODES.dpopStale,
+            'DPoP proof "iat" is outside the accepted window',
+            {
+              cause,
+            },
+          );
         }
         const detail = cause instanceof Error ? cause.message : String(cause);
         throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, `DPoP proof is invalid: ${detail}`, { cause });
       }
 
       if (typeof payload.htm !== 'string' || payload.htm !== input.method) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopMethod, 'DPoP proof "htm" does not match the request method');
+        throw new TokenError(
+          TOKEN_ERROR_CODES.dpopMethod,
+          'DPoP proof "htm" does not match the request method',
+        );
       }
       const expectedUrl = normalizeHtu(input.url);
       if (expectedUrl === undefined) {
@@ -167,11 +186,17 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       }
       const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
       if (!sameText(jkt, input.expectedJkt)) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopBinding, 'DPoP proof key is not the key the access token is bound to');
+        throw new TokenError(
+          TOKEN_ERROR_CODES.dpopBinding,
+          'DPoP proof key is not the key the access token is bound to',
+        );
       }
       const jti = payload.jti;
       if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, `DPoP proof "jti" must be 1 to ${MAX_JTI_LENGTH} characters`);
+        throw new TokenError(
+          TOKEN_ERROR_CODES.dpopInvalid,
+          `DPoP proof "jti" must be 1 to ${MAX_JTI_LENGTH} characters`,
+        );
       }
       const issuedAt = (payload.iat as number) * 1000;
       // Remember the id until the proof would be refused as too old anyway.

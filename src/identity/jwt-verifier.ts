@@ -189,7 +189,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       const required = [...baseScopes, ...(callOpts?.requiredScopes ?? [])];
       const missing = required.filter((s) => !scopes.includes(s));
       if (missing.length > 0) {
-        throw new TokenError(TOKEN_ERROR_CODES.scope, `access token lacks required scope: ${missing.join(' ')}`);
+        throw new TokenError(
+          TOKEN_ERROR_CODES.scope,
+          `access token lacks required scope: ${missing.join(' ')}`,
+        );
       }
       const verified: VerifiedToken = {
         subject: payload.sub as string,
@@ -205,7 +208,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
         if (typeof jkt !== 'string' || jkt.length === 0) {
           // A confirmation we do not understand (e.g. x5t#S256 for mTLS-bound tokens) cannot be enforced here.
-          throw new TokenError(TOKEN_ERROR_CODES.invalid, 'access token has an unsupported "cnf" confirmation');
+          throw new TokenError(
+            TOKEN_ERROR_CODES.invalid,
+            'access token has an unsupported "cnf" confirmation',
+          );
         }
         verified.cnfJkt = jkt;
       }
@@ -241,19 +247,30 @@ export function scopesOf(payload: JWTPayload): string[] {
 function fromJoseError(cause: unknown): TokenError {
   if (cause instanceof TokenError) return cause;
   if (cause instanceof errors.JWTExpired) {
-    const what = cause.claim === 'iat' ? 'access token is older than the accepted maximum age' : 'access token has expired';
+    const what =
+      cause.claim === 'iat'
+        ? 'access token is older than the accepted maximum age'
+        : 'access token has expired';
     return new TokenError(TOKEN_ERROR_CODES.expired, what, { cause });
   }
   if (cause instanceof errors.JWTClaimValidationFailed) {
     if (cause.claim === 'aud') {
-      return new TokenError(TOKEN_ERROR_CODES.audience, 'access token was not issued for this resource (aud)', {
-        cause,
-      });
+      return new TokenError(
+        TOKEN_ERROR_CODES.audience,
+        'access token was not issued for this resource (aud)',
+        {
+          cause,
+        },
+      );
     }
     if (cause.claim === 'iss') {
-      return new TokenError(TOKEN_ERROR_CODES.issuer, 'access token was not issued by the trusted issuer (iss)', {
-        cause,
-      });
+      return new TokenError(
+        TOKEN_ERROR_CODES.issuer,
+        'access token was not issued by the trusted issuer (iss)',
+        {
+          cause,
+        },
+      );
     }
     if (cause.claim === 'nbf') {
       return new TokenError(TOKEN_ERROR_CODES.invalid, 'access token is not valid yet (nbf)', { cause });
@@ -266,9 +283,13 @@ function fromJoseError(cause: unknown): TokenError {
     return new TokenError(TOKEN_ERROR_CODES.alg, 'access token algorithm is not accepted', { cause });
   }
   if (cause instanceof errors.JWKSNoMatchingKey) {
-    return new TokenError(TOKEN_ERROR_CODES.invalid, 'access token is signed by a key the issuer does not publish', {
-      cause,
-    });
+    return new TokenError(
+      TOKEN_ERROR_CODES.invalid,
+      'access token is signed by a key the issuer does not publish',
+      {
+        cause,
+      },
+    );
   }
   if (cause instanceof errors.JWSSignatureVerificationFailed) {
     return new TokenError(TOKEN_ERROR_CODES.invalid, 'access token signature is invalid', { cause });

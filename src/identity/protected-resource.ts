@@ -223,7 +223,10 @@ export function toOAuthTokenVerifier(verifier: JwtVerifier): OAuthTokenVerifier 
         throw err;
       }
       if (verified.cnfJkt !== undefined) {
-        throw new OAuthError(OAuthErrorCode.InvalidToken, 'DPoP-bound access token presented without a DPoP proof');
+        throw new OAuthError(
+          OAuthErrorCode.InvalidToken,
+          'DPoP-bound access token presented without a DPoP proof',
+        );
       }
       const info: AuthInfo = {
         token,
@@ -258,7 +261,8 @@ function checkedUrl(
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && (loopback || allowInsecure))) {
     throw metadataError(`${what} ${url.href} must use https`);
   }
-  if (url.hash || String(value).includes('#')) throw metadataError(`${what} ${url.href} must not have a fragment`);
+  if (url.hash || String(value).includes('#'))
+    throw metadataError(`${what} ${url.href} must not have a fragment`);
   if (!opts.allowQuery && url.search) throw metadataError(`${what} ${url.href} must not have a query`);
   // Keep the identifier exactly as configured (new URL would add a trailing slash to a bare origin).
   return typeof value === 'string' ? value : url.href;

@@ -23,7 +23,8 @@ export function identityFromAuthInfo(authInfo: AuthInfo | undefined): GatewayIde
   const value = authInfo?.extra?.[KEY];
   if (value === null || typeof value !== 'object') return undefined;
   const v = value as Partial<GatewayIdentity>;
-  if (typeof v.name !== 'string' || typeof v.certSerial !== 'string' || typeof v.spiffeId !== 'string') return undefined;
+  if (typeof v.name !== 'string' || typeof v.certSerial !== 'string' || typeof v.spiffeId !== 'string')
+    return undefined;
   if (v.authenticatedBy !== 'mtls' && v.authenticatedBy !== 'bearer') return undefined;
   return { name: v.name, spiffeId: v.spiffeId, certSerial: v.certSerial, authenticatedBy: v.authenticatedBy };
 }

@@ -47,7 +47,13 @@ import { type Logger, pino } from 'pino';
 import { JSONRPC_METHOD_NOT_FOUND, WireError } from '../errors/wire-error.js';
 import { JSONRPC_UNAUTHENTICATED } from '../gateway/authenticate-stage.js';
 import { compose } from '../gateway/compose.js';
-import type { GatewayContext, GatewayEra, Handler, ProgressUpdate, Stage } from '../gateway/gateway-context.js';
+import type {
+  GatewayContext,
+  GatewayEra,
+  Handler,
+  ProgressUpdate,
+  Stage,
+} from '../gateway/gateway-context.js';
 import { identityFromAuthInfo } from './agent-auth-info.js';
 import { refusalResponse, writeRefusal } from './json-rpc-http-error.js';
 import { toProtocolError } from './protocol-error-mapping.js';
@@ -65,7 +71,15 @@ export const DEFAULT_MCP_PATH = '/mcp';
 /** What the endpoint needs from the catalog (an `UpstreamCatalog`, or anything shaped like it). */
 export type AgentCatalog = Pick<
   UpstreamCatalog,
-  'tools' | 'prompts' | 'resources' | 'resourceTemplates' | 'callTool' | 'getPrompt' | 'readResource' | 'complete' | 'onChanged'
+  | 'tools'
+  | 'prompts'
+  | 'resources'
+  | 'resourceTemplates'
+  | 'callTool'
+  | 'getPrompt'
+  | 'readResource'
+  | 'complete'
+  | 'onChanged'
 >;
 
 export interface AgentMcpEndpointOptions {
@@ -144,10 +158,16 @@ export class AgentMcpEndpoint {
       maxRequestBodySize: this.#maxBody,
       onerror,
     });
-    this.#node = toNodeHandler({ fetch: (request, opts) => this.fetch(request, opts) }, { maxRequestBodySize: this.#maxBody, onerror });
+    this.#node = toNodeHandler(
+      { fetch: (request, opts) => this.fetch(request, opts) },
+      { maxRequestBodySize: this.#maxBody, onerror },
+    );
     this.nodeHandler = (req, res) => this.#handleNode(req, res);
     this.#offCatalog = this.#catalog.onChanged((kind) => this.#notifyListChanged(kind));
-    this.#sweep = setInterval(() => this.#sweepIdle(), Math.max(10, Math.min(this.#idleMs / 2, 60_000))).unref();
+    this.#sweep = setInterval(
+      () => this.#sweepIdle(),
+      Math.max(10, Math.min(this.#idleMs / 2, 60_000)),
+    ).unref();
   }
 
   /**
@@ -156,7 +176,12 @@ export class AgentMcpEndpoint {
    */
   async fetch(request: Request, options: { authInfo?: AuthInfo } = {}): Promise<Response> {
     if (this.#closed) {
-      return refusalResponse({ status: 503, code: -32000, airlock: 'AIRLOCK_SHUTTING_DOWN', message: 'Endpoint is shutting down' });
+      return refusalResponse({
+        status: 503,
+        code: -32000,
+        airlock: 'AIRLOCK_SHUTTING_DOWN',
+        message: 'Endpoint is shutting down',
+      });
     }
     const identity = identityFromAuthInfo(options.authInfo);
     if (!identity) {
@@ -210,7 +235,12 @@ export class AgentMcpEndpoint {
   async #handleNode(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== this.#path) {
-      writeRefusal(res, { status: 404, code: -32000, airlock: 'AIRLOCK_NOT_FOUND', message: `Not found; the MCP endpoint is ${this.#path}` });
+      writeRefusal(res, {
+        status: 404,
+        code: -32000,
+        airlock: 'AIRLOCK_NOT_FOUND',
+        message: `Not found; the MCP endpoint is ${this.#path}`,
+      });
       return;
     }
     const sessionId = req.headers['mcp-session-id'];
@@ -232,7 +262,12 @@ export class AgentMcpEndpoint {
     if (sessionId) {
       const session = this.#sessions.get(sessionId);
       if (!session || session.owner !== owner) {
-        return refusalResponse({ status: 404, code: -32001, airlock: 'AIRLOCK_SESSION_NOT_FOUND', message: 'Session not found' });
+        return refusalResponse({
+          status: 404,
+          code: -32001,
+          airlock: 'AIRLOCK_SESSION_NOT_FOUND',
+          message: 'Session not found',
+        });
       }
       session.lastSeenAt = Date.now();
       return session.transport.handleRequest(request, { authInfo });
@@ -272,7 +307,8 @@ export class AgentMcpEndpoint {
       },
     });
     server.onclose = () => {
-      if (registered && this.#sessions.get(registered.id) === registered) this.#sessions.delete(registered.id);
+      if (registered && this.#sessions.get(registered.id) === registered)
+        this.#sessions.delete(registered.id);
     };
     try {
       await server.connect(transport);
@@ -299,9 +335,15 @@ export class AgentMcpEndpoint {
 
   #notifyListChanged(kind: 'tools' | 'prompts' | 'resources'): void {
     const send = (s: Server) =>
-      kind === 'tools' ? s.sendToolListChanged() : kind === 'prompts' ? s.sendPromptListChanged() : s.sendResourceListChanged();
+      kind === 'tools'
+        ? s.sendToolListChanged()
+        : kind === 'prompts'
+          ? s.sendPromptListChanged()
+          : s.sendResourceListChanged();
     for (const session of this.#sessions.values()) {
-      send(session.server).catch((err: unknown) => this.#log.debug({ err: String(err) }, 'list_changed not delivered'));
+      send(session.server).catch((err: unknown) =>
+        this.#log.debug({ err: String(err) }, 'list_changed not delivered'),
+      );
     }
     if (kind === 'tools') this.#modern.notify.toolsChanged();
     else if (kind === 'prompts') this.#modern.notify.promptsChanged();
@@ -319,17 +361,38 @@ export class AgentMcpEndpoint {
       instructions: this.#instructions,
     });
     const run = (method: string, params: unknown, ctx: ServerContext) => this.#run(era, method, params, ctx);
-    server.setRequestHandler('tools/list', async (r, ctx) => (await run(r.method, r.params, ctx)) as ListToolsResult);
-    server.setRequestHandler('tools/call', async (r, ctx) => (await run(r.method, r.params, ctx)) as CallToolResult);
-    server.setRequestHandler('prompts/list', async (r, ctx) => (await run(r.method, r.params, ctx)) as ListPromptsResult);
-    server.setRequestHandler('prompts/get', async (r, ctx) => (await run(r.method, r.params, ctx)) as GetPromptResult);
-    server.setRequestHandler('resources/list', async (r, ctx) => (await run(r.method, r.params, ctx)) as ListResourcesResult);
+    server.setRequestHandler(
+      'tools/list',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as ListToolsResult,
+    );
+    server.setRequestHandler(
+      'tools/call',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as CallToolResult,
+    );
+    server.setRequestHandler(
+      'prompts/list',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as ListPromptsResult,
+    );
+    server.setRequestHandler(
+      'prompts/get',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as GetPromptResult,
+    );
+    server.setRequestHandler(
+      'resources/list',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as ListResourcesResult,
+    );
     server.setRequestHandler(
       'resources/templates/list',
       async (r, ctx) => (await run(r.method, r.params, ctx)) as ListResourceTemplatesResult,
     );
-    server.setRequestHandler('resources/read', async (r, ctx) => (await run(r.method, r.params, ctx)) as ReadResourceResult);
-    server.setRequestHandler('completion/complete', async (r, ctx) => (await run(r.method, r.params, ctx)) as CompleteResult);
+    server.setRequestHandler(
+      'resources/read',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as ReadResourceResult,
+    );
+    server.setRequestHandler(
+      'completion/complete',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as CompleteResult,
+    );
     return server;
   }
 
@@ -379,14 +442,21 @@ export class AgentMcpEndpoint {
       case 'completion/complete':
         return this.#withProgress(ctx, (opts) => catalog.complete(ctx.params, opts));
       default:
-        throw new WireError(JSONRPC_METHOD_NOT_FOUND, 'AIRLOCK_METHOD_NOT_FOUND', `Method not found: ${ctx.method}`);
+        throw new WireError(
+          JSONRPC_METHOD_NOT_FOUND,
+          'AIRLOCK_METHOD_NOT_FOUND',
+          `Method not found: ${ctx.method}`,
+        );
     }
   }
 
   /** Calls the upstream with the agent's abort signal, relaying progress in order; flushed before the result. */
   async #withProgress(
     ctx: GatewayContext,
-    call: (opts: { signal: AbortSignal; onprogress: (p: ProgressUpdate) => void }) => Promise<Record<string, unknown>>,
+    call: (opts: {
+      signal: AbortSignal;
+      onprogress: (p: ProgressUpdate) => void;
+    }) => Promise<Record<string, unknown>>,
   ): Promise<Record<string, unknown>> {
     let relayed: Promise<void> = Promise.resolve();
     const onprogress = (p: ProgressUpdate) => {
@@ -404,7 +474,10 @@ export class AgentMcpEndpoint {
 
   #toProtocolError(err: unknown, method: string): ProtocolError {
     if (!(err instanceof ProtocolError) && !(err instanceof WireError)) {
-      this.#log.warn({ method, err: err instanceof Error ? err.message : String(err) }, 'unexpected gateway error');
+      this.#log.warn(
+        { method, err: err instanceof Error ? err.message : String(err) },
+        'unexpected gateway error',
+      );
     }
     return toProtocolError(err);
   }

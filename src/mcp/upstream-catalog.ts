@@ -30,7 +30,13 @@ import {
 import { type Logger, pino } from 'pino';
 import { UpstreamError } from '../errors/airlock-error.js';
 import { JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
-import { type ListKind, Upstream, type UpstreamOptions, type UpstreamRequestOptions, type UpstreamStatus } from './upstream.js';
+import {
+  type ListKind,
+  Upstream,
+  type UpstreamOptions,
+  type UpstreamRequestOptions,
+  type UpstreamStatus,
+} from './upstream.js';
 import type { UpstreamConfig } from './upstream-config.js';
 
 /** Default separator between the upstream name and the tool / prompt name. */
@@ -91,11 +97,15 @@ export class UpstreamCatalog {
   constructor(upstreams: readonly Upstream[], options: UpstreamCatalogOptions = {}) {
     const separator = options.separator ?? DEFAULT_NAMESPACE_SEPARATOR;
     if (separator.length < 1 || separator.length > 3) {
-      throw new UpstreamError('AIRLOCK_UPSTREAM_BAD_SEPARATOR', 'namespace separator must be 1 to 3 characters');
+      throw new UpstreamError(
+        'AIRLOCK_UPSTREAM_BAD_SEPARATOR',
+        'namespace separator must be 1 to 3 characters',
+      );
     }
     const names = new Set<string>();
     for (const u of upstreams) {
-      if (names.has(u.name)) throw new UpstreamError('AIRLOCK_UPSTREAM_DUPLICATE', `duplicate upstream name '${u.name}'`);
+      if (names.has(u.name))
+        throw new UpstreamError('AIRLOCK_UPSTREAM_DUPLICATE', `duplicate upstream name '${u.name}'`);
       names.add(u.name);
     }
     this.upstreams = upstreams;
@@ -137,7 +147,9 @@ export class UpstreamCatalog {
     }
     await Promise.all(this.upstreams.map((u) => u.start()));
     await Promise.all(
-      this.upstreams.filter((u) => u.status().state === 'ready').map((u) => this.#refreshUpstream(u, ['tools', 'prompts', 'resources'])),
+      this.upstreams
+        .filter((u) => u.status().state === 'ready')
+        .map((u) => this.#refreshUpstream(u, ['tools', 'prompts', 'resources'])),
     );
   }
 
@@ -205,23 +217,38 @@ export class UpstreamCatalog {
   }
 
   /** Forwards `tools/call` for a namespaced tool. Throws -32602 `AIRLOCK_TOOL_UNKNOWN` for unknown names. */
-  async callTool(params: Record<string, unknown>, options: UpstreamRequestOptions = {}): Promise<Record<string, unknown>> {
+  async callTool(
+    params: Record<string, unknown>,
+    options: UpstreamRequestOptions = {},
+  ): Promise<Record<string, unknown>> {
     const name = String(params.name ?? '');
     const route = this.resolveTool(name);
-    if (!route) throw new WireError(JSONRPC_INVALID_PARAMS, 'AIRLOCK_TOOL_UNKNOWN', `Unknown tool '${name}'`, { tool: name });
+    if (!route)
+      throw new WireError(JSONRPC_INVALID_PARAMS, 'AIRLOCK_TOOL_UNKNOWN', `Unknown tool '${name}'`, {
+        tool: name,
+      });
     return this.#forward(route.upstream, 'tools/call', { ...params, name: route.name }, options);
   }
 
   /** Forwards `prompts/get` for a namespaced prompt. Throws -32602 `AIRLOCK_PROMPT_UNKNOWN` for unknown names. */
-  async getPrompt(params: Record<string, unknown>, options: UpstreamRequestOptions = {}): Promise<Record<string, unknown>> {
+  async getPrompt(
+    params: Record<string, unknown>,
+    options: UpstreamRequestOptions = {},
+  ): Promise<Record<string, unknown>> {
     const name = String(params.name ?? '');
     const route = this.resolvePrompt(name);
-    if (!route) throw new WireError(JSONRPC_INVALID_PARAMS, 'AIRLOCK_PROMPT_UNKNOWN', `Unknown prompt '${name}'`, { prompt: name });
+    if (!route)
+      throw new WireError(JSONRPC_INVALID_PARAMS, 'AIRLOCK_PROMPT_UNKNOWN', `Unknown prompt '${name}'`, {
+        prompt: name,
+      });
     return this.#forward(route.upstream, 'prompts/get', { ...params, name: route.name }, options);
   }
 
   /** Forwards `resources/read`. Throws the SDK's resource-not-found error (-32602, data.uri) when no upstream has it. */
-  async readResource(params: Record<string, unknown>, options: UpstreamRequestOptions = {}): Promise<Record<string, unknown>> {
+  async readResource(
+    params: Record<string, unknown>,
+    options: UpstreamRequestOptions = {},
+  ): Promise<Record<string, unknown>> {
     const uri = String(params.uri ?? '');
     const upstream = this.resolveResource(uri);
     if (!upstream) throw new ResourceNotFoundError(uri);
@@ -229,16 +256,30 @@ export class UpstreamCatalog {
   }
 
   /** Forwards `completion/complete` to the upstream owning the referenced prompt or resource template. */
-  async complete(params: Record<string, unknown>, options: UpstreamRequestOptions = {}): Promise<Record<string, unknown>> {
+  async complete(
+    params: Record<string, unknown>,
+    options: UpstreamRequestOptions = {},
+  ): Promise<Record<string, unknown>> {
     const ref = (params.ref ?? {}) as Record<string, unknown>;
     if (ref.type === 'ref/prompt') {
       const route = this.resolvePrompt(String(ref.name ?? ''));
-      if (!route) throw new WireError(JSONRPC_INVALID_PARAMS, 'AIRLOCK_PROMPT_UNKNOWN', `Unknown prompt '${String(ref.name)}'`);
-      return this.#forward(route.upstream, 'completion/complete', { ...params, ref: { ...ref, name: route.name } }, options);
+      if (!route)
+        throw new WireError(
+          JSONRPC_INVALID_PARAMS,
+          'AIRLOCK_PROMPT_UNKNOWN',
+          `Unknown prompt '${String(ref.name)}'`,
+        );
+      return this.#forward(
+        route.upstream,
+        'completion/complete',
+        { ...params, ref: { ...ref, name: route.name } },
+        options,
+      );
     }
     if (ref.type === 'ref/resource') {
       const uri = String(ref.uri ?? '');
-      const upstream = this.#tables.templateRoutes.find((t) => t.raw === uri)?.upstream ?? this.resolveResource(uri);
+      const upstream =
+        this.#tables.templateRoutes.find((t) => t.raw === uri)?.upstream ?? this.resolveResource(uri);
       if (!upstream) throw new ResourceNotFoundError(uri);
       return this.#forward(upstream, 'completion/complete', params, options);
     }
@@ -270,13 +311,21 @@ export class UpstreamCatalog {
             if (this.#refreshSeq.get(key) !== seq) return; // a newer refresh superseded this one
             (updates as Record<string, unknown>)[list] = items;
           } catch (err) {
-            this.#log.warn({ upstream: upstream.name, list, err: err instanceof Error ? err.message : String(err) }, 'could not list');
+            this.#log.warn(
+              { upstream: upstream.name, list, err: err instanceof Error ? err.message : String(err) },
+              'could not list',
+            );
           }
         }),
       ),
     );
     if (Object.keys(updates).length === 0) return;
-    const current = this.#snapshots.get(upstream.name) ?? { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+    const current = this.#snapshots.get(upstream.name) ?? {
+      tools: [],
+      prompts: [],
+      resources: [],
+      resourceTemplates: [],
+    };
     this.#snapshots.set(upstream.name, { ...current, ...updates });
     this.#rebuild();
   }
@@ -290,7 +339,10 @@ export class UpstreamCatalog {
         const exposed = `${upstream.name}${this.separator}${tool.name}`;
         const existing = next.toolRoutes.get(exposed);
         if (existing) {
-          this.#log.warn({ tool: exposed, kept: existing.upstream.name, dropped: upstream.name }, 'tool name collision');
+          this.#log.warn(
+            { tool: exposed, kept: existing.upstream.name, dropped: upstream.name },
+            'tool name collision',
+          );
           continue;
         }
         next.toolRoutes.set(exposed, { upstream, name: tool.name });
@@ -300,7 +352,10 @@ export class UpstreamCatalog {
         const exposed = `${upstream.name}${this.separator}${prompt.name}`;
         const existing = next.promptRoutes.get(exposed);
         if (existing) {
-          this.#log.warn({ prompt: exposed, kept: existing.upstream.name, dropped: upstream.name }, 'prompt name collision');
+          this.#log.warn(
+            { prompt: exposed, kept: existing.upstream.name, dropped: upstream.name },
+            'prompt name collision',
+          );
           continue;
         }
         next.promptRoutes.set(exposed, { upstream, name: prompt.name });
@@ -309,7 +364,10 @@ export class UpstreamCatalog {
       for (const resource of snap.resources) {
         const existing = next.resourceRoutes.get(resource.uri);
         if (existing) {
-          this.#log.warn({ uri: resource.uri, kept: existing.name, dropped: upstream.name }, 'resource URI collision');
+          this.#log.warn(
+            { uri: resource.uri, kept: existing.name, dropped: upstream.name },
+            'resource URI collision',
+          );
           continue;
         }
         next.resourceRoutes.set(resource.uri, upstream);
@@ -318,14 +376,20 @@ export class UpstreamCatalog {
       for (const template of snap.resourceTemplates) {
         const existing = next.templateRoutes.find((t) => t.raw === template.uriTemplate);
         if (existing) {
-          this.#log.warn({ uriTemplate: template.uriTemplate, kept: existing.upstream.name, dropped: upstream.name }, 'template collision');
+          this.#log.warn(
+            { uriTemplate: template.uriTemplate, kept: existing.upstream.name, dropped: upstream.name },
+            'template collision',
+          );
           continue;
         }
         let parsed: UriTemplate;
         try {
           parsed = new UriTemplate(template.uriTemplate);
         } catch {
-          this.#log.warn({ uriTemplate: template.uriTemplate, upstream: upstream.name }, 'invalid URI template skipped');
+          this.#log.warn(
+            { uriTemplate: template.uriTemplate, upstream: upstream.name },
+            'invalid URI template skipped',
+          );
           continue;
         }
         next.templateRoutes.push({ template: parsed, raw: template.uriTemplate, upstream });

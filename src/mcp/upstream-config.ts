@@ -83,7 +83,8 @@ export const upstreamConfigSchema = z.discriminatedUnion('kind', [
 export const upstreamListSchema = z.array(upstreamConfigSchema).superRefine((list, ctx) => {
   const seen = new Set<string>();
   for (const [i, u] of list.entries()) {
-    if (seen.has(u.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate upstream name '${u.name}'` });
+    if (seen.has(u.name))
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `duplicate upstream name '${u.name}'` });
     seen.add(u.name);
   }
 });

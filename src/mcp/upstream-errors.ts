@@ -32,9 +32,14 @@ export function upstreamTimeout(upstream: string, timeoutMs: number): WireError 
 
 /** The upstream answered with something the gateway could not use (invalid result, protocol mismatch). */
 export function upstreamFailed(upstream: string, what: string): WireError {
-  return new WireError(JSONRPC_INTERNAL_ERROR, 'AIRLOCK_UPSTREAM_FAILED', `Upstream MCP server '${upstream}' failed: ${what}`, {
-    upstream,
-  });
+  return new WireError(
+    JSONRPC_INTERNAL_ERROR,
+    'AIRLOCK_UPSTREAM_FAILED',
+    `Upstream MCP server '${upstream}' failed: ${what}`,
+    {
+      upstream,
+    },
+  );
 }
 
 /** The agent cancelled the request (never reaches the agent; the SDK drops answers to cancelled requests). */

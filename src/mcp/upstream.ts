@@ -114,11 +114,18 @@ export interface UpstreamOptions {
   fetch?: FetchLike;
 }
 
-const LIST_METHODS: Record<ListKind, { method: ForwardedMethod; key: string; capability: keyof ServerCapabilities }> = {
+const LIST_METHODS: Record<
+  ListKind,
+  { method: ForwardedMethod; key: string; capability: keyof ServerCapabilities }
+> = {
   tools: { method: 'tools/list', key: 'tools', capability: 'tools' },
   prompts: { method: 'prompts/list', key: 'prompts', capability: 'prompts' },
   resources: { method: 'resources/list', key: 'resources', capability: 'resources' },
-  resourceTemplates: { method: 'resources/templates/list', key: 'resourceTemplates', capability: 'resources' },
+  resourceTemplates: {
+    method: 'resources/templates/list',
+    key: 'resourceTemplates',
+    capability: 'resources',
+  },
 };
 
 export class Upstream {
@@ -149,7 +156,10 @@ export class Upstream {
 
   constructor(config: UpstreamConfig, options: UpstreamOptions = {}) {
     if (!isValidUpstreamName(config.name)) {
-      throw new UpstreamError('AIRLOCK_UPSTREAM_BAD_NAME', `upstream name '${config.name}' must match [a-z0-9][a-z0-9_-]*`);
+      throw new UpstreamError(
+        'AIRLOCK_UPSTREAM_BAD_NAME',
+        `upstream name '${config.name}' must match [a-z0-9][a-z0-9_-]*`,
+      );
     }
     this.name = config.name;
     this.config = config;
@@ -182,7 +192,8 @@ export class Upstream {
     if (this.#lastError !== undefined) status.lastError = this.#lastError;
     if (this.#lastErrorAt !== undefined) status.lastErrorAt = this.#lastErrorAt;
     if (this.#state === 'ready' && this.#readySince !== undefined) status.readySince = this.#readySince;
-    if (this.#nextAttemptAt !== undefined && this.#state !== 'ready') status.nextAttemptAt = this.#nextAttemptAt;
+    if (this.#nextAttemptAt !== undefined && this.#state !== 'ready')
+      status.nextAttemptAt = this.#nextAttemptAt;
     const era = client?.getProtocolEra();
     if (era) status.era = era;
     const server = client?.getServerVersion();
@@ -201,7 +212,12 @@ export class Upstream {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
-        reject(new UpstreamError('AIRLOCK_UPSTREAM_NOT_READY', `upstream '${this.name}' not ready after ${timeoutMs} ms`));
+        reject(
+          new UpstreamError(
+            'AIRLOCK_UPSTREAM_NOT_READY',
+            `upstream '${this.name}' not ready after ${timeoutMs} ms`,
+          ),
+        );
       }, timeoutMs);
       const off = this.onStatusChange((s) => {
         if (s.state !== 'ready') return;
@@ -228,9 +244,14 @@ export class Upstream {
    * Sends one request and returns the raw result. Upstream JSON-RPC errors are rethrown as the SDK's
    * `ProtocolError` (code, message, data intact); connection failures become `WireError`s.
    */
-  request(method: ForwardedMethod, params: Record<string, unknown>, options: UpstreamRequestOptions = {}): Promise<Record<string, unknown>> {
+  request(
+    method: ForwardedMethod,
+    params: Record<string, unknown>,
+    options: UpstreamRequestOptions = {},
+  ): Promise<Record<string, unknown>> {
     const client = this.#client;
-    if (!client || this.#state !== 'ready') return Promise.reject(upstreamUnavailable(this.name, this.#lastError));
+    if (!client || this.#state !== 'ready')
+      return Promise.reject(upstreamUnavailable(this.name, this.#lastError));
     const generation = this.#generation;
     return new Promise<Record<string, unknown>>((resolve, reject) => {
       const fail = (err: Error) => reject(err);
@@ -299,9 +320,21 @@ export class Upstream {
     const client = new Client(this.#options.clientInfo ?? { name: 'airlock-connector', version: '0.1.0' }, {
       versionNegotiation: { mode: this.config.protocol === 'legacy' ? 'legacy' : 'auto' },
       listChanged: {
-        tools: { autoRefresh: false, debounceMs: 0, onChanged: () => this.#emitListChanged(generation, 'tools') },
-        prompts: { autoRefresh: false, debounceMs: 0, onChanged: () => this.#emitListChanged(generation, 'prompts') },
-        resources: { autoRefresh: false, debounceMs: 0, onChanged: () => this.#emitListChanged(generation, 'resources') },
+        tools: {
+          autoRefresh: false,
+          debounceMs: 0,
+          onChanged: () => this.#emitListChanged(generation, 'tools'),
+        },
+        prompts: {
+          autoRefresh: false,
+          debounceMs: 0,
+          onChanged: () => this.#emitListChanged(generation, 'prompts'),
+        },
+        resources: {
+          autoRefresh: false,
+          debounceMs: 0,
+          onChanged: () => this.#emitListChanged(generation, 'resources'),
+        },
       },
     });
     client.onerror = (err) => this.#log.debug({ err: err.message }, 'upstream protocol error');
@@ -310,7 +343,9 @@ export class Upstream {
     let transport: Transport;
     try {
       transport = this.#createTransport(generation);
-      await client.connect(transport, { timeout: this.#options.connectTimeoutMs ?? DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS });
+      await client.connect(transport, {
+        timeout: this.#options.connectTimeoutMs ?? DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS,
+      });
     } catch (err) {
       this.#log.warn({ err: describe(err) }, 'upstream failed to start');
       this.#down(generation, `failed to start: ${describe(err)}`, client);
@@ -348,7 +383,9 @@ export class Upstream {
       const lines = createInterface({ input: stderr, crlfDelay: Number.POSITIVE_INFINITY });
       lines.on('line', (line) => {
         if (generation !== this.#generation) return;
-        this.#log.info({ stderr: line.length > MAX_STDERR_LINE_LENGTH ? `${line.slice(0, MAX_STDERR_LINE_LENGTH)}…` : line });
+        this.#log.info({
+          stderr: line.length > MAX_STDERR_LINE_LENGTH ? `${line.slice(0, MAX_STDERR_LINE_LENGTH)}…` : line,
+        });
       });
     }
     return transport;

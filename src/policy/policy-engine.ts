@@ -17,7 +17,7 @@
  * engine.canCall(who, 'erp.list_claims'); // true
  * engine.tierFor('erp.delete_claim');     // 'block'
  */
-import { compileGlobs, type NameMatcher } from './tool-glob.js';
+
 import {
   DEFAULT_LIMITS,
   type IdentityEntry,
@@ -26,6 +26,7 @@ import {
   type ResolvedLimits,
   type Tier,
 } from './policy-schema.js';
+import { compileGlobs, type NameMatcher } from './tool-glob.js';
 
 /**
  * The authenticated workload, as the gateway knows it. Structurally compatible with the gateway's

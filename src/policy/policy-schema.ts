@@ -145,7 +145,10 @@ export const identityEntrySchema = z
     name: z.string().min(1).optional(),
     spiffeId: z
       .string()
-      .regex(/^spiffe:\/\/[^/\s]+\/\S*$/, 'expected a SPIFFE id, e.g. "spiffe://acme.airlock/agent/claims-bot"')
+      .regex(
+        /^spiffe:\/\/[^/\s]+\/\S*$/,
+        'expected a SPIFFE id, e.g. "spiffe://acme.airlock/agent/claims-bot"',
+      )
       .optional(),
     subject: z.string().min(1).optional(),
     clientId: z.string().min(1).optional(),

@@ -21,7 +21,8 @@ const OPTIONS: picomatch.PicomatchOptions = { dot: true, nonegate: true };
 /** Why a pattern is refused, or undefined when it is acceptable. */
 export function globProblem(pattern: string): string | undefined {
   if (pattern.length === 0) return 'a pattern must not be empty';
-  if (pattern.startsWith('!')) return 'negated patterns ("!…") are not supported; use `tier: block` to refuse a tool';
+  if (pattern.startsWith('!'))
+    return 'negated patterns ("!…") are not supported; use `tier: block` to refuse a tool';
   if (/[\s]/.test(pattern)) return 'a pattern must not contain whitespace';
   try {
     picomatch.makeRe(pattern, OPTIONS);

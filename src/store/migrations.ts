@@ -71,6 +71,41 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX policy_versions_hash ON policy_versions (hash)',
     ],
   },
+  {
+    version: 3,
+    name: 'audit ledger and audit witness',
+    statements: [
+      `CREATE TABLE audit_entries (
+        seq BIGINT PRIMARY KEY,
+        time BIGINT NOT NULL,
+        hash TEXT NOT NULL,
+        entry TEXT NOT NULL
+      )`,
+      'CREATE INDEX audit_entries_time ON audit_entries (time)',
+      `CREATE TABLE audit_checkpoints (
+        tree_size BIGINT PRIMARY KEY,
+        head_hash TEXT NOT NULL,
+        time BIGINT NOT NULL,
+        checkpoint TEXT NOT NULL
+      )`,
+      `CREATE TABLE audit_witness_keys (
+        tenant TEXT NOT NULL,
+        key_id TEXT NOT NULL,
+        public_key TEXT NOT NULL,
+        registered_at BIGINT NOT NULL,
+        PRIMARY KEY (tenant, key_id)
+      )`,
+      `CREATE TABLE audit_witness_checkpoints (
+        tenant TEXT NOT NULL,
+        tree_size BIGINT NOT NULL,
+        head_hash TEXT NOT NULL,
+        time BIGINT NOT NULL,
+        checkpoint TEXT NOT NULL,
+        received_at BIGINT NOT NULL,
+        PRIMARY KEY (tenant, tree_size)
+      )`,
+    ],
+  },
 ];
 
 /**

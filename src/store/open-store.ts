@@ -15,6 +15,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StoreError } from '../errors/airlock-error.js';
+import { SqlAuditRepository } from './audit-repository.js';
 import { type SqlDialect, STORE_ERROR_CODES } from './dialect.js';
 import { SqlIdentityRepository } from './identity-repository.js';
 import { migrate } from './migrations.js';
@@ -22,7 +23,13 @@ import { SqlPolicyVersionRepository } from './policy-version-repository.js';
 import { openPostgresDialect, type PostgresDialectOptions } from './postgres-dialect.js';
 import { SqlRelayRepository } from './relay-repository.js';
 import { openSqliteDialect, type SqliteDialectOptions } from './sqlite-dialect.js';
-import type { IdentityRepository, PolicyVersionRepository, RelayRepository, Store } from './store.js';
+import type {
+  AuditRepository,
+  IdentityRepository,
+  PolicyVersionRepository,
+  RelayRepository,
+  Store,
+} from './store.js';
 
 export interface OpenStoreOptions {
   /** `sqlite:<path>`, `sqlite::memory:` or `postgres://…`. */
@@ -93,6 +100,7 @@ class SqlStore implements Store {
   readonly relay: RelayRepository;
   readonly identities: IdentityRepository;
   readonly policyVersions: PolicyVersionRepository;
+  readonly audit: AuditRepository;
   readonly #dialect: SqlDialect;
 
   constructor(dialect: SqlDialect) {
@@ -101,6 +109,7 @@ class SqlStore implements Store {
     this.relay = new SqlRelayRepository(dialect);
     this.identities = new SqlIdentityRepository(dialect);
     this.policyVersions = new SqlPolicyVersionRepository(dialect);
+    this.audit = new SqlAuditRepository(dialect);
   }
 
   close(): Promise<void> {

@@ -96,10 +96,92 @@ export interface PolicyVersionRepository {
   listPolicyVersions(opts?: { limit?: number }): Promise<PolicyVersionRecord[]>;
 }
 
+/**
+ * One audit-trail entry as stored: `entry` is the entry's JSON text (the authoritative content; see
+ * src/audit/), `seq`, `time` and `hash` are copied out of it for ordering and lookups.
+ */
+export interface AuditEntryRow {
+  seq: number;
+  time: number;
+  hash: string;
+  entry: string;
+}
+
+/** A signed audit checkpoint as stored: `checkpoint` is its JSON text. */
+export interface AuditCheckpointRow {
+  treeSize: number;
+  headHash: string;
+  time: number;
+  checkpoint: string;
+}
+
+/** A checkpoint a connector submitted to this relay's audit witness. */
+export interface WitnessCheckpointRow extends AuditCheckpointRow {
+  tenant: string;
+  receivedAt: number;
+}
+
+/** A connector's audit public key registered with the relay's witness. */
+export interface WitnessKeyRecord {
+  tenant: string;
+  /** Lowercase hex SHA-256 of the SPKI DER. */
+  keyId: string;
+  publicKeyPem: string;
+  registeredAt: number;
+}
+
+export type AddWitnessCheckpointResult =
+  | { status: 'stored' }
+  | { status: 'duplicate' }
+  | { status: 'conflict'; existing: WitnessCheckpointRow };
+
+/**
+ * The connector's audit ledger (append-only entries and signed checkpoints) and the relay's audit
+ * witness (checkpoints per tenant). Integrity rules live in src/audit/; this only stores rows.
+ */
+export interface AuditRepository {
+  /**
+   * Writes entries and checkpoints in ONE transaction and, with `pruneThroughSeq`, deletes entries
+   * with `seq <= pruneThroughSeq` in it too. Resolves once committed (durable). A `seq` or tree size
+   * that already exists rejects with `AIRLOCK_STORE_DUPLICATE` and writes nothing.
+   */
+  appendAudit(batch: {
+    entries: readonly AuditEntryRow[];
+    checkpoints: readonly AuditCheckpointRow[];
+    pruneThroughSeq?: number;
+  }): Promise<void>;
+  /** The entry with the highest seq. */
+  auditHead(): Promise<AuditEntryRow | undefined>;
+  getAuditEntry(seq: number): Promise<AuditEntryRow | undefined>;
+  /** Oldest first, `seq > afterSeq` (default 0), at most `limit` (default 1000). */
+  listAuditEntries(opts?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRow[]>;
+  /** The highest seq whose entry time is `< time`. */
+  lastAuditSeqBefore(time: number): Promise<number | undefined>;
+  /** Smallest tree size first, `treeSize > afterTreeSize` (default 0), at most `limit` (default 1000). */
+  listAuditCheckpoints(opts?: { afterTreeSize?: number; limit?: number }): Promise<AuditCheckpointRow[]>;
+  latestAuditCheckpoint(): Promise<AuditCheckpointRow | undefined>;
+
+  /** Relay witness: registers (or re-registers, idempotently) a connector's audit public key. */
+  registerWitnessKey(record: WitnessKeyRecord): Promise<void>;
+  listWitnessKeys(tenant: string): Promise<WitnessKeyRecord[]>;
+  /**
+   * Relay witness: stores a checkpoint unless one with the same tree size exists (`duplicate` when
+   * its head hash is equal, `conflict` otherwise) or a larger tree size is already stored (`conflict`).
+   */
+  addWitnessCheckpoint(row: WitnessCheckpointRow): Promise<AddWitnessCheckpointResult>;
+  /** Smallest tree size first, `treeSize > afterTreeSize` (default 0), at most `limit` (default 1000). */
+  listWitnessCheckpoints(
+    tenant: string,
+    opts?: { afterTreeSize?: number; limit?: number },
+  ): Promise<WitnessCheckpointRow[]>;
+}
+
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
   readonly relay: RelayRepository;
   readonly identities: IdentityRepository;
   readonly policyVersions: PolicyVersionRepository;
+  /** Audit ledger (connector) and audit witness (relay). */
+  readonly audit: AuditRepository;
   close(): Promise<void>;
 }

@@ -7,7 +7,12 @@
 import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
-import { Client, ProtocolError, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  Client,
+  ProtocolError,
+  SdkHttpError,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -16,10 +21,20 @@ import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { createCertificateAuthority, issueClientCertificate } from '../../src/identity/pki.js';
 import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
-import { type AgentCredentials, createTenantKit, TENANT_HOST, type TenantKit, type TestFetch, tlsFetch } from '../fixtures/tenant-tls-kit.js';
+import {
+  type AgentCredentials,
+  createTenantKit,
+  TENANT_HOST,
+  type TenantKit,
+  type TestFetch,
+  tlsFetch,
+} from '../fixtures/tenant-tls-kit.js';
 
 const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
-const EVERYTHING = new URL('../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js', import.meta.url).pathname;
+const EVERYTHING = new URL(
+  '../../../node_modules/@modelcontextprotocol/server-everything/dist/index.js',
+  import.meta.url,
+).pathname;
 
 let kit: TenantKit;
 let catalog: UpstreamCatalog;
@@ -36,8 +51,15 @@ function fetchFor(client?: { certPem: string; keyPem: string }, caPem = kit.ca.c
   return f.fetch;
 }
 
-async function connectV2(mode: 'auto' | 'legacy', creds: AgentCredentials | undefined, options: ConstructorParameters<typeof Client>[1] = {}) {
-  const client = new Client({ name: `test-${mode}`, version: '1.0.0' }, { ...options, versionNegotiation: { mode } });
+async function connectV2(
+  mode: 'auto' | 'legacy',
+  creds: AgentCredentials | undefined,
+  options: ConstructorParameters<typeof Client>[1] = {},
+) {
+  const client = new Client(
+    { name: `test-${mode}`, version: '1.0.0' },
+    { ...options, versionNegotiation: { mode } },
+  );
   const transport = new StreamableHTTPClientTransport(url, { fetch: fetchFor(creds) });
   await client.connect(transport);
   closers.push(() => client.close());
@@ -67,11 +89,21 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined>, tim
 async function rawPost(fetch: TestFetch, body: unknown, headers: Record<string, string> = {}) {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
     body: JSON.stringify(body),
   });
   const raw = await response.text();
-  return { status: response.status, raw, json: raw.startsWith('{') ? (JSON.parse(raw) as { error?: { code: number; data?: { airlock?: string } } }) : undefined };
+  return {
+    status: response.status,
+    raw,
+    json: raw.startsWith('{')
+      ? (JSON.parse(raw) as { error?: { code: number; data?: { airlock?: string } } })
+      : undefined,
+  };
 }
 
 const INITIALIZE = {
@@ -86,7 +118,13 @@ before(async () => {
   catalog = UpstreamCatalog.fromConfig(
     [
       { name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE] },
-      { name: 'everything', kind: 'stdio', command: process.execPath, args: [EVERYTHING, 'stdio'], protocol: 'legacy' },
+      {
+        name: 'everything',
+        kind: 'stdio',
+        command: process.execPath,
+        args: [EVERYTHING, 'stdio'],
+        protocol: 'legacy',
+      },
     ],
     { upstream: { backoff: { initialDelayMs: 50, maxDelayMs: 500 } } },
   );
@@ -142,7 +180,7 @@ describe('agents reach both upstreams through the gateway', () => {
     const resources = (await client.listResources()).resources.map((r) => r.uri);
     assert.ok(resources.includes('fixture://info'));
     const info = await client.readResource({ uri: 'fixture://info' });
-    assert.deepEqual(info.contents, [{ uri: 'fixture://info', text: 'fixture info', mimeType: 'text/plain' }]);
+    assert.deepEqual(info.contents, [{ uri: 'fixture://info', text: 'fixture info' }]);
     const item = await client.readResource({ uri: 'fixture://items/42' });
     assert.equal((item.contents[0] as { text: string }).text, 'item 42');
     const templates = (await client.listResourceTemplates()).resourceTemplates.map((t) => t.uriTemplate);
@@ -162,7 +200,10 @@ describe('agents reach both upstreams through the gateway', () => {
     const before = (await client.listTools()).tools.map((t) => t.name);
     assert.ok(before.includes('fixture.echo'));
     // Give the client a moment to open its standalone GET stream before the change happens.
-    await eventually('GET stream open', async () => (mcp.sessions().find((s) => s.id === transport.sessionId)?.open ?? 0) > 0 || undefined);
+    await eventually(
+      'GET stream open',
+      async () => (mcp.sessions().find((s) => s.id === transport.sessionId)?.open ?? 0) > 0 || undefined,
+    );
     const added = await client.callTool({ name: 'fixture.add_tool', arguments: { name: 'from_v1' } });
     assert.equal(text(added as { content?: unknown }), 'added from_v1');
     await eventually('list_changed on the GET stream', async () => (notified > 0 ? true : undefined));
@@ -186,7 +227,9 @@ describe('agents reach both upstreams through the gateway', () => {
     });
     assert.ok(client.autoOpenedSubscription, 'the client opened subscriptions/listen');
     await client.callTool({ name: 'fixture.add_tool', arguments: { name: 'from_modern' } });
-    const names = await eventually('refreshed tool list', async () => (latest?.includes('fixture.from_modern') ? latest : undefined));
+    const names = await eventually('refreshed tool list', async () =>
+      latest?.includes('fixture.from_modern') ? latest : undefined,
+    );
     assert.ok(names.includes('fixture.echo'));
   });
 
@@ -205,17 +248,25 @@ describe('agents reach both upstreams through the gateway', () => {
 
   it('cancellation by the agent aborts the upstream request (both eras)', async () => {
     const { client } = await connectV2('legacy', bot);
-    const stats = async () => (await client.callTool({ name: 'fixture.stats', arguments: {} })).structuredContent as { cancelled: number };
+    const stats = async () =>
+      (await client.callTool({ name: 'fixture.stats', arguments: {} })).structuredContent as {
+        cancelled: number;
+      };
     const initial = (await stats()).cancelled;
     for (const mode of ['legacy', 'auto'] as const) {
       const { client: agent } = await connectV2(mode, bot);
       const controller = new AbortController();
-      const call = agent.callTool({ name: 'fixture.wait', arguments: { ms: 20_000 } }, { signal: controller.signal });
+      const call = agent.callTool(
+        { name: 'fixture.wait', arguments: { ms: 20_000 } },
+        { signal: controller.signal },
+      );
       await new Promise((r) => setTimeout(r, 200));
       controller.abort();
       await assert.rejects(call);
     }
-    await eventually('both upstream requests cancelled', async () => ((await stats()).cancelled >= initial + 2 ? true : undefined));
+    await eventually('both upstream requests cancelled', async () =>
+      (await stats()).cancelled >= initial + 2 ? true : undefined,
+    );
   });
 
   it('upstream errors pass through: JSON-RPC error code/message/data, tool isError results, unknown names', async () => {
@@ -236,7 +287,10 @@ describe('agents reach both upstreams through the gateway', () => {
       assert.equal((err.data as { airlock: string }).airlock, 'AIRLOCK_TOOL_UNKNOWN');
       return true;
     });
-    await assert.rejects(client.readResource({ uri: 'nowhere://x' }), (err: unknown) => err instanceof ProtocolError && err.code === -32602);
+    await assert.rejects(
+      client.readResource({ uri: 'nowhere://x' }),
+      (err: unknown) => err instanceof ProtocolError && err.code === -32602,
+    );
   });
 
   it('upstream crash: the in-flight call fails at once with a clear error, the upstream restarts, the next call works', async () => {
@@ -273,23 +327,35 @@ describe('agent authentication at the TLS endpoint', () => {
     assert.equal(status, 401);
     assert.equal(json?.error?.data?.airlock, 'AIRLOCK_IDENTITY_NO_CERT');
     const client = new Client({ name: 'anon', version: '1' });
-    await assert.rejects(client.connect(new StreamableHTTPClientTransport(url, { fetch: anonymous })), (err: unknown) => {
-      assert.ok(err instanceof Error);
-      assert.match(`${err.message} ${err instanceof SdkHttpError ? err.status : ''}`, /401|NO_CERT|client certificate/);
-      return true;
-    });
+    await assert.rejects(
+      client.connect(new StreamableHTTPClientTransport(url, { fetch: anonymous })),
+      (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.match(
+          `${err.message} ${err instanceof SdkHttpError ? err.status : ''}`,
+          /401|NO_CERT|client certificate/,
+        );
+        return true;
+      },
+    );
   });
 
   it('a certificate from a foreign CA (another tenant) → 401 foreign certificate', async () => {
     const otherCa = await createCertificateAuthority({ commonName: 'globex CA' });
-    const foreign = await issueClientCertificate(otherCa, { commonName: 'claims-bot', uris: ['spiffe://globex/agent/claims-bot'] });
+    const foreign = await issueClientCertificate(otherCa, {
+      commonName: 'claims-bot',
+      uris: ['spiffe://globex/agent/claims-bot'],
+    });
     const { status, json } = await rawPost(fetchFor(foreign), INITIALIZE);
     assert.equal(status, 401);
     assert.equal(json?.error?.data?.airlock, 'AIRLOCK_IDENTITY_FOREIGN_CERT');
   });
 
   it('a certificate of the tenant CA with no identity in the store → 401 unknown', async () => {
-    const stray = await issueClientCertificate(kit.ca, { commonName: 'stray', uris: ['spiffe://acme.localhost/agent/stray'] });
+    const stray = await issueClientCertificate(kit.ca, {
+      commonName: 'stray',
+      uris: ['spiffe://acme.localhost/agent/stray'],
+    });
     const { status, json } = await rawPost(fetchFor(stray), INITIALIZE);
     assert.equal(status, 401);
     assert.equal(json?.error?.data?.airlock, 'AIRLOCK_IDENTITY_UNKNOWN');
@@ -300,17 +366,20 @@ describe('agent authentication at the TLS endpoint', () => {
     const { client } = await connectV2('legacy', temp);
     assert.equal(text(await client.callTool({ name: 'fixture.echo', arguments: { text: 'ok' } })), 'ok');
     assert.equal(await kit.store.identities.revokeIdentity('temp-bot', Date.now()), true);
-    await assert.rejects(client.callTool({ name: 'fixture.echo', arguments: { text: 'again' } }), (err: unknown) => {
-      assert.ok(err instanceof Error);
-      assert.match(`${err.message} ${err instanceof SdkHttpError ? err.status : ''}`, /401|revoked/);
-      return true;
-    });
+    await assert.rejects(
+      client.callTool({ name: 'fixture.echo', arguments: { text: 'again' } }),
+      (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.match(`${err.message} ${err instanceof SdkHttpError ? err.status : ''}`, /401|revoked/);
+        return true;
+      },
+    );
     const { status, json } = await rawPost(fetchFor(temp), INITIALIZE);
     assert.equal(status, 401);
     assert.equal(json?.error?.data?.airlock, 'AIRLOCK_IDENTITY_REVOKED');
   });
 
-  it("a session id is bound to its identity: another identity presenting it gets 404", async () => {
+  it('a session id is bound to its identity: another identity presenting it gets 404', async () => {
     const other = await kit.issueAgent('other-bot');
     const { client, transport } = await connectV2('legacy', bot);
     const sessionId = transport.sessionId;

@@ -6,14 +6,22 @@ import { type CallToolResult, InMemoryTransport, Server } from '@modelcontextpro
 import { JSONRPC_INVALID_PARAMS, WireError } from '../../src/errors/wire-error.js';
 import { authenticate, JSONRPC_UNAUTHENTICATED } from '../../src/gateway/authenticate-stage.js';
 import { compose } from '../../src/gateway/compose.js';
-import { DECISION_CHANNEL, type DecisionMessage, recordDecision } from '../../src/gateway/decision-channel.js';
+import {
+  DECISION_CHANNEL,
+  type DecisionMessage,
+  recordDecision,
+} from '../../src/gateway/decision-channel.js';
 import type { GatewayContext, GatewayIdentity, Handler, Stage } from '../../src/gateway/gateway-context.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { toProtocolError } from '../../src/mcp/protocol-error-mapping.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 
-function context(identity: GatewayIdentity | undefined, method = 'tools/call', params: Record<string, unknown> = {}): GatewayContext {
+function context(
+  identity: GatewayIdentity | undefined,
+  method = 'tools/call',
+  params: Record<string, unknown> = {},
+): GatewayContext {
   return {
     identity,
     era: 'modern',
@@ -121,8 +129,14 @@ describe('authenticate stage (real SQLite store)', () => {
       assert.equal(ctx.decisions[0]?.outcome, 'deny');
       assert.equal(ctx.decisions[0]?.code, code);
     }
-    const later = compose([authenticate({ identities: store.identities, now: () => Date.now() + 2 * 86_400_000 })], terminal);
-    await assert.rejects(later(context(bot)), (err: unknown) => err instanceof WireError && err.airlockCode === 'AIRLOCK_IDENTITY_EXPIRED');
+    const later = compose(
+      [authenticate({ identities: store.identities, now: () => Date.now() + 2 * 86_400_000 })],
+      terminal,
+    );
+    await assert.rejects(
+      later(context(bot)),
+      (err: unknown) => err instanceof WireError && err.airlockCode === 'AIRLOCK_IDENTITY_EXPIRED',
+    );
   });
 
   it('sees a revocation on the very next request (no caching)', async () => {
@@ -138,14 +152,20 @@ describe('authenticate stage (real SQLite store)', () => {
     const handler = compose(gatewayStages({ identities: store.identities }), terminal);
     assert.equal(await handler(context(temp)), 'ok');
     assert.equal(await store.identities.revokeIdentity('temp-bot', Date.now()), true);
-    await assert.rejects(handler(context(temp)), (err: unknown) => err instanceof WireError && err.airlockCode === 'AIRLOCK_IDENTITY_REVOKED');
+    await assert.rejects(
+      handler(context(temp)),
+      (err: unknown) => err instanceof WireError && err.airlockCode === 'AIRLOCK_IDENTITY_REVOKED',
+    );
   });
 
   it('fails closed when the store cannot answer', async () => {
     const broken = { getIdentityBySerial: async () => Promise.reject(new Error('database is locked')) };
     await assert.rejects(
       compose([authenticate({ identities: broken })], terminal)(context(bot)),
-      (err: unknown) => err instanceof WireError && err.airlockCode === 'AIRLOCK_IDENTITY_UNVERIFIABLE' && err.rpcCode === -32603,
+      (err: unknown) =>
+        err instanceof WireError &&
+        err.airlockCode === 'AIRLOCK_IDENTITY_UNVERIFIABLE' &&
+        err.rpcCode === -32603,
     );
   });
 });
@@ -179,7 +199,10 @@ describe('pipeline behind an SDK Server (InMemoryTransport pair)', () => {
       content: [{ type: 'text', text: `hello ${ctx.identity?.name}` }],
     }));
     server.setRequestHandler('tools/call', async (request, ctx) => {
-      const gatewayCtx = { ...context(identity, request.method, { ...request.params }), signal: ctx.mcpReq.signal };
+      const gatewayCtx = {
+        ...context(identity, request.method, { ...request.params }),
+        signal: ctx.mcpReq.signal,
+      };
       try {
         return (await pipeline(gatewayCtx)) as CallToolResult;
       } catch (err) {
@@ -211,7 +234,8 @@ describe('pipeline behind an SDK Server (InMemoryTransport pair)', () => {
         (async () => {
           throw toProtocolError(new Error('secret internal detail'));
         })(),
-        (err: unknown) => err instanceof ProtocolError && err.code === -32603 && !err.message.includes('secret'),
+        (err: unknown) =>
+          err instanceof ProtocolError && err.code === -32603 && !err.message.includes('secret'),
       );
     } finally {
       await client.close();

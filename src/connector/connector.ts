@@ -1,0 +1,223 @@
+/**
+ * The connector, assembled: tenant PKI on local disk, the store, upstream MCP servers, the gateway
+ * pipeline, the agent endpoint (tenant TLS termination), tunnels to the relay and the admin surface.
+ *
+ * Agents' TLS arrives as opaque bytes on a tunnel stream (or on the optional direct listener) and is
+ * decrypted only here, with the tenant key that was generated here and never leaves `dataDir`.
+ *
+ * @example
+ * const ctx = await loadConnectorContext('connector.yaml');
+ * const connector = await startConnector(ctx, { logger });
+ * // ...
+ * await connector.close();
+ */
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { pino, type Logger } from 'pino';
+import { createAdminApp, type ConnectorStatus } from '../console/admin-app.js';
+import { AirlockError } from '../errors/airlock-error.js';
+import { gatewayStages } from '../gateway/gateway-stages.js';
+import { ensureTenantPki, type TenantPki } from '../identity/tenant-pki.js';
+import { AgentMcpEndpoint } from '../mcp/agent-mcp-endpoint.js';
+import { Upstream } from '../mcp/upstream.js';
+import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
+import type { UpstreamConfig } from '../mcp/upstream-config.js';
+import { openStore } from '../store/open-store.js';
+import type { Store } from '../store/store.js';
+import { AgentEndpoint } from './agent-endpoint.js';
+import type { UpstreamEntry } from './config-schema.js';
+import { type ConnectorContext, requireTenantHost } from './connector-context.js';
+import { listenAddress } from './listen-address.js';
+import { TunnelSupervisor } from './tunnel-supervisor.js';
+
+export interface StartConnectorOptions {
+  logger?: Logger;
+  /** Override `admin.listen` (e.g. port 0 in tests). */
+  adminListen?: string;
+  /** Override `agents.listen`. */
+  agentsListen?: string;
+}
+
+export interface Connector {
+  readonly tenantHost: string;
+  readonly pki: TenantPki;
+  readonly store: Store;
+  readonly catalog: UpstreamCatalog;
+  /** `http://127.0.0.1:<port>`: console and admin API. */
+  readonly adminUrl: string;
+  /** Address of the direct agent listener, when configured. */
+  readonly agentsAddress: AddressInfo | undefined;
+  readonly supervisor: TunnelSupervisor | undefined;
+  status(): ConnectorStatus;
+  /** Resolves once at least one tunnel is up (immediately when no relay is configured). */
+  whenTunnelUp(timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorContext): UpstreamConfig {
+  const timeoutMs = ctx.config.mcp.upstreamTimeoutMs;
+  if ('url' in entry) return { name, kind: 'http', url: entry.url, headers: entry.headers, timeoutMs };
+  return {
+    name,
+    kind: 'stdio',
+    command: entry.command,
+    args: entry.args,
+    env: entry.env,
+    ...(entry.cwd ? { cwd: ctx.resolvePath(entry.cwd) } : {}),
+    timeoutMs,
+  };
+}
+
+export async function startConnector(ctx: ConnectorContext, options: StartConnectorOptions = {}): Promise<Connector> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const tenantHost = requireTenantHost(ctx);
+  const pki = await ensureTenantPki(join(ctx.dataDir, 'tenant'), tenantHost);
+  const store = await openStore({ url: ctx.storeUrl });
+  const cleanups: Array<() => Promise<unknown>> = [() => store.close()];
+  const closeAll = async () => {
+    for (const fn of cleanups.reverse()) await fn().catch((err) => logger.warn({ err }, 'close failed'));
+  };
+
+  try {
+    const upstreams = Object.entries(ctx.config.upstreams).map(
+      ([name, entry]) =>
+        new Upstream(toUpstreamConfig(name, entry, ctx), { logger: logger.child({ upstream: name }) }),
+    );
+    const catalog = new UpstreamCatalog(upstreams, {
+      separator: ctx.config.mcp.namespaceSeparator,
+      logger: logger.child({ part: 'catalog' }),
+    });
+    cleanups.push(() => catalog.close());
+    await catalog.start();
+
+    const mcp = new AgentMcpEndpoint({
+      catalog,
+      stages: gatewayStages({ identities: store.identities }),
+      maxRequestBodyBytes: ctx.config.mcp.maxRequestBytes,
+      maxSessions: ctx.config.mcp.maxSessions,
+      sessionIdleTimeoutMs: ctx.config.mcp.sessionIdleMs,
+      logger: logger.child({ part: 'mcp' }),
+    });
+    cleanups.push(() => mcp.close());
+
+    const endpoint = new AgentEndpoint({
+      tls: { keyPem: pki.serverKeyPem, certPem: pki.serverCertPem, caPem: pki.caCertPem },
+      handler: mcp.nodeHandler,
+      identities: store.identities,
+      logger: logger.child({ part: 'agents' }),
+    });
+    cleanups.push(() => endpoint.close());
+
+    let agentsAddress: AddressInfo | undefined;
+    const agentsListen = options.agentsListen ?? ctx.config.agents.listen;
+    if (agentsListen) {
+      const { host, port } = listenAddress(agentsListen);
+      agentsAddress = await endpoint.listen(port, host);
+    }
+
+    let supervisor: TunnelSupervisor | undefined;
+    const relay = ctx.config.relay;
+    if (relay) {
+      const cred = ctx.credential;
+      if (!cred) {
+        throw new AirlockError(
+          'AIRLOCK_CONNECTOR_NOT_ENROLLED',
+          `this connector has not enrolled yet: run "airlock connector enroll --config ${ctx.configFile} --token <token>"`,
+        );
+      }
+      supervisor = new TunnelSupervisor({
+        relayUrl: relay.url,
+        ...(relay.connect ? { connectTo: listenAddress(relay.connect) } : {}),
+        ...(cred.relayCaPem ? { relayCaPem: cred.relayCaPem } : {}),
+        credential: { keyPem: cred.keyPem, certPem: cred.certPem },
+        connectorId: cred.connectorId,
+        tunnels: relay.tunnels,
+        transport: relay.url.startsWith('wss:') ? 'websocket' : 'tls',
+        logger: logger.child({ part: 'tunnel' }),
+        onStream: (stream, meta) => {
+          if (meta.sni.toLowerCase() !== tenantHost) {
+            logger.warn({ sni: meta.sni }, 'stream for another hostname refused');
+            stream.destroy();
+            return;
+          }
+          endpoint.accept(stream);
+        },
+      });
+      const sup = supervisor;
+      cleanups.push(() => sup.stop());
+      supervisor.start();
+    }
+
+    const status = (): ConnectorStatus => ({
+      tenant: ctx.credential?.tenant ?? tenantHost.split('.')[0] ?? tenantHost,
+      tenantHost,
+      tunnels: (supervisor?.status().tunnels ?? []).map((t) => ({
+        slot: t.slot,
+        state: t.state,
+        transport: t.transport ?? '-',
+        since: t.since,
+        ...(t.lastError ? { lastError: t.lastError.message } : {}),
+      })),
+      upstreams: catalog.status().map((u) => ({
+        name: u.name,
+        state: u.state,
+        restarts: u.restarts,
+        ...(u.lastError ? { lastError: u.lastError } : {}),
+      })),
+      sessions: mcp.sessions().length,
+    });
+
+    const admin = listenAddress(options.adminListen ?? ctx.config.admin.listen);
+    const app = createAdminApp({ status });
+    const adminServer = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+      const server = serve({ fetch: app.fetch, hostname: admin.host, port: admin.port }, () => resolve(server));
+      server.once('error', reject);
+    });
+    cleanups.push(
+      () => new Promise<void>((resolve) => adminServer.close(() => resolve())),
+    );
+    const adminPort = (adminServer.address() as AddressInfo).port;
+
+    return {
+      tenantHost,
+      pki,
+      store,
+      catalog,
+      adminUrl: `http://${admin.host.includes(':') ? `[${admin.host}]` : admin.host}:${adminPort}`,
+      agentsAddress,
+      supervisor,
+      status,
+      whenTunnelUp: (timeoutMs = 15_000) => whenTunnelUp(supervisor, timeoutMs),
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+function whenTunnelUp(supervisor: TunnelSupervisor | undefined, timeoutMs: number): Promise<void> {
+  if (!supervisor || supervisor.status().tunnels.some((t) => t.state === 'up')) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      supervisor.off('status', onStatus);
+      const last = supervisor.status().tunnels.find((t) => t.lastError)?.lastError;
+      reject(
+        new AirlockError(
+          'AIRLOCK_TUNNEL_TIMEOUT',
+          `no tunnel to the relay came up within ${timeoutMs} ms${last ? `: ${last.message}` : ''}`,
+          { retryable: true },
+        ),
+      );
+    }, timeoutMs);
+    const onStatus = (s: { tunnels: Array<{ state: string }> }) => {
+      if (s.tunnels.some((t) => t.state === 'up')) {
+        clearTimeout(timer);
+        supervisor.off('status', onStatus);
+        resolve();
+      }
+    };
+    supervisor.on('status', onStatus);
+  });
+}

@@ -1,0 +1,156 @@
+/**
+ * `airlock demo`: a relay, an enrolled connector, two private MCP servers (the sample ERP over
+ * SQLite and `@modelcontextprotocol/server-everything`) and an agent identity, all on localhost
+ * with embedded SQLite. State lives in `dataDir` and is reused on the next start.
+ *
+ * @example
+ * const demo = await startDemo({ dataDir: '.airlock/demo', port: 0 });
+ * console.log(demo.info.mcpUrl); // https://acme.localhost:<port>/mcp
+ * await demo.close();
+ */
+import { access, mkdir, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
+import { stringify } from 'yaml';
+import { loadConnectorContext } from '../connector/connector-context.js';
+import { type Connector, startConnector } from '../connector/connector.js';
+import { enrollFromConfig } from '../connector/enroll-connector.js';
+import { issueAgentIdentity } from '../identity/tenant-pki.js';
+import { relayConfigFromValues, startRelayFromConfig } from '../relay/relay-from-config.js';
+import type { Relay } from '../relay/relay-server.js';
+
+export const DEMO_TENANT = 'acme';
+export const DEMO_AGENT = 'demo-agent';
+export const DEMO_DOMAIN = 'localhost';
+
+export interface DemoOptions {
+  dataDir: string;
+  /** Relay port; 0 picks a free one. */
+  port: number;
+  logger?: Logger;
+}
+
+/** What `airlock demo --json` prints. */
+export interface DemoInfo {
+  mcpUrl: string;
+  relay: { host: string; port: number };
+  caFile: string;
+  clientCertFile: string;
+  clientKeyFile: string;
+  consoleUrl: string;
+  metricsUrl: string;
+  dataDir: string;
+  tenantHost: string;
+  agent: string;
+}
+
+export interface Demo {
+  info: DemoInfo;
+  relay: Relay;
+  connector: Connector;
+  close(): Promise<void>;
+}
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+function sampleErpEntry(): string {
+  // dist/src/demo/demo.js → dist/samples/erp/server.js
+  return fileURLToPath(new URL('../../samples/erp/server.js', import.meta.url));
+}
+
+function everythingEntry(): string {
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve('@modelcontextprotocol/server-everything/package.json');
+  return join(dirname(pkg), 'dist', 'index.js');
+}
+
+export async function startDemo(options: DemoOptions): Promise<Demo> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const dataDir = resolve(options.dataDir);
+  const relayDir = join(dataDir, 'relay');
+  const connectorDir = join(dataDir, 'connector');
+  await mkdir(connectorDir, { recursive: true, mode: 0o700 });
+
+  const relay = await startRelayFromConfig(
+    relayConfigFromValues({
+      domain: DEMO_DOMAIN,
+      listen: `127.0.0.1:${options.port}`,
+      admin: { listen: '127.0.0.1:0' },
+      dataDir: relayDir,
+    }),
+    logger.child({ part: 'relay' }),
+  );
+  let connector: Connector | undefined;
+  try {
+    await relay.addTenant(DEMO_TENANT);
+    const configFile = join(connectorDir, 'connector.yaml');
+    const config = {
+      dataDir: '.',
+      relay: {
+        url: `tls://${relay.relayHost}:${relay.port}`,
+        connect: `127.0.0.1:${relay.port}`,
+        caFile: join(relayDir, 'identity', 'ca.pem'),
+        tunnels: 2,
+      },
+      admin: { listen: '127.0.0.1:0' },
+      upstreams: {
+        erp: { command: process.execPath, args: [sampleErpEntry(), '--db', join(dataDir, 'erp.sqlite')] },
+        everything: { command: process.execPath, args: [everythingEntry(), 'stdio'] },
+      },
+    };
+    await writeFile(
+      configFile,
+      `# Written by "airlock demo"; edit freely, it is rewritten on the next demo start.\n${stringify(config)}`,
+    );
+
+    let ctx = await loadConnectorContext(configFile);
+    if (!ctx.credential) {
+      const token = await relay.createEnrollmentToken(DEMO_TENANT);
+      await enrollFromConfig(ctx, token);
+      ctx = await loadConnectorContext(configFile);
+    }
+    connector = await startConnector(ctx, { logger: logger.child({ part: 'connector' }) });
+
+    const agentDir = join(connectorDir, 'agents', DEMO_AGENT);
+    const certFile = join(agentDir, `${DEMO_AGENT}.cert.pem`);
+    const keyFile = join(agentDir, `${DEMO_AGENT}.key.pem`);
+    const current = await connector.store.identities.getIdentity(DEMO_AGENT);
+    if (!current || current.revokedAt !== null || !(await exists(certFile)) || !(await exists(keyFile))) {
+      await issueAgentIdentity(connector.pki, connector.store, DEMO_AGENT, agentDir);
+    }
+    await connector.whenTunnelUp(15_000);
+
+    const info: DemoInfo = {
+      mcpUrl: `https://${connector.tenantHost}:${relay.port}/mcp`,
+      relay: { host: '127.0.0.1', port: relay.port },
+      caFile: connector.pki.caFile,
+      clientCertFile: certFile,
+      clientKeyFile: keyFile,
+      consoleUrl: connector.adminUrl,
+      metricsUrl: `http://127.0.0.1:${relay.adminPort}/metrics`,
+      dataDir,
+      tenantHost: connector.tenantHost,
+      agent: DEMO_AGENT,
+    };
+    const started = connector;
+    return {
+      info,
+      relay,
+      connector: started,
+      close: async () => {
+        await started.close();
+        await relay.close();
+      },
+    };
+  } catch (err) {
+    await connector?.close().catch(() => undefined);
+    await relay.close().catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * Starts a relay from its validated config file: store, identity on disk, listeners.
+ *
+ * @example
+ * const relay = await startRelayFromConfig(await loadRelayConfig('relay.yaml'));
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { loadYamlFile, parseYamlConfig } from '../config/load-yaml.js';
+import { listenAddress } from '../connector/listen-address.js';
+import { openStore } from '../store/open-store.js';
+import type { RelayConfig } from './config-schema.js';
+import { relayConfigSchema } from './config-schema.js';
+import { loadOrCreateRelayIdentity } from './relay-identity-files.js';
+import { type Relay, startRelay } from './relay-server.js';
+
+export interface LoadedRelayConfig {
+  config: RelayConfig;
+  /** Directory relative paths are resolved against. */
+  baseDir: string;
+  dataDir: string;
+  storeUrl: string;
+}
+
+export async function loadRelayConfig(file: string): Promise<LoadedRelayConfig> {
+  const abs = resolve(file);
+  return resolveRelayConfig(await loadYamlFile(abs, relayConfigSchema), dirname(abs));
+}
+
+/** Builds a relay config from plain values (e.g. CLI flags), validated by the same schema. */
+export function relayConfigFromValues(values: Record<string, unknown>, baseDir = process.cwd()): LoadedRelayConfig {
+  return resolveRelayConfig(parseYamlConfig(JSON.stringify(values), relayConfigSchema, '<command line>'), baseDir);
+}
+
+function resolveRelayConfig(config: RelayConfig, baseDir: string): LoadedRelayConfig {
+  const dataDir = isAbsolute(config.dataDir) ? config.dataDir : join(baseDir, config.dataDir);
+  return { config, baseDir, dataDir, storeUrl: config.store ?? `sqlite:${join(dataDir, 'relay.db')}` };
+}
+
+export async function startRelayFromConfig(loaded: LoadedRelayConfig, logger?: Logger): Promise<Relay> {
+  const { config, baseDir, dataDir } = loaded;
+  const relayHost = `relay.${config.domain}`;
+  const path = (p: string) => (isAbsolute(p) ? p : join(baseDir, p));
+  const tls = config.tls
+    ? {
+        certPem: await readFile(path(config.tls.certFile), 'utf8'),
+        keyPem: await readFile(path(config.tls.keyFile), 'utf8'),
+      }
+    : undefined;
+  const identity = await loadOrCreateRelayIdentity(dataDir, relayHost, tls);
+  const store = await openStore({ url: loaded.storeUrl });
+  const listen = listenAddress(config.listen);
+  const admin = listenAddress(config.admin.listen);
+  try {
+    const relay = await startRelay({
+      domain: config.domain,
+      host: listen.host,
+      port: listen.port,
+      adminHost: admin.host,
+      adminPort: admin.port,
+      store,
+      identity,
+      limits: config.limits,
+      ...(logger ? { logger } : {}),
+    });
+    const close = relay.close.bind(relay);
+    return Object.assign(relay, {
+      close: async () => {
+        await close();
+        await store.close();
+      },
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
