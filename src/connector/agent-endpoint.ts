@@ -44,8 +44,10 @@ export const DEFAULT_AGENT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
 export const DEFAULT_AGENT_MAX_HEADER_SIZE = 16 * 1024;
 /** Default time to complete the TLS handshake. */
 export const DEFAULT_AGENT_HANDSHAKE_TIMEOUT_MS = 10_000;
-/** Default most concurrent agent connections (tunnel streams plus local port). */
+/** Default most concurrent agent connections, per source (tunnel streams; local port). */
 export const DEFAULT_AGENT_MAX_CONNECTIONS = 10_000;
+/** Default interval at which open connections are re-checked against the store (revocation ends them). */
+export const DEFAULT_AGENT_REVALIDATE_INTERVAL_MS = 30_000;
 
 export interface AgentEndpointLimits {
   /** Default {@link DEFAULT_AGENT_HEADERS_TIMEOUT_MS}. */
@@ -60,6 +62,12 @@ export interface AgentEndpointLimits {
   handshakeTimeoutMs?: number;
   /** Default {@link DEFAULT_AGENT_MAX_CONNECTIONS}. */
   maxConnections?: number;
+  /**
+   * Default {@link DEFAULT_AGENT_REVALIDATE_INTERVAL_MS}. Every interval, the identity behind each open
+   * connection is looked up again; connections of revoked or deleted identities are closed, which also
+   * ends long-lived SSE streams. `0` disables (requests are still checked one by one).
+   */
+  revalidateIntervalMs?: number;
 }
 
 export interface AgentEndpointOptions {
@@ -90,9 +98,10 @@ export class AgentEndpoint {
   readonly #maxConnections: number;
   readonly #log: Logger;
   readonly #peers = new WeakMap<TLSSocket, PeerCertificate>();
-  /** Live TLS sockets → identity name of their last authenticated request. */
-  readonly #sockets = new Map<TLSSocket, string | undefined>();
+  /** Live TLS sockets → identity of their last authenticated request. */
+  readonly #sockets = new Map<TLSSocket, { name: string; serial: string } | undefined>();
   readonly #accepted = new Set<Duplex>();
+  readonly #revalidate: NodeJS.Timeout | undefined;
   #closed = false;
 
   constructor(options: AgentEndpointOptions) {
@@ -149,7 +158,7 @@ export class AgentEndpoint {
    * terminates TLS on it with the tenant key. Destroys the stream when closed or over the connection limit.
    */
   accept(stream: Duplex): void {
-    if (this.#closed || this.#accepted.size + this.#sockets.size >= this.#maxConnections) {
+    if (this.#closed || this.#accepted.size >= this.#maxConnections) {
       stream.destroy();
       return;
     }
@@ -184,8 +193,8 @@ export class AgentEndpoint {
   /** Destroys every connection whose last request was made by `identityName` (e.g. after revocation). */
   disconnect(identityName: string): number {
     let count = 0;
-    for (const [socket, name] of this.#sockets) {
-      if (name === identityName) {
+    for (const [socket, owner] of this.#sockets) {
+      if (owner?.name === identityName) {
         socket.destroy();
         count++;
       }
@@ -197,6 +206,7 @@ export class AgentEndpoint {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    if (this.#revalidate) clearInterval(this.#revalidate);
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
     for (const socket of this.#sockets.keys()) socket.destroy();
@@ -234,9 +244,32 @@ export class AgentEndpoint {
       });
       return;
     }
-    if (this.#sockets.has(socket)) this.#sockets.set(socket, result.identity.name);
+    if (this.#sockets.has(socket)) this.#sockets.set(socket, { name: result.identity.name, serial: result.identity.certSerial });
     (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoForIdentity(result.identity);
     await this.#handler(req, res);
+  }
+
+  /** Closes connections whose identity was revoked or deleted since their last request. */
+  async #revalidateConnections(): Promise<void> {
+    const bySerial = new Map<string, TLSSocket[]>();
+    for (const [socket, owner] of this.#sockets) {
+      if (!owner) continue;
+      const list = bySerial.get(owner.serial) ?? [];
+      list.push(socket);
+      bySerial.set(owner.serial, list);
+    }
+    for (const [serial, sockets] of bySerial) {
+      let valid: boolean;
+      try {
+        const record = await this.#identities.getIdentityBySerial(serial);
+        valid = record !== undefined && record.revokedAt === null;
+      } catch {
+        continue; // store unavailable: keep connections; each request is still checked
+      }
+      if (valid) continue;
+      this.#log.info({ serial, connections: sockets.length }, 'closing connections of a revoked identity');
+      for (const socket of sockets) socket.destroy();
+    }
   }
 
   /** Returns a refusal message, or undefined when Host (and Origin, if any) name this tenant. */

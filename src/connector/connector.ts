@@ -37,6 +37,8 @@ export interface StartConnectorOptions {
   adminListen?: string;
   /** Override `agents.listen`. */
   agentsListen?: string;
+  /** HTTP CONNECT proxy for WebSocket tunnels (default: HTTPS_PROXY / NO_PROXY from the environment). */
+  proxy?: string;
 }
 
 export interface Connector {
@@ -134,6 +136,7 @@ export async function startConnector(ctx: ConnectorContext, options: StartConnec
         connectorId: cred.connectorId,
         tunnels: relay.tunnels,
         transport: relay.url.startsWith('wss:') ? 'websocket' : 'tls',
+        ...(options.proxy ? { proxy: options.proxy } : {}),
         logger: logger.child({ part: 'tunnel' }),
         onStream: (stream, meta) => {
           if (meta.sni.toLowerCase() !== tenantHost) {

@@ -5,7 +5,8 @@
  * CONNECT proxy) and `websocket` (`wss://<relay-host>/v1/tunnel`, through `HTTPS_PROXY` when set).
  * Both authenticate the relay with the pinned relay CA and the connector with its client
  * certificate. Over the connection the connector is the HTTP/2 *server*: the relay asks
- * `GET /_airlock/hello`, then opens `POST /_airlock/stream` per agent connection, handed to
+ * `GET /_airlock/hello`, confirms with `POST /_airlock/ready` (or refuses with GOAWAY), then opens
+ * `POST /_airlock/stream` per agent connection, handed to
  * `onStream` as a Duplex of raw agent bytes (the agent's TLS, terminated by the connector).
  *
  * @example
@@ -35,6 +36,7 @@ import {
   HELLO_PATH,
   isPermanentTunnelCode,
   PEER_HEADER,
+  READY_PATH,
   SNI_HEADER,
   STREAM_PATH,
   TUNNEL_ALPN,
@@ -47,7 +49,7 @@ import { openProxyTunnel, resolveProxy } from './proxy-connect.js';
 
 /** Time to reach the relay and finish TLS (and the WebSocket upgrade). */
 export const DEFAULT_TUNNEL_CONNECT_TIMEOUT_MS = 10_000;
-/** Time the relay has to send its hello once the connection is up. */
+/** Time the relay has to ask for the hello and confirm the tunnel once the connection is up. */
 export const DEFAULT_TUNNEL_HELLO_TIMEOUT_MS = 10_000;
 /** Concurrent agent streams the connector accepts per tunnel (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
 export const DEFAULT_TUNNEL_MAX_CONCURRENT_STREAMS = 1000;
@@ -357,7 +359,7 @@ export class TunnelConnection extends EventEmitter {
 }
 
 /**
- * Dials one tunnel and resolves when the relay has accepted it (its hello was answered).
+ * Dials one tunnel and resolves when the relay has accepted and registered it (`/_airlock/ready`).
  * Rejects with a `TunnelError` whose `retryable` says whether trying again can help.
  */
 export async function dialTunnel(options: TunnelClientOptions): Promise<TunnelConnection> {
@@ -427,6 +429,10 @@ export async function dialTunnel(options: TunnelClientOptions): Promise<TunnelCo
       if (method === 'GET' && path === HELLO_PATH) {
         stream.respond({ ':status': 200, 'content-type': 'application/json' });
         stream.end(JSON.stringify(hello));
+        return;
+      }
+      if (method === 'POST' && path === READY_PATH) {
+        stream.respond({ ':status': 204 }, { endStream: true });
         if (!up) {
           up = true;
           logger.info({ slot, transport }, 'tunnel up');

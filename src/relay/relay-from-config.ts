@@ -29,8 +29,14 @@ export async function loadRelayConfig(file: string): Promise<LoadedRelayConfig> 
 }
 
 /** Builds a relay config from plain values (e.g. CLI flags), validated by the same schema. */
-export function relayConfigFromValues(values: Record<string, unknown>, baseDir = process.cwd()): LoadedRelayConfig {
-  return resolveRelayConfig(parseYamlConfig(JSON.stringify(values), relayConfigSchema, '<command line>'), baseDir);
+export function relayConfigFromValues(
+  values: Record<string, unknown>,
+  baseDir = process.cwd(),
+): LoadedRelayConfig {
+  return resolveRelayConfig(
+    parseYamlConfig(JSON.stringify(values), relayConfigSchema, '<command line>'),
+    baseDir,
+  );
 }
 
 function resolveRelayConfig(config: RelayConfig, baseDir: string): LoadedRelayConfig {

@@ -341,6 +341,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       );
     }
     tunnel.startHeartbeat();
+    tunnel.sendReady();
     logger.info(
       { tenant: auth.tenant, connectorId: auth.connectorId, slot: hello.slot, transport },
       'tunnel up',

@@ -11,6 +11,7 @@ import {
   HELLO_PATH,
   PEER_HEADER,
   parseTunnelHello,
+  READY_PATH,
   SNI_HEADER,
   STREAM_PATH,
   type TunnelHello,
@@ -121,6 +122,17 @@ export class RelayTunnel extends EventEmitter {
       req.on('error', (err) => settle(err));
       req.on('close', () => settle(new Error('hello stream closed')));
     });
+  }
+
+  /** Tells the connector the tunnel is registered (it resolves its dial on this). */
+  sendReady(): void {
+    try {
+      const req = this.session.request({ ':method': 'POST', ':path': READY_PATH }, { endStream: true });
+      req.on('error', () => {});
+      req.resume();
+    } catch {
+      // the session is already closing; its close event handles the rest
+    }
   }
 
   /** Starts PING heartbeats; a missed acknowledgement destroys the tunnel. */

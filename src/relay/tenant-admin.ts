@@ -13,7 +13,12 @@ import { DEFAULT_ENROLLMENT_TOKEN_TTL_MS, newEnrollmentToken } from './enrollmen
 const TENANT_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /** Adds a tenant (idempotent). Its hostname becomes `<name>.<domain>`. */
-export async function addTenant(store: Store, name: string, relayHost: string, now = Date.now()): Promise<void> {
+export async function addTenant(
+  store: Store,
+  name: string,
+  relayHost: string,
+  now = Date.now(),
+): Promise<void> {
   const reserved = relayHost.split('.')[0];
   if (!TENANT_NAME.test(name) || name === reserved) {
     throw new AirlockError(

@@ -53,7 +53,13 @@ export class SqlPolicyVersionRepository implements PolicyVersionRepository {
             version.source,
             version.loadedAt,
           ]);
-          return { seq, ...version };
+          return {
+            seq,
+            hash: version.hash,
+            text: version.text,
+            source: version.source,
+            loadedAt: version.loadedAt,
+          };
         });
       } catch (err) {
         const raced = err instanceof StoreError && err.code === STORE_ERROR_CODES.duplicate;

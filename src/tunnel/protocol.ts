@@ -8,6 +8,8 @@
  * multiplexer is needed.
  *
  * - `GET /_airlock/hello` (relay → connector, first request): JSON {@link TunnelHello}.
+ * - `POST /_airlock/ready` (relay → connector): the relay checked the hello and registered the
+ *   tunnel; from now on agent streams may arrive. A refused tunnel gets GOAWAY instead.
  * - `POST /_airlock/stream` with `x-airlock-sni` and `x-airlock-peer`: raw bytes of one agent
  *   connection (still TLS ciphertext, the relay never decrypts it) in both directions.
  * - A relay that refuses a tunnel sends GOAWAY whose debug data is JSON {@link TunnelRejection}; over
@@ -23,6 +25,8 @@ export const TUNNEL_WEBSOCKET_PATH = '/v1/tunnel';
 export const ENROLL_PATH = '/v1/enroll';
 /** First request of the relay on a new tunnel. */
 export const HELLO_PATH = '/_airlock/hello';
+/** Second request of the relay: the tunnel is registered. */
+export const READY_PATH = '/_airlock/ready';
 /** One agent connection per stream. */
 export const STREAM_PATH = '/_airlock/stream';
 /** Header: the SNI the agent asked for. */

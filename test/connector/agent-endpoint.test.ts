@@ -33,7 +33,7 @@ before(async () => {
   endpoint = new AgentEndpoint({
     tls: { keyPem: kit.server.keyPem, certPem: kit.server.certPem, caPem: kit.ca.certPem },
     identities: kit.store.identities,
-    limits: { maxHeaderSize: 4096 },
+    limits: { maxHeaderSize: 4096, revalidateIntervalMs: 100 },
     handler: (req, res) => {
       if (req.url === '/hold') {
         held.add(req);
@@ -160,6 +160,35 @@ describe('AgentEndpoint', () => {
           if (done) throw new Error('stream ended');
         }
       });
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('revoking an identity closes its open connections (long-lived streams too) within the revalidation interval', async () => {
+    const held = await kit.issueAgent('held-bot');
+    const f = tlsFetch({ caPem: kit.ca.certPem, client: held });
+    try {
+      const res = await f.fetch(`https://${TENANT_HOST}:${port}/hold`);
+      assert.equal(res.status, 200);
+      const reader = res.body?.getReader();
+      assert.ok(reader);
+      await reader.read();
+      await kit.store.identities.revokeIdentity('held-bot', Date.now());
+      const outcome = await (async () => {
+        try {
+          for (;;) {
+            const { done } = await reader.read();
+            if (done) return 'ended';
+          }
+        } catch {
+          return 'destroyed';
+        }
+      })();
+      assert.ok(outcome === 'ended' || outcome === 'destroyed');
+      const again = await f.fetch(`https://${TENANT_HOST}:${port}/mcp`);
+      assert.equal(again.status, 401);
+      assert.equal(((await again.json()) as { error: { data: { airlock: string } } }).error.data.airlock, 'AIRLOCK_IDENTITY_REVOKED');
     } finally {
       await f.close();
     }

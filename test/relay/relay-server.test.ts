@@ -313,13 +313,17 @@ test('limits: agent connections per tenant and tunnel slots per connector', asyn
     proxy: false as const,
     onStream: echo.onStream,
   };
-  const err = await dialTunnel({ ...base, slot: 2 }).then(
-    () => assert.fail('slot outside the limit accepted'),
-    (e: unknown) => e as TunnelError,
-  );
-  assert.equal(err.code, TunnelCodes.SLOT_INVALID);
-  const tunnel = await dialTunnel({ ...base, slot: 1 });
   try {
+    const err = await dialTunnel({ ...base, slot: 2 }).then(
+      (t) => {
+        t.destroy();
+        return assert.fail('slot outside the limit accepted');
+      },
+      (e: unknown) => e as TunnelError,
+    );
+    assert.equal(err.code, TunnelCodes.SLOT_INVALID);
+    assert.equal(err.retryable, false);
+    await dialTunnel({ ...base, slot: 1 });
     const first = await agentConnect(limited.relay.port);
     assert.equal(await roundTrip(first, 'one'), 'one');
     const second = await rawExchange(
@@ -340,7 +344,6 @@ test('limits: agent connections per tenant and tunnel slots per connector', asyn
     const metrics = await adminGet(limited.relay.adminPort, '/metrics');
     assert.match(metrics.body, /airlock_relay_routing_failures_total\{reason="tenant_connection_limit"\} 1/);
   } finally {
-    await tunnel.drain(1000);
     echo.close();
     await limited.close();
   }

@@ -1,0 +1,161 @@
+/**
+ * The audit entry model and its hash chain.
+ *
+ * Every entry is a JSON object with `v`, `seq` (1, 2, 3...), `prevHash` (the previous entry's `hash`,
+ * or `GENESIS_HASH` for seq 1), `time`, `tenant`, `kind` and the event's fields; `hash` is the
+ * lowercase hex SHA-256 of the RFC 8785 canonical JSON of the entry without `hash`. Changing any
+ * byte of any field changes the hash, and the next entry's `prevHash` no longer matches.
+ *
+ * Kinds:
+ * - `request`: one JSON-RPC request from an agent (see `RequestAuditEvent`);
+ * - `admin`: one admin action (policy change, approval, kill switch, identity, tool pin);
+ * - `prune`: written by retention; signed, it records which prefix of the chain was deleted.
+ *
+ * @example
+ * const entry = sealEntry({ seq: 1, prevHash: GENESIS_HASH, time: Date.now(), tenant: 'acme' }, event);
+ * entryHash(entry) === entry.hash // true
+ */
+import { canonicalJson, type JsonValue, sha256Hex, toJsonValue } from './canonical-json.js';
+
+/** Version of the entry format, hashed with every entry. */
+export const AUDIT_ENTRY_VERSION = 1;
+
+/** `prevHash` of the first entry: 64 zeros. */
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** The agent behind a request. */
+export interface AuditAgent {
+  name: string;
+  spiffeId?: string;
+  certSerial?: string;
+  authenticatedBy?: string;
+}
+
+/** Arguments or a result: its redacted form and the SHA-256 (hex) of the raw form's canonical JSON. */
+export interface AuditPayload {
+  redacted: JsonValue;
+  sha256: string;
+}
+
+/** One stage's verdict as recorded (no arguments, no results). */
+export interface AuditStageDecision {
+  stage: string;
+  outcome: string;
+  code?: string;
+}
+
+/** One JSON-RPC request from an agent and what became of it. */
+export interface RequestAuditEvent {
+  kind: 'request';
+  agent: AuditAgent | null;
+  /** The end user the agent acts for, when known (e.g. a token's `sub`). */
+  endUser: string | null;
+  /** `Mcp-Session-Id` (legacy era) or null. */
+  session: string | null;
+  era?: string;
+  requestId: string | number | null;
+  method: string;
+  /** Tool name for `tools/call`, else null. */
+  tool: string | null;
+  /** `allow`: answered with a result; `deny`: a stage refused; `error`: failed otherwise. */
+  decision: 'allow' | 'deny' | 'error';
+  code: string | null;
+  reason: string | null;
+  stages: AuditStageDecision[];
+  arguments: AuditPayload | null;
+  result: AuditPayload | null;
+  /** The JSON-RPC error sent back, when the call failed. */
+  error: { code: number; airlock: string; message: string } | null;
+  /** Time spent in the upstream MCP server, when the call reached it. */
+  upstreamLatencyMs: number | null;
+  /** Time spent in the gateway pipeline, upstream included. */
+  durationMs: number;
+  /** UTF-8 bytes of the request params and of the result or error, as JSON. */
+  requestBytes: number;
+  responseBytes: number;
+}
+
+/** Admin actions that are audited. */
+export type AdminAuditAction =
+  | 'policy.change'
+  | 'approval.grant'
+  | 'approval.deny'
+  | 'killswitch.enable'
+  | 'killswitch.disable'
+  | 'identity.issue'
+  | 'identity.revoke'
+  | 'tool.pin'
+  | 'tool.reapprove';
+
+/** One admin action. */
+export interface AdminAuditEvent {
+  kind: 'admin';
+  action: AdminAuditAction;
+  /** Who did it, e.g. `console:alice` or `cli`. */
+  actor: string;
+  /** What it was done to, e.g. the identity or tool name, or the policy hash. */
+  target: string | null;
+  reason?: string | null;
+  detail?: { [key: string]: JsonValue } | null;
+}
+
+/** Written by retention: entries `<= prunedThroughSeq` were deleted; signed with the audit key. */
+export interface PruneAuditEvent {
+  kind: 'prune';
+  prunedThroughSeq: number;
+  /** `hash` of the entry `prunedThroughSeq`: the `prevHash` of the first entry kept. */
+  prunedThroughHash: string;
+  prunedCount: number;
+  /** Entries older than this (epoch ms) were pruned. */
+  olderThan: number;
+  keyId: string;
+  /** Ed25519 signature (base64url) over `prunePayload(...)`; see audit-signing.ts. */
+  signature: string;
+}
+
+export type AuditEvent = RequestAuditEvent | AdminAuditEvent | PruneAuditEvent;
+
+/** What callers append: a request or admin event (prune records are written by the ledger). */
+export type AuditEventInput = RequestAuditEvent | AdminAuditEvent;
+
+/** Position of an entry in the chain. */
+export interface AuditEntryHeader {
+  v: number;
+  seq: number;
+  prevHash: string;
+  /** Epoch milliseconds. */
+  time: number;
+  tenant: string;
+}
+
+/** A sealed entry as stored and exported. */
+export type AuditEntry = AuditEntryHeader & AuditEvent & { hash: string };
+
+/**
+ * The hash an entry must carry: SHA-256 of the canonical JSON of every field except `hash`.
+ *
+ * @example
+ * if (entryHash(entry) !== entry.hash) console.log('entry', entry.seq, 'was modified');
+ */
+export function entryHash(entry: { [key: string]: unknown }): string {
+  const { hash: _ignored, ...rest } = entry;
+  return sha256Hex(canonicalJson(rest));
+}
+
+/**
+ * Builds and seals an entry: the event's fields as they read back from JSON (undefined dropped),
+ * the header, and `hash`.
+ *
+ * @example
+ * const entry = sealEntry({ seq: 2, prevHash: first.hash, time: Date.now(), tenant: 'acme' }, event);
+ */
+export function sealEntry(header: Omit<AuditEntryHeader, 'v'>, event: AuditEvent): AuditEntry {
+  const body = toJsonValue(event) as unknown as AuditEvent;
+  const unsealed = { ...body, v: AUDIT_ENTRY_VERSION, ...header };
+  return { ...unsealed, hash: entryHash(unsealed) } as AuditEntry;
+}
+
+/** The text an entry is stored and exported as: its canonical JSON. */
+export function entryText(entry: AuditEntry): string {
+  return canonicalJson(entry);
+}

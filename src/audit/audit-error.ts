@@ -1,0 +1,28 @@
+/**
+ * Errors of the audit trail. `AIRLOCK_AUDIT_UNAVAILABLE` is the one the gateway acts on: the entry
+ * could not be made durable, so the call is refused (fail closed).
+ *
+ * @example
+ * try { await ledger.append(event) } catch (e) {
+ *   if (e instanceof AuditError && e.code === AUDIT_ERROR_CODES.unavailable) refuse();
+ * }
+ */
+import { AirlockError } from '../errors/airlock-error.js';
+
+export const AUDIT_ERROR_CODES = {
+  /** The audit store cannot write right now; the entry is not durable. */
+  unavailable: 'AIRLOCK_AUDIT_UNAVAILABLE',
+  /** The ledger was closed. */
+  closed: 'AIRLOCK_AUDIT_CLOSED',
+  /** The audit key file is missing, unreadable, malformed or too widely readable. */
+  key: 'AIRLOCK_AUDIT_KEY',
+  /** A witness refused a checkpoint (unknown key, bad signature, inconsistent with its history). */
+  witnessRefused: 'AIRLOCK_AUDIT_WITNESS_REFUSED',
+  /** A witness could not be reached or answered with a server error; retried later. */
+  witnessUnreachable: 'AIRLOCK_AUDIT_WITNESS_UNREACHABLE',
+  /** An export file is not an Airlock audit export. */
+  exportInvalid: 'AIRLOCK_AUDIT_EXPORT_INVALID',
+} as const;
+
+/** Any audit-trail failure; `code` is one of `AUDIT_ERROR_CODES`. */
+export class AuditError extends AirlockError {}

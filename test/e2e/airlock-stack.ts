@@ -1,0 +1,187 @@
+/**
+ * Test harness: a real relay and real connectors (one per tenant) wired exactly as in production —
+ * enrollment with a one-time token, tenant PKI on disk, tunnels over TLS or WebSocket, SQLite stores —
+ * with real upstream MCP servers over stdio. Nothing is mocked.
+ */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import type { TenantConnection } from '../../src/agent/index.js';
+import type { UpstreamEntry } from '../../src/connector/config-schema.js';
+import { loadConnectorContext } from '../../src/connector/connector-context.js';
+import { type Connector, startConnector } from '../../src/connector/connector.js';
+import { enrollFromConfig } from '../../src/connector/enroll-connector.js';
+import { issueAgentIdentity } from '../../src/identity/tenant-pki.js';
+import { createRelayIdentity, type RelayIdentity } from '../../src/relay/relay-identity.js';
+import { type Relay, type RelayOptions, startRelay } from '../../src/relay/relay-server.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
+
+export const DOMAIN = 'localhost';
+
+export function erpUpstream(dbFile: string): UpstreamEntry {
+  const entry = fileURLToPath(new URL('../../samples/erp/server.js', import.meta.url));
+  return { command: process.execPath, args: [entry, '--db', dbFile], env: {} };
+}
+
+export function everythingUpstream(): UpstreamEntry {
+  const require = createRequire(import.meta.url);
+  const pkg = require.resolve('@modelcontextprotocol/server-everything/package.json');
+  return { command: process.execPath, args: [join(dirname(pkg), 'dist', 'index.js'), 'stdio'], env: {} };
+}
+
+export interface TenantUnderTest {
+  name: string;
+  host: string;
+  configFile: string;
+  connector: Connector;
+  /** The demo agent of this tenant. */
+  agent: { certPem: string; keyPem: string; caPem: string };
+  url: string;
+  /** A TenantConnection for an agent of this tenant (default: the tenant's own agent). */
+  connection(agent?: { certPem: string; keyPem: string }): TenantConnection;
+  restart(): Promise<void>;
+}
+
+export interface StackOptions {
+  tenants?: string[];
+  transport?: 'tls' | 'websocket';
+  /** Upstreams for every tenant; default: ERP sample + server-everything. */
+  upstreams?: (dir: string) => Record<string, UpstreamEntry>;
+  relay?: Partial<RelayOptions>;
+  /** Environment used for the connector's proxy settings (HTTPS_PROXY). */
+  proxy?: string;
+}
+
+export interface Stack {
+  dir: string;
+  relay: Relay;
+  relayStore: Store;
+  relayIdentity: RelayIdentity;
+  tenants: Map<string, TenantUnderTest>;
+  tenant(name: string): TenantUnderTest;
+  /** Stop the relay and start a new one on the same port with the same identity and store. */
+  restartRelay(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-'));
+  const relayStore = await openStore({ url: `sqlite:${join(dir, 'relay.db')}` });
+  const relayIdentity = await createRelayIdentity({ relayHost: `relay.${DOMAIN}` });
+  const relayOptions = (port: number): RelayOptions => ({
+    domain: DOMAIN,
+    host: '127.0.0.1',
+    port,
+    adminHost: '127.0.0.1',
+    adminPort: 0,
+    store: relayStore,
+    identity: relayIdentity,
+    heartbeatIntervalMs: 500,
+    heartbeatTimeoutMs: 1500,
+    ...options.relay,
+  });
+  let relay = await startRelay(relayOptions(0));
+  await writeFile(join(dir, 'relay-ca.pem'), relay.caPem);
+  const tenants = new Map<string, TenantUnderTest>();
+  const stack: Stack = {
+    dir,
+    get relay() {
+      return relay;
+    },
+    relayStore,
+    relayIdentity,
+    tenants,
+    tenant(name) {
+      const t = tenants.get(name);
+      if (!t) throw new Error(`no tenant ${name}`);
+      return t;
+    },
+    async restartRelay() {
+      const port = relay.port;
+      await relay.close();
+      relay = await startRelay(relayOptions(port));
+    },
+    async close() {
+      for (const t of tenants.values()) await t.connector.close().catch(() => undefined);
+      await relay.close().catch(() => undefined);
+      await relayStore.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    for (const name of options.tenants ?? ['acme']) {
+      await relay.addTenant(name);
+      const tdir = join(dir, name);
+      const configFile = join(dir, `${name}.yaml`);
+      const scheme = options.transport === 'websocket' ? 'wss' : 'tls';
+      const config = {
+        dataDir: tdir,
+        relay: {
+          url: `${scheme}://relay.${DOMAIN}:${relay.port}`,
+          // *.localhost does not resolve here: dial loopback (through the proxy when one is set).
+          connect: `127.0.0.1:${relay.port}`,
+          caFile: join(dir, 'relay-ca.pem'),
+          tunnels: 2,
+        },
+        admin: { listen: '127.0.0.1:0' },
+        upstreams: (options.upstreams ?? defaultUpstreams)(tdir),
+      };
+      await writeFile(configFile, stringify(config));
+      const ctx0 = await loadConnectorContext(configFile);
+      await enrollFromConfig(ctx0, await relay.createEnrollmentToken(name));
+      const start = async () => {
+        const ctx = await loadConnectorContext(configFile);
+        const c = await startConnector(ctx, options.proxy ? { proxy: options.proxy } : {});
+        await c.whenTunnelUp(10_000);
+        return c;
+      };
+      let connector = await start();
+      const issued = await issueAgentIdentity(connector.pki, connector.store, 'agent-1', join(tdir, 'agents'));
+      const agent = {
+        certPem: await readFile(issued.certFile, 'utf8'),
+        keyPem: await readFile(issued.keyFile, 'utf8'),
+        caPem: connector.pki.caCertPem,
+      };
+      const host = connector.tenantHost;
+      const tenant: TenantUnderTest = {
+        name,
+        host,
+        configFile,
+        get connector() {
+          return connector;
+        },
+        agent,
+        get url() {
+          return `https://${host}:${relay.port}/mcp`;
+        },
+        connection(who = agent) {
+          return {
+            url: `https://${host}:${relay.port}/mcp`,
+            caPem: agent.caPem,
+            certPem: who.certPem,
+            keyPem: who.keyPem,
+            connectTo: { host: '127.0.0.1', port: relay.port },
+          };
+        },
+        async restart() {
+          await connector.close();
+          connector = await start();
+        },
+      };
+      tenants.set(name, tenant);
+    }
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
+  return stack;
+}
+
+function defaultUpstreams(dir: string): Record<string, UpstreamEntry> {
+  return { erp: erpUpstream(join(dir, 'erp.sqlite')), everything: everythingUpstream() };
+}

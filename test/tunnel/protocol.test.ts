@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import http2 from 'node:http2';
+import net from 'node:net';
+import { test } from 'node:test';
+import { startHeartbeat } from '../../src/tunnel/heartbeat.js';
+import {
+  connectorUri,
+  decodeRejection,
+  encodeRejection,
+  isPermanentTunnelCode,
+  parseConnectorUri,
+  parseTunnelHello,
+  TunnelCodes,
+} from '../../src/tunnel/protocol.js';
+
+test('hello parsing accepts exactly the documented shape', () => {
+  assert.deepEqual(parseTunnelHello('{"connectorId":"con_1","slot":1,"version":1}'), {
+    connectorId: 'con_1',
+    slot: 1,
+    version: 1,
+  });
+  for (const bad of [
+    '',
+    'null',
+    '{"connectorId":"","slot":0,"version":1}',
+    '{"connectorId":"a","slot":-1,"version":1}',
+    '{"connectorId":"a","slot":0.5,"version":1}',
+  ]) {
+    assert.equal(parseTunnelHello(bad), undefined, bad);
+  }
+});
+
+test('rejections round-trip through GOAWAY debug data; junk decodes to undefined', () => {
+  const rejection = { code: TunnelCodes.CONNECTOR_REVOKED, message: 'revoked' };
+  assert.deepEqual(decodeRejection(encodeRejection(rejection)), rejection);
+  assert.equal(decodeRejection(Buffer.from('not json')), undefined);
+  assert.equal(decodeRejection(Buffer.alloc(0)), undefined);
+  assert.equal(decodeRejection(Buffer.alloc(5000, 0x20)), undefined);
+});
+
+test('permanent vs retryable codes', () => {
+  for (const code of [
+    TunnelCodes.CERT_REJECTED,
+    TunnelCodes.CONNECTOR_REVOKED,
+    TunnelCodes.RELAY_UNTRUSTED,
+  ]) {
+    assert.equal(isPermanentTunnelCode(code), true, code);
+  }
+  for (const code of [
+    TunnelCodes.CONNECT_FAILED,
+    TunnelCodes.HEARTBEAT_TIMEOUT,
+    TunnelCodes.REPLACED,
+    TunnelCodes.RELAY_CLOSING,
+  ]) {
+    assert.equal(isPermanentTunnelCode(code), false, code);
+  }
+});
+
+test('connector URIs', () => {
+  assert.equal(connectorUri('acme', 'con_1'), 'airlock://connector/acme/con_1');
+  assert.deepEqual(parseConnectorUri('airlock://connector/acme/con_1'), {
+    tenant: 'acme',
+    connectorId: 'con_1',
+  });
+  assert.equal(parseConnectorUri('spiffe://acme/agent/x'), undefined);
+  assert.equal(parseConnectorUri('airlock://connector/acme/con_1/extra'), undefined);
+});
+
+test('heartbeat: healthy sessions stay up, a stalled peer is reported dead', async () => {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
+  const clientSocket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const serverSocket = await accepted;
+  const serverSession = http2.performServerHandshake(serverSocket);
+  const client = http2.connect('http://x', { createConnection: () => clientSocket });
+  client.on('error', () => {});
+  serverSession.on('error', () => {});
+  await new Promise((resolve) => client.once('remoteSettings', resolve));
+  let dead: string | undefined;
+  const stop = startHeartbeat(client, { intervalMs: 30, timeoutMs: 150, onDead: (r) => (dead = r) });
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  assert.equal(dead, undefined, 'acknowledged pings keep it alive');
+  serverSocket.pause(); // the peer stops reading: no more PING acks
+  const started = Date.now();
+  while (dead === undefined && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 10));
+  assert.match(dead ?? '', /no PING acknowledgement/);
+  stop();
+  client.destroy();
+  serverSession.destroy();
+  serverSocket.destroy();
+  server.close();
+});
