@@ -348,7 +348,8 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       assert.deepEqual(await store.policyVersions.listPolicyVersions({ limit: 1 }), [v3]);
 
       // Two stores on the same database (two connector nodes) recording at once never share a seq.
-      const other = await reopen();
+      // (SQLite: one process holds one connection, so the race is between concurrent calls on it.)
+      const other = backend.name === 'postgres' ? await reopen() : store;
       const raced = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
           (i % 2 === 0 ? store : other).policyVersions.recordPolicyVersion({
