@@ -16,7 +16,7 @@ import {
 } from '../../src/identity/dpop-verifier.js';
 import { TokenError } from '../../src/identity/jwt-token-error.js';
 import { createJwtVerifier, type VerifiedToken } from '../../src/identity/jwt-verifier.js';
-import { makeKey, type TestKey, TestIdp } from './jwt-test-idp.js';
+import { makeKey, TestIdp, type TestKey } from './jwt-test-idp.js';
 
 const URL_ = 'https://acme.relay.test/mcp';
 
@@ -148,7 +148,10 @@ describe('DPoP proof verification', () => {
   test('refused proofs do not burn their jti: the genuine proof with that id still passes', async () => {
     const dpop = createDpopVerifier({ replayCache: new MemoryReplayCache() });
     const jti = randomUUID();
-    await assert.rejects(dpop.verify(input(await proof({ jti, htm: 'GET' }))), refusedWith('AIRLOCK_DPOP_HTM'));
+    await assert.rejects(
+      dpop.verify(input(await proof({ jti, htm: 'GET' }))),
+      refusedWith('AIRLOCK_DPOP_HTM'),
+    );
     assert.ok(await dpop.verify(input(await proof({ jti }))));
     await assert.rejects(dpop.verify(input(await proof({ jti }))), refusedWith('AIRLOCK_DPOP_REPLAY'));
   });
@@ -156,8 +159,14 @@ describe('DPoP proof verification', () => {
   test('stale and future-dated proofs are refused', async () => {
     const dpop = createDpopVerifier({ replayCache: new MemoryReplayCache(), maxAgeSec: 60 });
     const nowSec = Math.floor(Date.now() / 1000);
-    await assert.rejects(dpop.verify(input(await proof({ iat: nowSec - 300 }))), refusedWith('AIRLOCK_DPOP_IAT'));
-    await assert.rejects(dpop.verify(input(await proof({ iat: nowSec + 300 }))), refusedWith('AIRLOCK_DPOP_IAT'));
+    await assert.rejects(
+      dpop.verify(input(await proof({ iat: nowSec - 300 }))),
+      refusedWith('AIRLOCK_DPOP_IAT'),
+    );
+    await assert.rejects(
+      dpop.verify(input(await proof({ iat: nowSec + 300 }))),
+      refusedWith('AIRLOCK_DPOP_IAT'),
+    );
     assert.ok(await dpop.verify(input(await proof({ iat: nowSec - 30 }))));
   });
 
@@ -167,7 +176,12 @@ describe('DPoP proof verification', () => {
       dpop.verify(input(await proof({ header: { typ: 'JWT' } }))),
       refusedWith('AIRLOCK_DPOP_INVALID'),
     );
-    const hs = await new SignJWT({ htm: 'POST', htu: URL_, jti: randomUUID(), ath: accessTokenHash(accessToken) })
+    const hs = await new SignJWT({
+      htm: 'POST',
+      htu: URL_,
+      jti: randomUUID(),
+      ath: accessTokenHash(accessToken),
+    })
       .setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: agentKey.publicJwk })
       .setIssuedAt()
       .sign(new TextEncoder().encode('a-shared-secret-of-sufficient-length'));
@@ -187,7 +201,10 @@ describe('DPoP proof verification', () => {
       dpop.verify(input(await proof({ signWith: impostor }))),
       refusedWith('AIRLOCK_DPOP_INVALID'),
     );
-    await assert.rejects(dpop.verify(input(undefined as unknown as string)), refusedWith('AIRLOCK_DPOP_INVALID'));
+    await assert.rejects(
+      dpop.verify(input(undefined as unknown as string)),
+      refusedWith('AIRLOCK_DPOP_INVALID'),
+    );
     await assert.rejects(dpop.verify(input('not.a.proof')), refusedWith('AIRLOCK_DPOP_INVALID'));
   });
 

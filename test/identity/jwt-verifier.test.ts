@@ -8,7 +8,7 @@ import { exportSPKI, SignJWT } from 'jose';
 import { IdentityError } from '../../src/errors/airlock-error.js';
 import { TokenError } from '../../src/identity/jwt-token-error.js';
 import { createJwtVerifier, type JwtVerifierOptions } from '../../src/identity/jwt-verifier.js';
-import { b64json, makeKey, type TestKey, TestIdp } from './jwt-test-idp.js';
+import { b64json, makeKey, TestIdp, type TestKey } from './jwt-test-idp.js';
 
 const refusedWith =
   (code: string, status: number = 401) =>

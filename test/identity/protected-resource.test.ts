@@ -16,7 +16,7 @@ import {
   toOAuthTokenVerifier,
   wwwAuthenticate,
 } from '../../src/identity/protected-resource.js';
-import { makeKey, type TestKey, TestIdp } from './jwt-test-idp.js';
+import { makeKey, TestIdp, type TestKey } from './jwt-test-idp.js';
 
 const RESOURCE = 'https://acme.relay.test/mcp';
 const METADATA_URL = 'https://acme.relay.test/.well-known/oauth-protected-resource/mcp';
@@ -66,8 +66,10 @@ describe('protected-resource metadata and challenges', () => {
     }
     // Loopback may use http (local development and tests).
     assert.equal(
-      buildProtectedResourceMetadata({ resource: 'http://127.0.0.1:8443/mcp', authorizationServers: ['http://localhost:9000'] })
-        .resource,
+      buildProtectedResourceMetadata({
+        resource: 'http://127.0.0.1:8443/mcp',
+        authorizationServers: ['http://localhost:9000'],
+      }).resource,
       'http://127.0.0.1:8443/mcp',
     );
   });
@@ -124,13 +126,18 @@ describe('protected-resource metadata and challenges', () => {
       scope: 'erp.write',
     });
     assert.equal(scope.status, 403);
-    assert.match(scope.headers['WWW-Authenticate'] ?? '', /^Bearer error="insufficient_scope".*scope="erp.write"/);
+    assert.match(
+      scope.headers['WWW-Authenticate'] ?? '',
+      /^Bearer error="insufficient_scope".*scope="erp.write"/,
+    );
     const replay = tokenChallenge(new TokenError('AIRLOCK_DPOP_REPLAY', 'replayed'), {
       resourceMetadataUrl: METADATA_URL,
       dpop: true,
     });
     assert.match(replay.headers['WWW-Authenticate'] ?? '', /^DPoP error="invalid_dpop_proof"/);
-    const internal = tokenChallenge(new Error('database password is hunter2'), { resourceMetadataUrl: METADATA_URL });
+    const internal = tokenChallenge(new Error('database password is hunter2'), {
+      resourceMetadataUrl: METADATA_URL,
+    });
     assert.equal(internal.status, 503);
     assert.equal(internal.headers['Retry-After'], '5');
     assert.equal(internal.headers['WWW-Authenticate'], undefined);
@@ -138,7 +145,7 @@ describe('protected-resource metadata and challenges', () => {
   });
 });
 
-describe('the MCP SDK bearer gate with Airlock\'s JWT verifier', () => {
+describe("the MCP SDK bearer gate with Airlock's JWT verifier", () => {
   const idp = new TestIdp();
   let key: TestKey;
 
