@@ -332,7 +332,11 @@ export class AuditLedger {
         }
         pruneThroughSeq = prune.event.prunedThroughSeq;
         wantCheckpoint = true;
-        results.push({ prunedThroughSeq, prunedCount: prune.event.prunedCount, record: seal(prune.event) });
+        results.push({
+          prunedThroughSeq: pruneThroughSeq,
+          prunedCount: prune.event.prunedCount,
+          record: seal(prune.event),
+        });
       }
     }
     const due = seq > this.#checkpointed && (wantCheckpoint || seq - this.#checkpointed >= this.#every);

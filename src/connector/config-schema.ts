@@ -27,21 +27,35 @@ const serverName = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'upstream names are lowercase letters, digits, "_" or "-" (max 32)');
 
-export const stdioUpstreamSchema = z.strictObject({
-  /** Program to start. Agents can never choose it; only this file does. */
-  command: z.string().min(1),
-  args: z.array(z.string()).default([]),
-  /** Environment for the child. Nothing of the connector's own environment is passed unless listed here. */
-  env: z.record(z.string(), z.string()).default({}),
-  cwd: z.string().optional(),
-});
-
-export const httpUpstreamSchema = z.strictObject({
-  url: z.url({ protocol: /^https?$/ }),
-  headers: z.record(z.string(), z.string()).default({}),
-});
-
-export const upstreamSchema = z.union([stdioUpstreamSchema, httpUpstreamSchema]);
+/**
+ * One upstream MCP server: either a stdio `command` (started and supervised by the connector) or
+ * an HTTP `url` on the private network. One object with both shapes' keys (rather than a union) so
+ * that a typo is reported as the unknown key it is, with a suggestion.
+ */
+export const upstreamSchema = z
+  .strictObject({
+    /** Program to start (stdio upstream). Agents can never choose it; only this file does. */
+    command: z.string().min(1).optional(),
+    args: z.array(z.string()).optional(),
+    /** Environment for the child. Nothing of the connector's own environment is passed unless listed here. */
+    env: z.record(z.string(), z.string()).optional(),
+    cwd: z.string().optional(),
+    /** Streamable HTTP endpoint of the upstream (HTTP upstream). */
+    url: z.url({ protocol: /^https?$/ }).optional(),
+    /** Static headers for an HTTP upstream (its own API key, say). Agents' credentials are never forwarded. */
+    headers: z.record(z.string(), z.string()).optional(),
+  })
+  .superRefine((u, ctx) => {
+    if ((u.command === undefined) === (u.url === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'an upstream needs exactly one of "command" (stdio) or "url" (HTTP)' });
+    }
+    if (u.url !== undefined && (u.args || u.env || u.cwd)) {
+      ctx.addIssue({ code: 'custom', message: '"args", "env" and "cwd" only apply to a stdio upstream ("command")' });
+    }
+    if (u.command !== undefined && u.headers) {
+      ctx.addIssue({ code: 'custom', message: '"headers" only applies to an HTTP upstream ("url")' });
+    }
+  });
 
 export const DEFAULT_TUNNELS = 2;
 

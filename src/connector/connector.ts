@@ -59,13 +59,13 @@ export interface Connector {
 
 function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorContext): UpstreamConfig {
   const timeoutMs = ctx.config.mcp.upstreamTimeoutMs;
-  if ('url' in entry) return { name, kind: 'http', url: entry.url, headers: entry.headers, timeoutMs };
+  if (entry.url !== undefined) return { name, kind: 'http', url: entry.url, headers: entry.headers ?? {}, timeoutMs };
   return {
     name,
     kind: 'stdio',
-    command: entry.command,
-    args: entry.args,
-    env: entry.env,
+    command: entry.command ?? '',
+    args: entry.args ?? [],
+    env: entry.env ?? {},
     ...(entry.cwd ? { cwd: ctx.resolvePath(entry.cwd) } : {}),
     timeoutMs,
   };

@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ConfigValidationError } from '../../src/config/load-yaml.js';
 import { ConfigError } from '../../src/errors/airlock-error.js';
-import { loadPolicyFile } from '../../src/policy/policy-loader.js';
+import { loadPolicyFile, parsePolicy } from '../../src/policy/policy-loader.js';
 
 // Compiled to dist/test/policy/: the YAML files stay in the source tree.
 const GOLDEN = fileURLToPath(new URL('../../../test/policy/golden/', import.meta.url));
@@ -72,4 +72,19 @@ describe('policy golden files', () => {
       });
     });
   }
+
+  // Kept inline: a YAML file with a syntax error would trip the repository's formatter.
+  test('a YAML syntax error is reported with its line', () => {
+    const text = ['roles:', '  claims:', '    tools: ["erp.*"]', '   prompts: []', ''].join('\n');
+    assert.throws(
+      () => parsePolicy(text, 'inline.yaml'),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigValidationError);
+        assert.equal(e.line, 4);
+        assert.equal(e.issues.length, 1);
+        assert.match(e.message, /^inline\.yaml:4: YAML syntax error: /);
+        return true;
+      },
+    );
+  });
 });

@@ -249,7 +249,12 @@ describe('policy hot reload', () => {
         published.map((p) => p.channel),
         ['rejected', 'rejected', 'change'],
       );
-      assert.equal((published[2]?.message as { hash: string }).hash, watcher.current.hash);
+      assert.deepEqual(published[2]?.message, {
+        file,
+        hash: watcher.current.hash,
+        previousHash: policyHash(policyText('"erp.*"')), // the broken text was never in force
+        seq: undefined,
+      });
     } finally {
       diagnosticsChannel.unsubscribe(POLICY_CHANGE_CHANNEL, onChange);
       diagnosticsChannel.unsubscribe(POLICY_REJECTED_CHANNEL, onRejected);

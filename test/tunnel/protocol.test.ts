@@ -12,6 +12,7 @@ import {
   parseTunnelHello,
   TunnelCodes,
 } from '../../src/tunnel/protocol.js';
+import { startTcpForwarder } from '../relay/tcp-forwarder.js';
 
 test('hello parsing accepts exactly the documented shape', () => {
   assert.deepEqual(parseTunnelHello('{"connectorId":"con_1","slot":1,"version":1}'), {
@@ -69,25 +70,41 @@ test('connector URIs', () => {
 test('heartbeat: healthy sessions stay up, a stalled peer is reported dead', async () => {
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const accepted = new Promise<net.Socket>((resolve) => server.once('connection', resolve));
-  const clientSocket = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
-  const serverSocket = await accepted;
-  const serverSession = http2.performServerHandshake(serverSocket);
-  const client = http2.connect('http://x', { createConnection: () => clientSocket });
+  const serverSessions: http2.ServerHttp2Session[] = [];
+  server.on('connection', (socket) => {
+    const session = http2.performServerHandshake(socket);
+    session.on('error', () => {});
+    serverSessions.push(session);
+  });
+  // A forwarder in between can go silent without FIN, like a dead NAT mapping.
+  const forwarder = await startTcpForwarder({
+    host: '127.0.0.1',
+    port: (server.address() as net.AddressInfo).port,
+  });
+  const client = http2.connect(`http://127.0.0.1:${forwarder.port}`);
   client.on('error', () => {});
-  serverSession.on('error', () => {});
-  await new Promise((resolve) => client.once('remoteSettings', resolve));
-  let dead: string | undefined;
-  const stop = startHeartbeat(client, { intervalMs: 30, timeoutMs: 150, onDead: (r) => (dead = r) });
-  await new Promise((resolve) => setTimeout(resolve, 250));
-  assert.equal(dead, undefined, 'acknowledged pings keep it alive');
-  serverSocket.pause(); // the peer stops reading: no more PING acks
-  const started = Date.now();
-  while (dead === undefined && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 10));
-  assert.match(dead ?? '', /no PING acknowledgement/);
-  stop();
-  client.destroy();
-  serverSession.destroy();
-  serverSocket.destroy();
-  server.close();
+  let stop = (): void => {};
+  try {
+    await new Promise((resolve) => client.once('remoteSettings', resolve));
+    let dead: string | undefined;
+    stop = startHeartbeat(client, {
+      intervalMs: 30,
+      timeoutMs: 150,
+      onDead: (r) => {
+        dead = r;
+      },
+    });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(dead, undefined, 'acknowledged pings keep it alive');
+    forwarder.freeze();
+    const started = Date.now();
+    while (dead === undefined && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 10));
+    assert.match(dead ?? '', /no PING acknowledgement within 150 ms/);
+  } finally {
+    stop();
+    client.destroy();
+    for (const s of serverSessions) s.destroy();
+    await forwarder.close();
+    server.close();
+  }
 });

@@ -1,0 +1,146 @@
+/**
+ * Phone numbers, found with `libphonenumber-js` (full metadata) in several default regions at once:
+ * international numbers (`+44 20 7946 0958`, `0044…`) parse in any region, national ones
+ * (`030 1234 5678`, `(415) 555-0132`) in the regions listed. Because a bare digit run is far more often
+ * an order number or an amount than a phone number, a candidate is kept only when its shape says
+ * "phone": an international prefix, an area code in parentheses, grouping with separators (not a date
+ * or a thousands-grouped amount), a national trunk prefix `0`, or a phone cue nearby ("tel", "phone",
+ * "mobile", "Telefon", "tél."…, or a JSON key such as `phone`). Normalised to E.164 when it parses.
+ *
+ * @example
+ * phoneDetector().detect('Call +49 30 1234 5678 today')[0]?.normalized // '+493012345678'
+ * phoneDetector().detect('Order 20240512 shipped') // []
+ */
+import { type CountryCode, findNumbers, type NumberFound } from 'libphonenumber-js/max';
+import { PII_PRIORITY, type PiiDetector, type PiiSpan } from '../pii-types.js';
+import { isGlued } from './word-boundary.js';
+
+/** Regions whose national formats are recognised without a `+` prefix. */
+export const DEFAULT_PHONE_REGIONS: readonly CountryCode[] = ['US', 'GB', 'DE', 'FR', 'ES', 'IT', 'NL', 'BE'];
+/** Fewest digits a phone number may have (national significant number plus trunk prefix). */
+export const DEFAULT_MIN_PHONE_DIGITS = 7;
+/** Most digits (E.164 allows 15, plus a trunk or international prefix). */
+const MAX_PHONE_DIGITS = 17;
+/** Characters before a match searched for a phone cue. */
+const CUE_WINDOW = 40;
+
+export interface PhoneDetectorOptions {
+  /** Default regions for national numbers (default `DEFAULT_PHONE_REGIONS`). Each costs one pass. */
+  regions?: readonly CountryCode[];
+}
+
+const CUE =
+  /(?:phone|tel\b|tel\.|telephone|mobile|mob\b|cell|fax|whatsapp|sms|call|text|ring|dial|reach|hotline|contact|number|no\.|nr\.|nummer|telefon|handy|rufnummer|anruf|tél|téléphone|portable|appel|teléfono|telefono|móvil|movil|llam|cellulare|chiama|bellen|telefoonnummer|mobiel|☎|📞)/iu;
+const KEY_CUE = /phone|tel|mobile|cell|fax|contact|number/i;
+const DATE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/;
+/** "2 500 000", "1.234.567": a thousands-grouped amount, not a phone. */
+const THOUSANDS = /^\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})*$/;
+/** International numbers libphonenumber cannot place (unknown calling code) still look like phones. */
+const INTERNATIONAL = /(?<![\p{L}\p{N}+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}(?![\p{L}\p{N}])/gu;
+
+interface Candidate {
+  start: number;
+  end: number;
+  valid: boolean;
+  e164: string | undefined;
+}
+
+export function phoneDetector(options: PhoneDetectorOptions = {}): PiiDetector {
+  const regions = options.regions ?? DEFAULT_PHONE_REGIONS;
+  return {
+    name: 'phone',
+    classes: ['PHONE'],
+    detect(text, context) {
+      if (countDigits(text) < DEFAULT_MIN_PHONE_DIGITS) return [];
+      const keyCue = context?.key !== undefined && KEY_CUE.test(context.key);
+      const candidates = new Map<string, Candidate>();
+      const add = (c: Candidate) => {
+        const id = `${c.start}:${c.end}`;
+        const had = candidates.get(id);
+        if (!had || (c.valid && !had.valid)) candidates.set(id, c);
+      };
+      for (const region of regions) {
+        const found: NumberFound[] = findNumbers(text, possibleIn(region));
+        for (const f of found) {
+          add({ start: f.startsAt, end: f.endsAt, valid: f.number.isValid(), e164: f.number.number });
+        }
+      }
+      for (const m of text.matchAll(INTERNATIONAL)) {
+        add({ start: m.index, end: m.index + m[0].length, valid: false, e164: undefined });
+      }
+      const spans: PiiSpan[] = [];
+      for (const c of candidates.values()) {
+        const confidence = judge(text, c, keyCue);
+        if (confidence === undefined) continue;
+        const value = text.slice(c.start, c.end);
+        spans.push({
+          start: c.start,
+          end: c.end,
+          class: 'PHONE',
+          value,
+          confidence,
+          priority: PII_PRIORITY.phone,
+          detector: 'phone',
+          normalized: c.e164 ?? `+${value.replace(/\D/g, '')}`,
+        });
+      }
+      return longestFirst(spans);
+    },
+  };
+}
+
+/** `findNumbers` options for one region at POSSIBLE leniency (the typings omit `leniency`). */
+function possibleIn(region: CountryCode): { defaultCountry: CountryCode; v2: true } {
+  const options = { defaultCountry: region, v2: true as const, leniency: 'POSSIBLE' };
+  return options;
+}
+
+/** Confidence for a candidate, or undefined to drop it. */
+function judge(text: string, c: Candidate, keyCue: boolean): number | undefined {
+  const value = text.slice(c.start, c.end);
+  const main = value.replace(/\s*(?:ext\.?|x|#|extension|durchwahl|poste)\s*\d+$/i, '');
+  const digits = countDigits(main);
+  if (digits < DEFAULT_MIN_PHONE_DIGITS || digits > MAX_PHONE_DIGITS) return undefined;
+  if (isGlued(text, c.start, c.end)) return undefined;
+  if (DATE.test(main) || /[,:]/.test(main)) return undefined;
+  const international = main.startsWith('+') || /^00[1-9]/.test(main);
+  const parens = /\(\d{1,5}\)/.test(main);
+  const groups = main.split(/[ .\-/()]+/).filter((g) => g.length > 0);
+  const separated = groups.length >= 2;
+  const trunk = /^\(?0[1-9]/.test(main);
+  const cue =
+    keyCue || CUE.test(text.slice(Math.max(0, c.start - CUE_WINDOW), c.start)) || /^\s*\((?:tel|mobile|cell|fax|phone)/i.test(text.slice(c.end, c.end + 12));
+  if (international) return c.valid ? 0.95 : 0.75;
+  if (parens) return c.valid ? 0.9 : 0.7;
+  if (separated) {
+    if (THOUSANDS.test(main) && !cue) return undefined;
+    if (c.valid && (cue || trunk || groups.length >= 3)) return 0.85;
+    if (cue || trunk) return 0.7;
+    if (groups.length >= 3) return 0.6;
+    return undefined;
+  }
+  // A bare digit run: only with a trunk prefix or a cue.
+  if (c.valid && (cue || trunk)) return 0.8;
+  if (cue && trunk) return 0.6;
+  return undefined;
+}
+
+function countDigits(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57) n++;
+  }
+  return n;
+}
+
+/** Drops candidates inside a longer one (regions disagree about where a number starts). */
+function longestFirst(spans: PiiSpan[]): PiiSpan[] {
+  const sorted = [...spans].sort((a, b) => b.end - b.start - (a.end - a.start) || b.confidence - a.confidence);
+  const kept: PiiSpan[] = [];
+  for (const s of sorted) {
+    if (kept.some((k) => s.start < k.end && k.start < s.end)) continue;
+    kept.push(s);
+  }
+  return kept.sort((a, b) => a.start - b.start);
+}
