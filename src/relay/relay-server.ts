@@ -24,7 +24,6 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { type Logger, pino } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { AirlockError } from '../errors/airlock-error.js';
 import type { Store } from '../store/store.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../tunnel/heartbeat.js';
 import {
@@ -39,11 +38,11 @@ import { pipeAgent } from './agent-pipe.js';
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES, TlsAlert, tlsAlert } from './client-hello.js';
 import { authenticateConnector, type ConnectorAuthResult } from './connector-auth.js';
 import { DEFAULT_MAX_ENROLL_BODY_BYTES, handleEnroll, sendError } from './enrollment-api.js';
-import { DEFAULT_ENROLLMENT_TOKEN_TTL_MS, newEnrollmentToken } from './enrollment-token.js';
 import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS, readClientHello } from './read-client-hello.js';
 import type { RelayIdentity } from './relay-identity.js';
 import { type ByteDirection, RelayMetrics } from './relay-metrics.js';
 import { RelayTunnel, type TunnelTransport } from './relay-tunnel.js';
+import { addTenant, issueEnrollmentToken } from './tenant-admin.js';
 import { TunnelRegistry, type TunnelSummary } from './tunnel-registry.js';
 
 /** At most this many agent connections per tenant at once. */
@@ -119,7 +118,8 @@ export interface Relay {
   close(): Promise<void>;
 }
 
-const TENANT_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** The label left of `.<domain>` in an agent's SNI (tenant names are validated in tenant-admin.ts). */
+const TENANT_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 type RoutingFailure =
   | 'hello_timeout'
@@ -359,7 +359,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const suffix = `.${domain}`;
     if (!sni.endsWith(suffix)) return undefined;
     const label = sni.slice(0, -suffix.length);
-    return TENANT_NAME.test(label) ? label : undefined;
+    return TENANT_LABEL.test(label) ? label : undefined;
   }
 
   async function routeAgent(socket: net.Socket, sni: string, bytes: Buffer): Promise<void> {
@@ -481,31 +481,9 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     caPem: options.identity.ca.certPem,
     metrics,
     events,
-    async addTenant(name: string): Promise<void> {
-      if (!TENANT_NAME.test(name) || name === relayHost.split('.')[0]) {
-        throw new AirlockError(
-          'AIRLOCK_RELAY_TENANT_INVALID',
-          `tenant name "${name}" must be one DNS label (a-z, 0-9, "-") and not "${relayHost.split('.')[0]}"`,
-        );
-      }
-      if (await store.relay.getTenant(name)) return;
-      await store.relay.addTenant(name, Date.now());
-    },
-    async createEnrollmentToken(tenant: string, tokenOptions: { ttlMs?: number } = {}): Promise<string> {
-      if (!(await store.relay.getTenant(tenant))) {
-        throw new AirlockError('AIRLOCK_RELAY_TENANT_UNKNOWN', `unknown tenant "${tenant}"; add it first`);
-      }
-      const made = newEnrollmentToken();
-      const now = Date.now();
-      await store.relay.createEnrollmentToken({
-        id: made.id,
-        tenant,
-        secretHash: made.secretHash,
-        createdAt: now,
-        expiresAt: now + (tokenOptions.ttlMs ?? DEFAULT_ENROLLMENT_TOKEN_TTL_MS),
-      });
-      return made.token;
-    },
+    addTenant: (name: string) => addTenant(store, name, relayHost),
+    createEnrollmentToken: async (tenant: string, tokenOptions: { ttlMs?: number } = {}) =>
+      (await issueEnrollmentToken(store, tenant, tokenOptions)).token,
     async revokeConnector(connectorId: string): Promise<boolean> {
       const revoked = await store.relay.revokeConnector(connectorId, Date.now());
       for (const tunnel of [...liveTunnels]) {

@@ -35,13 +35,18 @@ export class SqlPolicyVersionRepository implements PolicyVersionRepository {
   }
 
   /**
-   * Appends a version with the next sequence number. Two writers racing (two connector nodes on one
-   * PostgreSQL) are resolved by retrying on the duplicate key.
+   * Appends a version with the next sequence number. Writers are serialized (SQLite: the write lock;
+   * PostgreSQL: a table lock that still lets readers through), with a retry on a duplicate key as a
+   * last resort.
    */
   async recordPolicyVersion(version: Omit<PolicyVersionRecord, 'seq'>): Promise<PolicyVersionRecord> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#db.transaction(async (tx) => {
+          if (this.#db.kind === 'postgres') {
+            // Writers queue here instead of racing for the same seq; readers are not blocked.
+            await tx.exec('LOCK TABLE policy_versions IN SHARE ROW EXCLUSIVE MODE');
+          }
           const [row] = await tx.query<{ next: number }>(
             'SELECT COALESCE(MAX(seq), 0) + 1 AS next FROM policy_versions',
           );

@@ -1,0 +1,154 @@
+/**
+ * Gateway stage 8, "audit": writes one entry per JSON-RPC request, after the rest of the pipeline
+ * resolved or threw and BEFORE the answer goes back to the agent. Put it FIRST (outermost) in the
+ * stage list so it also records requests that an earlier stage refused; add `upstreamTiming()` last
+ * to record upstream latency.
+ *
+ * Fail closed: when the entry cannot be made durable the agent gets JSON-RPC -32603 with
+ * `data.airlock = 'AIRLOCK_AUDIT_UNAVAILABLE'` instead of the answer. When the ledger already knows
+ * its store is down, the request is refused before it reaches the upstream (no unaudited side
+ * effects) unless a probe shows the store is back.
+ *
+ * @example
+ * const stages = [auditStage({ ledger }), ...gatewayStages({ identities: store.identities }), upstreamTiming()];
+ */
+import { JSONRPC_INTERNAL_ERROR, toWireError, WireError } from '../errors/wire-error.js';
+import type { GatewayContext, Stage } from '../gateway/gateway-context.js';
+import type { AuditEventInput, AuditPayload, RequestAuditEvent } from './audit-entry.js';
+import { type AuditRedactor, auditPayload } from './audit-redaction.js';
+import { UPSTREAM_TIMING_STAGE } from './upstream-timing-stage.js';
+
+/** Stable code of the refusal when the audit trail cannot be written. */
+export const AUDIT_UNAVAILABLE_CODE = 'AIRLOCK_AUDIT_UNAVAILABLE';
+
+/** The part of `AuditLedger` this stage needs. */
+export interface AuditAppender {
+  append(event: AuditEventInput): Promise<unknown>;
+  readonly available: boolean;
+  probe(): Promise<boolean>;
+}
+
+export interface AuditStageOptions {
+  ledger: AuditAppender;
+  /** Default `redactLeaves` (structure only). */
+  redact?: AuditRedactor;
+  /**
+   * The end user behind the request. Default: the first decision whose `detail.endUser` is a string
+   * (e.g. set by bearer authentication from the token's `sub`).
+   */
+  endUser?: (ctx: GatewayContext) => string | undefined;
+  /** Monotonic clock in ms for durations. Default `performance.now`. */
+  now?: () => number;
+}
+
+/** See the module comment. */
+export function auditStage(opts: AuditStageOptions): Stage {
+  const now = opts.now ?? (() => performance.now());
+  const endUserOf = opts.endUser ?? defaultEndUser;
+  return (next) => async (ctx) => {
+    if (!opts.ledger.available && !(await opts.ledger.probe())) throw unavailable();
+    const started = now();
+    const rawArguments = ctx.method === 'tools/call' ? ctx.params.arguments : ctx.params;
+    const args = rawArguments === undefined ? null : auditPayload(rawArguments, 'arguments', opts.redact);
+    const requestBytes = jsonBytes(ctx.params);
+    let result: unknown;
+    let failure: unknown;
+    let failed = false;
+    try {
+      result = await next(ctx);
+    } catch (err) {
+      failed = true;
+      failure = err;
+    }
+    const durationMs = Math.round((now() - started) * 1000) / 1000;
+    const event = requestEvent(ctx, {
+      failed,
+      result,
+      failure,
+      args,
+      durationMs,
+      requestBytes,
+      endUser: endUserOf(ctx),
+      redact: opts.redact,
+    });
+    try {
+      await opts.ledger.append(event);
+    } catch {
+      throw unavailable();
+    }
+    if (failed) throw failure;
+    return result;
+  };
+}
+
+function requestEvent(
+  ctx: GatewayContext,
+  o: {
+    failed: boolean;
+    result: unknown;
+    failure: unknown;
+    args: AuditPayload | null;
+    durationMs: number;
+    requestBytes: number;
+    endUser: string | undefined;
+    redact: AuditRedactor | undefined;
+  },
+): RequestAuditEvent {
+  const lastDeny = ctx.decisions.filter((d) => d.outcome === 'deny').at(-1);
+  const upstream = ctx.decisions.filter((d) => d.stage === UPSTREAM_TIMING_STAGE).at(-1);
+  const latency = upstream?.detail?.latencyMs;
+  const wire = o.failed ? toWireError(o.failure) : undefined;
+  const tool = ctx.method === 'tools/call' && typeof ctx.params.name === 'string' ? ctx.params.name : null;
+  const identity = ctx.identity;
+  return {
+    kind: 'request',
+    agent: identity
+      ? {
+          name: identity.name,
+          spiffeId: identity.spiffeId,
+          certSerial: identity.certSerial,
+          authenticatedBy: identity.authenticatedBy,
+        }
+      : null,
+    endUser: o.endUser ?? null,
+    session: ctx.sessionId ?? null,
+    era: ctx.era,
+    requestId: ctx.requestId ?? null,
+    method: ctx.method,
+    tool,
+    decision: !wire ? 'allow' : lastDeny ? 'deny' : 'error',
+    code: wire ? (lastDeny?.code ?? wire.airlockCode) : null,
+    reason: wire ? (lastDeny?.reason ?? wire.message) : null,
+    stages: ctx.decisions
+      .filter((d) => d.stage !== UPSTREAM_TIMING_STAGE)
+      .map((d) => ({ stage: d.stage, outcome: d.outcome, ...(d.code ? { code: d.code } : {}) })),
+    arguments: o.args,
+    result: !wire && o.result !== undefined ? auditPayload(o.result, 'result', o.redact) : null,
+    error: wire ? { code: wire.rpcCode, airlock: wire.airlockCode, message: wire.message } : null,
+    upstreamLatencyMs: typeof latency === 'number' ? latency : null,
+    durationMs: o.durationMs,
+    requestBytes: o.requestBytes,
+    responseBytes: wire ? jsonBytes(wire.toJSON()) : jsonBytes(o.result),
+  };
+}
+
+function defaultEndUser(ctx: GatewayContext): string | undefined {
+  for (const d of ctx.decisions) {
+    const user = d.detail?.endUser;
+    if (typeof user === 'string') return user;
+  }
+  return undefined;
+}
+
+function jsonBytes(value: unknown): number {
+  const text = JSON.stringify(value);
+  return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
+}
+
+function unavailable(): WireError {
+  return new WireError(
+    JSONRPC_INTERNAL_ERROR,
+    AUDIT_UNAVAILABLE_CODE,
+    'The audit trail cannot be written right now, so the request was refused (fail closed)',
+  );
+}
