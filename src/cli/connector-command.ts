@@ -34,7 +34,10 @@ export function register(program: Command): void {
       const { runUntilSignal } = await import('./run-until-signal.js');
       const logger = cliLogger();
       const ctx = await loadConnectorContext(opts.config);
-      const connector = await startConnector(ctx, { logger, ...(opts.admin ? { adminListen: opts.admin } : {}) });
+      const connector = await startConnector(ctx, {
+        logger,
+        ...(opts.admin ? { adminListen: opts.admin } : {}),
+      });
       const ready = {
         tenantHost: connector.tenantHost,
         adminUrl: connector.adminUrl,
@@ -48,6 +51,9 @@ export function register(program: Command): void {
         process.stdout.write(
           `connector for ${connector.tenantHost} running\n  console: ${connector.adminUrl}\n  tenant CA for agents: ${connector.pki.caFile}\n`,
         );
-      await runUntilSignal(() => connector.close(), (m) => logger.info(m));
+      await runUntilSignal(
+        () => connector.close(),
+        (m) => logger.info(m),
+      );
     });
 }

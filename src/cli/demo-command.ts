@@ -45,6 +45,9 @@ export function register(program: Command): void {
       const demo = await startDemo({ dataDir: opts.dataDir, port: opts.port, logger });
       if (opts.json) process.stdout.write(`${JSON.stringify(demo.info)}\n`);
       else process.stdout.write(nextSteps(demo.info));
-      await runUntilSignal(() => demo.close(), (m) => logger.info(m));
+      await runUntilSignal(
+        () => demo.close(),
+        (m) => logger.info(m),
+      );
     });
 }

@@ -46,7 +46,9 @@ export function register(program: Command): void {
         }
         for (const i of all) {
           const state = i.revokedAt ? `revoked ${new Date(i.revokedAt).toISOString()}` : 'active';
-          process.stdout.write(`${i.name}\t${i.spiffeId}\t${state}\texpires ${new Date(i.notAfter).toISOString()}\n`);
+          process.stdout.write(
+            `${i.name}\t${i.spiffeId}\t${state}\texpires ${new Date(i.notAfter).toISOString()}\n`,
+          );
         }
       });
     });

@@ -9,7 +9,9 @@ import { reportCliError } from './cli-errors.js';
 const program = new Command();
 program
   .name('airlock')
-  .description('Reach MCP servers in a private network: a blind relay, an outbound-only connector, your policy.')
+  .description(
+    'Reach MCP servers in a private network: a blind relay, an outbound-only connector, your policy.',
+  )
   .showHelpAfterError();
 
 const registrations = [

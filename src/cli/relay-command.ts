@@ -52,6 +52,9 @@ export function register(program: Command): void {
           `relay ready on ${relay.host}:${relay.port} (tenants: <name>.${relay.domain}, connectors: ${relay.relayHost})\n` +
             `  metrics: http://127.0.0.1:${relay.adminPort}/metrics\n  relay CA for connectors: ${ready.caFile}\n`,
         );
-      await runUntilSignal(() => relay.close(), (m) => logger.info(m));
+      await runUntilSignal(
+        () => relay.close(),
+        (m) => logger.info(m),
+      );
     });
 }

@@ -9,12 +9,18 @@ interface StoreFlags {
   domain?: string;
 }
 
-async function withRelayStore<T>(flags: StoreFlags, fn: (store: Store, loaded: LoadedRelayConfig) => Promise<T>) {
+async function withRelayStore<T>(
+  flags: StoreFlags,
+  fn: (store: Store, loaded: LoadedRelayConfig) => Promise<T>,
+) {
   const { loadRelayConfig, relayConfigFromValues } = await import('../relay/relay-from-config.js');
   const { openStore } = await import('../store/open-store.js');
   const loaded = flags.config
     ? await loadRelayConfig(flags.config)
-    : relayConfigFromValues({ domain: flags.domain ?? 'localhost', ...(flags.dataDir ? { dataDir: flags.dataDir } : {}) });
+    : relayConfigFromValues({
+        domain: flags.domain ?? 'localhost',
+        ...(flags.dataDir ? { dataDir: flags.dataDir } : {}),
+      });
   const store = await openStore({ url: loaded.storeUrl });
   try {
     return await fn(store, loaded);
@@ -37,7 +43,9 @@ function storeOptions(cmd: Command): Command {
 }
 
 export function register(program: Command): void {
-  const tenant = program.command('tenant').description('manage tenants on the relay and their enrollment tokens');
+  const tenant = program
+    .command('tenant')
+    .description('manage tenants on the relay and their enrollment tokens');
 
   storeOptions(tenant.command('add <name>'))
     .description('add a tenant and print a one-time enrollment token for its connector')
@@ -46,7 +54,9 @@ export function register(program: Command): void {
       const { addTenant, issueEnrollmentToken } = await import('../relay/tenant-admin.js');
       await withRelayStore(flags, async (store, loaded) => {
         await addTenant(store, name, `relay.${loaded.config.domain}`);
-        const { token, expiresAt } = await issueEnrollmentToken(store, name, { ttlMs: parseDuration(flags.ttl) });
+        const { token, expiresAt } = await issueEnrollmentToken(store, name, {
+          ttlMs: parseDuration(flags.ttl),
+        });
         process.stdout.write(
           `tenant ${name} → ${name}.${loaded.config.domain}\nenrollment token (single use, expires ${new Date(expiresAt).toISOString()}):\n${token}\n`,
         );
@@ -69,7 +79,8 @@ export function register(program: Command): void {
     .action(async (flags: StoreFlags) => {
       await withRelayStore(flags, async (store, loaded) => {
         const tenants = await store.relay.listTenants();
-        if (tenants.length === 0) process.stdout.write('no tenants yet: add one with "airlock tenant add <name>"\n');
+        if (tenants.length === 0)
+          process.stdout.write('no tenants yet: add one with "airlock tenant add <name>"\n');
         for (const t of tenants) {
           const connectors = await store.relay.listConnectors(t.name);
           const live = connectors.filter((c) => !c.revokedAt).length;

@@ -47,10 +47,16 @@ export const upstreamSchema = z
   })
   .superRefine((u, ctx) => {
     if ((u.command === undefined) === (u.url === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'an upstream needs exactly one of "command" (stdio) or "url" (HTTP)' });
+      ctx.addIssue({
+        code: 'custom',
+        message: 'an upstream needs exactly one of "command" (stdio) or "url" (HTTP)',
+      });
     }
     if (u.url !== undefined && (u.args || u.env || u.cwd)) {
-      ctx.addIssue({ code: 'custom', message: '"args", "env" and "cwd" only apply to a stdio upstream ("command")' });
+      ctx.addIssue({
+        code: 'custom',
+        message: '"args", "env" and "cwd" only apply to a stdio upstream ("command")',
+      });
     }
     if (u.command !== undefined && u.headers) {
       ctx.addIssue({ code: 'custom', message: '"headers" only applies to an HTTP upstream ("url")' });
@@ -101,7 +107,11 @@ export const connectorConfigSchema = z.strictObject({
         .max(64 * 1024 * 1024)
         .default(4 * 1024 * 1024),
       upstreamTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
-      sessionIdleMs: z.number().int().min(1000).default(30 * 60_000),
+      sessionIdleMs: z
+        .number()
+        .int()
+        .min(1000)
+        .default(30 * 60_000),
       maxSessions: z.number().int().min(1).default(10_000),
     })
     .default({

@@ -14,8 +14,8 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
-import { pino, type Logger } from 'pino';
-import { createAdminApp, type ConnectorStatus } from '../console/admin-app.js';
+import { type Logger, pino } from 'pino';
+import { type ConnectorStatus, createAdminApp } from '../console/admin-app.js';
 import { AirlockError } from '../errors/airlock-error.js';
 import { gatewayStages } from '../gateway/gateway-stages.js';
 import { ensureTenantPki, type TenantPki } from '../identity/tenant-pki.js';
@@ -59,7 +59,8 @@ export interface Connector {
 
 function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorContext): UpstreamConfig {
   const timeoutMs = ctx.config.mcp.upstreamTimeoutMs;
-  if (entry.url !== undefined) return { name, kind: 'http', url: entry.url, headers: entry.headers ?? {}, timeoutMs };
+  if (entry.url !== undefined)
+    return { name, kind: 'http', url: entry.url, headers: entry.headers ?? {}, timeoutMs };
   return {
     name,
     kind: 'stdio',
@@ -71,7 +72,10 @@ function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorCont
   };
 }
 
-export async function startConnector(ctx: ConnectorContext, options: StartConnectorOptions = {}): Promise<Connector> {
+export async function startConnector(
+  ctx: ConnectorContext,
+  options: StartConnectorOptions = {},
+): Promise<Connector> {
   const logger = options.logger ?? pino({ level: 'silent' });
   const tenantHost = requireTenantHost(ctx);
   const pki = await ensureTenantPki(join(ctx.dataDir, 'tenant'), tenantHost);
@@ -174,12 +178,12 @@ export async function startConnector(ctx: ConnectorContext, options: StartConnec
     const admin = listenAddress(options.adminListen ?? ctx.config.admin.listen);
     const app = createAdminApp({ status });
     const adminServer = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, hostname: admin.host, port: admin.port }, () => resolve(server));
+      const server = serve({ fetch: app.fetch, hostname: admin.host, port: admin.port }, () =>
+        resolve(server),
+      );
       server.once('error', reject);
     });
-    cleanups.push(
-      () => new Promise<void>((resolve) => adminServer.close(() => resolve())),
-    );
+    cleanups.push(() => new Promise<void>((resolve) => adminServer.close(() => resolve())));
     const adminPort = (adminServer.address() as AddressInfo).port;
 
     return {

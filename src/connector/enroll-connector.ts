@@ -15,7 +15,10 @@ import { listenAddress } from './listen-address.js';
 
 export async function enrollFromConfig(ctx: ConnectorContext, token: string): Promise<ConnectorCredential> {
   const relay = ctx.config.relay;
-  if (!relay) throw new ConfigError('no "relay" section: this connector is not set up to use a relay', { file: ctx.configFile });
+  if (!relay)
+    throw new ConfigError('no "relay" section: this connector is not set up to use a relay', {
+      file: ctx.configFile,
+    });
   const relayCaPem = relay.caFile ? await readFile(ctx.resolvePath(relay.caFile), 'utf8') : undefined;
   const enrolled = await enrollConnector({
     relayUrl: relay.url,

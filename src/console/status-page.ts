@@ -8,7 +8,9 @@ export function renderStatusPage(status: ConnectorStatus): ReturnType<typeof htm
         (t) =>
           html`<tr><td>${t.slot}</td><td>${t.transport}</td><td class="state-${t.state}">${t.state}</td><td>${t.lastError ?? ''}</td></tr>`,
       )
-    : [html`<tr><td colspan="4" class="empty">No relay configured: agents reach this connector directly.</td></tr>`];
+    : [
+        html`<tr><td colspan="4" class="empty">No relay configured: agents reach this connector directly.</td></tr>`,
+      ];
   const upstreams = status.upstreams.length
     ? status.upstreams.map(
         (u) =>

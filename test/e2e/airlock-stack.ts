@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import type { TenantConnection } from '../../src/agent/index.js';
 import type { UpstreamEntry } from '../../src/connector/config-schema.js';
-import { loadConnectorContext } from '../../src/connector/connector-context.js';
 import { type Connector, startConnector } from '../../src/connector/connector.js';
+import { loadConnectorContext } from '../../src/connector/connector-context.js';
 import { enrollFromConfig } from '../../src/connector/enroll-connector.js';
 import { issueAgentIdentity } from '../../src/identity/tenant-pki.js';
 import { createRelayIdentity, type RelayIdentity } from '../../src/relay/relay-identity.js';
@@ -141,7 +141,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         return c;
       };
       let connector = await start();
-      const issued = await issueAgentIdentity(connector.pki, connector.store, 'agent-1', join(tdir, 'agents'));
+      const issued = await issueAgentIdentity(
+        connector.pki,
+        connector.store,
+        'agent-1',
+        join(tdir, 'agents'),
+      );
       const agent = {
         certPem: await readFile(issued.certFile, 'utf8'),
         keyPem: await readFile(issued.keyFile, 'utf8'),

@@ -16,7 +16,14 @@ test('a typo in the connector config is reported with file, line and a suggestio
   const file = join(dir, 'connector.yaml');
   await writeFile(
     file,
-    ['tenantHost: acme.localhost', 'upstreams:', '  erp:', '    comand: node', '    args: [server.js]', ''].join('\n'),
+    [
+      'tenantHost: acme.localhost',
+      'upstreams:',
+      '  erp:',
+      '    comand: node',
+      '    args: [server.js]',
+      '',
+    ].join('\n'),
   );
   const err = await runCli(['connector', 'run', '--config', file]).then(
     () => assert.fail('expected a failure'),

@@ -63,6 +63,7 @@ export async function runCli(args: string[]): Promise<string> {
     err += d.toString();
   });
   const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw Object.assign(new Error(`airlock ${args.join(' ')} exited ${code}: ${err}`), { code, err });
+  if (code !== 0)
+    throw Object.assign(new Error(`airlock ${args.join(' ')} exited ${code}: ${err}`), { code, err });
   return out;
 }

@@ -32,7 +32,10 @@ test('each tenant reaches only its own upstreams, routed by SNI', async () => {
   for (const name of ['acme', 'globex']) {
     await quiet();
     seen.length = 0;
-    const client = await connectToTenant(stack.tenant(name).connection(), { name: `iso-${name}`, version: '1' });
+    const client = await connectToTenant(stack.tenant(name).connection(), {
+      name: `iso-${name}`,
+      version: '1',
+    });
     try {
       const { tools } = await client.listTools();
       assert.ok(tools.length > 0);
@@ -41,7 +44,11 @@ test('each tenant reaches only its own upstreams, routed by SNI', async () => {
     }
     await quiet();
     assert.ok(seen.length > 0);
-    assert.deepEqual([...new Set(seen.map((s) => s.tenant))], [name], 'bytes only ever went to the SNI tenant');
+    assert.deepEqual(
+      [...new Set(seen.map((s) => s.tenant))],
+      [name],
+      'bytes only ever went to the SNI tenant',
+    );
   }
 });
 

@@ -42,7 +42,10 @@ async function exerciseV2(stack: Stack, era: 'modern' | 'legacy') {
     })) as ToolResult;
     assert.equal(invoice.isError ?? false, false);
     assert.equal(invoice.structuredContent?.invoiceNumber, 'INV-2025-0001');
-    const echo = await client.callTool({ name: 'everything.echo', arguments: { message: 'through the airlock' } });
+    const echo = await client.callTool({
+      name: 'everything.echo',
+      arguments: { message: 'through the airlock' },
+    });
     assert.equal(text(echo), 'Echo: through the airlock');
     const missing = (await client.callTool({
       name: 'erp.lookup_invoice',
@@ -58,7 +61,9 @@ async function exerciseV1(stack: Stack) {
   const conn = stack.tenant('acme').connection();
   const fetch = createTenantFetch(conn);
   const client = new V1Client({ name: 'e2e-v1', version: '1.0.0' });
-  const transport = new V1Transport(new URL(conn.url), { fetch: fetch as unknown as typeof globalThis.fetch });
+  const transport = new V1Transport(new URL(conn.url), {
+    fetch: fetch as unknown as typeof globalThis.fetch,
+  });
   await client.connect(transport);
   try {
     assert.ok(transport.sessionId, 'a 2025-11-25 session was established');
@@ -86,7 +91,8 @@ describe('through the relay over a TLS tunnel', () => {
   });
   after(() => stack.close());
 
-  test('v2 client, 2026-07-28 era: lists and calls tools of both upstreams', () => exerciseV2(stack, 'modern'));
+  test('v2 client, 2026-07-28 era: lists and calls tools of both upstreams', () =>
+    exerciseV2(stack, 'modern'));
   test('v2 client on the 2025-11-25 era', () => exerciseV2(stack, 'legacy'));
   test('v1 client (2025-11-25 with a session)', () => exerciseV1(stack));
 });
@@ -112,7 +118,10 @@ describe('through the relay over a WebSocket tunnel via an HTTP CONNECT proxy', 
     assert.ok(connects.length >= 2, `proxy saw ${connects.length} CONNECTs`);
     const tunnels = stack.relay.tunnels();
     assert.ok(tunnels.length >= 2);
-    assert.ok(tunnels.every((t) => t.transport === 'websocket'), JSON.stringify(tunnels));
+    assert.ok(
+      tunnels.every((t) => t.transport === 'websocket'),
+      JSON.stringify(tunnels),
+    );
   });
   test('v2 client lists and calls tools (both eras)', async () => {
     await exerciseV2(stack, 'modern');

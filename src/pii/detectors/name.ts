@@ -209,7 +209,9 @@ function scorePiece(
   const honorific = /(?:^|[\s(,;])([\p{Lu}][\p{L}.]*?)\.?\s+$/u.exec(before)?.[1];
   if (honorific && HONORIFICS.has(honorific.replace(/\.$/, ''))) score = Math.max(score, 3);
   const label = LABEL_BEFORE.exec(before)?.[1];
-  if (label && PERSON_KEYS.has(normalizeKey(label))) score = Math.max(score, label.trim().length > 4 || normalizeKey(label) !== 'name' ? 3 : 3);
+  const labelKey = label === undefined ? undefined : normalizeKey(label);
+  // A bare "name" label is also used for products and files: it only adds a point.
+  if (labelKey && PERSON_KEYS.has(labelKey)) score = Math.max(score, labelKey === 'name' ? 1 : 3);
   const greeting = /([\p{L}]+(?:\s[\p{L}]+)?)[,!]?\s*$/u.exec(before)?.[1]?.toLowerCase();
   if (greeting && (GREETINGS.has(greeting) || GREETINGS.has(greeting.split(' ').pop() ?? ''))) {
     score = Math.max(score, 3);
