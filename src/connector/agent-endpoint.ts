@@ -151,6 +151,8 @@ export class AgentEndpoint {
     this.#server.on('tlsClientError', (err) =>
       this.#log.debug({ err: err.message }, 'agent TLS handshake failed'),
     );
+    const interval = limits.revalidateIntervalMs ?? DEFAULT_AGENT_REVALIDATE_INTERVAL_MS;
+    if (interval > 0) this.#revalidate = setInterval(() => void this.#revalidateConnections(), interval).unref();
   }
 
   /**

@@ -12,7 +12,8 @@
 import nlp from 'compromise';
 import { getGender } from 'gender-detection-from-name';
 
-const lexicon: Record<string, unknown> = nlp.model().one.lexicon;
+/** compromise's word → tag(s) lexicon (typed as `object` by the library). */
+const lexicon = (nlp.model() as { one: { lexicon: Record<string, unknown> } }).one.lexicon;
 
 /** compromise tags that make a capitalised word an ordinary word rather than a first name. */
 const NOT_A_FIRST_NAME =
