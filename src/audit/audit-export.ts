@@ -97,7 +97,9 @@ export async function* auditExportLines(opts: AuditExportOptions): AsyncGenerato
  * @example
  * await exportAuditTrail({ repository: store.audit, tenant, publicKeyPem, path: '/tmp/acme-audit.jsonl' });
  */
-export async function exportAuditTrail(opts: AuditExportOptions & { path: string }): Promise<{ lines: number }> {
+export async function exportAuditTrail(
+  opts: AuditExportOptions & { path: string },
+): Promise<{ lines: number }> {
   let lines = 0;
   async function* withNewlines() {
     for await (const line of auditExportLines(opts)) {

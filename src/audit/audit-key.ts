@@ -67,7 +67,9 @@ export function auditPublicKeyFromPem(pem: string): KeyObject {
   try {
     key = createPublicKey(pem);
   } catch (cause) {
-    throw new AuditError(AUDIT_ERROR_CODES.key, 'the audit public key is not a valid PEM public key', { cause });
+    throw new AuditError(AUDIT_ERROR_CODES.key, 'the audit public key is not a valid PEM public key', {
+      cause,
+    });
   }
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new AuditError(

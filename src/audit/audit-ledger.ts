@@ -36,8 +36,8 @@ import {
 } from './audit-entry.js';
 import { AUDIT_ERROR_CODES, AuditError } from './audit-error.js';
 import type { AuditSigningKey } from './audit-key.js';
-import type { AuditSink, AuditSinkStats } from './audit-sink.js';
 import { type AuditCheckpoint, parseCheckpoint, signCheckpoint, signPrune } from './audit-signing.js';
+import type { AuditSink, AuditSinkStats } from './audit-sink.js';
 import { canonicalJson } from './canonical-json.js';
 import { GroupCommit, type GroupCommitOptions } from './group-commit.js';
 import type { Witness } from './witness-client.js';
@@ -278,14 +278,15 @@ export class AuditLedger {
         const plan = await this.#plan(jobs);
         await this.#repo.appendAudit({
           entries: plan.entries.map((e) => ({ seq: e.seq, time: e.time, hash: e.hash, entry: entryText(e) })),
-          checkpoints: plan.checkpoint ? [checkpointRow(plan.checkpoint)] : [],
+          checkpoints: plan.checkpoints.map(checkpointRow),
           ...(plan.pruneThroughSeq !== undefined ? { pruneThroughSeq: plan.pruneThroughSeq } : {}),
         });
         this.#seq = plan.seq;
         this.#hash = plan.hash;
-        if (plan.checkpoint) this.#checkpointed = plan.checkpoint.treeSize;
-        this.#fanOut(plan.entries, plan.checkpoint);
-        return plan.results.map((r) => (r === CHECKPOINT_SLOT ? plan.checkpoint : r));
+        const last = plan.checkpoints.at(-1);
+        if (last) this.#checkpointed = last.treeSize;
+        this.#fanOut(plan.entries, plan.checkpoints);
+        return plan.results.map((r) => (r === CHECKPOINT_SLOT ? last : r));
       } catch (err) {
         this.#headKnown = false;
         const raced = err instanceof StoreError && err.code === 'AIRLOCK_STORE_DUPLICATE';
@@ -298,7 +299,8 @@ export class AuditLedger {
 
   async #plan(jobs: Job[]): Promise<{
     entries: AuditEntry[];
-    checkpoint: AuditCheckpoint | undefined;
+    /** Signed every `checkpointEvery` entries inside the batch, plus one at its end when asked for. */
+    checkpoints: AuditCheckpoint[];
     pruneThroughSeq: number | undefined;
     seq: number;
     hash: string;
@@ -311,11 +313,18 @@ export class AuditLedger {
     const results: (JobResult | typeof CHECKPOINT_SLOT)[] = [];
     let wantCheckpoint = false;
     let pruneThroughSeq: number | undefined;
+    const checkpoints: AuditCheckpoint[] = [];
+    let checkpointed = this.#checkpointed;
+    const sign = () => {
+      checkpoints.push(signCheckpoint(this.#key, { tenant: this.tenant, treeSize: seq, headHash: hash, time }));
+      checkpointed = seq;
+    };
     const seal = (event: AuditEventInput | PruneAuditEvent): AuditEntry => {
       seq += 1;
       const entry = sealEntry({ seq, prevHash: hash, time, tenant: this.tenant }, event);
       hash = entry.hash;
       entries.push(entry);
+      if (seq - checkpointed >= this.#every) sign();
       return entry;
     };
     for (const job of jobs) {
@@ -339,11 +348,8 @@ export class AuditLedger {
         });
       }
     }
-    const due = seq > this.#checkpointed && (wantCheckpoint || seq - this.#checkpointed >= this.#every);
-    const checkpoint = due
-      ? signCheckpoint(this.#key, { tenant: this.tenant, treeSize: seq, headHash: hash, time })
-      : undefined;
-    return { entries, checkpoint, pruneThroughSeq, seq, hash, results };
+    if (wantCheckpoint && seq > checkpointed) sign();
+    return { entries, checkpoints, pruneThroughSeq, seq, hash, results };
   }
 
   /** The prune record for entries older than `olderThan`, or undefined when there is nothing to prune. */
@@ -381,7 +387,7 @@ export class AuditLedger {
     };
   }
 
-  #fanOut(entries: AuditEntry[], checkpoint: AuditCheckpoint | undefined): void {
+  #fanOut(entries: AuditEntry[], checkpoints: AuditCheckpoint[]): void {
     for (const sink of this.#sinks) {
       for (const entry of entries) {
         try {
@@ -391,7 +397,7 @@ export class AuditLedger {
         }
       }
     }
-    if (checkpoint) for (const q of this.#queues) q.enqueue(checkpoint);
+    for (const checkpoint of checkpoints) for (const q of this.#queues) q.enqueue(checkpoint);
   }
 }
 

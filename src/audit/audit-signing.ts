@@ -13,8 +13,8 @@
  * verifyCheckpointSignature(cp, key.publicKey) // true
  */
 import { type KeyObject, sign, verify } from 'node:crypto';
-import type { AuditSigningKey } from './audit-key.js';
 import { z } from 'zod';
+import type { AuditSigningKey } from './audit-key.js';
 import { canonicalJson } from './canonical-json.js';
 
 /** A signed checkpoint. */
@@ -33,7 +33,9 @@ export interface AuditCheckpoint {
 }
 
 /** The bytes a checkpoint signature covers. */
-export function checkpointPayload(cp: Pick<AuditCheckpoint, 'treeSize' | 'headHash' | 'time' | 'tenant'>): Buffer {
+export function checkpointPayload(
+  cp: Pick<AuditCheckpoint, 'treeSize' | 'headHash' | 'time' | 'tenant'>,
+): Buffer {
   return Buffer.from(
     canonicalJson({ treeSize: cp.treeSize, headHash: cp.headHash, time: cp.time, tenant: cp.tenant }),
     'utf8',
@@ -96,7 +98,11 @@ export function signPrune(key: AuditSigningKey, p: PrunePayloadFields): string {
 }
 
 /** True when `signature` is a valid signature of the prune record by `publicKey`. */
-export function verifyPruneSignature(p: PrunePayloadFields, signature: string, publicKey: KeyObject): boolean {
+export function verifyPruneSignature(
+  p: PrunePayloadFields,
+  signature: string,
+  publicKey: KeyObject,
+): boolean {
   return verifySignature(prunePayload(p), signature, publicKey);
 }
 

@@ -45,7 +45,13 @@ import {
 /** How far ahead the verifier looks to tell a reordering from a deletion. */
 export const DEFAULT_VERIFY_LOOKAHEAD = 64;
 
-export type AuditProblemKind = 'modified' | 'missing' | 'inserted' | 'reordered' | 'truncated' | 'bad-signature';
+export type AuditProblemKind =
+  | 'modified'
+  | 'missing'
+  | 'inserted'
+  | 'reordered'
+  | 'truncated'
+  | 'bad-signature';
 
 export interface AuditProblem {
   /** The first entry affected (for checkpoints: their tree size). */
@@ -113,11 +119,19 @@ export async function verifyAuditTrail(opts: VerifyAuditTrailOptions): Promise<A
     const cp = parseCheckpoint(raw);
     const size = typeof raw?.treeSize === 'number' ? raw.treeSize : 0;
     if (!cp || !verifyCheckpointSignature(cp, key)) {
-      problems.push({ seq: size, kind: 'bad-signature', detail: `${what} at tree size ${size} is not signed by the audit key` });
+      problems.push({
+        seq: size,
+        kind: 'bad-signature',
+        detail: `${what} at tree size ${size} is not signed by the audit key`,
+      });
       return;
     }
     if (opts.tenant !== undefined && cp.tenant !== opts.tenant) {
-      problems.push({ seq: size, kind: 'bad-signature', detail: `${what} at tree size ${size} is signed for tenant ${cp.tenant}` });
+      problems.push({
+        seq: size,
+        kind: 'bad-signature',
+        detail: `${what} at tree size ${size} is signed for tenant ${cp.tenant}`,
+      });
       return;
     }
     if (witnessed) witnessedCount += 1;
@@ -135,6 +149,8 @@ export async function verifyAuditTrail(opts: VerifyAuditTrailOptions): Promise<A
   let prev: { seq: number; hash: string } | undefined;
   let prevPrevHash: string | undefined;
   let pruneResolved = false;
+  /** Largest seq a valid prune record accounts for below the first entry (0: none). */
+  let prunedBelow = 0;
   let signedThrough = 0;
   let streamProblem: AuditProblem | undefined;
   for (;;) {
@@ -142,7 +158,11 @@ export async function verifyAuditTrail(opts: VerifyAuditTrailOptions): Promise<A
     if (!item) break;
     const expected = (prev?.seq ?? 0) + 1;
     if (!item.ok) {
-      streamProblem = { seq: expected, kind: 'modified', detail: `entry after seq ${expected - 1} is unreadable: ${item.reason}` };
+      streamProblem = {
+        seq: expected,
+        kind: 'modified',
+        detail: `entry after seq ${expected - 1} is unreadable: ${item.reason}`,
+      };
       break;
     }
     const e = item.entry;
@@ -150,14 +170,26 @@ export async function verifyAuditTrail(opts: VerifyAuditTrailOptions): Promise<A
     if (!prev) {
       first = { seq: e.seq, prevHash: e.prevHash };
       if (e.seq === 1 && e.prevHash !== GENESIS_HASH) {
-        streamProblem = { seq: 1, kind: 'modified', detail: 'entry 1 does not start the chain (prevHash is not the genesis hash)' };
+        streamProblem = {
+          seq: 1,
+          kind: 'modified',
+          detail: 'entry 1 does not start the chain (prevHash is not the genesis hash)',
+        };
         break;
       }
     } else if (e.seq === prev.seq) {
-      streamProblem = { seq: e.seq, kind: 'inserted', detail: `two entries claim seq ${e.seq}: an entry was inserted` };
+      streamProblem = {
+        seq: e.seq,
+        kind: 'inserted',
+        detail: `two entries claim seq ${e.seq}: an entry was inserted`,
+      };
       break;
     } else if (e.seq < prev.seq) {
-      streamProblem = { seq: e.seq, kind: 'reordered', detail: `entry ${e.seq} appears after entry ${prev.seq}` };
+      streamProblem = {
+        seq: e.seq,
+        kind: 'reordered',
+        detail: `entry ${e.seq} appears after entry ${prev.seq}`,
+      };
       break;
     } else if (e.seq > expected) {
       const later = await it.find((x) => x.ok && x.entry.seq === expected);
@@ -166,12 +198,19 @@ export async function verifyAuditTrail(opts: VerifyAuditTrailOptions): Promise<A
         : {
             seq: expected,
             kind: 'missing',
-            detail: e.seq - 1 === expected ? `entry ${expected} is missing` : `entries ${expected}..${e.seq - 1} are missing`,
+            detail:
+              e.seq - 1 === expected
+                ? `entry ${expected} is missing`
+                : `entries ${expected}..${e.seq - 1} are missing`,
           };
       break;
     }
     if (entryHash(e) !== e.hash) {
-      streamProblem = { seq: e.seq, kind: 'modified', detail: `entry ${e.seq} does not match its hash: its content was changed` };
+      streamProblem = {
+        seq: e.seq,
+        kind: 'modified',
+        detail: `entry ${e.seq} does not match its hash: its content was changed`,
+      };
       break;
     }
     if (prev && e.prevHash !== prev.hash) {
@@ -215,11 +254,22 @@ export async function verifyAuditTrail(opts: VerifyAuditTrailOptions): Promise<A
         key,
       );
       if (!valid) {
-        streamProblem = { seq: e.seq, kind: 'bad-signature', detail: `prune record ${e.seq} is not signed by the audit key` };
+        streamProblem = {
+          seq: e.seq,
+          kind: 'bad-signature',
+          detail: `prune record ${e.seq} is not signed by the audit key`,
+        };
         break;
       }
-      if (first && first.seq > 1 && e.prunedThroughSeq === first.seq - 1 && e.prunedThroughHash === first.prevHash) {
+      if (
+        first &&
+        first.seq > 1 &&
+        e.prunedThroughSeq === first.seq - 1 &&
+        e.prunedThroughHash === first.prevHash
+      ) {
         pruneResolved = true;
+      } else if (first && typeof e.prunedThroughSeq === 'number' && e.prunedThroughSeq < first.seq) {
+        prunedBelow = Math.max(prunedBelow, e.prunedThroughSeq);
       }
     }
     prevPrevHash = prev?.hash;
@@ -230,10 +280,11 @@ export async function verifyAuditTrail(opts: VerifyAuditTrailOptions): Promise<A
   if (streamProblem) problems.push(streamProblem);
   else {
     if (first && first.seq > 1 && !pruneResolved) {
+      const from = prunedBelow + 1;
       problems.push({
-        seq: 1,
+        seq: from,
         kind: 'missing',
-        detail: `entries 1..${first.seq - 1} are missing and no signed prune record accounts for them`,
+        detail: `entries ${from}..${first.seq - 1} are missing and no signed prune record accounts for them`,
       });
     }
     const lastSeq = prev?.seq ?? 0;
@@ -317,10 +368,12 @@ function parse(raw: AuditEntry | string): Parsed {
       return { ok: false, reason: 'not valid JSON' };
     }
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, reason: 'not an object' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, reason: 'not an object' };
   const v = value as Record<string, unknown>;
   if (!Number.isSafeInteger(v.seq) || (v.seq as number) < 1) return { ok: false, reason: 'no valid seq' };
-  if (typeof v.hash !== 'string' || typeof v.prevHash !== 'string') return { ok: false, reason: 'no hash or prevHash' };
+  if (typeof v.hash !== 'string' || typeof v.prevHash !== 'string')
+    return { ok: false, reason: 'no hash or prevHash' };
   return { ok: true, entry: v as EntryLike };
 }
 

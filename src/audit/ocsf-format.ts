@@ -58,7 +58,8 @@ export function toOcsfApiActivity(entry: AuditEntry): Record<string, unknown> {
         : entry.action === 'identity.revoke'
           ? 4
           : 3;
-    activityName = ({ 1: 'Create', 3: 'Update', 4: 'Delete' } as Record<number, string>)[activityId] ?? 'Other';
+    activityName =
+      ({ 1: 'Create', 3: 'Update', 4: 'Delete' } as Record<number, string>)[activityId] ?? 'Other';
     operation = entry.action;
     user = { name: entry.actor, type: 'admin' };
     service = entry.target ?? 'airlock';

@@ -51,8 +51,10 @@ interface KeyValue {
 
 /** OTLP severity number and text of an entry. */
 export function otlpSeverity(entry: AuditEntry): { severityNumber: number; severityText: string } {
-  if (entry.kind === 'request' && entry.decision === 'deny') return { severityNumber: 13, severityText: 'WARN' };
-  if (entry.kind === 'request' && entry.decision === 'error') return { severityNumber: 17, severityText: 'ERROR' };
+  if (entry.kind === 'request' && entry.decision === 'deny')
+    return { severityNumber: 13, severityText: 'WARN' };
+  if (entry.kind === 'request' && entry.decision === 'error')
+    return { severityNumber: 17, severityText: 'ERROR' };
   return { severityNumber: 9, severityText: 'INFO' };
 }
 
@@ -199,7 +201,9 @@ export class OtlpLogSink implements AuditSink {
       resourceLogs: [
         {
           resource: this.#resource,
-          scopeLogs: [{ scope: { name: 'airlock.audit' }, logRecords: batch.map((e) => otlpLogRecord(e, now)) }],
+          scopeLogs: [
+            { scope: { name: 'airlock.audit' }, logRecords: batch.map((e) => otlpLogRecord(e, now)) },
+          ],
         },
       ],
     };

@@ -41,13 +41,23 @@ export async function storedAuditCheckpoints(
   const out: AuditCheckpoint[] = [];
   let after = 0;
   for (;;) {
-    const rows = await repository.listAuditCheckpoints({ afterTreeSize: after, limit: DEFAULT_TRAIL_PAGE_SIZE });
+    const rows = await repository.listAuditCheckpoints({
+      afterTreeSize: after,
+      limit: DEFAULT_TRAIL_PAGE_SIZE,
+    });
     for (const row of rows) {
       let parsed: AuditCheckpoint;
       try {
         parsed = JSON.parse(row.checkpoint) as AuditCheckpoint;
       } catch {
-        parsed = { tenant: '', treeSize: row.treeSize, headHash: row.headHash, time: row.time, keyId: '', signature: '' };
+        parsed = {
+          tenant: '',
+          treeSize: row.treeSize,
+          headHash: row.headHash,
+          time: row.time,
+          keyId: '',
+          signature: '',
+        };
       }
       out.push(parsed);
     }

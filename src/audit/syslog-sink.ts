@@ -70,7 +70,13 @@ export function syslogSeverity(entry: AuditEntry): number {
  */
 export function formatSyslogMessage(
   entry: AuditEntry,
-  opts: { facility?: number; hostname?: string; appName?: string; structuredDataId?: string; procId?: string } = {},
+  opts: {
+    facility?: number;
+    hostname?: string;
+    appName?: string;
+    structuredDataId?: string;
+    procId?: string;
+  } = {},
 ): string {
   const pri = (opts.facility ?? DEFAULT_SYSLOG_FACILITY) * 8 + syslogSeverity(entry);
   const params: [string, string | number | null | undefined][] = [
@@ -231,7 +237,10 @@ export class SyslogSink implements AuditSink {
       const socket = this.#opts.tls
         ? tls.connect({ servername: net.isIP(host) ? undefined : host, ...this.#opts.tls, host, port })
         : net.connect({ host, port });
-      const timer = setTimeout(() => socket.destroy(new Error(`connect timeout after ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => socket.destroy(new Error(`connect timeout after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onError = (err: Error) => {
         clearTimeout(timer);
         socket.destroy();

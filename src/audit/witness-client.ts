@@ -126,7 +126,10 @@ export async function fetchWitnessedCheckpoints(opts: {
     }
     const list = (body as { checkpoints?: unknown }).checkpoints;
     if (!Array.isArray(list)) {
-      throw new AuditError(AUDIT_ERROR_CODES.witnessRefused, `audit witness ${opts.url} sent no checkpoint list`);
+      throw new AuditError(
+        AUDIT_ERROR_CODES.witnessRefused,
+        `audit witness ${opts.url} sent no checkpoint list`,
+      );
     }
     for (const item of list) out.push(parseCheckpoint(item) ?? (item as AuditCheckpoint));
     const last = out.at(-1);

@@ -74,7 +74,10 @@ export class WitnessQueue {
     this.#maxQueue = Math.max(1, Math.trunc(opts.maxQueue ?? DEFAULT_WITNESS_QUEUE_MAX));
     this.#retryMinMs = Math.max(1, opts.retryMinMs ?? DEFAULT_WITNESS_RETRY_MIN_MS);
     this.#retryMaxMs = Math.max(this.#retryMinMs, opts.retryMaxMs ?? DEFAULT_WITNESS_RETRY_MAX_MS);
-    this.#log = (opts.logger ?? pino({ level: 'silent' })).child({ part: 'audit-witness', witness: witness.name });
+    this.#log = (opts.logger ?? pino({ level: 'silent' })).child({
+      part: 'audit-witness',
+      witness: witness.name,
+    });
   }
 
   /** Queues a checkpoint for delivery; never throws, never waits. */
@@ -144,14 +147,20 @@ export class WitnessQueue {
         if (err instanceof AuditError && err.code === AUDIT_ERROR_CODES.witnessRefused) {
           this.#refused += 1;
           this.#pending.shift();
-          this.#log.error({ treeSize: next.treeSize, err: this.#lastError }, 'audit witness refused a checkpoint');
+          this.#log.error(
+            { treeSize: next.treeSize, err: this.#lastError },
+            'audit witness refused a checkpoint',
+          );
           this.#opts.onRefused?.(next, err);
           continue;
         }
         this.#failures += 1;
         this.#consecutiveFailures += 1;
         const delay = this.#retryDelay();
-        this.#log.warn({ treeSize: next.treeSize, err: this.#lastError, retryInMs: delay }, 'audit witness unreachable');
+        this.#log.warn(
+          { treeSize: next.treeSize, err: this.#lastError, retryInMs: delay },
+          'audit witness unreachable',
+        );
         this.#timer = setTimeout(() => {
           this.#timer = undefined;
           this.#kick();
@@ -163,7 +172,10 @@ export class WitnessQueue {
   }
 
   #retryDelay(): number {
-    const base = Math.min(this.#retryMaxMs, this.#retryMinMs * 2 ** Math.min(30, this.#consecutiveFailures - 1));
+    const base = Math.min(
+      this.#retryMaxMs,
+      this.#retryMinMs * 2 ** Math.min(30, this.#consecutiveFailures - 1),
+    );
     return Math.round(base / 2 + (Math.random() * base) / 2);
   }
 }

@@ -89,11 +89,12 @@ export function createAuditWitness(opts: AuditWitnessOptions): AuditWitness {
   const maxBody = opts.maxBodyBytes ?? DEFAULT_WITNESS_MAX_BODY_BYTES;
   const maxSkew = opts.maxFutureSkewMs ?? DEFAULT_WITNESS_MAX_FUTURE_SKEW_MS;
 
-  const refuse = (
-    httpStatus: 400 | 403 | 409,
-    code: string,
-    message: string,
-  ): WitnessSubmitResult => ({ status: 'refused', httpStatus, code, message });
+  const refuse = (httpStatus: 400 | 403 | 409, code: string, message: string): WitnessSubmitResult => ({
+    status: 'refused',
+    httpStatus,
+    code,
+    message,
+  });
 
   async function registerKey(tenant: string, publicKeyPem: string): Promise<WitnessKeyRecord> {
     const key = auditPublicKeyFromPem(publicKeyPem);
@@ -109,13 +110,18 @@ export function createAuditWitness(opts: AuditWitnessOptions): AuditWitness {
 
   async function submit(input: unknown): Promise<WitnessSubmitResult> {
     const cp = parseCheckpoint(input);
-    if (!cp) return refuse(400, WITNESS_REFUSAL_CODES.malformed, 'the body is not a well-formed audit checkpoint');
+    if (!cp)
+      return refuse(400, WITNESS_REFUSAL_CODES.malformed, 'the body is not a well-formed audit checkpoint');
     if (cp.time > now() + maxSkew) {
       return refuse(400, WITNESS_REFUSAL_CODES.future, 'the checkpoint is dated in the future');
     }
     const keys = await repo.listWitnessKeys(cp.tenant);
     if (keys.length === 0) {
-      return refuse(403, WITNESS_REFUSAL_CODES.unknownKey, `no audit key is registered for tenant ${cp.tenant}`);
+      return refuse(
+        403,
+        WITNESS_REFUSAL_CODES.unknownKey,
+        `no audit key is registered for tenant ${cp.tenant}`,
+      );
     }
     // Try the key the checkpoint names first, then the others (key rotation).
     const ordered = [...keys].sort((a, b) => Number(b.keyId === cp.keyId) - Number(a.keyId === cp.keyId));
@@ -151,8 +157,14 @@ export function createAuditWitness(opts: AuditWitnessOptions): AuditWitness {
     return refuse(409, WITNESS_REFUSAL_CODES.inconsistent, message);
   }
 
-  async function list(tenant: string, o: { afterTreeSize?: number; limit?: number } = {}): Promise<AuditCheckpoint[]> {
-    const limit = Math.min(DEFAULT_WITNESS_LIST_LIMIT, Math.max(1, Math.trunc(o.limit ?? DEFAULT_WITNESS_LIST_LIMIT)));
+  async function list(
+    tenant: string,
+    o: { afterTreeSize?: number; limit?: number } = {},
+  ): Promise<AuditCheckpoint[]> {
+    const limit = Math.min(
+      DEFAULT_WITNESS_LIST_LIMIT,
+      Math.max(1, Math.trunc(o.limit ?? DEFAULT_WITNESS_LIST_LIMIT)),
+    );
     const rows = await repo.listWitnessCheckpoints(tenant, { afterTreeSize: o.afterTreeSize ?? 0, limit });
     const out: AuditCheckpoint[] = [];
     for (const row of rows) {
@@ -160,7 +172,14 @@ export function createAuditWitness(opts: AuditWitnessOptions): AuditWitness {
         out.push(JSON.parse(row.checkpoint) as AuditCheckpoint);
       } catch {
         // A corrupted row is served as-is (without signature): verifiers report it.
-        out.push({ tenant, treeSize: row.treeSize, headHash: row.headHash, time: row.time, keyId: '', signature: '' });
+        out.push({
+          tenant,
+          treeSize: row.treeSize,
+          headHash: row.headHash,
+          time: row.time,
+          keyId: '',
+          signature: '',
+        });
       }
     }
     return out;
@@ -168,18 +187,23 @@ export function createAuditWitness(opts: AuditWitnessOptions): AuditWitness {
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname !== `${base}/checkpoints`) return json(404, { error: { code: 'NOT_FOUND', message: 'not found' } });
+    if (url.pathname !== `${base}/checkpoints`)
+      return json(404, { error: { code: 'NOT_FOUND', message: 'not found' } });
     try {
       if (request.method === 'POST') {
         const body = await readLimited(request, maxBody);
         if (body === undefined) {
-          return json(413, { error: { code: WITNESS_REFUSAL_CODES.tooLarge, message: `body larger than ${maxBody} bytes` } });
+          return json(413, {
+            error: { code: WITNESS_REFUSAL_CODES.tooLarge, message: `body larger than ${maxBody} bytes` },
+          });
         }
         let parsed: unknown;
         try {
           parsed = JSON.parse(body);
         } catch {
-          return json(400, { error: { code: WITNESS_REFUSAL_CODES.malformed, message: 'the body is not JSON' } });
+          return json(400, {
+            error: { code: WITNESS_REFUSAL_CODES.malformed, message: 'the body is not JSON' },
+          });
         }
         const result = await submit(parsed);
         if (result.status === 'refused') {
@@ -189,7 +213,10 @@ export function createAuditWitness(opts: AuditWitnessOptions): AuditWitness {
       }
       if (request.method === 'GET') {
         const tenant = url.searchParams.get('tenant');
-        if (!tenant) return json(400, { error: { code: 'BAD_REQUEST', message: 'the tenant query parameter is required' } });
+        if (!tenant)
+          return json(400, {
+            error: { code: 'BAD_REQUEST', message: 'the tenant query parameter is required' },
+          });
         if (opts.authorizeRead && !(await opts.authorizeRead(request, tenant))) {
           return json(403, { error: { code: 'FORBIDDEN', message: 'not allowed to read this tenant' } });
         }

@@ -152,7 +152,8 @@ export class AgentEndpoint {
       this.#log.debug({ err: err.message }, 'agent TLS handshake failed'),
     );
     const interval = limits.revalidateIntervalMs ?? DEFAULT_AGENT_REVALIDATE_INTERVAL_MS;
-    if (interval > 0) this.#revalidate = setInterval(() => void this.#revalidateConnections(), interval).unref();
+    if (interval > 0)
+      this.#revalidate = setInterval(() => void this.#revalidateConnections(), interval).unref();
   }
 
   /**
@@ -246,7 +247,8 @@ export class AgentEndpoint {
       });
       return;
     }
-    if (this.#sockets.has(socket)) this.#sockets.set(socket, { name: result.identity.name, serial: result.identity.certSerial });
+    if (this.#sockets.has(socket))
+      this.#sockets.set(socket, { name: result.identity.name, serial: result.identity.certSerial });
     (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoForIdentity(result.identity);
     await this.#handler(req, res);
   }

@@ -25,6 +25,7 @@ import { EventEmitter } from 'node:events';
 import { type FSWatcher, watch } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, pino } from 'pino';
 import { ConfigValidationError, DEFAULT_MAX_CONFIG_BYTES } from '../config/load-yaml.js';
 import { ConfigError } from '../errors/airlock-error.js';
@@ -36,6 +37,10 @@ import { type LoadedPolicy, loadPolicyFile, parsePolicy, policyHash } from './po
 export const DEFAULT_POLICY_DEBOUNCE_MS = 200;
 /** How often the file's size/mtime/inode are checked when `fs.watch` misses a change. 0 disables. */
 export const DEFAULT_POLICY_POLL_INTERVAL_MS = 2_000;
+/** A changed file must read the same twice, this far apart, before it is parsed (no half-written files). */
+export const DEFAULT_POLICY_SETTLE_MS = 100;
+/** Reads before giving up on a file that keeps changing (the last read is then used). */
+const MAX_SETTLE_ROUNDS = 20;
 
 export const POLICY_CHANGE_CHANNEL = 'airlock:policy:change';
 export const POLICY_REJECTED_CHANNEL = 'airlock:policy:rejected';
@@ -46,6 +51,8 @@ export interface PolicyWatcherOptions {
   store?: PolicyVersionRepository;
   /** Default `DEFAULT_POLICY_DEBOUNCE_MS` (200). */
   debounceMs?: number;
+  /** Default `DEFAULT_POLICY_SETTLE_MS` (100); 0 parses the first read. */
+  settleMs?: number;
   /** Default `DEFAULT_POLICY_POLL_INTERVAL_MS` (2000); 0 disables polling. */
   pollIntervalMs?: number;
   /** Use `fs.watch` (default true). With false, only polling sees changes. */
@@ -91,8 +98,8 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
   #pollTimer: NodeJS.Timeout | undefined;
   #debounceTimer: NodeJS.Timeout | undefined;
   #lastStat: string | undefined;
-  /** Hash of the last rejected text: the same broken file is reported once, not on every event. */
-  #rejectedHash: string | undefined;
+  /** The last rejected text: the same broken file is reported (emitted) once, not on every event. */
+  #rejected: { hash: string; error: Error } | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -151,17 +158,19 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
     await this.#queue;
   }
 
-  /** Starts `fs.watch` and the poll. Called by `watchPolicy`. */
-  async start(): Promise<void> {
-    this.#lastStat = await this.#statSignature();
+  /**
+   * Starts `fs.watch` and the poll. Called by `watchPolicy` with the file's stat signature taken
+   * before the initial load, so a change made while loading is picked up.
+   */
+  async start(signatureBeforeLoad?: string): Promise<void> {
+    this.#lastStat = await statSignature(this.file);
     if (this.#options.fsWatch !== false) this.#startFsWatch();
     const interval = this.#options.pollIntervalMs ?? DEFAULT_POLICY_POLL_INTERVAL_MS;
     if (interval > 0) {
       this.#pollTimer = setInterval(() => void this.#poll(), interval);
       this.#pollTimer.unref();
     }
-    // Covers a change made between the initial load and the first stat (a no-op when the hash is equal).
-    this.#schedule();
+    if (signatureBeforeLoad !== undefined && signatureBeforeLoad !== this.#lastStat) this.#schedule();
   }
 
   #startFsWatch(): void {
@@ -182,7 +191,7 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
 
   async #poll(): Promise<void> {
     if (this.#closed) return;
-    const signature = await this.#statSignature();
+    const signature = await statSignature(this.file);
     if (signature !== this.#lastStat) {
       this.#lastStat = signature;
       this.#schedule();
@@ -199,28 +208,11 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
     this.#debounceTimer.unref();
   }
 
-  async #statSignature(): Promise<string> {
-    try {
-      const s = await stat(this.file);
-      return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-    } catch (err) {
-      return `missing:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
-    }
-  }
-
   async #reloadOnce(): Promise<PolicyReloadResult> {
     if (this.#closed) return { outcome: 'unchanged' };
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (cause) {
-      const reason =
-        (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read file';
-      return this.#reject(
-        new ConfigError(`${reason}; the previous policy stays in force`, { file: this.file }, cause),
-        undefined,
-      );
-    }
+    const read = await this.#readSettled();
+    if (read instanceof Error) return this.#reject(read, undefined);
+    const text = read;
     const maxBytes = this.#options.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES;
     if (Buffer.byteLength(text) > maxBytes) {
       return this.#reject(
@@ -232,10 +224,11 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
     }
     const hash = policyHash(text);
     if (hash === this.#current.hash) {
-      this.#rejectedHash = undefined;
+      this.#rejected = undefined;
       return { outcome: 'unchanged' };
     }
-    if (hash === this.#rejectedHash) return { outcome: 'unchanged' };
+    // Already reported: answer the caller again, but do not re-emit.
+    if (hash === this.#rejected?.hash) return { outcome: 'rejected', error: this.#rejected.error };
     let loaded: LoadedPolicy;
     try {
       loaded = parsePolicy(text, this.file);
@@ -261,7 +254,7 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
     const change: PolicyChange = { previous: this.#current, current: loaded, version };
     this.#current = loaded;
     this.#version = version;
-    this.#rejectedHash = undefined;
+    this.#rejected = undefined;
     this.#log.info({ hash, seq: version?.seq }, 'policy reloaded');
     if (changeChannel.hasSubscribers) {
       changeChannel.publish({
@@ -275,8 +268,41 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
     return { outcome: 'changed', change };
   }
 
+  /**
+   * The file's text once it stopped changing: read, wait `settleMs`, read again, until two reads
+   * agree. A writer that truncates then writes (or deletes then renames) is never seen half-way.
+   * The text of the policy in force is returned at once.
+   */
+  async #readSettled(): Promise<string | Error> {
+    const settleMs = this.#options.settleMs ?? DEFAULT_POLICY_SETTLE_MS;
+    let previous = await this.#readOnce();
+    for (let round = 0; round < MAX_SETTLE_ROUNDS; round++) {
+      if (typeof previous === 'string' && policyHash(previous) === this.#current.hash) return previous;
+      if (settleMs <= 0 || this.#closed) return previous;
+      await sleep(settleMs);
+      const again = await this.#readOnce();
+      const same =
+        typeof previous === 'string'
+          ? again === previous
+          : again instanceof Error && again.message === previous.message;
+      if (same) return again;
+      previous = again;
+    }
+    return previous;
+  }
+
+  async #readOnce(): Promise<string | Error> {
+    try {
+      return await readFile(this.file, 'utf8');
+    } catch (cause) {
+      const reason =
+        (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read file';
+      return new ConfigError(`${reason}; the previous policy stays in force`, { file: this.file }, cause);
+    }
+  }
+
   #reject(error: Error, hash: string | undefined): PolicyReloadResult {
-    if (hash !== undefined) this.#rejectedHash = hash;
+    if (hash !== undefined) this.#rejected = { hash, error };
     if (rejectedChannel.hasSubscribers) {
       rejectedChannel.publish({ file: this.file, error, inForceHash: this.#current.hash });
     }
@@ -296,6 +322,7 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
  */
 export async function watchPolicy(options: PolicyWatcherOptions): Promise<PolicyWatcher> {
   const file = resolve(options.file);
+  const signatureBeforeLoad = await statSignature(file);
   const initial = await loadPolicyFile(file, { maxBytes: options.maxBytes });
   let version: PolicyVersionRecord | undefined;
   if (options.store) {
@@ -311,6 +338,16 @@ export async function watchPolicy(options: PolicyWatcherOptions): Promise<Policy
           });
   }
   const watcher = new PolicyWatcher(initial, version, { ...options, file });
-  await watcher.start();
+  await watcher.start(signatureBeforeLoad);
   return watcher;
+}
+
+/** Identity + size + times of the file, to notice any change (or its absence) cheaply. */
+async function statSignature(file: string): Promise<string> {
+  try {
+    const s = await stat(file);
+    return `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
+  } catch (err) {
+    return `missing:${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
 }

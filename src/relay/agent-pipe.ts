@@ -60,8 +60,10 @@ export function pipeAgent(options: AgentPipeOptions): void {
   });
   stream.on('close', () => {
     streamClosed = true;
-    // A reset stream (tunnel died, connector gave up) ends the agent connection too.
-    if (stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR) {
+    // A reset stream, or one closed without a clean end (the tunnel died under it), ends the agent
+    // connection too, at once: the agent must not wait for a TCP timeout to learn its call is lost.
+    const reset = stream.rstCode !== undefined && stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR;
+    if (reset || !stream.readableEnded) {
       if (bytesToAgent === 0) refuse(undefined);
       else socket.destroy();
     }

@@ -71,6 +71,12 @@ export class RelayTunnel extends EventEmitter {
     this.session.on('close', () => this.onClosed('session closed'));
     socket.on('error', () => this.onClosed('socket error'));
     socket.on('close', () => this.onClosed('socket closed'));
+    // The public listener allows half-open sockets (agents may half-close); a tunnel may not: when
+    // the connector's side ends (process killed, FIN), the tunnel is gone now, not at the next heartbeat.
+    socket.on('end', () => {
+      socket.destroy();
+      this.onClosed('connector closed the tunnel');
+    });
   }
 
   get key(): string {

@@ -114,6 +114,8 @@ const INITIALIZE = {
 };
 
 before(async () => {
+  // A secret in the connector's own environment must never reach an upstream child process.
+  process.env.AIRLOCK_TEST_CONNECTOR_SECRET = 'connector-secret-value';
   kit = await createTenantKit();
   catalog = UpstreamCatalog.fromConfig(
     [
@@ -141,6 +143,7 @@ before(async () => {
 });
 
 after(async () => {
+  delete process.env.AIRLOCK_TEST_CONNECTOR_SECRET;
   for (const close of closers.reverse()) await close().catch(() => {});
   await endpoint.close();
   await mcp.close();
@@ -231,6 +234,14 @@ describe('agents reach both upstreams through the gateway', () => {
       latest?.includes('fixture.from_modern') ? latest : undefined,
     );
     assert.ok(names.includes('fixture.echo'));
+  });
+
+  it('upstream children get a minimal environment: no connector secrets, no agent credentials', async () => {
+    const { client } = await connectV2('legacy', bot);
+    const env = text(await client.callTool({ name: 'everything.get-env', arguments: {} }));
+    assert.match(env, /PATH/);
+    assert.doesNotMatch(env, /connector-secret-value|AIRLOCK_TEST_CONNECTOR_SECRET/);
+    assert.doesNotMatch(env, /BEGIN (EC )?PRIVATE KEY|BEGIN CERTIFICATE/);
   });
 
   it('progress notifications are forwarded in both eras', async () => {

@@ -188,7 +188,10 @@ describe('AgentEndpoint', () => {
       assert.ok(outcome === 'ended' || outcome === 'destroyed');
       const again = await f.fetch(`https://${TENANT_HOST}:${port}/mcp`);
       assert.equal(again.status, 401);
-      assert.equal(((await again.json()) as { error: { data: { airlock: string } } }).error.data.airlock, 'AIRLOCK_IDENTITY_REVOKED');
+      assert.equal(
+        ((await again.json()) as { error: { data: { airlock: string } } }).error.data.airlock,
+        'AIRLOCK_IDENTITY_REVOKED',
+      );
     } finally {
       await f.close();
     }

@@ -130,4 +130,46 @@ export const NOT_NAME_WORDS = new Set([
   'Zaterdag', 'Zondag', 'Januari', 'Februari', 'Maart', 'Mei', 'Augustus', 'Lunedì', 'Martedì',
   'Mercoledì', 'Giovedì', 'Venerdì', 'Sabato', 'Gennaio', 'Febbraio', 'Aprile', 'Maggio', 'Giugno',
   'Luglio', 'Settembre', 'Ottobre', 'Dicembre', 'Re', 'Fwd', 'AW', 'WG', 'TR', 'RE', 'FW',
+  'Asociados', 'Hijos', 'Hermanos', 'Figli', 'Fratelli', 'SPA', 'Sons', 'Fils', 'Söhne', 'Zonen', 'Brothers',
+  'Bros', 'Cie', 'Compagnie', 'Gruppe', 'Groep', 'Gruppo', 'Grupo', 'Société', 'Sociedad', 'Società',
+  'S.A', 'S.L', 'S.p.A', 'S.r.l', 'B.V', 'N.V', 'S.A.S', 'S.A.R.L', 'e.V', 'e.K', 'mbH',
+  // Street types (USPS suffix list and European equivalents).
+  'Alley', 'Bypass', 'Causeway', 'Circle', 'Close', 'Crescent', 'Crest', 'Croft', 'Crossing', 'Estate',
+  'Estates', 'Expressway', 'Freeway', 'Gardens', 'Gateway', 'Glen', 'Green', 'Grove', 'Harbor', 'Harbour',
+  'Haven', 'Heights', 'Highway', 'Hollow', 'Junction', 'Knoll', 'Landing', 'Loop', 'Manor', 'Meadow',
+  'Meadows', 'Mews', 'Motorway', 'Orchard', 'Parade', 'Parkway', 'Passage', 'Pike', 'Plains', 'Plaza',
+  'Point', 'Port', 'Ridge', 'Route', 'Row', 'Spur', 'Stravenue', 'Summit', 'Terrace', 'Trace', 'Track',
+  'Trail', 'Tunnel', 'Turnpike', 'Valley', 'Viaduct', 'View', 'Village', 'Ville', 'Vista', 'Walk', 'Wharf',
+  'Damm', 'Chaussee', 'Ufer', 'Steig', 'Pfad', 'Stieg', 'Quai', 'Cours', 'Passage', 'Carrer', 'Camino',
+  'Carretera', 'Ronda', 'Travesía', 'Glorieta', 'Vicolo', 'Largo', 'Contrada', 'Borgo', 'Kade', 'Dijk',
+  'Steeg', 'Singel', 'Hof',
+]);
+
+/** First words of place names: `San Fernando`, `West Burdette`, `Bad Homburg`. */
+export const PLACE_PREFIXES = new Set([
+  'San', 'Santa', 'Santo', 'São', 'Saint', 'Sainte', 'St', 'Ste', 'West', 'East', 'North', 'South',
+  'New', 'Port', 'Fort', 'Lake', 'Mount', 'Puerto', 'Porto', 'Bad', 'Villa', 'Barrio', 'Lugar', 'Colonia',
+  'Ciudad', 'Castel', 'Castello', 'Borgo', 'Monte', 'Nieuw', 'Oud', 'Groot', 'Klein', 'Alt', 'Neu',
+]);
+
+/** Labels and JSON keys whose value is never a person (compared like `PERSON_KEYS`). */
+export const NON_PERSON_KEYS = new Set([
+  'company', 'companyname', 'organisation', 'organization', 'org', 'employer', 'business', 'city', 'town',
+  'street', 'address', 'addressline', 'country', 'region', 'state', 'province', 'product', 'productname',
+  'item', 'title', 'description', 'brand', 'vendor', 'supplier', 'merchant', 'bank', 'bankname', 'location',
+  'place', 'office', 'department', 'team', 'project', 'subject', 'category', 'sku', 'tool', 'file',
+  'filename', 'host', 'hostname', 'server', 'service', 'app', 'application', 'firma', 'unternehmen',
+  'stadt', 'ort', 'straße', 'strasse', 'société', 'entreprise', 'ville', 'rue', 'empresa', 'ciudad',
+  'calle', 'bedrijf', 'stad', 'straat', 'azienda', 'città', 'via',
+]);
+
+/** Role nouns and verbs that are followed by a person: `contact`, `colleague`, `call`, `spoke with`. */
+export const PERSON_CUES = new Set([
+  'contact', 'customer', 'client', 'employee', 'colleague', 'manager', 'agent', 'driver', 'tenant',
+  'landlord', 'beneficiary', 'recipient', 'sender', 'owner', 'user', 'patient', 'doctor', 'nurse',
+  'director', 'ceo', 'cto', 'cfo', 'assignee', 'reporter', 'reviewer', 'approver', 'candidate', 'applicant',
+  'call', 'ring', 'phone', 'email', 'e-mail', 'mail', 'ask', 'tell', 'thank', 'meet', 'met', 'ping',
+  'with', 'by', 'cc', 'kollege', 'kollegin', 'kunde', 'kundin', 'mieter', 'ruf', 'anrufen', 'collègue',
+  'appeler', 'avec', 'par', 'colega', 'compañero', 'compañera', 'llama', 'con', 'collega', 'chiama',
+  'klant', 'bel', 'met', 'door', 'von', 'mit', 'durch',
 ]);

@@ -13,7 +13,8 @@
  */
 import { type CountryCode, findNumbers, type NumberFound } from 'libphonenumber-js/max';
 import { PII_PRIORITY, type PiiDetector, type PiiSpan } from '../pii-types.js';
-import { isGlued } from './word-boundary.js';
+import { isCardNumber } from './card.js';
+import { isGlued, isWordChar } from './word-boundary.js';
 
 /** Regions whose national formats are recognised without a `+` prefix. */
 export const DEFAULT_PHONE_REGIONS: readonly CountryCode[] = ['US', 'GB', 'DE', 'FR', 'ES', 'IT', 'NL', 'BE'];
@@ -35,8 +36,12 @@ const KEY_CUE = /phone|tel|mobile|cell|fax|contact|number/i;
 const DATE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/;
 /** "2 500 000", "1.234.567": a thousands-grouped amount, not a phone. */
 const THOUSANDS = /^\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})*$/;
+const IPV4_SHAPE = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 /** International numbers libphonenumber cannot place (unknown calling code) still look like phones. */
 const INTERNATIONAL = /(?<![\p{L}\p{N}+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}(?![\p{L}\p{N}])/gu;
+
+/** A phone-shaped stretch: digits with separators, an optional `+`/parenthesis and extension. */
+const WINDOW = /[+(]?\d[\d \t().\-/]{4,28}\d(?:\s*(?:ext\.?|x|#)\s*\d{1,6})?/gi;
 
 interface Candidate {
   start: number;
@@ -59,11 +64,39 @@ export function phoneDetector(options: PhoneDetectorOptions = {}): PiiDetector {
         const had = candidates.get(id);
         if (!had || (c.valid && !had.valid)) candidates.set(id, c);
       };
-      for (const region of regions) {
-        const found: NumberFound[] = findNumbers(text, possibleIn(region));
-        for (const f of found) {
-          add({ start: f.startsAt, end: f.endsAt, valid: f.number.isValid(), e164: f.number.number });
+      // libphonenumber is thorough but slow on long texts: hand it only the phone-shaped windows.
+      for (const w of text.matchAll(WINDOW)) {
+        const windowText = w[0].trim();
+        if (countDigits(windowText) < DEFAULT_MIN_PHONE_DIGITS || DATE.test(windowText)) continue;
+        const at = w.index + w[0].indexOf(windowText);
+        // Cheap refusals first: glued to letters (IBANs, SKUs), or a bare digit run with no trunk
+        // prefix and no cue (order numbers, amounts), or a card number.
+        if (isWordChar(text[at - 1]) || isWordChar(text[at + windowText.length])) continue;
+        const bare = /^\d+$/.test(windowText);
+        if (bare && !windowText.startsWith('0') && !keyCue && !cueBefore(text, at)) continue;
+        if (!windowText.startsWith('+') && isCardNumber(windowText)) continue;
+        if (IPV4_SHAPE.test(windowText) || (THOUSANDS.test(windowText) && !cueBefore(text, at))) continue;
+        // An international number parses the same in every region; a national one is tried region by
+        // region until one says it is valid, keeping the merely possible readings of the first region.
+        const international = /^(?:\+|00[1-9])/.test(windowText);
+        let fallback: Candidate[] | undefined;
+        let settled = false;
+        for (const region of international ? regions.slice(0, 1) : regions) {
+          const found: NumberFound[] = findNumbers(w[0], possibleIn(region));
+          const readings = found.map((f) => ({
+            start: w.index + f.startsAt,
+            end: w.index + f.endsAt,
+            valid: f.number.isValid(),
+            e164: f.number.number,
+          }));
+          if (readings.some((r) => r.valid)) {
+            for (const r of readings) add(r);
+            settled = true;
+            break;
+          }
+          if (!fallback && readings.length > 0) fallback = readings;
         }
+        if (!settled) for (const r of fallback ?? []) add(r);
       }
       for (const m of text.matchAll(INTERNATIONAL)) {
         add({ start: m.index, end: m.index + m[0].length, valid: false, e164: undefined });
@@ -109,7 +142,7 @@ function judge(text: string, c: Candidate, keyCue: boolean): number | undefined 
   const separated = groups.length >= 2;
   const trunk = /^\(?0[1-9]/.test(main);
   const cue =
-    keyCue || CUE.test(text.slice(Math.max(0, c.start - CUE_WINDOW), c.start)) || /^\s*\((?:tel|mobile|cell|fax|phone)/i.test(text.slice(c.end, c.end + 12));
+    keyCue || cueBefore(text, c.start) || /^\s*\((?:tel|mobile|cell|fax|phone)/i.test(text.slice(c.end, c.end + 12));
   if (international) return c.valid ? 0.95 : 0.75;
   if (parens) return c.valid ? 0.9 : 0.7;
   if (separated) {
@@ -123,6 +156,11 @@ function judge(text: string, c: Candidate, keyCue: boolean): number | undefined 
   if (c.valid && (cue || trunk)) return 0.8;
   if (cue && trunk) return 0.6;
   return undefined;
+}
+
+/** Whether a phone cue word stands in the `CUE_WINDOW` characters before `at`. */
+function cueBefore(text: string, at: number): boolean {
+  return CUE.test(text.slice(Math.max(0, at - CUE_WINDOW), at));
 }
 
 function countDigits(text: string): number {

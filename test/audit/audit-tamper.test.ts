@@ -1,0 +1,175 @@
+/**
+ * Tampering with a stored trail, on SQLite and PostgreSQL: each edit an attacker with database access
+ * can make is named by `verifyAuditTrail`, and an untouched trail verifies.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { entryHash } from '../../src/audit/audit-entry.js';
+import { generateAuditKey } from '../../src/audit/audit-key.js';
+import { AuditLedger } from '../../src/audit/audit-ledger.js';
+import type { SqlDialect } from '../../src/store/dialect.js';
+import type { Store } from '../../src/store/store.js';
+import {
+  adminEvent,
+  postgresBackend,
+  requestEvent,
+  sqliteBackend,
+  TENANT,
+  type TestBackend,
+  verifyStored,
+} from './audit-fixture.js';
+
+const TOTAL = 40;
+const EVERY = 10;
+
+for (const makeBackend of [sqliteBackend, postgresBackend]) {
+  describe(`tampering with a stored audit trail (${makeBackend === sqliteBackend ? 'sqlite' : 'postgres'})`, () => {
+    let backend: TestBackend;
+    const key = generateAuditKey();
+    const cleanups: (() => Promise<void>)[] = [];
+
+    before(async () => {
+      backend = await makeBackend();
+    });
+    after(async () => {
+      for (const c of cleanups.reverse()) await c();
+      await backend.cleanup();
+    });
+
+    /** A store holding a 40-entry trail with checkpoints at 10, 20, 30, 40, and a raw handle on it. */
+    async function trail(): Promise<{ store: Store; raw: SqlDialect }> {
+      const db = await backend.fresh();
+      const store = await db.open();
+      const raw = await db.raw();
+      cleanups.push(() => store.close(), () => raw.close());
+      const ledger = await AuditLedger.open({
+        repository: store.audit,
+        tenant: TENANT,
+        key,
+        checkpointEvery: EVERY,
+        checkpointIntervalMs: 0,
+      });
+      for (let i = 1; i <= TOTAL; i++) {
+        await ledger.append(i % 3 === 0 ? adminEvent(i) : requestEvent(i));
+      }
+      await ledger.close();
+      return { store, raw };
+    }
+
+    async function entryText(raw: SqlDialect, seq: number): Promise<string> {
+      const [row] = await raw.query<{ entry: string }>('SELECT entry FROM audit_entries WHERE seq = ?', [seq]);
+      assert.ok(row, `entry ${seq} exists`);
+      return row.entry;
+    }
+
+    test('an untouched trail verifies', async () => {
+      const { store } = await trail();
+      const report = await verifyStored(store.audit, key);
+      assert.equal(report.ok, true, JSON.stringify(report.firstProblem));
+      assert.equal(report.entries, TOTAL);
+      assert.equal(report.checkpoints, TOTAL / EVERY);
+      assert.equal(report.firstSeq, 1);
+      assert.equal(report.lastSeq, TOTAL);
+      assert.equal(report.signedThrough, TOTAL);
+    });
+
+    test('editing one byte of an entry is reported as modified', async () => {
+      const { store, raw } = await trail();
+      const text = await entryText(raw, 17);
+      const edited = text.replace('"decision":"allow"', '"decision":"allaw"').replace('"actor":"console:alice"', '"actor":"console:alicf"');
+      assert.notEqual(edited, text);
+      assert.equal(edited.length, text.length);
+      await raw.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [edited, 17]);
+      const report = await verifyStored(store.audit, key);
+      assert.equal(report.ok, false);
+      assert.equal(report.firstProblem?.seq, 17);
+      assert.equal(report.firstProblem?.kind, 'modified');
+    });
+
+    test('a corrupted row that is no longer JSON is reported as modified', async () => {
+      const { store, raw } = await trail();
+      const text = await entryText(raw, 5);
+      await raw.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [text.slice(0, -1), 5]);
+      const report = await verifyStored(store.audit, key);
+      assert.deepEqual([report.firstProblem?.seq, report.firstProblem?.kind], [5, 'modified']);
+    });
+
+    test('deleting an entry is reported as missing', async () => {
+      const { store, raw } = await trail();
+      await raw.run('DELETE FROM audit_entries WHERE seq = ?', [17]);
+      const report = await verifyStored(store.audit, key);
+      assert.equal(report.firstProblem?.seq, 17);
+      assert.equal(report.firstProblem?.kind, 'missing');
+      assert.match(report.firstProblem?.detail ?? '', /entry 17 is missing/);
+    });
+
+    test('inserting a forged entry is reported as inserted', async () => {
+      const { store, raw } = await trail();
+      // The forger makes room after entry 17 and writes a well-formed entry chained to it.
+      const seventeen = JSON.parse(await entryText(raw, 17)) as { hash: string; time: number };
+      await raw.run('UPDATE audit_entries SET seq = -seq WHERE seq > ?', [17]);
+      await raw.run('UPDATE audit_entries SET seq = 1 - seq WHERE seq < 0');
+      const forged: Record<string, unknown> = {
+        ...requestEvent(999, { tool: 'erp.delete_all' }),
+        v: 1,
+        seq: 18,
+        prevHash: seventeen.hash,
+        time: seventeen.time,
+        tenant: TENANT,
+      };
+      forged.hash = entryHash(forged);
+      await raw.run('INSERT INTO audit_entries (seq, time, hash, entry) VALUES (?, ?, ?, ?)', [
+        18,
+        seventeen.time,
+        forged.hash as string,
+        JSON.stringify(forged),
+      ]);
+      const report = await verifyStored(store.audit, key);
+      assert.equal(report.firstProblem?.seq, 18);
+      assert.equal(report.firstProblem?.kind, 'inserted');
+    });
+
+    test('swapping two entries is reported as reordered', async () => {
+      const { store, raw } = await trail();
+      const a = await entryText(raw, 17);
+      const b = await entryText(raw, 18);
+      await raw.transaction(async (tx) => {
+        await tx.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [b, 17]);
+        await tx.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [a, 18]);
+      });
+      const report = await verifyStored(store.audit, key);
+      assert.equal(report.firstProblem?.seq, 17);
+      assert.equal(report.firstProblem?.kind, 'reordered');
+    });
+
+    test('dropping the tail after a checkpoint is reported as truncated', async () => {
+      const { store, raw } = await trail();
+      await raw.run('DELETE FROM audit_entries WHERE seq > ?', [25]);
+      const report = await verifyStored(store.audit, key);
+      assert.equal(report.firstProblem?.seq, 26);
+      assert.equal(report.firstProblem?.kind, 'truncated');
+      assert.match(report.firstProblem?.detail ?? '', /covers 40 entries/);
+    });
+
+    test('a checkpoint whose signature does not match is reported as bad-signature', async () => {
+      const { store, raw } = await trail();
+      const [row] = await raw.query<{ checkpoint: string }>(
+        'SELECT checkpoint FROM audit_checkpoints WHERE tree_size = ?',
+        [20],
+      );
+      const cp = JSON.parse(row?.checkpoint ?? '{}') as { time: number };
+      cp.time += 1; // re-dated checkpoint: the signature no longer covers it
+      await raw.run('UPDATE audit_checkpoints SET checkpoint = ? WHERE tree_size = ?', [JSON.stringify(cp), 20]);
+      const report = await verifyStored(store.audit, key);
+      assert.equal(report.firstProblem?.seq, 20);
+      assert.equal(report.firstProblem?.kind, 'bad-signature');
+    });
+
+    test('a trail signed by another key does not verify', async () => {
+      const { store } = await trail();
+      const report = await verifyStored(store.audit, generateAuditKey());
+      assert.equal(report.ok, false);
+      assert.equal(report.firstProblem?.kind, 'bad-signature');
+    });
+  });
+}
