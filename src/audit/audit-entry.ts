@@ -15,6 +15,7 @@
  * const entry = sealEntry({ seq: 1, prevHash: GENESIS_HASH, time: Date.now(), tenant: 'acme' }, event);
  * entryHash(entry) === entry.hash // true
  */
+import canonicalize from 'canonicalize';
 import { canonicalJson, type JsonValue, sha256Hex, toJsonValue } from './canonical-json.js';
 
 /** Version of the entry format, hashed with every entry. */
@@ -150,12 +151,19 @@ export function entryHash(entry: { [key: string]: unknown }): string {
  * const entry = sealEntry({ seq: 2, prevHash: first.hash, time: Date.now(), tenant: 'acme' }, event);
  */
 export function sealEntry(header: Omit<AuditEntryHeader, 'v'>, event: AuditEvent): AuditEntry {
-  const body = toJsonValue(event) as unknown as AuditEvent;
-  const unsealed = { ...body, v: AUDIT_ENTRY_VERSION, ...header };
-  return { ...unsealed, hash: entryHash(unsealed) } as AuditEntry;
+  // Normalized once through JSON (undefined dropped, toJSON applied), so it can be canonicalized as is.
+  const unsealed = { ...toJsonObject({ ...event, v: AUDIT_ENTRY_VERSION }), ...toJsonObject(header) };
+  return { ...unsealed, hash: sha256Hex(canonicalize(unsealed) ?? 'null') } as unknown as AuditEntry;
 }
 
-/** The text an entry is stored and exported as: its canonical JSON. */
+/**
+ * The text an entry is stored and exported as: plain JSON. (Its hash is over the RFC 8785 form,
+ * which verification recomputes from whatever JSON it reads.)
+ */
 export function entryText(entry: AuditEntry): string {
-  return canonicalJson(entry);
+  return JSON.stringify(entry);
+}
+
+function toJsonObject(value: object): { [key: string]: JsonValue } {
+  return (toJsonValue(value) ?? {}) as { [key: string]: JsonValue };
 }

@@ -316,7 +316,9 @@ export class AuditLedger {
     const checkpoints: AuditCheckpoint[] = [];
     let checkpointed = this.#checkpointed;
     const sign = () => {
-      checkpoints.push(signCheckpoint(this.#key, { tenant: this.tenant, treeSize: seq, headHash: hash, time }));
+      checkpoints.push(
+        signCheckpoint(this.#key, { tenant: this.tenant, treeSize: seq, headHash: hash, time }),
+      );
       checkpointed = seq;
     };
     const seal = (event: AuditEventInput | PruneAuditEvent): AuditEntry => {

@@ -13,8 +13,8 @@
  */
 import { type Dispatcher, fetch } from 'undici';
 import type { AuditEntry } from './audit-entry.js';
+import { entryText } from './audit-entry.js';
 import { type AuditSink, type AuditSinkStats, BoundedQueue, DEFAULT_SINK_MAX_QUEUE } from './audit-sink.js';
-import { canonicalJson } from './canonical-json.js';
 
 export const DEFAULT_OTLP_MAX_BATCH = 512;
 /** How long entries may wait to fill a batch. */
@@ -82,7 +82,7 @@ export function otlpLogRecord(entry: AuditEntry, observedAtMs = Date.now()): Rec
     timeUnixNano: nanos(entry.time),
     observedTimeUnixNano: nanos(observedAtMs),
     ...otlpSeverity(entry),
-    body: { stringValue: canonicalJson(entry) },
+    body: { stringValue: entryText(entry) },
     attributes: attrs,
   };
 }

@@ -19,8 +19,8 @@ import net from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import tls from 'node:tls';
 import type { AuditEntry } from './audit-entry.js';
+import { entryText } from './audit-entry.js';
 import { type AuditSink, type AuditSinkStats, BoundedQueue, DEFAULT_SINK_MAX_QUEUE } from './audit-sink.js';
-import { canonicalJson } from './canonical-json.js';
 
 /** Facility 13: log audit. */
 export const DEFAULT_SYSLOG_FACILITY = 13;
@@ -109,7 +109,7 @@ export function formatSyslogMessage(
     headerField(opts.procId ?? String(process.pid), 128),
     headerField(entry.kind, 32),
   ].join(' ');
-  return `${header} ${sd} \uFEFF${canonicalJson(entry)}`;
+  return `${header} ${sd} \uFEFF${entryText(entry)}`;
 }
 
 /** Octet-counting frame: `<byte length> <message>`. */

@@ -40,6 +40,8 @@ interface WitnessRow extends CheckpointRow {
 }
 
 const ENTRY_COLUMNS = 'seq, time, hash, entry';
+/** Rows per INSERT statement (4 parameters each; far below SQLite's and PostgreSQL's limits). */
+const INSERT_CHUNK = 200;
 const CHECKPOINT_COLUMNS = 'tree_size, head_hash, time, checkpoint';
 const WITNESS_COLUMNS = 'tenant, tree_size, head_hash, time, checkpoint, received_at';
 
@@ -56,13 +58,13 @@ export class SqlAuditRepository implements AuditRepository {
     pruneThroughSeq?: number;
   }): Promise<void> {
     await this.#db.transaction(async (tx) => {
-      for (const e of batch.entries) {
-        await tx.run(`INSERT INTO audit_entries (${ENTRY_COLUMNS}) VALUES (?, ?, ?, ?)`, [
-          e.seq,
-          e.time,
-          e.hash,
-          e.entry,
-        ]);
+      // Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk of rows.
+      for (let i = 0; i < batch.entries.length; i += INSERT_CHUNK) {
+        const chunk = batch.entries.slice(i, i + INSERT_CHUNK);
+        await tx.run(
+          `INSERT INTO audit_entries (${ENTRY_COLUMNS}) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
+          chunk.flatMap((e) => [e.seq, e.time, e.hash, e.entry]),
+        );
       }
       for (const c of batch.checkpoints) {
         await tx.run(`INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?)`, [

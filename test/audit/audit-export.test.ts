@@ -7,8 +7,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { auditExportLines, exportAuditTrail, readAuditExport } from '../../src/audit/audit-export.js';
 import { AuditError } from '../../src/audit/audit-error.js';
+import { auditExportLines, exportAuditTrail, readAuditExport } from '../../src/audit/audit-export.js';
 import { generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
 import { verifyAuditTrail } from '../../src/audit/audit-verify.js';
@@ -33,11 +33,23 @@ describe('audit export', () => {
       checkpointIntervalMs: 0,
     });
     for (let i = 1; i <= 30; i++) {
-      await ledger.append(i % 5 === 0 ? adminEvent(i) : requestEvent(i, i % 7 === 0 ? { decision: 'deny', code: 'AIRLOCK_POLICY_DENY', reason: 'not allowed' } : {}));
+      await ledger.append(
+        i % 5 === 0
+          ? adminEvent(i)
+          : requestEvent(
+              i,
+              i % 7 === 0 ? { decision: 'deny', code: 'AIRLOCK_POLICY_DENY', reason: 'not allowed' } : {},
+            ),
+      );
     }
     await ledger.close();
     file = join(dir, 'trail.jsonl');
-    const { lines } = await exportAuditTrail({ repository: store.audit, tenant: TENANT, publicKeyPem: key.publicKeyPem, path: file });
+    const { lines } = await exportAuditTrail({
+      repository: store.audit,
+      tenant: TENANT,
+      publicKeyPem: key.publicKeyPem,
+      path: file,
+    });
     assert.equal(lines, 1 + 4 + 30); // header, checkpoints 8/16/24/30, entries
   });
   after(async () => {
@@ -47,7 +59,12 @@ describe('audit export', () => {
 
   async function verifyFile(path: string) {
     const trail = await readAuditExport(path);
-    return verifyAuditTrail({ entries: trail.entries, checkpoints: trail.checkpoints, publicKey: trail.header.publicKey, tenant: trail.header.tenant });
+    return verifyAuditTrail({
+      entries: trail.entries,
+      checkpoints: trail.checkpoints,
+      publicKey: trail.header.publicKey,
+      tenant: trail.header.tenant,
+    });
   }
 
   async function tampered(name: string, edit: (lines: string[]) => string[]): Promise<string> {
@@ -68,7 +85,11 @@ describe('audit export', () => {
     assert.equal(trail.header.tenant, TENANT);
     assert.equal(trail.header.keyId, key.keyId);
     assert.equal(trail.checkpoints.length, 4);
-    const report = await verifyAuditTrail({ entries: trail.entries, checkpoints: trail.checkpoints, publicKey: trail.header.publicKey });
+    const report = await verifyAuditTrail({
+      entries: trail.entries,
+      checkpoints: trail.checkpoints,
+      publicKey: trail.header.publicKey,
+    });
     assert.equal(report.ok, true, JSON.stringify(report.firstProblem));
     assert.equal(report.entries, 30);
     assert.equal(report.signedThrough, 30);
@@ -76,29 +97,51 @@ describe('audit export', () => {
 
   test('tampering with the exported copy is named', async () => {
     const cases: [string, (l: string[]) => string[], number, string][] = [
-      ['edit.jsonl', (l) => l.map((x, i) => (i === at(12) ? x.replace('"requestId":12', '"requestId":13') : x)), 12, 'modified'],
+      [
+        'edit.jsonl',
+        (l) => l.map((x, i) => (i === at(12) ? x.replace('"requestId":12', '"requestId":13') : x)),
+        12,
+        'modified',
+      ],
       ['delete.jsonl', (l) => l.filter((_, i) => i !== at(12)), 12, 'missing'],
       ['insert.jsonl', (l) => [...l.slice(0, at(13)), l[at(12)] ?? '', ...l.slice(at(13))], 12, 'inserted'],
-      ['swap.jsonl', (l) => l.map((x, i) => (i === at(12) ? (l[at(13)] ?? '') : i === at(13) ? (l[at(12)] ?? '') : x)), 12, 'reordered'],
+      [
+        'swap.jsonl',
+        (l) => l.map((x, i) => (i === at(12) ? (l[at(13)] ?? '') : i === at(13) ? (l[at(12)] ?? '') : x)),
+        12,
+        'reordered',
+      ],
       ['truncate.jsonl', (l) => l.slice(0, at(20) + 1), 21, 'truncated'],
       ['garbage.jsonl', (l) => l.map((x, i) => (i === at(3) ? x.slice(0, 40) : x)), 3, 'modified'],
     ];
     for (const [name, edit, seq, kind] of cases) {
       const report = await verifyFile(await tampered(name, edit));
       assert.equal(report.ok, false, name);
-      assert.deepEqual([report.firstProblem?.seq, report.firstProblem?.kind], [seq, kind], `${name}: ${report.firstProblem?.detail}`);
+      assert.deepEqual(
+        [report.firstProblem?.seq, report.firstProblem?.kind],
+        [seq, kind],
+        `${name}: ${report.firstProblem?.detail}`,
+      );
     }
   });
 
   test('a file that is not an export is refused', async () => {
     const path = join(dir, 'not-an-export.jsonl');
     await writeFile(path, '{"hello":"world"}\n');
-    await assert.rejects(readAuditExport(path), (e: unknown) => e instanceof AuditError && e.code === 'AIRLOCK_AUDIT_EXPORT_INVALID');
+    await assert.rejects(
+      readAuditExport(path),
+      (e: unknown) => e instanceof AuditError && e.code === 'AIRLOCK_AUDIT_EXPORT_INVALID',
+    );
   });
 
   test('OCSF export: one API Activity event per entry', async () => {
     const events: Record<string, unknown>[] = [];
-    for await (const line of auditExportLines({ repository: store.audit, tenant: TENANT, publicKeyPem: key.publicKeyPem, format: 'ocsf' })) {
+    for await (const line of auditExportLines({
+      repository: store.audit,
+      tenant: TENANT,
+      publicKeyPem: key.publicKeyPem,
+      format: 'ocsf',
+    })) {
       events.push(JSON.parse(line) as Record<string, unknown>);
     }
     assert.equal(events.length, 30);
@@ -124,8 +167,18 @@ describe('audit export', () => {
     assert.equal(first.api.service.name, 'erp.lookup_invoice');
     assert.equal(first.status_id, 1);
     const denied = events[6] as { status_id: number; status_code: string; severity_id: number };
-    assert.deepEqual([denied.status_id, denied.status_code, denied.severity_id], [2, 'AIRLOCK_POLICY_DENY', 3]);
-    const admin = events[4] as { activity_id: number; api: { operation: string }; actor: { user: { name: string } } };
-    assert.deepEqual([admin.activity_id, admin.api.operation, admin.actor.user.name], [1, 'tool.pin', 'console:alice']);
+    assert.deepEqual(
+      [denied.status_id, denied.status_code, denied.severity_id],
+      [2, 'AIRLOCK_POLICY_DENY', 3],
+    );
+    const admin = events[4] as {
+      activity_id: number;
+      api: { operation: string };
+      actor: { user: { name: string } };
+    };
+    assert.deepEqual(
+      [admin.activity_id, admin.api.operation, admin.actor.user.name],
+      [1, 'tool.pin', 'console:alice'],
+    );
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { AdminAuditEvent, RequestAuditEvent } from '../../src/audit/audit-entry.js';
 import type { AuditSigningKey } from '../../src/audit/audit-key.js';
+import type { AuditCheckpoint } from '../../src/audit/audit-signing.js';
 import { type AuditVerifyReport, verifyAuditTrail } from '../../src/audit/audit-verify.js';
 import { storedAuditCheckpoints, storedAuditEntries } from '../../src/audit/stored-trail.js';
 import type { SqlDialect } from '../../src/store/dialect.js';
@@ -16,7 +17,6 @@ import { openStore } from '../../src/store/open-store.js';
 import { openPostgresDialect } from '../../src/store/postgres-dialect.js';
 import { openSqliteDialect } from '../../src/store/sqlite-dialect.js';
 import type { AuditRepository, Store } from '../../src/store/store.js';
-import type { AuditCheckpoint } from '../../src/audit/audit-signing.js';
 
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const TENANT = 'acme';
@@ -85,7 +85,11 @@ export async function postgresBackend(): Promise<TestBackend> {
 export function requestEvent(i: number, overrides: Partial<RequestAuditEvent> = {}): RequestAuditEvent {
   return {
     kind: 'request',
-    agent: { name: 'claims-bot', spiffeId: 'spiffe://acme.airlock/agent/claims-bot', authenticatedBy: 'mtls' },
+    agent: {
+      name: 'claims-bot',
+      spiffeId: 'spiffe://acme.airlock/agent/claims-bot',
+      authenticatedBy: 'mtls',
+    },
     endUser: null,
     session: null,
     requestId: i,
@@ -107,7 +111,13 @@ export function requestEvent(i: number, overrides: Partial<RequestAuditEvent> = 
 }
 
 export function adminEvent(i: number): AdminAuditEvent {
-  return { kind: 'admin', action: 'tool.pin', actor: 'console:alice', target: `erp.tool_${i}`, reason: 'initial pin' };
+  return {
+    kind: 'admin',
+    action: 'tool.pin',
+    actor: 'console:alice',
+    target: `erp.tool_${i}`,
+    reason: 'initial pin',
+  };
 }
 
 /** Verifies what is in the store, optionally with witnessed checkpoints. */

@@ -7,7 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { AuditError } from '../../src/audit/audit-error.js';
-import { AUDIT_KEY_FILE, AUDIT_PUBLIC_KEY_FILE, auditKeyDir, auditPublicKeyFromPem, loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
+import {
+  AUDIT_KEY_FILE,
+  AUDIT_PUBLIC_KEY_FILE,
+  auditKeyDir,
+  auditPublicKeyFromPem,
+  loadOrCreateAuditKey,
+} from '../../src/audit/audit-key.js';
 import { signCheckpoint, verifyCheckpointSignature } from '../../src/audit/audit-signing.js';
 
 describe('audit key', () => {
@@ -38,7 +44,10 @@ describe('audit key', () => {
     const file = join(auditKeyDir(dataDir), AUDIT_KEY_FILE);
     await loadOrCreateAuditKey(dataDir);
     await chmod(file, 0o644);
-    await assert.rejects(loadOrCreateAuditKey(dataDir), (e: unknown) => e instanceof AuditError && e.code === 'AIRLOCK_AUDIT_KEY');
+    await assert.rejects(
+      loadOrCreateAuditKey(dataDir),
+      (e: unknown) => e instanceof AuditError && e.code === 'AIRLOCK_AUDIT_KEY',
+    );
     await chmod(file, 0o600);
   });
 

@@ -44,7 +44,12 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
     test('entries chain from genesis and the chain continues after a restart', async () => {
       const db = await backend.fresh();
       const store = await open(db);
-      const ledger = await AuditLedger.open({ repository: store.audit, tenant: TENANT, key, checkpointIntervalMs: 0 });
+      const ledger = await AuditLedger.open({
+        repository: store.audit,
+        tenant: TENANT,
+        key,
+        checkpointIntervalMs: 0,
+      });
       assert.deepEqual(ledger.head, { seq: 0, hash: GENESIS_HASH });
       const first = await ledger.append(requestEvent(1));
       assert.equal(first.seq, 1);
@@ -60,7 +65,12 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       assert.equal(latest?.headHash, second.hash);
 
       const store2 = await open(db);
-      const again = await AuditLedger.open({ repository: store2.audit, tenant: TENANT, key, checkpointIntervalMs: 0 });
+      const again = await AuditLedger.open({
+        repository: store2.audit,
+        tenant: TENANT,
+        key,
+        checkpointIntervalMs: 0,
+      });
       assert.deepEqual(again.head, { seq: 2, hash: second.hash });
       const third = await again.append(requestEvent(3));
       assert.equal(third.seq, 3);
@@ -95,7 +105,9 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         checkpointEvery: 50,
         checkpointIntervalMs: 0,
       });
-      const entries = await Promise.all(Array.from({ length: 200 }, (_, i) => ledger.append(requestEvent(i))));
+      const entries = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => ledger.append(requestEvent(i))),
+      );
       await ledger.close();
       assert.deepEqual(
         entries.map((e) => e.seq).sort((a, b) => a - b),
@@ -112,8 +124,18 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       const db = await backend.fresh();
       const a = await open(db);
       const b = await open(db);
-      const la = await AuditLedger.open({ repository: a.audit, tenant: TENANT, key, checkpointIntervalMs: 0 });
-      const lb = await AuditLedger.open({ repository: b.audit, tenant: TENANT, key, checkpointIntervalMs: 0 });
+      const la = await AuditLedger.open({
+        repository: a.audit,
+        tenant: TENANT,
+        key,
+        checkpointIntervalMs: 0,
+      });
+      const lb = await AuditLedger.open({
+        repository: b.audit,
+        tenant: TENANT,
+        key,
+        checkpointIntervalMs: 0,
+      });
       const results = await Promise.all(
         Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? la : lb).append(requestEvent(i))),
       );
@@ -128,7 +150,12 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
     test('when the store cannot write, append rejects with AIRLOCK_AUDIT_UNAVAILABLE', async () => {
       const db = await backend.fresh();
       const store = await db.open();
-      const ledger = await AuditLedger.open({ repository: store.audit, tenant: TENANT, key, checkpointIntervalMs: 0 });
+      const ledger = await AuditLedger.open({
+        repository: store.audit,
+        tenant: TENANT,
+        key,
+        checkpointIntervalMs: 0,
+      });
       await ledger.append(requestEvent(1));
       assert.equal(ledger.available, true);
       await store.close();
@@ -197,7 +224,11 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       assert.equal(result.prunedCount, 10);
       assert.equal(result.record?.kind, 'prune');
       assert.equal(result.record?.seq, 16);
-      assert.deepEqual(await ledger.prune({ olderThan: 3_000 }), { prunedThroughSeq: 0, prunedCount: 0, record: undefined });
+      assert.deepEqual(await ledger.prune({ olderThan: 3_000 }), {
+        prunedThroughSeq: 0,
+        prunedCount: 0,
+        record: undefined,
+      });
       await ledger.append(requestEvent(17));
       await ledger.close();
 

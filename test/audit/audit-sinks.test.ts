@@ -50,9 +50,14 @@ async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Prom
 }
 
 function parseSyslog(frame: string) {
-  const m = /^<(\d+)>1 (\S+) (\S+) (\S+) (\S+) (\S+) \[(\S+)((?: [^=\s]+="(?:[^"\\\]]|\\.)*")*)\] \uFEFF(.*)$/su.exec(frame);
+  const m =
+    /^<(\d+)>1 (\S+) (\S+) (\S+) (\S+) (\S+) \[(\S+)((?: [^=\s]+="(?:[^"\\\]]|\\.)*")*)\] \uFEFF(.*)$/su.exec(
+      frame,
+    );
   assert.ok(m, `not an RFC 5424 message: ${frame.slice(0, 200)}`);
-  const params = Object.fromEntries([...(m[8] ?? '').matchAll(/ ([^=\s]+)="((?:[^"\\\]]|\\.)*)"/g)].map((p) => [p[1], p[2]]));
+  const params = Object.fromEntries(
+    [...(m[8] ?? '').matchAll(/ ([^=\s]+)="((?:[^"\\\]]|\\.)*)"/g)].map((p) => [p[1], p[2]]),
+  );
   return {
     pri: Number(m[1]),
     timestamp: m[2],
@@ -99,7 +104,9 @@ describe('audit live sinks', () => {
     });
     const appended = [
       await ledger.append(requestEvent(1)),
-      await ledger.append(requestEvent(2, { decision: 'deny', code: 'AIRLOCK_IDENTITY_REVOKED', reason: 'revoked "x"' })),
+      await ledger.append(
+        requestEvent(2, { decision: 'deny', code: 'AIRLOCK_IDENTITY_REVOKED', reason: 'revoked "x"' }),
+      ),
       await ledger.append(adminEvent(3)),
     ];
     await until('3 syslog frames', () => collector.frames.length >= 3);
@@ -130,7 +137,10 @@ describe('audit live sinks', () => {
 
   test('syslog over TLS (RFC 5425) with a certificate made in the test', async () => {
     const ca = await createCertificateAuthority({ commonName: 'syslog test CA' });
-    const cert = await issueServerCertificate(ca, { commonName: 'syslog.localhost', dnsNames: ['syslog.localhost'] });
+    const cert = await issueServerCertificate(ca, {
+      commonName: 'syslog.localhost',
+      dnsNames: ['syslog.localhost'],
+    });
     const collector = frameCollector();
     const server = tls.createServer({ key: cert.keyPem, cert: cert.certPem }, collector.onSocket);
     server.listen(0, '127.0.0.1');
@@ -141,13 +151,21 @@ describe('audit live sinks', () => {
       port: (server.address() as AddressInfo).port,
       tls: { ca: ca.certPem, servername: 'syslog.localhost' },
     });
-    const { entry } = parseSyslog(await (async () => {
-      const ledger = await AuditLedger.open({ repository: store.audit, tenant: TENANT, key, checkpointIntervalMs: 0, sinks: [sink] });
-      await ledger.append(requestEvent(10));
-      await until('a TLS syslog frame', () => collector.frames.length >= 1);
-      await ledger.close();
-      return collector.frames[0] ?? '';
-    })());
+    const { entry } = parseSyslog(
+      await (async () => {
+        const ledger = await AuditLedger.open({
+          repository: store.audit,
+          tenant: TENANT,
+          key,
+          checkpointIntervalMs: 0,
+          sinks: [sink],
+        });
+        await ledger.append(requestEvent(10));
+        await until('a TLS syslog frame', () => collector.frames.length >= 1);
+        await ledger.close();
+        return collector.frames[0] ?? '';
+      })(),
+    );
     assert.equal(entry.kind, 'request');
     assert.equal(entry.tenant, TENANT);
   });
@@ -160,8 +178,20 @@ describe('audit live sinks', () => {
     const port = (probe.address() as AddressInfo).port;
     await new Promise((r) => probe.close(r));
 
-    const sink = new SyslogSink({ host: '127.0.0.1', port, maxQueue: 3, reconnectMinMs: 20, reconnectMaxMs: 50 });
-    const ledger = await AuditLedger.open({ repository: store.audit, tenant: TENANT, key, checkpointIntervalMs: 0, sinks: [sink] });
+    const sink = new SyslogSink({
+      host: '127.0.0.1',
+      port,
+      maxQueue: 3,
+      reconnectMinMs: 20,
+      reconnectMaxMs: 50,
+    });
+    const ledger = await AuditLedger.open({
+      repository: store.audit,
+      tenant: TENANT,
+      key,
+      checkpointIntervalMs: 0,
+      sinks: [sink],
+    });
     const entries: AuditEntry[] = [];
     for (let i = 0; i < 5; i++) entries.push(await ledger.append(requestEvent(100 + i)));
     await until('a failed connection', () => sink.stats().failures > 0);
@@ -209,7 +239,13 @@ describe('audit live sinks', () => {
       retryMinMs: 20,
       resourceAttributes: { 'deployment.environment': 'test' },
     });
-    const ledger = await AuditLedger.open({ repository: store.audit, tenant: TENANT, key, checkpointIntervalMs: 0, sinks: [sink] });
+    const ledger = await AuditLedger.open({
+      repository: store.audit,
+      tenant: TENANT,
+      key,
+      checkpointIntervalMs: 0,
+      sinks: [sink],
+    });
     const appended = await Promise.all([1, 2, 3].map((i) => ledger.append(requestEvent(200 + i))));
     await until('the OTLP batch', () => sink.stats().sent >= 3);
     await ledger.close();
@@ -220,7 +256,9 @@ describe('audit live sinks', () => {
         scopeLogs: { scope: { name: string }; logRecords: Record<string, unknown>[] }[];
       }[];
     };
-    const records = (bodies as Body[]).flatMap((b) => b.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)));
+    const records = (bodies as Body[]).flatMap((b) =>
+      b.resourceLogs.flatMap((r) => r.scopeLogs.flatMap((s) => s.logRecords)),
+    );
     assert.equal(records.length, 3);
     const resource = (bodies[0] as Body).resourceLogs[0]?.resource.attributes ?? [];
     assert.ok(resource.some((a) => a.key === 'service.name' && a.value.stringValue === 'airlock-connector'));

@@ -69,14 +69,26 @@ describe('audit stage', () => {
   });
 
   test('records allowed and refused requests, redacted, before answering', async () => {
-    const ledger = await AuditLedger.open({ repository: store.audit, tenant: TENANT, key, checkpointIntervalMs: 0 });
+    const ledger = await AuditLedger.open({
+      repository: store.audit,
+      tenant: TENANT,
+      key,
+      checkpointIntervalMs: 0,
+    });
     let headWhenUpstreamAnswered = -1;
     const terminal: Handler = async (ctx) => {
       headWhenUpstreamAnswered = ledger.head.seq;
       if (ctx.method === 'tools/list') return { tools: [] };
-      return { content: [{ type: 'text', text: `invoice ${String((ctx.params.arguments as { id: string }).id)}: 120 EUR` }] };
+      return {
+        content: [
+          { type: 'text', text: `invoice ${String((ctx.params.arguments as { id: string }).id)}: 120 EUR` },
+        ],
+      };
     };
-    const handler = compose([auditStage({ ledger }), authenticate({ identities: store.identities }), upstreamTiming()], terminal);
+    const handler = compose(
+      [auditStage({ ledger }), authenticate({ identities: store.identities }), upstreamTiming()],
+      terminal,
+    );
 
     const args = { id: 'INV-2024-0042', customer: 'Ada Lovelace' };
     const result = await handler(context({ params: { name: 'erp.lookup_invoice', arguments: args } }));
@@ -105,7 +117,9 @@ describe('audit stage', () => {
     // An unknown identity is refused by authenticate; the refusal is audited too.
     const stranger = { ...AGENT, name: 'intruder', certSerial: 'ffff' };
     await assert.rejects(
-      handler(context({ identity: stranger, params: { name: 'erp.delete_invoice', arguments: { id: 'x' } } })),
+      handler(
+        context({ identity: stranger, params: { name: 'erp.delete_invoice', arguments: { id: 'x' } } }),
+      ),
       (e: unknown) => e instanceof WireError && e.airlockCode === 'AIRLOCK_IDENTITY_UNKNOWN',
     );
     const denied = (await entries(store)).at(-1);
@@ -130,7 +144,12 @@ describe('audit stage', () => {
 
   test('fails closed: no audit store, no answer (-32603 AIRLOCK_AUDIT_UNAVAILABLE)', async () => {
     const own = await openStore({ url: 'sqlite::memory:' });
-    const ledger = await AuditLedger.open({ repository: own.audit, tenant: TENANT, key, checkpointIntervalMs: 0 });
+    const ledger = await AuditLedger.open({
+      repository: own.audit,
+      tenant: TENANT,
+      key,
+      checkpointIntervalMs: 0,
+    });
     let upstreamCalls = 0;
     const handler = compose([auditStage({ ledger })], async () => {
       upstreamCalls += 1;

@@ -41,7 +41,10 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       const db = await backend.fresh();
       const store = await db.open();
       const raw = await db.raw();
-      cleanups.push(() => store.close(), () => raw.close());
+      cleanups.push(
+        () => store.close(),
+        () => raw.close(),
+      );
       const ledger = await AuditLedger.open({
         repository: store.audit,
         tenant: TENANT,
@@ -57,7 +60,9 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
     }
 
     async function entryText(raw: SqlDialect, seq: number): Promise<string> {
-      const [row] = await raw.query<{ entry: string }>('SELECT entry FROM audit_entries WHERE seq = ?', [seq]);
+      const [row] = await raw.query<{ entry: string }>('SELECT entry FROM audit_entries WHERE seq = ?', [
+        seq,
+      ]);
       assert.ok(row, `entry ${seq} exists`);
       return row.entry;
     }
@@ -76,7 +81,9 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
     test('editing one byte of an entry is reported as modified', async () => {
       const { store, raw } = await trail();
       const text = await entryText(raw, 17);
-      const edited = text.replace('"decision":"allow"', '"decision":"allaw"').replace('"actor":"console:alice"', '"actor":"console:alicf"');
+      const edited = text
+        .replace('"decision":"allow"', '"decision":"allaw"')
+        .replace('"actor":"console:alice"', '"actor":"console:alicf"');
       assert.notEqual(edited, text);
       assert.equal(edited.length, text.length);
       await raw.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [edited, 17]);
@@ -159,7 +166,10 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       );
       const cp = JSON.parse(row?.checkpoint ?? '{}') as { time: number };
       cp.time += 1; // re-dated checkpoint: the signature no longer covers it
-      await raw.run('UPDATE audit_checkpoints SET checkpoint = ? WHERE tree_size = ?', [JSON.stringify(cp), 20]);
+      await raw.run('UPDATE audit_checkpoints SET checkpoint = ? WHERE tree_size = ?', [
+        JSON.stringify(cp),
+        20,
+      ]);
       const report = await verifyStored(store.audit, key);
       assert.equal(report.firstProblem?.seq, 20);
       assert.equal(report.firstProblem?.kind, 'bad-signature');

@@ -50,7 +50,10 @@ describe('audit witness over HTTP', () => {
     const db = await backend.fresh();
     const store = await db.open();
     const raw = await db.raw();
-    cleanups.push(() => store.close(), () => raw.close());
+    cleanups.push(
+      () => store.close(),
+      () => raw.close(),
+    );
     await witness.registerKey(tenant, key.publicKeyPem);
     const ledger = await AuditLedger.open({
       repository: store.audit,
@@ -75,7 +78,14 @@ describe('audit witness over HTTP', () => {
     );
     assert.ok(witnessed.every((c) => c.tenant === 'acme-1' && c.keyId === key.keyId));
     // The witness learned hashes and counts only.
-    assert.deepEqual(Object.keys(witnessed[0] ?? {}).sort(), ['headHash', 'keyId', 'signature', 'tenant', 'time', 'treeSize']);
+    assert.deepEqual(Object.keys(witnessed[0] ?? {}).sort(), [
+      'headHash',
+      'keyId',
+      'signature',
+      'tenant',
+      'time',
+      'treeSize',
+    ]);
     const report = await verifyStored(store.audit, key, witnessed);
     assert.equal(report.ok, true, JSON.stringify(report.firstProblem));
     assert.equal(report.witnessedCheckpoints, 4);
@@ -98,7 +108,9 @@ describe('audit witness over HTTP', () => {
   test('rewriting history with the audit key itself is detected by the witnessed checkpoints', async () => {
     const { store, raw, witnessed } = await witnessedTrail('acme-3', 20);
     // The attacker edits entry 7, re-hashes the chain from there and re-signs every local checkpoint.
-    const rows = await raw.query<{ seq: number; entry: string }>('SELECT seq, entry FROM audit_entries ORDER BY seq');
+    const rows = await raw.query<{ seq: number; entry: string }>(
+      'SELECT seq, entry FROM audit_entries ORDER BY seq',
+    );
     let prevHash = '';
     const hashes = new Map<number, string>();
     for (const row of rows) {
@@ -117,7 +129,12 @@ describe('audit witness over HTTP', () => {
       hashes.set(row.seq, prevHash);
     }
     for (const size of [10, 15, 20]) {
-      const cp = signCheckpoint(key, { tenant: 'acme-3', treeSize: size, headHash: hashes.get(size) ?? '', time: 1 });
+      const cp = signCheckpoint(key, {
+        tenant: 'acme-3',
+        treeSize: size,
+        headHash: hashes.get(size) ?? '',
+        time: 1,
+      });
       await raw.run('UPDATE audit_checkpoints SET checkpoint = ?, head_hash = ? WHERE tree_size = ?', [
         canonicalJson(cp),
         cp.headHash,
@@ -149,7 +166,10 @@ describe('audit witness over HTTP', () => {
     const fork = signCheckpoint(key, { tenant, treeSize: 10, headHash: head(11), time: Date.now() });
     const forkRes = await post(fork);
     assert.equal(forkRes.status, 409);
-    assert.equal(((await forkRes.json()) as { error: { code: string } }).error.code, 'AIRLOCK_AUDIT_WITNESS_INCONSISTENT');
+    assert.equal(
+      ((await forkRes.json()) as { error: { code: string } }).error.code,
+      'AIRLOCK_AUDIT_WITNESS_INCONSISTENT',
+    );
 
     const smaller = signCheckpoint(key, { tenant, treeSize: 4, headHash: head(4), time: Date.now() });
     assert.equal((await post(smaller)).status, 409, 'a smaller tree after a larger one is a truncation');
@@ -158,9 +178,17 @@ describe('audit witness over HTTP', () => {
     const foreign = signCheckpoint(stranger, { tenant, treeSize: 20, headHash: head(20), time: Date.now() });
     const foreignRes = await post(foreign);
     assert.equal(foreignRes.status, 403);
-    assert.equal(((await foreignRes.json()) as { error: { code: string } }).error.code, 'AIRLOCK_AUDIT_WITNESS_BAD_SIGNATURE');
+    assert.equal(
+      ((await foreignRes.json()) as { error: { code: string } }).error.code,
+      'AIRLOCK_AUDIT_WITNESS_BAD_SIGNATURE',
+    );
 
-    const unknownTenant = signCheckpoint(key, { tenant: 'nobody', treeSize: 1, headHash: head(1), time: Date.now() });
+    const unknownTenant = signCheckpoint(key, {
+      tenant: 'nobody',
+      treeSize: 1,
+      headHash: head(1),
+      time: Date.now(),
+    });
     assert.equal((await post(unknownTenant)).status, 403);
 
     const forged: AuditCheckpoint = { ...cp10, treeSize: 30 };

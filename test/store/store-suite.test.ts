@@ -431,7 +431,9 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       assert.equal(smaller.status, 'conflict');
       assert.equal(smaller.status === 'conflict' && smaller.existing.treeSize, 10);
       assert.deepEqual(await audit.addWitnessCheckpoint(cp(20, h(20))), { status: 'stored' });
-      assert.deepEqual(await audit.addWitnessCheckpoint({ ...cp(5, h(5)), tenant: 'globex' }), { status: 'stored' });
+      assert.deepEqual(await audit.addWitnessCheckpoint({ ...cp(5, h(5)), tenant: 'globex' }), {
+        status: 'stored',
+      });
       assert.deepEqual(
         (await audit.listWitnessCheckpoints('acme')).map((c) => [c.treeSize, c.headHash]),
         [

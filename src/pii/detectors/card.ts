@@ -89,7 +89,8 @@ export function cardDetector(): PiiDetector {
         const groups = [...run.matchAll(/\d+/g)].map((g) => ({ start: m.index + g.index, text: g[0] }));
         // Every contiguous window of groups, leftmost-longest, so "4111 1111 1111 1111 2027" finds the PAN.
         for (const { start, end, digits } of cardWindows(groups)) {
-          if (isGlued(text, start, end)) continue;
+          // "+49 90 2812…": an international phone number, however Luhn-like its digits are.
+          if (isGlued(text, start, end) || text[start - 1] === '+' || text[start - 1] === '(') continue;
           // Separators must be consistent: "4111 1111-1111 1111" is not how anyone writes a PAN.
           const value = text.slice(start, end);
           if (value.includes(' ') && value.includes('-')) continue;

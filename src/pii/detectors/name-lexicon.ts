@@ -55,18 +55,45 @@ export function isKnownLastName(word: string): boolean {
   return /LastName/.test(tagsOf(word.toLowerCase()));
 }
 
-/** Whether `word` is a function word, month, weekday or interjection (never inside a name). */
+/** Function words that can also be names (`Will`, `May`, `Jan`): only these tags make them breakers. */
+const HARD_FUNCTION_WORD = /Determiner|Preposition|Conjunction|Pronoun|Possessive|QuestionWord|Copula|Auxiliary/;
+
+/**
+ * Whether `word` is a function word, month, weekday or interjection, which ends a name. Modal verbs,
+ * months and weekdays that are also given names or surnames (`Will`, `May`, `Jan`) do not end one.
+ */
 export function isFunctionWord(word: string): boolean {
-  const tags = tagsOf(word.toLowerCase());
-  return tags !== '' && FUNCTION_WORD.test(tags) && !/FirstName|MaleName|FemaleName|LastName/.test(tags);
+  const lower = word.toLowerCase();
+  const tags = tagsOf(lower);
+  if (tags === '' || !FUNCTION_WORD.test(tags) || /FirstName|MaleName|FemaleName|LastName/.test(tags)) return false;
+  if (HARD_FUNCTION_WORD.test(tags)) return true;
+  return getGender(lower) === 'unknown';
 }
+
+/** Whether `word` is a determiner (`the`, `der`, `le`, `el`...): people rarely follow one. */
+export function isDeterminer(word: string): boolean {
+  return /Determiner/.test(tagsOf(word.toLowerCase())) || DETERMINERS.has(word.toLowerCase());
+}
+
+const DETERMINERS = new Set(['the', 'der', 'die', 'das', 'le', 'la', 'les', 'el', 'los', 'las', 'het', 'il', 'lo', 'gli']);
+
+/** Lower-case name particles that may be capitalised inside a name (`De Martino`, `Van Dijk`). */
+export const PARTICLES = new Set([
+  'van', 'von', 'der', 'den', 'de', 'del', 'della', 'dei', 'di', 'da', 'du', 'des', 'la', 'le', 'ten', 'ter',
+  'zu', 'dos', 'das', 'do', 'lo', 'los', 'las', 'mac', 'mc', 'st', 'dell', 'y', 'e',
+]);
+
+/** Politeness words skipped when looking for the cue before a name ("Bel alsjeblieft Anna"). */
+export const POLITENESS = new Set([
+  'please', 'kindly', 'bitte', 'alsjeblieft', 'aub', 'svp', 'favor', 'favore', 'also', 'a', 'à', 'to', 'now',
+]);
 
 /** Titles before a name, several languages; matched case-sensitively with an optional dot. */
 export const HONORIFICS = new Set([
   'Mr', 'Mrs', 'Ms', 'Miss', 'Mx', 'Dr', 'Prof', 'Sir', 'Dame', 'Lady', 'Lord', 'Rev',
   'Herr', 'Frau', 'Hr', 'Fr', 'Dipl', 'Ing',
   'M', 'Mme', 'Mlle', 'Me', 'Monsieur', 'Madame', 'Mademoiselle',
-  'Sr', 'Sra', 'Srta', 'Don', 'Doña', 'Señor', 'Señora',
+  'Sr', 'Sra', 'Srta', 'Sta', 'Don', 'Doña', 'Señor', 'Señora',
   'Dhr', 'Mevr', 'Mw', 'Mej',
   'Sig', 'Sig.ra', 'Sig.na', 'Signor', 'Signora', 'Dott', 'Dott.ssa', 'Avv',
 ]);
@@ -93,6 +120,9 @@ export const PERSON_KEYS = new Set([
   'author', 'owner', 'ownername', 'assignee', 'reporter', 'approver', 'requester', 'requestedby',
   'createdby', 'updatedby', 'signedby', 'attn', 'attention', 'from', 'to', 'cc', 'bcc', 'signatory',
   'attendee', 'attendees', 'participants', 'manager', 'agent', 'person', 'nameofperson', 'beneficiary',
+  'actor', 'member', 'guest', 'passenger', 'traveller', 'traveler', 'student', 'teacher', 'doctor', 'driver',
+  'tenant', 'landlord', 'buyer', 'seller', 'payer', 'payee', 'witness', 'spouse', 'nextofkin',
+  'emergencycontact', 'referrer', 'salesperson', 'salesrep', 'accountmanager', 'colleague', 'assignedto',
   'kunde', 'kundin', 'ansprechpartner', 'vorname', 'nachname', 'inhaber', 'kontoinhaber',
   'nom', 'prenom', 'prénom', 'nomcomplet', 'titulaire', 'destinataire',
   'nombre', 'apellido', 'apellidos', 'cliente', 'titular', 'destinatario',
@@ -121,21 +151,13 @@ export const NOT_NAME_WORDS = new Set([
   'Technology', 'Consulting', 'Logistics', 'International', 'Industries', 'Partners', 'Associates',
   'Invoice', 'Order', 'Customer', 'Account', 'Airport', 'Station', 'Centre', 'Center', 'Office',
   'Building', 'Park', 'Mall', 'Market', 'Foundation', 'Institute', 'Ministry', 'Council', 'Agency',
-  'Montag', 'Dienstag', 'Mittwoch', 'Donnerstag', 'Freitag', 'Samstag', 'Sonntag', 'Januar', 'Februar',
-  'März', 'Mai', 'Juni', 'Juli', 'Oktober', 'Dezember', 'Lundi', 'Mardi', 'Mercredi', 'Jeudi', 'Vendredi',
-  'Samedi', 'Dimanche', 'Janvier', 'Février', 'Mars', 'Avril', 'Juin', 'Juillet', 'Août', 'Septembre',
-  'Octobre', 'Novembre', 'Décembre', 'Lunes', 'Martes', 'Miércoles', 'Jueves', 'Viernes', 'Sábado',
-  'Domingo', 'Enero', 'Febrero', 'Marzo', 'Abril', 'Mayo', 'Junio', 'Julio', 'Agosto', 'Septiembre',
-  'Octubre', 'Noviembre', 'Diciembre', 'Maandag', 'Dinsdag', 'Woensdag', 'Donderdag', 'Vrijdag',
-  'Zaterdag', 'Zondag', 'Januari', 'Februari', 'Maart', 'Mei', 'Augustus', 'Lunedì', 'Martedì',
-  'Mercoledì', 'Giovedì', 'Venerdì', 'Sabato', 'Gennaio', 'Febbraio', 'Aprile', 'Maggio', 'Giugno',
-  'Luglio', 'Settembre', 'Ottobre', 'Dicembre', 'Re', 'Fwd', 'AW', 'WG', 'TR', 'RE', 'FW',
+  'Re', 'Fwd', 'AW', 'WG', 'TR', 'RE', 'FW',
   'Asociados', 'Hijos', 'Hermanos', 'Figli', 'Fratelli', 'SPA', 'Sons', 'Fils', 'Söhne', 'Zonen', 'Brothers',
   'Bros', 'Cie', 'Compagnie', 'Gruppe', 'Groep', 'Gruppo', 'Grupo', 'Société', 'Sociedad', 'Società',
   'S.A', 'S.L', 'S.p.A', 'S.r.l', 'B.V', 'N.V', 'S.A.S', 'S.A.R.L', 'e.V', 'e.K', 'mbH',
   // Street types (USPS suffix list and European equivalents).
   'Alley', 'Bypass', 'Causeway', 'Circle', 'Close', 'Crescent', 'Crest', 'Croft', 'Crossing', 'Estate',
-  'Estates', 'Expressway', 'Freeway', 'Gardens', 'Gateway', 'Glen', 'Green', 'Grove', 'Harbor', 'Harbour',
+  'Estates', 'Expressway', 'Freeway', 'Gardens', 'Gateway', 'Grove', 'Harbor', 'Harbour',
   'Haven', 'Heights', 'Highway', 'Hollow', 'Junction', 'Knoll', 'Landing', 'Loop', 'Manor', 'Meadow',
   'Meadows', 'Mews', 'Motorway', 'Orchard', 'Parade', 'Parkway', 'Passage', 'Pike', 'Plains', 'Plaza',
   'Point', 'Port', 'Ridge', 'Route', 'Row', 'Spur', 'Stravenue', 'Summit', 'Terrace', 'Trace', 'Track',
@@ -145,11 +167,29 @@ export const NOT_NAME_WORDS = new Set([
   'Steeg', 'Singel', 'Hof',
 ]);
 
+/** Month and weekday names (German, French, Spanish, Dutch, Italian): never the first word of a name. */
+export const DATE_WORDS = new Set([
+  'Montag', 'Dienstag', 'Mittwoch', 'Donnerstag', 'Freitag', 'Samstag', 'Sonntag', 'Januar', 'Februar',
+  'März', 'Mai', 'Juni', 'Juli', 'Oktober', 'Dezember', 'Lundi', 'Mardi', 'Mercredi', 'Jeudi', 'Vendredi',
+  'Samedi', 'Dimanche', 'Janvier', 'Février', 'Mars', 'Avril', 'Juin', 'Juillet', 'Août', 'Septembre',
+  'Octobre', 'Novembre', 'Décembre', 'Lunes', 'Martes', 'Miércoles', 'Jueves', 'Viernes', 'Sábado',
+  'Domingo', 'Enero', 'Febrero', 'Marzo', 'Abril', 'Mayo', 'Junio', 'Julio', 'Agosto', 'Septiembre',
+  'Octubre', 'Noviembre', 'Diciembre', 'Maandag', 'Dinsdag', 'Woensdag', 'Donderdag', 'Vrijdag',
+  'Zaterdag', 'Zondag', 'Januari', 'Februari', 'Maart', 'Mei', 'Augustus', 'Lunedì', 'Martedì',
+  'Mercoledì', 'Giovedì', 'Venerdì', 'Sabato', 'Gennaio', 'Febbraio', 'Aprile', 'Maggio', 'Giugno',
+  'Luglio', 'Settembre', 'Ottobre', 'Dicembre',
+]);
+
 /** First words of place names: `San Fernando`, `West Burdette`, `Bad Homburg`. */
 export const PLACE_PREFIXES = new Set([
   'San', 'Santa', 'Santo', 'São', 'Saint', 'Sainte', 'St', 'Ste', 'West', 'East', 'North', 'South',
   'New', 'Port', 'Fort', 'Lake', 'Mount', 'Puerto', 'Porto', 'Bad', 'Villa', 'Barrio', 'Lugar', 'Colonia',
   'Ciudad', 'Castel', 'Castello', 'Borgo', 'Monte', 'Nieuw', 'Oud', 'Groot', 'Klein', 'Alt', 'Neu',
+  // Street types that come first: "Calle Mayor", "Via Roma", "Rue Neuve".
+  'Calle', 'Avenida', 'Camino', 'Paseo', 'Plaza', 'Carrer', 'Rambla', 'Travesía', 'Urbanización', 'Vía',
+  'Callejón', 'Ronda', 'Pasaje', 'Edificio', 'Cuesta', 'Glorieta', 'Alameda', 'Bloque', 'Escalinata',
+  'Via', 'Viale', 'Piazza', 'Strada', 'Corso', 'Vicolo', 'Contrada', 'Largo', 'Rue', 'Allée', 'Impasse',
+  'Quai', 'Chemin', 'Place', 'Boulevard', 'Avenue', 'Route', 'Rua', 'Travessa',
 ]);
 
 /** Labels and JSON keys whose value is never a person (compared like `PERSON_KEYS`). */
@@ -160,7 +200,7 @@ export const NON_PERSON_KEYS = new Set([
   'place', 'office', 'department', 'team', 'project', 'subject', 'category', 'sku', 'tool', 'file',
   'filename', 'host', 'hostname', 'server', 'service', 'app', 'application', 'firma', 'unternehmen',
   'stadt', 'ort', 'straße', 'strasse', 'société', 'entreprise', 'ville', 'rue', 'empresa', 'ciudad',
-  'calle', 'bedrijf', 'stad', 'straat', 'azienda', 'città', 'via',
+  'calle', 'bedrijf', 'stad', 'straat', 'azienda', 'città', 'via', 're', 'fwd', 'fw', 'aw', 'wg', 'tr',
 ]);
 
 /** Role nouns and verbs that are followed by a person: `contact`, `colleague`, `call`, `spoke with`. */

@@ -31,11 +31,18 @@ export interface PhoneDetectorOptions {
 }
 
 const CUE =
-  /(?:phone|tel\b|tel\.|telephone|mobile|mob\b|cell|fax|whatsapp|sms|call|text|ring|dial|reach|hotline|contact|number|no\.|nr\.|nummer|telefon|handy|rufnummer|anruf|tél|téléphone|portable|appel|teléfono|telefono|móvil|movil|llam|cellulare|chiama|bellen|telefoonnummer|mobiel|☎|📞)/iu;
+  /(?:phone|tel\b|tel\.|telephone|mobile|mob\b|cell|fax|whatsapp|sms|call|text|ring|dial|reach|hotline|contact|telefon|handy|rufnummer|anruf|tél|téléphone|portable|appel|teléfono|telefono|móvil|movil|llam|cellulare|chiama|bellen|telefoonnummer|mobiel|☎|📞)/iu;
 const KEY_CUE = /phone|tel|mobile|cell|fax|contact|number/i;
 const DATE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/;
 /** "2 500 000", "1.234.567": a thousands-grouped amount, not a phone. */
 const THOUSANDS = /^\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})*$/;
+/** `123-45-6789` is how SSNs are written, never phone numbers. */
+const SSN_SHAPE = /^\d{3}-\d{2}-\d{4}$/;
+/** Words that make the number after them an identifier: "order 0457876863", "#0583336", "id". */
+const ID_CONTEXT =
+  /(?:#|\b(?:order|invoice|inv|ref|reference|id|ticket|incident|case|po|transaction|txn|tracking|parcel|sku|account|acct|customer|client|bestellung|rechnung|commande|facture|pedido|factura|ordine|fattura|bestelling|factuur)\b[\s:#.-]*(?:no\.?|nr\.?|number|nummer)?[\s:#.-]*)$/i;
+/** A national number with a trunk `0` and area code: "(0160) 826802", "030 12345678", "00296 6893632". */
+const NATIONAL = /(?<![\p{L}\p{N}+])\(?0\d{1,5}\)?[ /-]\d{2,9}(?:[ -]\d{2,4}){0,3}(?![\p{L}\p{N}]|[.,]\d)/gu;
 const IPV4_SHAPE = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 /** International numbers libphonenumber cannot place (unknown calling code) still look like phones. */
 const INTERNATIONAL = /(?<![\p{L}\p{N}+])\+\d{1,3}(?:[ .-]?\(?\d{1,5}\)?){2,6}(?![\p{L}\p{N}])/gu;
@@ -98,8 +105,10 @@ export function phoneDetector(options: PhoneDetectorOptions = {}): PiiDetector {
         }
         if (!settled) for (const r of fallback ?? []) add(r);
       }
-      for (const m of text.matchAll(INTERNATIONAL)) {
-        add({ start: m.index, end: m.index + m[0].length, valid: false, e164: undefined });
+      for (const pattern of [INTERNATIONAL, NATIONAL]) {
+        for (const m of text.matchAll(pattern)) {
+          add({ start: m.index, end: m.index + m[0].length, valid: false, e164: undefined });
+        }
       }
       const spans: PiiSpan[] = [];
       for (const c of candidates.values()) {
@@ -135,7 +144,10 @@ function judge(text: string, c: Candidate, keyCue: boolean): number | undefined 
   const digits = countDigits(main);
   if (digits < DEFAULT_MIN_PHONE_DIGITS || digits > MAX_PHONE_DIGITS) return undefined;
   if (isGlued(text, c.start, c.end)) return undefined;
-  if (DATE.test(main) || /[,:]/.test(main)) return undefined;
+  if (DATE.test(main) || /[,:]/.test(main) || SSN_SHAPE.test(main) || /^\d+\.\d{2}$/.test(main)) return undefined;
+  // "1.532.052,69": the integer part of an amount.
+  if (/^[.,]\d/.test(text.slice(c.end, c.end + 2))) return undefined;
+  if (ID_CONTEXT.test(text.slice(Math.max(0, c.start - 24), c.start)) && !cueBefore(text, c.start)) return undefined;
   const international = main.startsWith('+') || /^00[1-9]/.test(main);
   const parens = /\(\d{1,5}\)/.test(main);
   const groups = main.split(/[ .\-/()]+/).filter((g) => g.length > 0);
@@ -146,16 +158,15 @@ function judge(text: string, c: Candidate, keyCue: boolean): number | undefined 
   if (international) return c.valid ? 0.95 : 0.75;
   if (parens) return c.valid ? 0.9 : 0.7;
   if (separated) {
-    if (THOUSANDS.test(main) && !cue) return undefined;
+    if (THOUSANDS.test(main.replace(/^\(/, '')) && !cue) return undefined;
     if (c.valid && (cue || trunk || groups.length >= 3)) return 0.85;
     if (cue || trunk) return 0.7;
     if (groups.length >= 3) return 0.6;
     return undefined;
   }
-  // A bare digit run: only with a trunk prefix or a cue.
-  if (c.valid && (cue || trunk)) return 0.8;
-  if (cue && trunk) return 0.6;
-  return undefined;
+  // A bare digit run is usually an identifier: only with a cue, at a national length.
+  if (digits > 12 || !cue) return undefined;
+  return c.valid ? 0.8 : trunk ? 0.6 : undefined;
 }
 
 /** Whether a phone cue word stands in the `CUE_WINDOW` characters before `at`. */
