@@ -15,23 +15,9 @@ export const DEFAULT_BACKOFF_FACTOR = 2;
 /** A connection that lasted 10 s counts as healthy: the next failure starts from the beginning. */
 export const DEFAULT_BACKOFF_RESET_AFTER_MS = 10_000;
 
-/** The time source the supervisor and backoff use (injectable in tests). */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
+import { type Clock, systemClock } from '../supervision/clock.js';
 
-/** Wall clock with unref'd timers. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => {
-    const timer = setTimeout(fn, ms);
-    timer.unref?.();
-    return timer;
-  },
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export { type Clock, systemClock } from '../supervision/clock.js';
 
 export interface BackoffOptions {
   initialMs?: number;

@@ -8,19 +8,7 @@ export const DEFAULT_RESTART_INITIAL_DELAY_MS = 250;
 /** Default longest restart delay. */
 export const DEFAULT_RESTART_MAX_DELAY_MS = 30_000;
 
-/** The timers a supervisor uses; `systemClock` in production, a fake in tests. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-/** Real time; timers are `unref`'d so a pending restart never keeps the process alive. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
+export { type Clock, systemClock } from '../supervision/clock.js';
 
 export interface BackoffOptions {
   /** First delay in ms. Default {@link DEFAULT_RESTART_INITIAL_DELAY_MS}. */

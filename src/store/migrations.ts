@@ -106,6 +106,22 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'pii vault',
+    statements: [
+      `CREATE TABLE pii_vault (
+        tenant TEXT NOT NULL,
+        token TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        data_class TEXT NOT NULL,
+        sealed_value TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (tenant, token)
+      )`,
+      'CREATE UNIQUE INDEX pii_vault_digest ON pii_vault (tenant, digest)',
+    ],
+  },
 ];
 
 /**

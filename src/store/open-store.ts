@@ -20,12 +20,14 @@ import { type SqlDialect, STORE_ERROR_CODES } from './dialect.js';
 import { SqlIdentityRepository } from './identity-repository.js';
 import { migrate } from './migrations.js';
 import { SqlPolicyVersionRepository } from './policy-version-repository.js';
+import { SqlPiiVaultRepository } from './pii-vault-repository.js';
 import { openPostgresDialect, type PostgresDialectOptions } from './postgres-dialect.js';
 import { SqlRelayRepository } from './relay-repository.js';
 import { openSqliteDialect, type SqliteDialectOptions } from './sqlite-dialect.js';
 import type {
   AuditRepository,
   IdentityRepository,
+  PiiVaultRepository,
   PolicyVersionRepository,
   RelayRepository,
   Store,
@@ -101,6 +103,7 @@ class SqlStore implements Store {
   readonly identities: IdentityRepository;
   readonly policyVersions: PolicyVersionRepository;
   readonly audit: AuditRepository;
+  readonly vault: PiiVaultRepository;
   readonly #dialect: SqlDialect;
 
   constructor(dialect: SqlDialect) {
@@ -110,6 +113,7 @@ class SqlStore implements Store {
     this.identities = new SqlIdentityRepository(dialect);
     this.policyVersions = new SqlPolicyVersionRepository(dialect);
     this.audit = new SqlAuditRepository(dialect);
+    this.vault = new SqlPiiVaultRepository(dialect);
   }
 
   close(): Promise<void> {
