@@ -3,18 +3,41 @@
  * undici-interceptor style functions `(next) => handler`; see `compose.ts` and `gateway-stages.ts`.
  */
 
-/** How the agent proved who it is. `mtls`: a client certificate issued by the tenant CA. */
+/**
+ * How the agent proved who it is. `mtls`: a client certificate issued by the tenant CA; `bearer`: an
+ * OAuth access token (JWT) from the customer's identity provider, possibly DPoP-bound.
+ */
 export type AuthMethod = 'mtls' | 'bearer';
 
 /** The authenticated workload behind a request, as the transport layer established it. */
 export interface GatewayIdentity {
-  /** Identity name, e.g. `claims-bot`. */
+  /** Identity name, e.g. `claims-bot` (mTLS); the token's `sub` (or `client_id`) for bearer identities. */
   name: string;
-  /** SPIFFE-style id, e.g. `spiffe://acme.airlock/agent/claims-bot`. */
+  /** SPIFFE-style id, e.g. `spiffe://acme.airlock/agent/claims-bot`. Empty for bearer identities. */
   spiffeId: string;
-  /** Lowercase hex serial of the client certificate the agent presented (mTLS). */
+  /** Lowercase hex serial of the client certificate the agent presented (mTLS). Empty for bearer identities. */
   certSerial: string;
   authenticatedBy: AuthMethod;
+  /** Bearer only: the token's `sub`. */
+  subject?: string;
+  /** Bearer only: the token's `client_id` / `azp`. */
+  clientId?: string;
+  /** Bearer only: the token's `iss`. */
+  issuer?: string;
+  /** Bearer only: the token's scopes. */
+  scopes?: string[];
+  /** Bearer only: the token's `exp` in epoch ms; the `authenticate` stage refuses the request after it. */
+  expiresAt?: number;
+  /** Bearer only: thumbprint of the DPoP key the token is bound to (a valid proof was presented). */
+  dpopJkt?: string;
+}
+
+/** The end user an agent acts for, from a verified IdP token the agent presented (`X-Airlock-End-User`). */
+export interface EndUser {
+  /** The end user's `sub` at `issuer`. */
+  subject: string;
+  /** The IdP that issued the end-user token. */
+  issuer: string;
 }
 
 /** MCP protocol era of the agent connection: `legacy` = 2025-11-25 sessions, `modern` = 2026-07-28. */
@@ -45,6 +68,8 @@ export interface ProgressUpdate {
 export interface GatewayContext {
   /** Set by the transport (mTLS peer certificate); the `authenticate` stage re-checks it against the store. */
   readonly identity: GatewayIdentity | undefined;
+  /** The verified end user the agent acts for, when the agent presented one (see `EndUser`). */
+  readonly endUser?: EndUser;
   readonly era: GatewayEra;
   /** `Mcp-Session-Id` for legacy sessions; undefined for modern (stateless) requests. */
   readonly sessionId: string | undefined;

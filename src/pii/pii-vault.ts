@@ -79,7 +79,7 @@ export class PiiVault {
     const cached = this.#byDigest.get(digest);
     if (cached) return cached;
     const existing = await this.#repo.getVaultEntryByDigest(this.tenant, digest);
-    if (existing) return this.#remember(digest, existing.token, cls, value, existing.dataClass);
+    if (existing) return this.#remember(digest, existing.token);
     for (let length = this.#hexLength; length <= MAX_TOKEN_HEX_LENGTH; length += 4) {
       const token = formatToken(cls, digest.slice(0, length));
       const inserted = await this.#repo.putVaultEntry({
@@ -90,10 +90,13 @@ export class PiiVault {
         sealedValue: sealValue(this.#keys.vaultKey, value, this.#aad(token)),
         createdAt: this.#now(),
       });
-      if (inserted) return this.#remember(digest, token, cls, value, cls);
+      if (inserted) {
+        this.#byToken.set(token, { class: cls, value });
+        return this.#remember(digest, token);
+      }
       // Either another writer stored this very value meanwhile, or the short token is taken by another value.
       const raced = await this.#repo.getVaultEntryByDigest(this.tenant, digest);
-      if (raced) return this.#remember(digest, raced.token, cls, value, raced.dataClass);
+      if (raced) return this.#remember(digest, raced.token);
     }
     throw new PiiError(PII_ERROR_CODES.vaultCollision, `no free token for a ${cls} value`);
   }
@@ -137,9 +140,8 @@ export class PiiVault {
     return `${this.tenant}\u0000${token}`;
   }
 
-  #remember(digest: string, token: string, cls: string, value: string, storedClass: string): string {
+  #remember(digest: string, token: string): string {
     this.#byDigest.set(digest, token);
-    if (storedClass === cls && !this.#byToken.get(token)) this.#byToken.set(token, { class: cls, value });
     return token;
   }
 }

@@ -3,11 +3,14 @@
  * certificate signed by the relay's connector CA (URI SAN `airlock://connector/<tenant>/<id>`).
  *
  * The token is consumed before the CSR is checked (the tenant comes from the token), so a request
- * with a broken CSR burns its token; `enrollConnector` always sends a valid one.
+ * with a broken CSR burns its token; `enrollConnector` always sends a valid one. An optional
+ * `auditPublicKeyPem` is checked BEFORE the token is consumed and, once the connector is enrolled,
+ * registered with the relay's audit witness for the token's tenant.
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { auditPublicKeyFromPem } from '../audit/audit-key.js';
 import { type CertifiedKey, issueFromCsr } from '../identity/pki.js';
 import type { Store } from '../store/store.js';
 import { EnrollCodes, type EnrollResponse, enrollRequestSchema } from '../tunnel/enrollment-protocol.js';
@@ -23,6 +26,8 @@ export interface EnrollmentContext {
   domain: string;
   logger: Logger;
   maxBodyBytes: number;
+  /** Registers the connector's audit public key with the audit witness (see audit-witness-api.ts). */
+  registerAuditKey?: (tenant: string, publicKeyPem: string) => Promise<unknown>;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -83,6 +88,15 @@ export async function handleEnroll(
     sendError(res, 400, EnrollCodes.BAD_REQUEST, 'body must be JSON { "token": "...", "csr": "..." }');
     return;
   }
+  const auditKeyPem = parsed.data.auditPublicKeyPem;
+  if (auditKeyPem !== undefined) {
+    try {
+      auditPublicKeyFromPem(auditKeyPem);
+    } catch (err) {
+      sendError(res, 400, EnrollCodes.AUDIT_KEY_INVALID, (err as Error).message);
+      return;
+    }
+  }
   const token = parseEnrollmentToken(parsed.data.token);
   if (!token) {
     const [code, message] = TOKEN_ERRORS.unknown;
@@ -115,6 +129,12 @@ export async function handleEnroll(
     certSerial: issued.serial,
     enrolledAt: Date.now(),
   });
+  if (auditKeyPem !== undefined && ctx.registerAuditKey) {
+    // The connector registers its key again on every start, so a failure here is not fatal.
+    await ctx.registerAuditKey(tenant, auditKeyPem).catch((err: unknown) => {
+      ctx.logger.warn({ tenant, connectorId, err: (err as Error).message }, 'audit key not registered');
+    });
+  }
   ctx.logger.info({ tenant, connectorId }, 'connector enrolled');
   const body: EnrollResponse = {
     tenant,

@@ -9,7 +9,7 @@
  */
 import { StoreError } from '../errors/airlock-error.js';
 import { type SqlDialect, STORE_ERROR_CODES } from './dialect.js';
-import type { AgentIdentityRecord, IdentityRepository } from './store.js';
+import type { AgentIdentityRecord, IdentityRepository, RevokedCredential } from './store.js';
 
 interface IdentityRow {
   name: string;
@@ -84,6 +84,60 @@ export class SqlIdentityRepository implements IdentityRepository {
       [now, name],
     );
     return changes > 0;
+  }
+
+  /** Revokes tokens of `subject` from `issuer` (keeping an earlier revocation time). True when newly revoked. */
+  async revokeSubject(issuer: string, subject: string, now: number): Promise<boolean> {
+    const { changes } = await this.#db.run(
+      `INSERT INTO revoked_token_subjects (issuer, subject, revoked_at) VALUES (?, ?, ?)
+       ON CONFLICT (issuer, subject) DO NOTHING`,
+      [issuer, subject, now],
+    );
+    return changes > 0;
+  }
+
+  /** Lifts a subject's revocation. False when it was not revoked. */
+  async reinstateSubject(issuer: string, subject: string): Promise<boolean> {
+    const { changes } = await this.#db.run(
+      'DELETE FROM revoked_token_subjects WHERE issuer = ? AND subject = ?',
+      [issuer, subject],
+    );
+    return changes > 0;
+  }
+
+  async isSubjectRevoked(issuer: string, subject: string): Promise<boolean> {
+    const rows = await this.#db.query<{ one: number }>(
+      'SELECT 1 AS one FROM revoked_token_subjects WHERE issuer = ? AND subject = ?',
+      [issuer, subject],
+    );
+    return rows.length > 0;
+  }
+
+  /** Certificates and token subjects revoked at or after `since` (both indexed on `revoked_at`), oldest first. */
+  async listRevokedSince(since: number): Promise<RevokedCredential[]> {
+    const certs = await this.#db.query<{ name: string; cert_serial: string; revoked_at: number }>(
+      'SELECT name, cert_serial, revoked_at FROM agent_identities WHERE revoked_at >= ?',
+      [since],
+    );
+    const subjects = await this.#db.query<{ issuer: string; subject: string; revoked_at: number }>(
+      'SELECT issuer, subject, revoked_at FROM revoked_token_subjects WHERE revoked_at >= ?',
+      [since],
+    );
+    const out: RevokedCredential[] = [
+      ...certs.map((r) => ({
+        kind: 'certificate' as const,
+        name: r.name,
+        certSerial: r.cert_serial,
+        revokedAt: Number(r.revoked_at),
+      })),
+      ...subjects.map((r) => ({
+        kind: 'subject' as const,
+        issuer: r.issuer,
+        subject: r.subject,
+        revokedAt: Number(r.revoked_at),
+      })),
+    ];
+    return out.sort((a, b) => a.revokedAt - b.revokedAt);
   }
 }
 

@@ -122,6 +122,20 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE UNIQUE INDEX pii_vault_digest ON pii_vault (tenant, digest)',
     ],
   },
+  {
+    version: 5,
+    name: 'revoked token subjects',
+    statements: [
+      `CREATE TABLE revoked_token_subjects (
+        issuer TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        revoked_at BIGINT NOT NULL,
+        PRIMARY KEY (issuer, subject)
+      )`,
+      'CREATE INDEX revoked_token_subjects_at ON revoked_token_subjects (revoked_at)',
+      'CREATE INDEX agent_identities_revoked_at ON agent_identities (revoked_at)',
+    ],
+  },
 ];
 
 /**

@@ -71,7 +71,25 @@ export interface IdentityRepository {
   listIdentities(): Promise<AgentIdentityRecord[]>;
   /** Revoke every certificate issued for `name`. Returns false when no such identity exists. */
   revokeIdentity(name: string, now: number): Promise<boolean>;
+  /**
+   * Revoke OAuth access tokens of `subject` from `issuer` (bearer identities have no certificate row).
+   * Keeps an earlier revocation time. Returns true when the subject was not revoked yet.
+   */
+  revokeSubject(issuer: string, subject: string, now: number): Promise<boolean>;
+  /** Lift a subject's revocation. Returns false when it was not revoked. */
+  reinstateSubject(issuer: string, subject: string): Promise<boolean>;
+  isSubjectRevoked(issuer: string, subject: string): Promise<boolean>;
+  /**
+   * Every certificate and token subject revoked at or after `since` (epoch ms), oldest first: the cheap
+   * query the agent endpoint polls to close live connections of revoked identities.
+   */
+  listRevokedSince(since: number): Promise<RevokedCredential[]>;
 }
+
+/** A revocation, as `listRevokedSince` reports it. */
+export type RevokedCredential =
+  | { kind: 'certificate'; name: string; certSerial: string; revokedAt: number }
+  | { kind: 'subject'; issuer: string; subject: string; revokedAt: number };
 
 /** One accepted version of the connector's policy file, as it was loaded. */
 export interface PolicyVersionRecord {

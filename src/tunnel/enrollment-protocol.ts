@@ -1,9 +1,14 @@
 /**
  * The enrollment API contract shared by relay and connector: `POST /v1/enroll` on the relay host.
  *
- * Request `{ token, csr }` (token `alk_<id>.<secret>`, csr PKCS#10 PEM made on the connector: the
- * connector key never leaves it). Response 200 {@link EnrollResponse}; errors carry
- * `{ error: { code, message } }` with one of {@link EnrollCodes}.
+ * Request `{ token, csr, auditPublicKeyPem? }` (token `alk_<id>.<secret>`, csr PKCS#10 PEM made on the
+ * connector: the connector key never leaves it; `auditPublicKeyPem` the connector's Ed25519 audit
+ * public key, registered with the relay's audit witness for the token's tenant). Response 200
+ * {@link EnrollResponse}; errors carry `{ error: { code, message } }` with one of {@link EnrollCodes}.
+ *
+ * Later, an enrolled connector (authenticated by its client certificate) registers its audit key
+ * again with `POST /v1/audit/key` `{ publicKeyPem }` and submits signed checkpoints to
+ * `POST /v1/audit/checkpoints` (see src/relay/audit-witness-api.ts).
  */
 import { z } from 'zod';
 
@@ -16,6 +21,8 @@ export const EnrollCodes = {
   TOKEN_UNKNOWN: 'AIRLOCK_ENROLL_TOKEN_UNKNOWN',
   /** 400: the body is not `{ token, csr }` JSON. */
   BAD_REQUEST: 'AIRLOCK_ENROLL_BAD_REQUEST',
+  /** 400: the audit public key is not an Ed25519 SPKI PEM. */
+  AUDIT_KEY_INVALID: 'AIRLOCK_ENROLL_AUDIT_KEY_INVALID',
   /** 400: the CSR does not parse or its signature does not verify. */
   CSR_INVALID: 'AIRLOCK_ENROLL_CSR_INVALID',
   /** 413: the body is too large. */
@@ -36,6 +43,8 @@ export const enrollRequestSchema = z.object({
     .string()
     .min(1)
     .max(16 * 1024),
+  /** The connector's audit public key (SPKI PEM), for the relay's audit witness. */
+  auditPublicKeyPem: z.string().min(1).max(4096).optional(),
 });
 export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
 
@@ -46,5 +55,18 @@ export const enrollResponseSchema = z.object({
   tenantHost: z.string(),
 });
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
+
+/** Base path of the relay's audit witness on the relay host (checkpoints live under it). */
+export const AUDIT_WITNESS_PATH = '/v1/audit';
+/** Where an enrolled connector (re-)registers its audit public key. */
+export const AUDIT_KEY_PATH = '/v1/audit/key';
+
+/** Body of `POST /v1/audit/key`. */
+export const auditKeyRequestSchema = z.strictObject({ publicKeyPem: z.string().min(1).max(4096) });
+export type AuditKeyRequest = z.infer<typeof auditKeyRequestSchema>;
+
+/** Answer of `POST /v1/audit/key`. */
+export const auditKeyResponseSchema = z.object({ tenant: z.string(), keyId: z.string() });
+export type AuditKeyResponse = z.infer<typeof auditKeyResponseSchema>;
 
 export const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });

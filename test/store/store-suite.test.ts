@@ -309,6 +309,52 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       assert.equal((await store.identities.getIdentityBySerial('4a02'))?.revokedAt, 500);
     });
 
+    test('revocations: token subjects, and every revocation since a time (certificates and subjects)', async () => {
+      const { store } = await fresh();
+      const ids = store.identities;
+      const cert = {
+        name: 'claims-bot',
+        spiffeId: 'spiffe://acme.test/agent/claims-bot',
+        certSerial: 'c1',
+        certFingerprint: 'f1',
+        notAfter: 1_800_000_000_000,
+        createdAt: 100,
+      };
+      await ids.addIdentity(cert);
+      await ids.addIdentity({ ...cert, name: 'audit-bot', certSerial: 'c2' });
+      assert.deepEqual(await ids.listRevokedSince(0), []);
+
+      const idp = 'https://idp.acme.test';
+      assert.equal(await ids.isSubjectRevoked(idp, 'user-42'), false);
+      assert.equal(await ids.revokeSubject(idp, 'user-42', 1_000), true);
+      assert.equal(await ids.revokeSubject(idp, 'user-42', 2_000), false, 'already revoked');
+      assert.equal(await ids.isSubjectRevoked(idp, 'user-42'), true);
+      assert.equal(await ids.isSubjectRevoked('https://other.test', 'user-42'), false, 'per issuer');
+      assert.equal(await ids.isSubjectRevoked(idp, 'user-43'), false);
+      await ids.revokeIdentity('claims-bot', 1_500);
+      await ids.revokeSubject(idp, "o'brien \"quoted\"", 3_000);
+
+      assert.deepEqual(await ids.listRevokedSince(0), [
+        { kind: 'subject', issuer: idp, subject: 'user-42', revokedAt: 1_000 },
+        { kind: 'certificate', name: 'claims-bot', certSerial: 'c1', revokedAt: 1_500 },
+        { kind: 'subject', issuer: idp, subject: "o'brien \"quoted\"", revokedAt: 3_000 },
+      ]);
+      assert.deepEqual(
+        (await ids.listRevokedSince(1_500)).map((r) => r.revokedAt),
+        [1_500, 3_000],
+        'since is inclusive',
+      );
+      assert.deepEqual(await ids.listRevokedSince(3_001), []);
+
+      assert.equal(await ids.reinstateSubject(idp, 'user-42'), true);
+      assert.equal(await ids.reinstateSubject(idp, 'user-42'), false);
+      assert.equal(await ids.isSubjectRevoked(idp, 'user-42'), false);
+      assert.deepEqual(
+        (await ids.listRevokedSince(0)).map((r) => r.kind),
+        ['certificate', 'subject'],
+      );
+    });
+
     test('policy versions: append-only sequence, latest, get, list newest first, concurrent writers', async () => {
       const { store, reopen } = await fresh();
       assert.equal(await store.policyVersions.latestPolicyVersion(), undefined);
