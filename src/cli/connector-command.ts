@@ -31,7 +31,8 @@ export function register(program: Command): void {
       const { loadConnectorContext } = await import('../connector/connector-context.js');
       const { startConnector } = await import('../connector/connector.js');
       const { cliLogger } = await import('./logger.js');
-      const { runUntilSignal } = await import('./run-until-signal.js');
+      const { catchShutdownSignals, runUntilSignal } = await import('./run-until-signal.js');
+      const signals = catchShutdownSignals();
       const logger = cliLogger();
       const ctx = await loadConnectorContext(opts.config);
       const connector = await startConnector(ctx, {
@@ -52,6 +53,7 @@ export function register(program: Command): void {
           `connector for ${connector.tenantHost} running\n  console: ${connector.adminUrl}\n  tenant CA for agents: ${connector.pki.caFile}\n`,
         );
       await runUntilSignal(
+        signals,
         () => connector.close(),
         (m) => logger.info(m),
       );

@@ -39,13 +39,15 @@ export function register(program: Command): void {
     .action(async (opts: { dataDir: string; port: number; json?: boolean }) => {
       const { startDemo } = await import('../demo/demo.js');
       const { cliLogger } = await import('./logger.js');
-      const { runUntilSignal } = await import('./run-until-signal.js');
+      const { catchShutdownSignals, runUntilSignal } = await import('./run-until-signal.js');
+      const signals = catchShutdownSignals();
       const logger = cliLogger(process.env.AIRLOCK_LOG_LEVEL ?? (opts.json ? 'warn' : 'info'));
       if (!opts.json) process.stderr.write('starting relay, connector and sample MCP servers…\n');
       const demo = await startDemo({ dataDir: opts.dataDir, port: opts.port, logger });
       if (opts.json) process.stdout.write(`${JSON.stringify(demo.info)}\n`);
       else process.stdout.write(nextSteps(demo.info));
       await runUntilSignal(
+        signals,
         () => demo.close(),
         (m) => logger.info(m),
       );

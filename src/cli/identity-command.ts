@@ -1,4 +1,7 @@
-/** `airlock identity issue|list|revoke`: agent identities (client certificates from the tenant CA). */
+/**
+ * `airlock identity issue|list|revoke`: agent identities (client certificates from the tenant CA).
+ * Issuing and revoking are recorded in the audit trail (`identity.issue`, `identity.revoke`).
+ */
 import type { Command } from 'commander';
 
 export function register(program: Command): void {
@@ -21,6 +24,16 @@ export function register(program: Command): void {
         const pki = await ensureTenantPki(join(ctx.dataDir, 'tenant'), requireTenantHost(ctx));
         const outDir = opts.out ?? join(ctx.dataDir, 'agents', name);
         const issued = await issueAgentIdentity(pki, store, name, outDir, { validDays: opts.days });
+        const { recordIdentityAction } = await import('./identity-audit.js');
+        await recordIdentityAction(ctx, store, {
+          action: 'identity.issue',
+          target: name,
+          detail: {
+            spiffeId: issued.record.spiffeId,
+            certSerial: issued.record.certSerial,
+            notAfter: issued.record.notAfter,
+          },
+        });
         process.stdout.write(
           `issued ${issued.record.spiffeId}\n  certificate: ${issued.certFile}\n  private key: ${issued.keyFile}\n  tenant CA:   ${issued.caFile}\n  expires:     ${new Date(issued.record.notAfter).toISOString()}\n`,
         );
@@ -61,10 +74,12 @@ export function register(program: Command): void {
       const { withConnectorStore } = await import('./connector-store.js');
       const { revokeAgentIdentity } = await import('../identity/tenant-pki.js');
       const { AirlockError } = await import('../errors/airlock-error.js');
-      await withConnectorStore(opts.config, async (_ctx, store) => {
+      await withConnectorStore(opts.config, async (ctx, store) => {
         if (!(await revokeAgentIdentity(store, name))) {
           throw new AirlockError('AIRLOCK_IDENTITY_UNKNOWN', `no agent identity named "${name}"`);
         }
+        const { recordIdentityAction } = await import('./identity-audit.js');
+        await recordIdentityAction(ctx, store, { action: 'identity.revoke', target: name });
         process.stdout.write(`revoked ${name}\n`);
       });
     });

@@ -19,6 +19,7 @@ const registrations = [
   () => import('./tenant-command.js'),
   () => import('./connector-command.js'),
   () => import('./identity-command.js'),
+  () => import('./audit-command.js'),
   () => import('./bridge-command.js'),
   () => import('./demo-command.js'),
 ];

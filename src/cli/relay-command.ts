@@ -25,7 +25,8 @@ export function register(program: Command): void {
         '../relay/relay-from-config.js'
       );
       const { cliLogger } = await import('./logger.js');
-      const { runUntilSignal } = await import('./run-until-signal.js');
+      const { catchShutdownSignals, runUntilSignal } = await import('./run-until-signal.js');
+      const signals = catchShutdownSignals();
       const { join } = await import('node:path');
       const loaded = flags.config
         ? await loadRelayConfig(flags.config)
@@ -53,6 +54,7 @@ export function register(program: Command): void {
             `  metrics: http://127.0.0.1:${relay.adminPort}/metrics\n  relay CA for connectors: ${ready.caFile}\n`,
         );
       await runUntilSignal(
+        signals,
         () => relay.close(),
         (m) => logger.info(m),
       );

@@ -3,19 +3,31 @@
  * leaves the connector. Connections arrive either as streams from the relay tunnel (`accept`, bytes still
  * encrypted end to end until here) or on a local TLS port (`listen`, for direct access and benchmarks).
  *
- * Every HTTP request is authenticated by its client certificate: it must chain to the tenant CA and its
- * serial must map to a non-revoked identity in the store (checked per request, so revocation takes effect
- * on the next request). Otherwise the answer is HTTP 401 with a JSON-RPC-shaped body naming the reason
- * (`AIRLOCK_IDENTITY_NO_CERT | _FOREIGN_CERT | _UNKNOWN | _REVOKED | _EXPIRED`). The identity is handed to
- * `handler` as `req.auth` (SDK `AuthInfo`, see src/mcp/agent-auth-info.ts). The `Host` header must name
- * the tenant (DNS-rebinding defence), a browser `Origin` must too, and header size, header and request
- * timeouts bound slow clients.
+ * Every HTTP request is authenticated, per request:
+ * - by its client certificate: it must chain to the tenant CA and its serial must map to a non-revoked
+ *   identity in the store. Otherwise the answer is HTTP 401 with a JSON-RPC-shaped body naming the
+ *   reason (`AIRLOCK_IDENTITY_NO_CERT | _FOREIGN_CERT | _UNKNOWN | _REVOKED | _EXPIRED`);
+ * - or, with the `oauth` option and no client certificate, by an OAuth access token
+ *   (`Authorization: Bearer <jwt>`, or `Authorization: DPoP <jwt>` + `DPoP: <proof>`), see
+ *   `agent-bearer-auth.ts`: 401 / 403 with `WWW-Authenticate` (`resource_metadata`, `scope`), and the
+ *   RFC 9728 metadata at `/.well-known/oauth-protected-resource` (and its path-suffixed form).
+ *
+ * With the `endUser` option, an `X-Airlock-End-User: <jwt>` header names the person the agent acts for
+ * (see `agent-end-user.ts`). The identity (and end user) reach `handler` as `req.auth` (SDK `AuthInfo`,
+ * see src/mcp/agent-auth-info.ts); the agent's own credential headers (`Authorization`, `DPoP`, the
+ * end-user header) are removed from the request first, so nothing downstream can forward them.
+ *
+ * Revocation ends live connections too: open connections of an identity revoked in the store are closed
+ * within `limits.revocationPollIntervalMs` (default 500 ms), which ends their SSE streams (see
+ * `agent-connection-watch.ts`). The `Host` header must name the tenant (DNS-rebinding defence), a browser
+ * `Origin` must too, and header size, header and request timeouts bound slow clients.
  *
  * @example
  * const agents = new AgentEndpoint({
  *   tls: { keyPem: pki.serverKeyPem, certPem: pki.serverCertPem, caPem: pki.caCertPem },
  *   identities: store.identities,
  *   handler: mcpEndpoint.nodeHandler,
+ *   oauth: { verifier, resource: 'https://acme.relay.example/mcp', authorizationServers: [issuer] },
  * });
  * tunnel.on('stream', (stream) => agents.accept(stream));
  * await agents.listen(8443, '127.0.0.1'); // optional direct port
@@ -29,10 +41,21 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 import { type Logger, pino } from 'pino';
 import type { IdentityLookup } from '../gateway/authenticate-stage.js';
 import { JSONRPC_UNAUTHENTICATED } from '../gateway/authenticate-stage.js';
+import type { EndUser, GatewayIdentity } from '../gateway/gateway-context.js';
 import { certificateInfo } from '../identity/pki.js';
 import { authInfoForIdentity } from '../mcp/agent-auth-info.js';
 import { writeRefusal } from '../mcp/json-rpc-http-error.js';
+import { AgentBearerAuth, type AgentOAuthOptions, type BearerRefusal } from './agent-bearer-auth.js';
+import {
+  AgentConnectionWatch,
+  type ConnectionCloseReason,
+  DEFAULT_AGENT_REVALIDATE_INTERVAL_MS,
+  DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS,
+} from './agent-connection-watch.js';
+import { type AgentEndUserOptions, END_USER_HEADER, resolveEndUser } from './agent-end-user.js';
 import { type PeerCertificate, readPeerCertificate, resolvePeerIdentity } from './agent-peer-identity.js';
+
+export { DEFAULT_AGENT_REVALIDATE_INTERVAL_MS, DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS };
 
 /** Default time to receive all request headers (slowloris defence). */
 export const DEFAULT_AGENT_HEADERS_TIMEOUT_MS = 10_000;
@@ -46,8 +69,6 @@ export const DEFAULT_AGENT_MAX_HEADER_SIZE = 16 * 1024;
 export const DEFAULT_AGENT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default most concurrent agent connections, per source (tunnel streams; local port). */
 export const DEFAULT_AGENT_MAX_CONNECTIONS = 10_000;
-/** Default interval at which open connections are re-checked against the store (revocation ends them). */
-export const DEFAULT_AGENT_REVALIDATE_INTERVAL_MS = 30_000;
 
 export interface AgentEndpointLimits {
   /** Default {@link DEFAULT_AGENT_HEADERS_TIMEOUT_MS}. */
@@ -63,9 +84,16 @@ export interface AgentEndpointLimits {
   /** Default {@link DEFAULT_AGENT_MAX_CONNECTIONS}. */
   maxConnections?: number;
   /**
-   * Default {@link DEFAULT_AGENT_REVALIDATE_INTERVAL_MS}. Every interval, the identity behind each open
-   * connection is looked up again; connections of revoked or deleted identities are closed, which also
-   * ends long-lived SSE streams. `0` disables (requests are still checked one by one).
+   * Default {@link DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS} (500 ms). Open connections of identities
+   * revoked in the store since the last poll are closed (one `listRevokedSince` query per poll), which also
+   * ends their SSE streams; bearer connections also close when their token expires. `0` disables
+   * (requests are still checked one by one).
+   */
+  revocationPollIntervalMs?: number;
+  /**
+   * Default {@link DEFAULT_AGENT_REVALIDATE_INTERVAL_MS} (30 s). Every interval, the identity behind each
+   * open connection is looked up again; connections of revoked, deleted or expired identities are closed.
+   * `0` disables.
    */
   revalidateIntervalMs?: number;
 }
@@ -83,9 +111,21 @@ export interface AgentEndpointOptions {
   handler: (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
   /** Usually `store.identities`. */
   identities: IdentityLookup;
+  /**
+   * Also accept OAuth access tokens from the customer's IdP on requests without a client certificate,
+   * and serve RFC 9728 protected-resource metadata. Default: mTLS only.
+   */
+  oauth?: AgentOAuthOptions;
+  /** Accept (or require) the end user's IdP token in `X-Airlock-End-User`. Default: not accepted (ignored). */
+  endUser?: AgentEndUserOptions;
   /** Accepted `Host` names (port-agnostic, lowercase; IPv6 in brackets). Default: the DNS SANs of `tls.certPem`. */
   hostnames?: string[];
   limits?: AgentEndpointLimits;
+  /**
+   * Called once per identity whose open connections were closed because it was revoked, deleted or
+   * expired (e.g. `(id) => mcp.closeSessionsOf(id.name)`).
+   */
+  onConnectionsClosed?: (identity: GatewayIdentity, reason: ConnectionCloseReason) => void;
   /** Default silent. */
   logger?: Logger;
 }
@@ -98,12 +138,14 @@ export class AgentEndpoint {
   readonly #maxConnections: number;
   readonly #log: Logger;
   readonly #peers = new WeakMap<TLSSocket, PeerCertificate>();
-  /** Live TLS sockets → identity of their last authenticated request. */
-  readonly #sockets = new Map<TLSSocket, { name: string; serial: string } | undefined>();
+  readonly #watch: AgentConnectionWatch;
+  readonly #bearer: AgentBearerAuth | undefined;
+  readonly #endUser: AgentEndUserOptions | undefined;
+  readonly #strippedHeaders: Set<string>;
   readonly #accepted = new Set<Duplex>();
-  readonly #revalidate: NodeJS.Timeout | undefined;
   #closed = false;
 
+  /** Throws `IdentityError` `AIRLOCK_TOKEN_CONFIG` / `AIRLOCK_RESOURCE_METADATA_INVALID` for a bad `oauth`. */
   constructor(options: AgentEndpointOptions) {
     const limits = options.limits ?? {};
     this.#identities = options.identities;
@@ -112,6 +154,14 @@ export class AgentEndpoint {
     this.#maxConnections = limits.maxConnections ?? DEFAULT_AGENT_MAX_CONNECTIONS;
     const hostnames = options.hostnames ?? certificateInfo(options.tls.certPem).dnsNames;
     this.#hostnames = new Set(hostnames.map((h) => h.toLowerCase()));
+    this.#bearer = options.oauth ? new AgentBearerAuth(options.oauth, options.identities) : undefined;
+    this.#endUser = options.endUser;
+    this.#strippedHeaders = new Set([
+      'authorization',
+      'dpop',
+      END_USER_HEADER,
+      (options.endUser?.header ?? END_USER_HEADER).toLowerCase(),
+    ]);
     this.#server = createServer(
       {
         key: options.tls.keyPem,
@@ -144,16 +194,17 @@ export class AgentEndpoint {
       },
     );
     this.#server.maxConnections = this.#maxConnections;
-    this.#server.on('secureConnection', (socket: TLSSocket) => {
-      this.#sockets.set(socket, undefined);
-      socket.once('close', () => this.#sockets.delete(socket));
+    this.#watch = new AgentConnectionWatch({
+      identities: options.identities,
+      pollIntervalMs: limits.revocationPollIntervalMs ?? DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS,
+      revalidateIntervalMs: limits.revalidateIntervalMs ?? DEFAULT_AGENT_REVALIDATE_INTERVAL_MS,
+      ...(options.onConnectionsClosed ? { onClosed: options.onConnectionsClosed } : {}),
+      logger: this.#log,
     });
+    this.#server.on('secureConnection', (socket: TLSSocket) => this.#watch.track(socket));
     this.#server.on('tlsClientError', (err) =>
       this.#log.debug({ err: err.message }, 'agent TLS handshake failed'),
     );
-    const interval = limits.revalidateIntervalMs ?? DEFAULT_AGENT_REVALIDATE_INTERVAL_MS;
-    if (interval > 0)
-      this.#revalidate = setInterval(() => void this.#revalidateConnections(), interval).unref();
   }
 
   /**
@@ -190,29 +241,30 @@ export class AgentEndpoint {
 
   /** Open TLS connections. */
   connectionCount(): number {
-    return this.#sockets.size;
+    return this.#watch.size;
   }
 
   /** Destroys every connection whose last request was made by `identityName` (e.g. after revocation). */
   disconnect(identityName: string): number {
-    let count = 0;
-    for (const [socket, owner] of this.#sockets) {
-      if (owner?.name === identityName) {
-        socket.destroy();
-        count++;
-      }
-    }
-    return count;
+    return this.#watch.disconnect((owner) => owner.name === identityName);
+  }
+
+  /**
+   * Runs one revocation poll now (what the timer does every `revocationPollIntervalMs`), e.g. right
+   * after an admin revoked an identity through this process.
+   */
+  checkRevocations(): Promise<void> {
+    return this.#watch.poll();
   }
 
   /** Stops listening and closes every connection. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#revalidate) clearInterval(this.#revalidate);
+    this.#watch.close();
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
-    for (const socket of this.#sockets.keys()) socket.destroy();
+    for (const socket of this.#watch.sockets()) socket.destroy();
     for (const stream of this.#accepted) stream.destroy();
     await closed;
   }
@@ -230,56 +282,110 @@ export class AgentEndpoint {
       });
       return;
     }
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (this.#bearer?.metadataPaths.has(path)) {
+      this.#serveMetadata(req, res, this.#bearer);
+      return;
+    }
+    const originRefusal = this.#checkOrigin(req);
+    if (originRefusal) {
+      writeRefusal(res, {
+        status: 403,
+        code: -32000,
+        airlock: 'AIRLOCK_HOST_NOT_ALLOWED',
+        message: originRefusal,
+      });
+      return;
+    }
+    const identity = await this.#authenticate(req, res, path);
+    if (!identity) return;
+    let endUser: EndUser | undefined;
+    if (this.#endUser) {
+      const result = await resolveEndUser(req, this.#endUser);
+      if (!result.ok) {
+        this.#log.info({ reason: result.airlock }, 'agent request refused (end user)');
+        writeRefusal(res, {
+          status: result.status,
+          code: JSONRPC_UNAUTHENTICATED,
+          airlock: result.airlock,
+          message: result.message,
+        });
+        return;
+      }
+      endUser = result.endUser;
+    }
+    this.#watch.setOwner(req.socket, identity);
+    this.#stripCredentials(req);
+    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoForIdentity(identity, endUser);
+    await this.#handler(req, res);
+  }
+
+  /** The request's identity, or undefined after writing the refusal. */
+  async #authenticate(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+  ): Promise<GatewayIdentity | undefined> {
     const socket = req.socket as TLSSocket;
     let peer = this.#peers.get(socket);
     if (!peer) {
       peer = readPeerCertificate(socket);
       this.#peers.set(socket, peer);
     }
+    // A presented certificate decides (even when a token is sent too); without one, a token may.
+    if (this.#bearer && !peer.present) {
+      const result = await this.#bearer.authenticate(req, `https://${req.headers.host ?? ''}${path}`);
+      if (result.ok) return result.identity;
+      this.#log.info({ reason: result.refusal.airlock }, 'agent request refused (token)');
+      writeBearerRefusal(res, result.refusal);
+      return undefined;
+    }
     const result = await resolvePeerIdentity(peer, this.#identities);
-    if (!result.ok) {
-      this.#log.info({ reason: result.reason }, 'agent request refused');
-      writeRefusal(res, {
-        status: result.reason === 'AIRLOCK_IDENTITY_UNVERIFIABLE' ? 503 : 401,
-        code: JSONRPC_UNAUTHENTICATED,
-        airlock: result.reason,
-        message: result.message,
-      });
+    if (result.ok) return result.identity;
+    this.#log.info({ reason: result.reason }, 'agent request refused');
+    writeRefusal(res, {
+      status: result.reason === 'AIRLOCK_IDENTITY_UNVERIFIABLE' ? 503 : 401,
+      code: JSONRPC_UNAUTHENTICATED,
+      airlock: result.reason,
+      message: result.message,
+    });
+    return undefined;
+  }
+
+  /** RFC 9728 metadata: public, cacheable, GET/HEAD only. */
+  #serveMetadata(req: IncomingMessage, res: ServerResponse, bearer: AgentBearerAuth): void {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    if (this.#sockets.has(socket))
-      this.#sockets.set(socket, { name: result.identity.name, serial: result.identity.certSerial });
-    (req as IncomingMessage & { auth?: AuthInfo }).auth = authInfoForIdentity(result.identity);
-    await this.#handler(req, res);
+    const body = JSON.stringify(bearer.metadata);
+    res.writeHead(200, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'public, max-age=300',
+      'access-control-allow-origin': '*',
+    });
+    res.end(req.method === 'HEAD' ? undefined : body);
   }
 
-  /** Closes connections whose identity was revoked or deleted since their last request. */
-  async #revalidateConnections(): Promise<void> {
-    const bySerial = new Map<string, TLSSocket[]>();
-    for (const [socket, owner] of this.#sockets) {
-      if (!owner) continue;
-      const list = bySerial.get(owner.serial) ?? [];
-      list.push(socket);
-      bySerial.set(owner.serial, list);
-    }
-    for (const [serial, sockets] of bySerial) {
-      let valid: boolean;
-      try {
-        const record = await this.#identities.getIdentityBySerial(serial);
-        valid = record !== undefined && record.revokedAt === null;
-      } catch {
-        continue; // store unavailable: keep connections; each request is still checked
-      }
-      if (valid) continue;
-      this.#log.info({ serial, connections: sockets.length }, 'closing connections of a revoked identity');
-      for (const socket of sockets) socket.destroy();
+  /** Removes the agent's own credentials from the request before anything downstream sees it. */
+  #stripCredentials(req: IncomingMessage): void {
+    for (const name of this.#strippedHeaders) delete req.headers[name];
+    const raw = req.rawHeaders;
+    for (let i = raw.length - 2; i >= 0; i -= 2) {
+      if (this.#strippedHeaders.has((raw[i] ?? '').toLowerCase())) raw.splice(i, 2);
     }
   }
 
-  /** Returns a refusal message, or undefined when Host (and Origin, if any) name this tenant. */
+  /** Returns a refusal message, or undefined when Host names this tenant. */
   #checkHost(req: IncomingMessage): string | undefined {
     const host = hostnameOf(req.headers.host ? `https://${req.headers.host}` : undefined);
     if (!host || !this.#hostnames.has(host)) return `Host '${req.headers.host ?? ''}' is not served here`;
+    return undefined;
+  }
+
+  /** Returns a refusal message, or undefined when there is no `Origin` or it names this tenant. */
+  #checkOrigin(req: IncomingMessage): string | undefined {
     const origin = req.headers.origin;
     if (origin !== undefined) {
       const originHost = hostnameOf(origin);
@@ -287,6 +393,24 @@ export class AgentEndpoint {
     }
     return undefined;
   }
+}
+
+function writeBearerRefusal(res: ServerResponse, refusal: BearerRefusal): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  const text = JSON.stringify({
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: JSONRPC_UNAUTHENTICATED, message: refusal.message, data: { airlock: refusal.airlock } },
+  });
+  res.writeHead(refusal.status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    ...refusal.headers,
+  });
+  res.end(text);
 }
 
 function hostnameOf(url: string | undefined): string | undefined {

@@ -17,6 +17,7 @@
  * ```
  */
 import { z } from 'zod';
+import { sandboxYamlSchema } from '../sandbox/sandbox-config.js';
 
 const hostPort = z
   .string()
@@ -40,6 +41,8 @@ export const upstreamSchema = z
     /** Environment for the child. Nothing of the connector's own environment is passed unless listed here. */
     env: z.record(z.string(), z.string()).optional(),
     cwd: z.string().optional(),
+    /** Sandbox of a stdio upstream (bubblewrap): mode required | preferred (default) | off; see src/sandbox/. */
+    sandbox: sandboxYamlSchema.optional(),
     /** Streamable HTTP endpoint of the upstream (HTTP upstream). */
     url: z.url({ protocol: /^https?$/ }).optional(),
     /** Static headers for an HTTP upstream (its own API key, say). Agents' credentials are never forwarded. */
@@ -52,10 +55,10 @@ export const upstreamSchema = z
         message: 'an upstream needs exactly one of "command" (stdio) or "url" (HTTP)',
       });
     }
-    if (u.url !== undefined && (u.args || u.env || u.cwd)) {
+    if (u.url !== undefined && (u.args || u.env || u.cwd || u.sandbox)) {
       ctx.addIssue({
         code: 'custom',
-        message: '"args", "env" and "cwd" only apply to a stdio upstream ("command")',
+        message: '"args", "env", "cwd" and "sandbox" only apply to a stdio upstream ("command")',
       });
     }
     if (u.command !== undefined && u.headers) {
@@ -64,6 +67,76 @@ export const upstreamSchema = z
   });
 
 export const DEFAULT_TUNNELS = 2;
+
+/** `90s`, `15m`, `12h`, `365d` (or `500ms`) → milliseconds. */
+const duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'expected a duration like 15m, 12h or 365d')
+  .transform((v) => {
+    const [, n, unit] = /^(\d+)(ms|s|m|h|d)$/.exec(v) ?? [];
+    const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit as 'ms'];
+    return Number(n) * factor;
+  })
+  .refine((ms) => ms > 0, 'the duration must be positive');
+
+/**
+ * The audit trail (src/audit/): hash-chained entries in the connector's store, checkpoints signed
+ * with the connector's audit key (`<dataDir>/audit/`) and sent to witnesses: always the relay when
+ * one is configured, plus `witnesses`. Every field has a default; the section may be omitted.
+ *
+ * ```yaml
+ * audit:
+ *   checkpointEvery: 1000          # entries
+ *   checkpointIntervalMs: 60000
+ *   witnesses: [{ url: https://witness.example.com/v1/audit }]
+ *   sinks:
+ *     syslog: { host: siem.internal, port: 6514, tls: true, caFile: ./siem-ca.pem }
+ *     otlp: { endpoint: http://otel-collector:4318 }
+ *   retention: { olderThan: 365d }
+ * ```
+ */
+export const auditConfigSchema = z.strictObject({
+  /** A checkpoint is signed at least every this many entries (default 1000). */
+  checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000),
+  /** ...and at least this often while entries are added (default 60 s; 0 disables the timer). */
+  checkpointIntervalMs: z.number().int().min(0).max(86_400_000).default(60_000),
+  /** Extra witnesses (same HTTP API as the relay's: POST/GET `{url}/checkpoints`). */
+  witnesses: z
+    .array(
+      z.strictObject({
+        url: z.url({ protocol: /^https?$/ }),
+        /** PEM of a CA to trust for this witness (default: the system roots). */
+        caFile: z.string().optional(),
+        /** Extra request headers, e.g. an authorization token of the witness. */
+        headers: z.record(z.string(), z.string()).optional(),
+      }),
+    )
+    .default([]),
+  /** Live copies of every committed entry. The store stays the record of truth. */
+  sinks: z
+    .strictObject({
+      /** RFC 5424 syslog over TCP, or TLS (RFC 5425) with `tls: true`. */
+      syslog: z
+        .strictObject({
+          host: z.string().min(1),
+          port: z.number().int().min(1).max(65_535),
+          tls: z.boolean().default(false),
+          /** PEM of the collector's CA (TLS only; default: the system roots). */
+          caFile: z.string().optional(),
+        })
+        .optional(),
+      /** OpenTelemetry logs over OTLP/HTTP (JSON); `/v1/logs` is appended to `endpoint`. */
+      otlp: z
+        .strictObject({
+          endpoint: z.url({ protocol: /^https?$/ }),
+          headers: z.record(z.string(), z.string()).optional(),
+        })
+        .optional(),
+    })
+    .default({}),
+  /** Delete entries older than `olderThan`, leaving a signed prune record (checked hourly). */
+  retention: z.strictObject({ olderThan: duration }).optional(),
+});
 
 export const connectorConfigSchema = z.strictObject({
   /** Where the tenant CA, the connector credential and the SQLite store live. */
@@ -121,6 +194,7 @@ export const connectorConfigSchema = z.strictObject({
       sessionIdleMs: 30 * 60_000,
       maxSessions: 10_000,
     }),
+  audit: auditConfigSchema.prefault({}),
   upstreams: z.record(serverName, upstreamSchema).refine((u) => Object.keys(u).length > 0, {
     message: 'at least one upstream MCP server is required',
   }),
@@ -128,3 +202,4 @@ export const connectorConfigSchema = z.strictObject({
 
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;
 export type UpstreamEntry = z.infer<typeof upstreamSchema>;
+export type AuditConfig = z.infer<typeof auditConfigSchema>;

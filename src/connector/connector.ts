@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
+import type { AuditLedger } from '../audit/audit-ledger.js';
 import { type ConnectorStatus, createAdminApp } from '../console/admin-app.js';
 import { AirlockError } from '../errors/airlock-error.js';
 import { gatewayStages } from '../gateway/gateway-stages.js';
@@ -27,6 +28,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { UpstreamEntry } from './config-schema.js';
+import { openConnectorAudit } from './connector-audit.js';
 import { type ConnectorContext, requireTenantHost } from './connector-context.js';
 import { listenAddress } from './listen-address.js';
 import { TunnelSupervisor } from './tunnel-supervisor.js';
@@ -45,6 +47,8 @@ export interface Connector {
   readonly tenantHost: string;
   readonly pki: TenantPki;
   readonly store: Store;
+  /** The audit trail: every request and admin action (`recordAdminAction`), hash chained and signed. */
+  readonly audit: AuditLedger;
   readonly catalog: UpstreamCatalog;
   /** `http://127.0.0.1:<port>`: console and admin API. */
   readonly adminUrl: string;
@@ -86,6 +90,13 @@ export async function startConnector(
   };
 
   try {
+    // Audit first: if the trail cannot be written, the connector does not start (fail closed).
+    const audit = await openConnectorAudit(ctx, store, {
+      logger,
+      ...(options.proxy ? { proxy: options.proxy } : {}),
+    });
+    cleanups.push(() => audit.close());
+
     const upstreams = Object.entries(ctx.config.upstreams).map(
       ([name, entry]) =>
         new Upstream(toUpstreamConfig(name, entry, ctx), { logger: logger.child({ upstream: name }) }),
@@ -99,7 +110,7 @@ export async function startConnector(
 
     const mcp = new AgentMcpEndpoint({
       catalog,
-      stages: gatewayStages({ identities: store.identities }),
+      stages: gatewayStages({ identities: store.identities, audit: audit.ledger }),
       maxRequestBodyBytes: ctx.config.mcp.maxRequestBytes,
       maxSessions: ctx.config.mcp.maxSessions,
       sessionIdleTimeoutMs: ctx.config.mcp.sessionIdleMs,
@@ -190,6 +201,7 @@ export async function startConnector(
       tenantHost,
       pki,
       store,
+      audit: audit.ledger,
       catalog,
       adminUrl: `http://${admin.host.includes(':') ? `[${admin.host}]` : admin.host}:${adminPort}`,
       agentsAddress,

@@ -1,7 +1,8 @@
 /**
  * Enrolls a connector with a relay: generates the connector key HERE (it never leaves this
  * machine), sends a CSR with the single-use token to `POST /v1/enroll` on the relay host over
- * HTTPS (relay CA pinned), and returns the client certificate the relay issued.
+ * HTTPS (relay CA pinned), and returns the client certificate the relay issued. With
+ * `auditPublicKeyPem` the relay also registers the connector's audit key with its audit witness.
  *
  * @example
  * const enrolled = await enrollConnector({ relayUrl: 'tls://relay.example.com:443', relayCaPem, token });
@@ -32,6 +33,8 @@ export interface EnrollOptions {
   /** PEM of the relay CA to pin; omit for a publicly trusted relay. */
   relayCaPem?: string;
   token: string;
+  /** The connector's audit public key (SPKI PEM), registered with the relay's audit witness. */
+  auditPublicKeyPem?: string;
   /** Dial this address instead of the relay host (SNI and certificate check stay the relay host). */
   connectTo?: { host: string; port: number };
   proxy?: string | false;
@@ -55,7 +58,11 @@ export async function enrollConnector(options: EnrollOptions): Promise<EnrolledC
   const dial = options.connectTo ?? { host: address.host, port: address.port };
   const keys = await generateKeyPair();
   const csr = await createCsr(keys, 'airlock-connector');
-  const body = JSON.stringify({ token: options.token, csr });
+  const body = JSON.stringify({
+    token: options.token,
+    csr,
+    ...(options.auditPublicKeyPem ? { auditPublicKeyPem: options.auditPublicKeyPem } : {}),
+  });
   const proxy = resolveProxy({ host: dial.host, port: dial.port, proxy: options.proxy, env: options.env });
   const timeoutMs = options.timeoutMs ?? DEFAULT_ENROLL_TIMEOUT_MS;
   const relayName = `${address.host}:${address.port}`;

@@ -38,6 +38,8 @@ export interface EndUser {
   subject: string;
   /** The IdP that issued the end-user token. */
   issuer: string;
+  /** When the end-user token expires (epoch ms). */
+  expiresAt?: number;
 }
 
 /** MCP protocol era of the agent connection: `legacy` = 2025-11-25 sessions, `modern` = 2026-07-28. */

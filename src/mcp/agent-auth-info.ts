@@ -63,7 +63,9 @@ export function endUserFromAuthInfo(authInfo: AuthInfo | undefined): EndUser | u
   if (value === null || typeof value !== 'object') return undefined;
   const v = value as Partial<EndUser>;
   if (typeof v.subject !== 'string' || typeof v.issuer !== 'string') return undefined;
-  return { subject: v.subject, issuer: v.issuer };
+  const endUser: EndUser = { subject: v.subject, issuer: v.issuer };
+  if (typeof v.expiresAt === 'number') endUser.expiresAt = v.expiresAt;
+  return endUser;
 }
 
 /**

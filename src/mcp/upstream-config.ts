@@ -10,6 +10,7 @@
  * ]);
  */
 import { z } from 'zod';
+import { type SandboxConfig, sandboxConfigSchema } from '../sandbox/sandbox-config.js';
 
 /** Allowed upstream names: lowercase letters, digits, `_` and `-`, starting with a letter or digit. */
 export const UPSTREAM_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
@@ -39,6 +40,8 @@ export interface StdioUpstreamConfig extends UpstreamCommon {
   /** Extra environment. The child otherwise only inherits a minimal safe set (PATH, HOME, ...). */
   env?: Record<string, string>;
   cwd?: string;
+  /** Sandbox (bubblewrap + prlimit, see src/sandbox/). Absent: no sandbox; the connector always sets one. */
+  sandbox?: SandboxConfig;
 }
 
 /** An MCP server reached over Streamable HTTP on the private network. */
@@ -70,6 +73,7 @@ export const upstreamConfigSchema = z.discriminatedUnion('kind', [
     args: z.array(z.string()).optional(),
     env: z.record(z.string(), z.string()).optional(),
     cwd: z.string().optional(),
+    sandbox: sandboxConfigSchema.optional(),
   }),
   z.strictObject({
     ...common,

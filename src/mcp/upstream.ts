@@ -32,6 +32,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { type Logger, pino } from 'pino';
 import { UpstreamError } from '../errors/airlock-error.js';
 import { WireError } from '../errors/wire-error.js';
+import { prepareSandboxedCommand } from '../sandbox/sandboxed-command.js';
 import { type BackoffOptions, backoffDelay, type Clock, systemClock } from './restart-backoff.js';
 import type { UpstreamConfig } from './upstream-config.js';
 import { isValidUpstreamName } from './upstream-config.js';
@@ -70,6 +71,8 @@ export interface UpstreamStatus {
   era?: 'legacy' | 'modern';
   /** The upstream's self-reported implementation. */
   server?: Implementation;
+  /** stdio only: whether the running child is inside the sandbox (see src/sandbox/). */
+  sandboxed?: boolean;
 }
 
 /** The lists an upstream publishes, by the key the gateway uses. */
@@ -150,6 +153,7 @@ export class Upstream {
   #readySince: number | undefined;
   #nextAttemptAt: number | undefined;
   #restartTimer: unknown;
+  #sandboxed: boolean | undefined;
   readonly #inflight = new Set<(err: Error) => void>();
   readonly #listChangedListeners = new Set<(kind: ListKind) => void>();
   readonly #statusListeners = new Set<(status: UpstreamStatus) => void>();
@@ -198,6 +202,7 @@ export class Upstream {
     if (era) status.era = era;
     const server = client?.getServerVersion();
     if (server) status.server = server;
+    if (this.#sandboxed !== undefined) status.sandboxed = this.#sandboxed;
     return status;
   }
 
@@ -342,7 +347,7 @@ export class Upstream {
     client.onclose = () => this.#down(generation, closedReason);
     let transport: Transport;
     try {
-      transport = this.#createTransport(generation);
+      transport = await this.#createTransport(generation);
       await client.connect(transport, {
         timeout: this.#options.connectTimeoutMs ?? DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS,
       });
@@ -363,7 +368,7 @@ export class Upstream {
     this.#setState('ready');
   }
 
-  #createTransport(generation: number): Transport {
+  async #createTransport(generation: number): Promise<Transport> {
     const config = this.config;
     if (config.kind === 'http') {
       return new StreamableHTTPClientTransport(new URL(config.url), {
@@ -371,11 +376,23 @@ export class Upstream {
         fetch: this.#options.fetch,
       });
     }
+    const spawn = await prepareSandboxedCommand(
+      {
+        name: this.name,
+        command: config.command,
+        args: config.args ?? [],
+        env: config.env ?? {},
+        ...(config.cwd ? { cwd: config.cwd } : {}),
+        sandbox: config.sandbox,
+      },
+      { logger: this.#log },
+    );
+    this.#sandboxed = spawn.sandboxed;
     const transport = new StdioClientTransport({
-      command: config.command,
-      args: config.args,
-      env: config.env,
-      cwd: config.cwd,
+      command: spawn.command,
+      args: spawn.args,
+      env: spawn.env,
+      cwd: spawn.cwd,
       stderr: 'pipe',
     });
     const stderr = transport.stderr as Readable | null;

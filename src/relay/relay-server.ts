@@ -3,8 +3,9 @@
  *
  * Every connection starts with a TLS ClientHello; the relay reads its SNI (without decrypting) and
  * - for the relay host (`relay.<domain>`) terminates TLS itself: ALPN `airlock-tunnel/1` → a
- *   connector tunnel over TLS; otherwise HTTPS → `POST /v1/enroll` or `GET /v1/tunnel` (tunnel
- *   over WebSocket, for connectors behind HTTP proxies);
+ *   connector tunnel over TLS; otherwise HTTPS → `POST /v1/enroll`, `GET /v1/tunnel` (tunnel
+ *   over WebSocket, for connectors behind HTTP proxies) or `/v1/audit/...` (the audit-checkpoint
+ *   witness, for enrolled connectors; see audit-witness-api.ts);
  * - for `<tenant>.<domain>` opens a stream on one of the tenant's tunnels and pipes the agent's raw
  *   bytes (TLS ciphertext, end to end to the connector) both ways;
  * - for anything else answers with a TLS alert and closes.
@@ -35,6 +36,7 @@ import {
 } from '../tunnel/protocol.js';
 import { startAdminServer } from './admin-server.js';
 import { pipeAgent } from './agent-pipe.js';
+import { createRelayAuditApi, isAuditWitnessPath } from './audit-witness-api.js';
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES, TlsAlert, tlsAlert } from './client-hello.js';
 import { authenticateConnector, type ConnectorAuthResult } from './connector-auth.js';
 import { DEFAULT_MAX_ENROLL_BODY_BYTES, handleEnroll, sendError } from './enrollment-api.js';
@@ -203,9 +205,14 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     }
   });
 
+  const auditApi = createRelayAuditApi({ store, logger: logger.child({ part: 'audit-witness' }) });
   const https = http.createServer({ requestTimeout: 15_000, headersTimeout: 10_000 });
   https.on('request', (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    if (isAuditWitnessPath(path)) {
+      void auditApi.handle(req, res);
+      return;
+    }
     if (req.method === 'POST' && path === ENROLL_PATH) {
       handleEnroll(req, res, {
         store,
@@ -213,6 +220,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         domain,
         logger,
         maxBodyBytes: limits.maxEnrollBodyBytes ?? DEFAULT_MAX_ENROLL_BODY_BYTES,
+        registerAuditKey: (tenant, pem) => auditApi.witness.registerKey(tenant, pem),
       }).catch((err: unknown) => {
         logger.error({ err: (err as Error).message }, 'enrollment failed');
         if (!res.headersSent)

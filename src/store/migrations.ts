@@ -136,6 +136,77 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX agent_identities_revoked_at ON agent_identities (revoked_at)',
     ],
   },
+  {
+    version: 6,
+    name: 'tool catalog pins, kill switch and catalog events',
+    statements: [
+      `CREATE TABLE tool_pins (
+        tool TEXT PRIMARY KEY,
+        approved_hash TEXT,
+        approved_definition TEXT,
+        approved_at BIGINT,
+        approved_by TEXT,
+        observed_hash TEXT NOT NULL,
+        observed_definition TEXT NOT NULL,
+        observed_findings TEXT NOT NULL,
+        first_seen_at BIGINT NOT NULL,
+        observed_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE disabled_tools (
+        tool TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        disabled_by TEXT NOT NULL,
+        disabled_at BIGINT NOT NULL
+      )`,
+      `CREATE TABLE catalog_events (
+        seq BIGINT PRIMARY KEY,
+        tool TEXT NOT NULL,
+        action TEXT NOT NULL,
+        hash TEXT,
+        actor TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        at BIGINT NOT NULL
+      )`,
+      'CREATE INDEX catalog_events_tool ON catalog_events (tool, seq)',
+      'CREATE TABLE catalog_revision (id INTEGER PRIMARY KEY, revision BIGINT NOT NULL)',
+      'INSERT INTO catalog_revision (id, revision) VALUES (1, 0)',
+    ],
+  },
+  {
+    version: 7,
+    name: 'approval queue and console accounts',
+    statements: [
+      `CREATE TABLE approvals (
+        id TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        spiffe_id TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        args_hash TEXT NOT NULL,
+        arguments TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        session_id TEXT,
+        status TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL,
+        decided_at BIGINT,
+        decided_by TEXT,
+        reason TEXT,
+        consumed_at BIGINT
+      )`,
+      'CREATE INDEX approvals_binding ON approvals (identity, tool, args_hash)',
+      'CREATE INDEX approvals_status ON approvals (status, created_at)',
+      'CREATE INDEX approvals_tool ON approvals (tool, created_at)',
+      `CREATE TABLE admin_accounts (
+        name TEXT PRIMARY KEY,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        reveal_pii INTEGER NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        disabled_at BIGINT
+      )`,
+    ],
+  },
 ];
 
 /**

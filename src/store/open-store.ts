@@ -15,17 +15,23 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { StoreError } from '../errors/airlock-error.js';
+import { SqlAdminAccountRepository } from './admin-account-repository.js';
+import { SqlApprovalRepository } from './approval-repository.js';
 import { SqlAuditRepository } from './audit-repository.js';
+import { SqlCatalogRepository } from './catalog-repository.js';
 import { type SqlDialect, STORE_ERROR_CODES } from './dialect.js';
 import { SqlIdentityRepository } from './identity-repository.js';
 import { migrate } from './migrations.js';
-import { SqlPolicyVersionRepository } from './policy-version-repository.js';
 import { SqlPiiVaultRepository } from './pii-vault-repository.js';
+import { SqlPolicyVersionRepository } from './policy-version-repository.js';
 import { openPostgresDialect, type PostgresDialectOptions } from './postgres-dialect.js';
 import { SqlRelayRepository } from './relay-repository.js';
 import { openSqliteDialect, type SqliteDialectOptions } from './sqlite-dialect.js';
 import type {
+  AdminAccountRepository,
+  ApprovalRepository,
   AuditRepository,
+  CatalogRepository,
   IdentityRepository,
   PiiVaultRepository,
   PolicyVersionRepository,
@@ -104,6 +110,9 @@ class SqlStore implements Store {
   readonly policyVersions: PolicyVersionRepository;
   readonly audit: AuditRepository;
   readonly vault: PiiVaultRepository;
+  readonly catalog: CatalogRepository;
+  readonly approvals: ApprovalRepository;
+  readonly adminAccounts: AdminAccountRepository;
   readonly #dialect: SqlDialect;
 
   constructor(dialect: SqlDialect) {
@@ -113,7 +122,10 @@ class SqlStore implements Store {
     this.identities = new SqlIdentityRepository(dialect);
     this.policyVersions = new SqlPolicyVersionRepository(dialect);
     this.audit = new SqlAuditRepository(dialect);
+    this.approvals = new SqlApprovalRepository(dialect);
+    this.adminAccounts = new SqlAdminAccountRepository(dialect);
     this.vault = new SqlPiiVaultRepository(dialect);
+    this.catalog = new SqlCatalogRepository(dialect);
   }
 
   close(): Promise<void> {

@@ -216,6 +216,194 @@ export interface PiiVaultRepository {
   countVaultEntries(tenant: string): Promise<number>;
 }
 
+/**
+ * The pin of one namespaced tool: the definition an admin (or trust-on-first-use) approved, and the one
+ * its upstream serves now. Definitions are canonical JSON (RFC 8785); hashes are their hex SHA-256.
+ */
+export interface ToolPinRecord {
+  tool: string;
+  /** Null until approved (review mode, or a first definition the poisoning scan flagged). */
+  approvedHash: string | null;
+  approvedDefinition: string | null;
+  approvedAt: number | null;
+  /** Who approved: an admin name, or `tofu` for trust on first use. */
+  approvedBy: string | null;
+  /** The definition most recently observed from the upstream. */
+  observedHash: string;
+  observedDefinition: string;
+  /** JSON array of the poisoning-scan findings of the observed definition. */
+  observedFindings: string;
+  firstSeenAt: number;
+  /** When the observed definition was first seen. */
+  observedAt: number;
+}
+
+/** A tool stopped by the kill switch. */
+export interface DisabledToolRecord {
+  tool: string;
+  reason: string;
+  disabledBy: string;
+  disabledAt: number;
+}
+
+/** One entry of the append-only catalog log; `seq` is the catalog revision the change produced. */
+export interface CatalogEventRecord {
+  seq: number;
+  tool: string;
+  action: 'first-seen' | 'pinned' | 'changed' | 'approved' | 'disabled' | 'enabled';
+  hash: string | null;
+  actor: string;
+  /** Findings JSON (first-seen, changed) or the disable reason. */
+  detail: string;
+  at: number;
+}
+
+/** Everything the runtime needs, read in one transaction. */
+export interface CatalogSnapshot {
+  revision: number;
+  pins: ToolPinRecord[];
+  disabled: DisabledToolRecord[];
+}
+
+export interface ObserveToolInput {
+  tool: string;
+  hash: string;
+  definition: string;
+  findings: string;
+  at: number;
+  /** Trust on first use: approve the definition when the tool has never been approved. */
+  autoApprove: boolean;
+}
+
+export interface ObserveToolResult {
+  record: ToolPinRecord;
+  /** `pinned`: approved by TOFU now; `changed`: differs from the previously observed definition. */
+  change: 'unchanged' | 'first-seen' | 'pinned' | 'changed';
+}
+
+export type ApproveToolResult =
+  | { status: 'approved'; record: ToolPinRecord }
+  | { status: 'unknown' }
+  /** The observed definition is no longer the one the admin reviewed. */
+  | { status: 'stale'; observedHash: string };
+
+export interface CatalogRepository {
+  /** A counter bumped by every change; cheap to read on every request. */
+  catalogRevision(): Promise<number>;
+  catalogSnapshot(): Promise<CatalogSnapshot>;
+  getToolPin(tool: string): Promise<ToolPinRecord | undefined>;
+  /** Records the definition an upstream serves (no write when it is the one already observed). */
+  observeTool(input: ObserveToolInput): Promise<ObserveToolResult>;
+  /** Approves the observed definition (only if it still has `expectedHash`, when given). */
+  approveTool(
+    tool: string,
+    opts: { by: string; at: number; expectedHash?: string },
+  ): Promise<ApproveToolResult>;
+  /** Kill switch on (idempotent; a second call updates the reason). */
+  disableTool(record: DisabledToolRecord): Promise<void>;
+  /** Kill switch off. False when the tool was not disabled. */
+  enableTool(tool: string, by: string, at: number): Promise<boolean>;
+  listDisabledTools(): Promise<DisabledToolRecord[]>;
+  /** Newest first. */
+  listCatalogEvents(opts?: { tool?: string; limit?: number }): Promise<CatalogEventRecord[]>;
+}
+
+/** `pending` waits for a person; `expired` was never decided (or an approval was never used) in time. */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'expired';
+
+/** One request in the human approval queue. */
+export interface ApprovalRecord {
+  /** Random id shown to agents, supervisors and the CLI. */
+  id: string;
+  /** Identity name of the requester (the agent, or the token subject). */
+  identity: string;
+  spiffeId: string;
+  /** Namespaced tool name. */
+  tool: string;
+  /** Hex SHA-256 of the canonical JSON of `arguments`: the approval is bound to it. */
+  argsHash: string;
+  /** JSON text of the validated arguments (kept on the connector for the supervisor to review). */
+  arguments: string;
+  /** Policy tier that sent the call here, usually `approve`. */
+  tier: string;
+  sessionId: string | null;
+  status: ApprovalStatus;
+  createdAt: number;
+  expiresAt: number;
+  decidedAt: number | null;
+  /** Who approved or denied it (console account or CLI operator). */
+  decidedBy: string | null;
+  reason: string | null;
+  /** When the decision was delivered to the agent; an approval runs exactly one call. */
+  consumedAt: number | null;
+}
+
+export type NewApprovalRecord = Omit<
+  ApprovalRecord,
+  'status' | 'decidedAt' | 'decidedBy' | 'reason' | 'consumedAt'
+>;
+
+export type DecideApprovalResult =
+  | { ok: true; approval: ApprovalRecord }
+  | { ok: false; reason: 'unknown' }
+  | { ok: false; reason: 'decided' | 'expired'; approval: ApprovalRecord };
+
+export interface ApprovalRepository {
+  createApproval(record: NewApprovalRecord): Promise<ApprovalRecord>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
+  /** Newest pending-or-undelivered, unexpired request for this binding. */
+  findOpenApproval(
+    identity: string,
+    tool: string,
+    argsHash: string,
+    now: number,
+  ): Promise<ApprovalRecord | undefined>;
+  /** Newest first. */
+  listApprovals(opts?: {
+    status?: readonly ApprovalStatus[];
+    tool?: string;
+    identity?: string;
+    limit?: number;
+  }): Promise<ApprovalRecord[]>;
+  countApprovals(status: ApprovalStatus): Promise<number>;
+  /** Atomically decides a pending, unexpired request (exactly one decision wins). */
+  decideApproval(
+    id: string,
+    decision: { status: 'approved' | 'denied'; decidedBy: string; reason: string | null; decidedAt: number },
+  ): Promise<DecideApprovalResult>;
+  /** Atomically marks a decided request delivered; true for exactly one caller. */
+  consumeApproval(id: string, now: number): Promise<boolean>;
+  /** Expires pending and unused approved requests past their expiry; returns how many. */
+  expireApprovals(now: number): Promise<number>;
+}
+
+/** `admin`: everything; `supervisor`: approvals and read-only pages; `auditor`: read-only pages. */
+export type AdminRole = 'admin' | 'supervisor' | 'auditor';
+
+/** A console account. */
+export interface AdminAccountRecord {
+  name: string;
+  /** `scrypt$...` (see src/console/password-hash.ts). */
+  passwordHash: string;
+  role: AdminRole;
+  /** May see argument values that look like personal data unmasked. */
+  revealPii: boolean;
+  createdAt: number;
+  updatedAt: number;
+  disabledAt: number | null;
+}
+
+export interface AdminAccountRepository {
+  /** Creates the account or replaces its password, role and PII flag (re-enabling it). */
+  putAdminAccount(
+    account: { name: string; passwordHash: string; role: AdminRole; revealPii: boolean },
+    now: number,
+  ): Promise<'created' | 'updated'>;
+  getAdminAccount(name: string): Promise<AdminAccountRecord | undefined>;
+  listAdminAccounts(): Promise<AdminAccountRecord[]>;
+  disableAdminAccount(name: string, now: number): Promise<boolean>;
+}
+
 export interface Store {
   readonly backend: 'sqlite' | 'postgres';
   readonly relay: RelayRepository;
@@ -225,5 +413,11 @@ export interface Store {
   readonly audit: AuditRepository;
   /** PII vault (connector): tokens and their sealed values. */
   readonly vault: PiiVaultRepository;
+  /** Tool catalog (connector): pinned definitions, kill switch, catalog events. */
+  readonly catalog: CatalogRepository;
+  /** Human approval queue (connector). */
+  readonly approvals: ApprovalRepository;
+  /** Console accounts (connector). */
+  readonly adminAccounts: AdminAccountRepository;
   close(): Promise<void>;
 }

@@ -50,7 +50,8 @@ async function runDemo(): Promise<{ info: Record<string, unknown>; stdout: () =>
     stop: async () => {
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
-      const [code] = (await exited) as [number | null];
+      const [code, signal] = (await exited) as [number | null, string | null];
+      if (code !== 0) process.stderr.write(`demo exit code=${code} signal=${signal}\n${err}\n`);
       return code ?? -1;
     },
   };

@@ -63,7 +63,7 @@ export const SECRET_FORMATS: readonly SecretFormat[] = [
 
 const SECRET_KEY = /passw|passphrase|secret|token|api.?key|private.?key|credential|auth/i;
 /** A run of characters that random keys are made of. */
-const CANDIDATE = /[A-Za-z0-9+/=_-]{16,}/g;
+const CANDIDATE = /[A-Za-z0-9+/_-]{16,}={0,2}/g;
 
 /** Shannon entropy of `text` in bits per character. */
 export function shannonEntropy(text: string): number {

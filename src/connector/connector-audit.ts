@@ -1,0 +1,262 @@
+/**
+ * The connector's audit trail, assembled from its config: the audit key from `<dataDir>/audit/`
+ * (generated on first start, never leaves the connector), an `AuditLedger` on the connector store,
+ * the relay as witness whenever a relay is configured (plus `audit.witnesses`), the live sinks of
+ * `audit.sinks` and `audit.retention`. The connector records its own start and stop.
+ *
+ * `withAdminAuditLedger` opens a second, short-lived ledger on the same store for CLI commands
+ * (identity issue/revoke, enrollment): both writers append to one chain.
+ *
+ * @example
+ * const audit = await openConnectorAudit(ctx, store, { logger });
+ * const stages = gatewayStages({ identities: store.identities, audit: audit.ledger });
+ * // ...
+ * await audit.close();
+ */
+import { readFile } from 'node:fs/promises';
+import { type Logger, pino } from 'pino';
+import { Agent } from 'undici';
+import { loadOrCreateAuditKey } from '../audit/audit-key.js';
+import { AuditLedger } from '../audit/audit-ledger.js';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { OtlpLogSink } from '../audit/otlp-sink.js';
+import { SyslogSink } from '../audit/syslog-sink.js';
+import { HttpWitness, type Witness } from '../audit/witness-client.js';
+import type { Store } from '../store/store.js';
+import { type AdminActionInput, recordAdminAction } from './admin-audit.js';
+import type { ConnectorContext } from './connector-context.js';
+import { listenAddress } from './listen-address.js';
+import { RelayAuditWitness } from './relay-audit-witness.js';
+import { type RelayHttpsClient, relayHttpsClient } from './relay-https-client.js';
+
+/** How often retention (`audit.retention`) looks for entries to prune. */
+export const DEFAULT_AUDIT_RETENTION_CHECK_MS = 3_600_000;
+
+export interface ConnectorAudit {
+  readonly ledger: AuditLedger;
+  /** The relay's witness, when a relay is configured and the connector enrolled. */
+  readonly relayWitness: RelayAuditWitness | undefined;
+  /** Records `connector.stop`, signs a final checkpoint, lets witnesses and sinks drain, stops. */
+  close(): Promise<void>;
+}
+
+export interface OpenConnectorAuditOptions {
+  logger?: Logger;
+  /** HTTP CONNECT proxy for the relay witness (default: the environment). */
+  proxy?: string;
+  /** `close()` gives witnesses and sinks this long (default: the ledger's, 2 s). */
+  drainMs?: number;
+}
+
+/** The tenant name recorded in entries and checkpoints. */
+export function auditTenant(ctx: ConnectorContext): string {
+  return ctx.credential?.tenant ?? ctx.tenantHost?.split('.')[0] ?? 'default';
+}
+
+/**
+ * The relay host's HTTPS client for this connector (witness, key registration, `audit verify
+ * --witness`), or undefined without a relay or before enrollment.
+ *
+ * @example
+ * const relay = connectorRelayClient(ctx);
+ */
+export function connectorRelayClient(
+  ctx: ConnectorContext,
+  opts: { proxy?: string } = {},
+): RelayHttpsClient | undefined {
+  const relay = ctx.config.relay;
+  const cred = ctx.credential;
+  if (!relay || !cred) return undefined;
+  return relayHttpsClient({
+    relayUrl: relay.url,
+    ...(relay.connect ? { connectTo: listenAddress(relay.connect) } : {}),
+    ...(cred.relayCaPem ? { relayCaPem: cred.relayCaPem } : {}),
+    credential: { keyPem: cred.keyPem, certPem: cred.certPem },
+    ...(opts.proxy ? { proxy: opts.proxy } : {}),
+  });
+}
+
+/**
+ * Extra witnesses from `audit.witnesses`, each with its own HTTP client.
+ *
+ * @example
+ * const { witnesses, close } = await configuredWitnesses(ctx);
+ */
+export async function configuredWitnesses(
+  ctx: ConnectorContext,
+): Promise<{
+  witnesses: Array<{ url: string; witness: HttpWitness; agent?: Agent }>;
+  close(): Promise<void>;
+}> {
+  const out: Array<{ url: string; witness: HttpWitness; agent?: Agent }> = [];
+  for (const w of ctx.config.audit.witnesses) {
+    const ca = w.caFile ? await readFile(ctx.resolvePath(w.caFile), 'utf8') : undefined;
+    const agent = ca ? new Agent({ connect: { ca } }) : undefined;
+    out.push({
+      url: w.url,
+      witness: new HttpWitness({
+        url: w.url,
+        ...(agent ? { dispatcher: agent } : {}),
+        ...(w.headers ? { headers: w.headers } : {}),
+      }),
+      ...(agent ? { agent } : {}),
+    });
+  }
+  return {
+    witnesses: out,
+    close: async () => {
+      await Promise.all(out.map((w) => w.agent?.destroy()));
+    },
+  };
+}
+
+async function configuredSinks(ctx: ConnectorContext): Promise<AuditSink[]> {
+  const sinks: AuditSink[] = [];
+  const { syslog, otlp } = ctx.config.audit.sinks;
+  if (syslog) {
+    const ca = syslog.caFile ? await readFile(ctx.resolvePath(syslog.caFile), 'utf8') : undefined;
+    sinks.push(
+      new SyslogSink({
+        host: syslog.host,
+        port: syslog.port,
+        ...(syslog.tls ? { tls: { servername: syslog.host, ...(ca ? { ca } : {}) } } : {}),
+      }),
+    );
+  }
+  if (otlp)
+    sinks.push(
+      new OtlpLogSink({ endpoint: otlp.endpoint, ...(otlp.headers ? { headers: otlp.headers } : {}) }),
+    );
+  return sinks;
+}
+
+/**
+ * Opens the connector's audit trail and records `connector.start`. Throws `AuditError`
+ * (`AIRLOCK_AUDIT_UNAVAILABLE`, `AIRLOCK_AUDIT_KEY`) when the trail cannot be opened or written:
+ * the connector then does not start (fail closed).
+ */
+export async function openConnectorAudit(
+  ctx: ConnectorContext,
+  store: Store,
+  opts: OpenConnectorAuditOptions = {},
+): Promise<ConnectorAudit> {
+  const logger = (opts.logger ?? pino({ level: 'silent' })).child({ part: 'audit' });
+  const key = await loadOrCreateAuditKey(ctx.dataDir);
+  const relay = connectorRelayClient(ctx, opts.proxy ? { proxy: opts.proxy } : {});
+  const relayWitness = relay ? new RelayAuditWitness({ relay, publicKeyPem: key.publicKeyPem }) : undefined;
+  const extra = await configuredWitnesses(ctx);
+  const witnesses: Witness[] = [
+    ...(relayWitness ? [relayWitness] : []),
+    ...extra.witnesses.map((w) => w.witness),
+  ];
+  const sinks = await configuredSinks(ctx);
+  const releaseClients = async () => {
+    await relay?.close().catch(() => undefined);
+    await extra.close().catch(() => undefined);
+  };
+  let ledger: AuditLedger;
+  try {
+    ledger = await AuditLedger.open({
+      repository: store.audit,
+      tenant: auditTenant(ctx),
+      key,
+      checkpointEvery: ctx.config.audit.checkpointEvery,
+      checkpointIntervalMs: ctx.config.audit.checkpointIntervalMs,
+      witnesses,
+      witnessQueue: {
+        onRefused: (cp, err) =>
+          logger.error(
+            { treeSize: cp.treeSize, err: (err as Error).message },
+            'an audit witness refused a checkpoint: investigate (history rewritten, or a key it does not know)',
+          ),
+      },
+      sinks,
+      logger,
+    });
+  } catch (err) {
+    await Promise.all(sinks.map((s) => s.close(0).catch(() => undefined)));
+    await releaseClients();
+    throw err;
+  }
+  const target = ctx.credential?.connectorId ?? ctx.tenantHost ?? null;
+  const lifecycle = (action: AdminActionInput['action']) =>
+    recordAdminAction(ledger, {
+      action,
+      actor: 'connector',
+      target,
+      detail: { pid: process.pid, auditKeyId: key.keyId, tenantHost: ctx.tenantHost ?? null },
+    });
+  try {
+    await lifecycle('connector.start');
+  } catch (err) {
+    await ledger.close({ drainMs: 0 }).catch(() => undefined);
+    await releaseClients();
+    throw err;
+  }
+  // Register the key with the relay now rather than at the first checkpoint (retried with it otherwise).
+  relayWitness?.ensureKeyRegistered().catch((err: unknown) => {
+    logger.warn({ err: (err as Error).message }, 'audit key not registered with the relay yet; will retry');
+  });
+
+  const retention = ctx.config.audit.retention;
+  let retentionTimer: NodeJS.Timeout | undefined;
+  if (retention) {
+    const prune = () => {
+      ledger.prune({ olderThan: Date.now() - retention.olderThan }).then(
+        (r) => {
+          if (r.prunedCount > 0)
+            logger.info({ pruned: r.prunedCount, through: r.prunedThroughSeq }, 'audit entries pruned');
+        },
+        (err: unknown) => logger.warn({ err: (err as Error).message }, 'audit retention failed'),
+      );
+    };
+    prune();
+    retentionTimer = setInterval(prune, DEFAULT_AUDIT_RETENTION_CHECK_MS);
+    retentionTimer.unref();
+  }
+
+  let closed = false;
+  return {
+    ledger,
+    relayWitness,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (retentionTimer) clearInterval(retentionTimer);
+      await lifecycle('connector.stop').catch((err: unknown) =>
+        logger.warn({ err: (err as Error).message }, 'connector.stop not audited'),
+      );
+      await ledger.close(opts.drainMs !== undefined ? { drainMs: opts.drainMs } : {});
+      await releaseClients();
+    },
+  };
+}
+
+/**
+ * Runs `fn` with a short-lived ledger on the connector store (no witnesses, no timers), for admin
+ * actions taken outside the running connector (the CLI). The running connector's witnesses pick up
+ * the entries with its next checkpoint.
+ *
+ * @example
+ * await withAdminAuditLedger(ctx, store, (ledger) =>
+ *   recordAdminAction(ledger, { action: 'identity.revoke', actor: cliActor(), target: 'claims-bot' }));
+ */
+export async function withAdminAuditLedger<T>(
+  ctx: ConnectorContext,
+  store: Store,
+  fn: (ledger: AuditLedger) => Promise<T>,
+  opts: { tenant?: string } = {},
+): Promise<T> {
+  const ledger = await AuditLedger.open({
+    repository: store.audit,
+    tenant: opts.tenant ?? auditTenant(ctx),
+    key: await loadOrCreateAuditKey(ctx.dataDir),
+    checkpointIntervalMs: 0,
+    checkpointEvery: ctx.config.audit.checkpointEvery,
+  });
+  try {
+    return await fn(ledger);
+  } finally {
+    await ledger.close({ drainMs: 0 });
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The audit trail through the real relay: agents' calls (allowed and refused) and admin actions
+ * become chained entries in the connector's store, signed checkpoints reach the relay's witness over
+ * the connector's authenticated HTTPS, `airlock audit verify --witness` passes, and cutting off the
+ * tail after a witnessed checkpoint (local checkpoints included, as an attacker would) passes a
+ * local-only verify but is named as a truncation by `airlock audit verify --witness`.
+ */
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { connectToTenant } from '../../src/agent/index.js';
+import { sha256Canonical } from '../../src/audit/canonical-json.js';
+import { auditKeyId, auditPublicKeyFromPem } from '../../src/audit/audit-key.js';
+import { everythingUpstream, type Stack, startStack } from './airlock-stack.js';
+import { exportedEntries, runCliResult, setAuditConfig, storedEntries } from './audit-cli.js';
+
+let stack: Stack;
+
+before(async () => {
+  stack = await startStack({ upstreams: () => ({ everything: everythingUpstream() }) });
+  const acme = stack.tenant('acme');
+  await setAuditConfig(acme.configFile, { checkpointEvery: 5, checkpointIntervalMs: 200 });
+  await acme.restart();
+});
+
+after(async () => {
+  await stack?.close();
+});
+
+test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail is detected', async (t) => {
+  const acme = stack.tenant('acme');
+  const ledger = acme.connector.audit;
+
+  // The audit key was registered with the relay's witness at enrollment (and again at start).
+  const keys = await stack.relayStore.audit.listWitnessKeys('acme');
+  assert.ok(keys.some((k) => k.keyId === ledger.keyId));
+  assert.equal(auditKeyId(auditPublicKeyFromPem(ledger.publicKeyPem)), ledger.keyId);
+
+  // Admin actions from the CLI, while the connector runs: a second writer on the same chain.
+  const out = join(stack.dir, 'agent-2');
+  const issued = await runCliResult(['identity', 'issue', 'agent-2', '--config', acme.configFile, '--out', out]);
+  assert.equal(issued.code, 0, issued.stderr);
+  const revoked = await runCliResult(['identity', 'revoke', 'agent-2', '--config', acme.configFile]);
+  assert.equal(revoked.code, 0, revoked.stderr);
+
+  const client = await connectToTenant(acme.connection(), { name: 'audit-e2e', version: '1' });
+  try {
+    for (let i = 0; i < 12; i += 1) {
+      const r = (await client.callTool({ name: 'everything.echo', arguments: { message: `m-${i}` } })) as {
+        content: Array<{ text?: string }>;
+      };
+      assert.equal(r.content[0]?.text, `Echo: m-${i}`);
+    }
+    await assert.rejects(client.callTool({ name: 'everything.no_such_tool', arguments: { x: 1 } }));
+  } finally {
+    await client.close();
+  }
+
+  const entries = await storedEntries(acme.connector.store.audit);
+  const requests = entries.filter((e) => e.kind === 'request');
+  const echoes = requests.filter((e) => e.kind === 'request' && e.tool === 'everything.echo');
+  assert.equal(echoes.length, 12);
+  for (let i = 0; i < 12; i += 1) {
+    const e = echoes[i];
+    assert.ok(e && e.kind === 'request');
+    assert.equal(e.decision, 'allow');
+    assert.equal(e.agent?.name, 'agent-1');
+    assert.equal(e.arguments?.sha256, sha256Canonical({ message: `m-${i}` }));
+    assert.equal(typeof e.upstreamLatencyMs, 'number');
+    assert.ok(!JSON.stringify(e).includes(`m-${i}"`), 'raw arguments never reach the trail');
+  }
+  const refused = requests.find((e) => e.kind === 'request' && e.tool === 'everything.no_such_tool');
+  assert.ok(refused && refused.kind === 'request');
+  assert.notEqual(refused.decision, 'allow');
+  assert.ok(refused.error?.airlock, 'the refusal code is recorded');
+  assert.ok(requests.some((e) => e.kind === 'request' && e.method === 'initialize') || requests.length >= 13);
+  const actions = entries.flatMap((e) => (e.kind === 'admin' ? [e.action as string] : []));
+  for (const a of ['connector.enroll', 'connector.start', 'connector.stop', 'identity.issue', 'identity.revoke']) {
+    assert.ok(actions.includes(a), `admin action ${a} is in the trail (${actions.join(', ')})`);
+  }
+  t.diagnostic(`entries: ${entries.length} (${requests.length} requests, actions: ${actions.join(', ')})`);
+
+  // Everything so far is checkpointed and witnessed by the relay.
+  const cp = await ledger.checkpoint();
+  assert.ok(await ledger.drainWitnesses(5_000), 'the relay witnessed every checkpoint');
+  const witnessed = await stack.relayStore.audit.listWitnessCheckpoints('acme');
+  assert.ok(witnessed.length >= 2, 'checkpoints every 5 entries reached the relay');
+  assert.equal(witnessed.at(-1)?.treeSize, cp?.treeSize ?? ledger.head.seq);
+  assert.equal(witnessed.at(-1)?.headHash, ledger.head.hash);
+
+  const ok = await runCliResult(['audit', 'verify', '--config', acme.configFile, '--witness']);
+  assert.equal(ok.code, 0, ok.stdout + ok.stderr);
+  assert.match(ok.stdout, /^audit trail OK: \d+ entries/);
+
+  // An export verifies offline, with nothing but the file and the pinned public key.
+  const exportFile = join(stack.dir, 'acme-trail.jsonl');
+  const exported = await runCliResult([
+    'audit',
+    'export',
+    '--config',
+    acme.configFile,
+    '--format',
+    'jsonl',
+    '--out',
+    exportFile,
+  ]);
+  assert.equal(exported.code, 0, exported.stderr);
+  const storedNow = await storedEntries(acme.connector.store.audit);
+  assert.deepEqual(
+    (await exportedEntries(exportFile)).map((e) => e.hash),
+    storedNow.map((e) => e.hash),
+  );
+  const keyFile = join(stack.dir, 'acme', 'audit', 'audit-key.pub.pem');
+  const offline = await runCliResult(['audit', 'verify', '--file', exportFile, '--key', keyFile]);
+  assert.equal(offline.code, 0, offline.stdout + offline.stderr);
+  const ocsfFile = join(stack.dir, 'acme-trail.ocsf.jsonl');
+  const ocsf = await runCliResult(['audit', 'export', '--config', acme.configFile, '--format', 'ocsf', '--out', ocsfFile]);
+  assert.equal(ocsf.code, 0, ocsf.stderr);
+
+  // Stop the connector (its final checkpoint is witnessed too), then cut off its last 4 entries
+  // AND the local checkpoints covering them, as someone controlling the connector's disk would.
+  await acme.connector.close();
+  const finalWitnessed = (await stack.relayStore.audit.listWitnessCheckpoints('acme')).at(-1);
+  assert.ok(finalWitnessed);
+  const cut = finalWitnessed.treeSize - 4;
+  const db = new Database(join(stack.dir, 'acme', 'airlock.db'));
+  try {
+    db.prepare('DELETE FROM audit_entries WHERE seq > ?').run(cut);
+    db.prepare('DELETE FROM audit_checkpoints WHERE tree_size > ?').run(cut);
+  } finally {
+    db.close();
+  }
+
+  const local = await runCliResult(['audit', 'verify', '--config', acme.configFile]);
+  assert.equal(local.code, 0, 'without the witness, a clean cut is invisible: that is what the witness is for');
+  const caught = await runCliResult(['audit', 'verify', '--config', acme.configFile, '--witness']);
+  assert.equal(caught.code, 1, caught.stdout + caught.stderr);
+  assert.match(caught.stdout, new RegExp(`FAILED at entry ${cut + 1}: truncated`));
+  assert.match(caught.stdout, new RegExp(`entries ${cut + 1}\\.\\.${finalWitnessed.treeSize} were removed`));
+  assert.match(caught.stdout, /witnessed checkpoint/);
+  t.diagnostic(caught.stdout.trim());
+});
