@@ -21,6 +21,7 @@ const registrations = [
   () => import('./identity-command.js'),
   () => import('./audit-command.js'),
   () => import('./bridge-command.js'),
+  () => import('./forward-command.js'),
   () => import('./demo-command.js'),
 ];
 
