@@ -48,31 +48,34 @@ export async function sequentialCalls(
 }
 
 /**
- * `concurrency` callers, each calling again as soon as its previous call ended, for `warmupMs`
- * (unmeasured) and then `durationMs`.
+ * `concurrency` callers, each calling again as soon as its previous call ended. Warm-up: every caller
+ * first makes `warmupCalls` unmeasured calls (so every connection is open and warm). Then the callers
+ * start calls for `durationMs`; every call started in that window is measured to its end, and the
+ * rate is the number of those calls over the time until the last one ended.
  */
 export async function closedLoop(
   target: McpHttpTarget,
   concurrency: number,
   durationMs: number,
-  warmupMs: number,
+  warmupCalls: number,
 ): Promise<ClosedLoopBatch> {
   const batch: ClosedLoopBatch = { latenciesMs: [], errors: 0, calls: 0, elapsedMs: 0, callsPerSecond: 0 };
+  const warm = async (): Promise<void> => {
+    for (let i = 0; i < warmupCalls; i++) await target.callTool('echo', { text: ECHO_TEXT }).catch(() => undefined);
+  };
+  await Promise.all(Array.from({ length: concurrency }, warm));
   const start = performance.now();
-  const measureFrom = start + warmupMs;
-  const end = measureFrom + durationMs;
-  let lastEnd = measureFrom;
+  const end = start + durationMs;
+  let lastEnd = start;
   const worker = async (): Promise<void> => {
     while (performance.now() < end) {
       const t0 = performance.now();
       try {
         await target.callTool('echo', { text: ECHO_TEXT });
         const t1 = performance.now();
-        if (t0 >= measureFrom && t1 <= end) {
-          batch.latenciesMs.push(t1 - t0);
-          batch.calls++;
-          lastEnd = t1;
-        }
+        batch.latenciesMs.push(t1 - t0);
+        batch.calls++;
+        if (t1 > lastEnd) lastEnd = t1;
       } catch (err) {
         noteError(batch, err);
         if (batch.errors > 1000) return;
@@ -80,7 +83,7 @@ export async function closedLoop(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  batch.elapsedMs = Math.max(1, lastEnd - measureFrom);
+  batch.elapsedMs = Math.max(1, lastEnd - start);
   batch.callsPerSecond = (batch.calls / batch.elapsedMs) * 1000;
   return batch;
 }

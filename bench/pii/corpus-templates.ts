@@ -57,7 +57,9 @@ export const DEV_TEMPLATES: readonly Template[] = [
     b.text(`Incident ${v.orderNumber()} at ${v.date()}: repeated logins from `).pii('IP', v.ip());
     b.text(' and ').pii('IP', v.ip()).text(` against ${v.url()}. `);
     b.text('The deploy log contained a credential: ').pii('SECRET', v.secret());
-    b.text(`. Rotated by `).pii('NAME', v.fullName()).text(`. Commit ${v.technicalId()}, version ${v.technicalId()}.`);
+    b.text(`. Rotated by `)
+      .pii('NAME', v.fullName())
+      .text(`. Commit ${v.technicalId()}, version ${v.technicalId()}.`);
   },
   // HR record in prose, US and UK identifiers.
   (b, v) => {
@@ -92,7 +94,13 @@ export const DEV_TEMPLATES: readonly Template[] = [
   (b, v) => {
     b.json({
       events: [
-        { at: v.date(), actor: pii('NAME', v.fullName()), ip: pii('IP', v.ip()), action: 'login', id: v.technicalId() },
+        {
+          at: v.date(),
+          actor: pii('NAME', v.fullName()),
+          ip: pii('IP', v.ip()),
+          action: 'login',
+          id: v.technicalId(),
+        },
         { at: v.date(), actor: pii('EMAIL', v.email()), action: 'export', rows: v.f.number.int(5000) },
       ],
       token: pii('SECRET', v.secret()),
@@ -101,13 +109,21 @@ export const DEV_TEMPLATES: readonly Template[] = [
   // Config snippet.
   (b, v) => {
     b.text(`# service config (${v.technicalId()})\nhost: ${v.url()}\napi_key: `).pii('SECRET', v.secret());
-    b.text(`\nowner_email: `).pii('EMAIL', v.email()).text(`\ntimeout: ${v.f.number.int(120)}\n`);
+    b.text(`\nowner_email: `)
+      .pii('EMAIL', v.email())
+      .text(`\ntimeout: ${v.f.number.int(120)}\n`);
   },
   // Meeting notes.
   (b, v) => {
-    b.text(`Meeting ${v.date()} — attendees: `).pii('NAME', v.fullName()).text(', ').pii('NAME', v.fullName());
+    b.text(`Meeting ${v.date()} — attendees: `)
+      .pii('NAME', v.fullName())
+      .text(', ')
+      .pii('NAME', v.fullName());
     b.text(' and ').pii('NAME', v.fullName()).text(`. ${v.sentence()} `);
-    b.text(`Action: ${words(v).call} `).pii('NAME', v.fullName()).text(' at ').pii('PHONE', v.phone());
+    b.text(`Action: ${words(v).call} `)
+      .pii('NAME', v.fullName())
+      .text(' at ')
+      .pii('PHONE', v.phone());
     b.text(`. Budget ${v.amount()}. ${v.product()} ships ${v.date()}.`);
   },
 ];
@@ -117,9 +133,15 @@ export const HELDOUT_TEMPLATES: readonly Template[] = [
   (b, v) => {
     const first = v.firstName();
     const last = v.lastName();
-    b.text(`From: `).pii('NAME', `${first} ${last}`).text(' <').pii('EMAIL', v.email(first, last)).text('>\n');
+    b.text(`From: `)
+      .pii('NAME', `${first} ${last}`)
+      .text(' <')
+      .pii('EMAIL', v.email(first, last))
+      .text('>\n');
     b.text(`Subject: Re: ${v.product()}\n\nI was billed ${v.amount()} twice on card `).pii('CARD', v.card());
-    b.text(`. ${v.sentence()}. You can reach me on `).pii('PHONE', v.phone()).text(` after ${v.technicalId()}.\n`);
+    b.text(`. ${v.sentence()}. You can reach me on `)
+      .pii('PHONE', v.phone())
+      .text(` after ${v.technicalId()}.\n`);
   },
   // Bank transfer confirmation.
   (b, v) => {
@@ -129,7 +151,9 @@ export const HELDOUT_TEMPLATES: readonly Template[] = [
   },
   // Delivery note.
   (b, v) => {
-    b.text(`Parcel ${v.technicalId()} for `).pii('NAME', v.fullName()).text(`, ${v.street()}, ${v.postcode()} ${v.city()}. `);
+    b.text(`Parcel ${v.technicalId()} for `)
+      .pii('NAME', v.fullName())
+      .text(`, ${v.street()}, ${v.postcode()} ${v.city()}. `);
     b.text('Driver will phone ').pii('PHONE', v.phone()).text(` between ${v.technicalId()} and noon. `);
     b.text(`Sender ${v.company()}.`);
   },
@@ -157,7 +181,9 @@ export const HELDOUT_TEMPLATES: readonly Template[] = [
   (b, v) => {
     const w = words(v);
     b.text(`${w.hi} `).pii('NAME', v.firstName()).text(`! ${v.sentence()}. `);
-    b.text(`My colleague `).pii('NAME', v.fullName()).text(` will send the quote for ${v.product()} (${v.amount()}). `);
+    b.text(`My colleague `)
+      .pii('NAME', v.fullName())
+      .text(` will send the quote for ${v.product()} (${v.amount()}). `);
     b.text(`${w.regards} `).pii('NAME', v.fullName());
   },
   // JSON order with nested customer.
@@ -197,7 +223,9 @@ export const HELDOUT_TEMPLATES: readonly Template[] = [
   // Log lines.
   (b, v) => {
     b.text(`${v.date()} INFO request id=${v.technicalId()} client=`).pii('IP', v.ip()).text(' status=200\n');
-    b.text(`${v.date()} WARN login failed for `).pii('EMAIL', v.email()).text(` attempts=${v.f.number.int(9)}\n`);
+    b.text(`${v.date()} WARN login failed for `)
+      .pii('EMAIL', v.email())
+      .text(` attempts=${v.f.number.int(9)}\n`);
     b.text(`${v.date()} DEBUG Authorization: Bearer `).pii('SECRET', v.secret()).text('\n');
   },
 ];

@@ -8,7 +8,24 @@ import { generateKeyPairSync } from 'node:crypto';
 import type { Faker } from '@faker-js/faker';
 
 const CARD_ISSUERS = ['visa', 'mastercard', 'american_express', 'discover', 'diners_club', 'jcb'] as const;
-const IBAN_COUNTRIES = ['DE', 'GB', 'FR', 'ES', 'IT', 'NL', 'BE', 'AT', 'CH', 'PL', 'PT', 'IE', 'SE', 'DK', 'NO', 'FI'];
+const IBAN_COUNTRIES = [
+  'DE',
+  'GB',
+  'FR',
+  'ES',
+  'IT',
+  'NL',
+  'BE',
+  'AT',
+  'CH',
+  'PL',
+  'PT',
+  'IE',
+  'SE',
+  'DK',
+  'NO',
+  'FI',
+];
 
 /** A few RSA/EC private keys, generated once per process (key generation is slow). */
 let pemCache: string[] | undefined;
@@ -59,7 +76,9 @@ export class CorpusValues {
     return this.f.datatype.boolean(0.1) ? e.replace(/^[^@]+/, (l) => l[0]?.toUpperCase() + l.slice(1)) : e;
   }
   phone(): string {
-    return this.f.phone.number({ style: this.f.helpers.arrayElement(['human', 'national', 'international']) });
+    return this.f.phone.number({
+      style: this.f.helpers.arrayElement(['human', 'national', 'international']),
+    });
   }
   card(): string {
     const raw = this.f.finance.creditCardNumber({ issuer: this.f.helpers.arrayElement(CARD_ISSUERS) });
@@ -119,7 +138,11 @@ export class CorpusValues {
       case 5: {
         const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
         const header = enc({ alg: 'HS256', typ: 'JWT' });
-        const payload = enc({ sub: f.string.uuid(), name: 'x', iat: f.number.int({ min: 1.6e9, max: 1.8e9 }) });
+        const payload = enc({
+          sub: f.string.uuid(),
+          name: 'x',
+          iat: f.number.int({ min: 1.6e9, max: 1.8e9 }),
+        });
         return `${header}.${payload}.${Buffer.from(f.string.alphanumeric(32)).toString('base64url')}`;
       }
       case 6:
@@ -139,7 +162,10 @@ export class CorpusValues {
     return `${good.slice(0, -1)}${(last + 1 + this.f.number.int(7)) % 10}`;
   }
   badIban(): string {
-    const good = this.f.finance.iban({ formatted: false, countryCode: this.f.helpers.arrayElement(IBAN_COUNTRIES) });
+    const good = this.f.finance.iban({
+      formatted: false,
+      countryCode: this.f.helpers.arrayElement(IBAN_COUNTRIES),
+    });
     const check = Number(good.slice(2, 4));
     return `${good.slice(0, 2)}${String((check + 1 + this.f.number.int(50)) % 100).padStart(2, '0')}${good.slice(4)}`;
   }

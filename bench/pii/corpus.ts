@@ -6,7 +6,16 @@
  * const docs = generateCorpus({ seed: 1, pool: 'dev', documents: 700 });
  * docs[0].spans // [{ start, end, class: 'NAME' }, ...]
  */
-import { type Faker, fakerDE, fakerEN_GB, fakerEN_US, fakerES, fakerFR, fakerIT, fakerNL } from '@faker-js/faker';
+import {
+  type Faker,
+  fakerDE,
+  fakerEN_GB,
+  fakerEN_US,
+  fakerES,
+  fakerFR,
+  fakerIT,
+  fakerNL,
+} from '@faker-js/faker';
 import { DocBuilder, type GoldSpan } from './corpus-builder.js';
 import { DEV_TEMPLATES, HELDOUT_TEMPLATES } from './corpus-templates.js';
 import { CorpusValues } from './corpus-values.js';

@@ -71,7 +71,12 @@ export class Scoreboard {
       const t = this.#tally(d.class);
       t.detected++;
       if (gold.some((g) => g.class === d.class && d.start < g.end && g.start < d.end)) t.truePositives++;
-      else note(this.falsePositives, d.class, `${text.slice(d.start, d.end)}  «${context(text, d.start, d.end)}»`);
+      else
+        note(
+          this.falsePositives,
+          d.class,
+          `${text.slice(d.start, d.end)}  «${context(text, d.start, d.end)}»`,
+        );
     }
   }
 

@@ -281,7 +281,10 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> implements 
       createdAt: now,
       expiresAt: now + this.expiryMs,
     });
-    this.#log.info({ approval: record.id, identity: record.identity, tool: record.tool }, 'approval requested');
+    this.#log.info(
+      { approval: record.id, identity: record.identity, tool: record.tool },
+      'approval requested',
+    );
     this.#emit({ type: 'created', approval: record });
     if (this.#webhook) {
       const webhook = this.#webhook;
@@ -315,7 +318,11 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> implements 
     return { decision: 'expired', approvalId: record.id };
   }
 
-  async #hold(record: ApprovalRecord, holdUntil: number, req: ApprovalRequest): Promise<ApprovalOutcome | undefined> {
+  async #hold(
+    record: ApprovalRecord,
+    holdUntil: number,
+    req: ApprovalRequest,
+  ): Promise<ApprovalOutcome | undefined> {
     const started = this.#now();
     let nextProgress = started;
     for (;;) {
@@ -475,7 +482,10 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> implements 
 }
 
 /** True when `approver` is (one of the names of) the identity that asked for `record`. */
-export function isRequester(approver: Approver, record: Pick<ApprovalRecord, 'identity' | 'spiffeId'>): boolean {
+export function isRequester(
+  approver: Approver,
+  record: Pick<ApprovalRecord, 'identity' | 'spiffeId'>,
+): boolean {
   const requester = new Set(
     [record.identity, record.spiffeId, record.spiffeId.split('/').at(-1) ?? '']
       .filter((n) => n.length > 0)

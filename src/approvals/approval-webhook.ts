@@ -39,7 +39,10 @@ export interface ApprovalWebhookPayload {
  * approvalWebhookPayload(approval, 'http://127.0.0.1:7070').text
  * // 'Approval needed: claims-bot wants to call erp.refund (approval apr_…, expires 2026-…Z)'
  */
-export function approvalWebhookPayload(approval: ApprovalRecord, consoleUrl?: string): ApprovalWebhookPayload {
+export function approvalWebhookPayload(
+  approval: ApprovalRecord,
+  consoleUrl?: string,
+): ApprovalWebhookPayload {
   const expires = new Date(approval.expiresAt).toISOString();
   const text = `Approval needed: ${approval.identity} wants to call ${approval.tool} (approval ${approval.id}, expires ${expires})`;
   const blocks: Array<Record<string, unknown>> = [
@@ -52,9 +55,7 @@ export function approvalWebhookPayload(approval: ApprovalRecord, consoleUrl?: st
     },
     {
       type: 'context',
-      elements: [
-        { type: 'mrkdwn', text: `Approval \`${approval.id}\` · expires ${expires}` },
-      ],
+      elements: [{ type: 'mrkdwn', text: `Approval \`${approval.id}\` · expires ${expires}` }],
     },
   ];
   if (consoleUrl) {

@@ -142,7 +142,8 @@ export class CatalogAdmin {
   async diff(tool: string): Promise<ToolDiff> {
     const pin = await this.#pin(tool);
     const derived = pinState(pin, this.#threshold);
-    const approved = pin.approvedDefinition === null ? '' : `${prettyCanonical(JSON.parse(pin.approvedDefinition))}\n`;
+    const approved =
+      pin.approvedDefinition === null ? '' : `${prettyCanonical(JSON.parse(pin.approvedDefinition))}\n`;
     const observed = `${prettyCanonical(JSON.parse(pin.observedDefinition))}\n`;
     const patch = createTwoFilesPatch(
       pin.approvedHash === null ? '/dev/null' : `${tool} (approved ${pin.approvedHash.slice(0, 12)})`,

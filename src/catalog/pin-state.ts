@@ -6,8 +6,9 @@
  * @example
  * pinState(record).state // 'changed'
  */
-import { maxSeverity, type ScanFinding, type ScanSeverity } from './poisoning-scan.js';
+
 import type { ToolPinRecord } from '../store/store.js';
+import { maxSeverity, type ScanFinding, type ScanSeverity } from './poisoning-scan.js';
 
 export type PinState = 'approved' | 'unreviewed' | 'changed' | 'poisoning';
 
@@ -29,7 +30,13 @@ export function recordFindings(record: ToolPinRecord): ScanFinding[] {
     return Array.isArray(parsed) ? (parsed as ScanFinding[]) : [];
   } catch {
     return [
-      { rule: 'unreadable', severity: 'high', where: '', message: 'stored findings are unreadable', excerpt: '' },
+      {
+        rule: 'unreadable',
+        severity: 'high',
+        where: '',
+        message: 'stored findings are unreadable',
+        excerpt: '',
+      },
     ];
   }
 }

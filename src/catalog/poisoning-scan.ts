@@ -54,10 +54,20 @@ const SEVERITY_RANK: Record<ScanSeverity, number> = { low: 1, medium: 2, high: 3
 /** Schema keywords whose string values are prose a model reads. */
 const PROSE_KEYS = new Set(['description', 'title', 'default', 'examples', 'enum', 'const', '$comment']);
 
-const TAG_CHARS = /[\u{E0000}-\u{E007F}]+/gu;
-const BIDI_CHARS = /[\u202A-\u202E\u2066-\u2069]/g;
-const INVISIBLE_CHARS = /[\u200B-\u200F\u2060-\u2064\uFEFF\u00AD\u180E\u{E0100}-\u{E01EF}]/gu;
-const STRIP_FOR_PHRASES = /[\u200B-\u200F\u2060-\u2064\uFEFF\u00AD\u180E\u202A-\u202E\u2066-\u2069\u{E0000}-\u{E007F}\u{E0100}-\u{E01EF}]/gu;
+/**
+ * Character ranges as regex source text (built with `new RegExp`: the linter rightly distrusts literal
+ * classes of invisible and combining characters, which is exactly what these must match).
+ */
+const TAG_RANGE = String.raw`\u{E0000}-\u{E007F}`;
+const BIDI_RANGE = String.raw`\u202A-\u202E\u2066-\u2069`;
+const INVISIBLE_RANGE = String.raw`\u200B-\u200F\u2060-\u2064\uFEFF\u00AD\u180E\u{E0100}-\u{E01EF}`;
+const CONTROL_RANGE = String.raw`\u0000-\u001F\u007F-\u009F`;
+
+const TAG_CHARS = new RegExp(`[${TAG_RANGE}]+`, 'gu');
+const BIDI_CHARS = new RegExp(`[${BIDI_RANGE}]`, 'gu');
+const INVISIBLE_CHARS = new RegExp(`[${INVISIBLE_RANGE}]`, 'gu');
+const STRIP_FOR_PHRASES = new RegExp(`[${INVISIBLE_RANGE}${BIDI_RANGE}${TAG_RANGE}]`, 'gu');
+const SHOW_ESCAPED = new RegExp(`[${CONTROL_RANGE}${INVISIBLE_RANGE}${BIDI_RANGE}${TAG_RANGE}]`, 'gu');
 
 interface PhraseRule {
   rule: string;
@@ -151,7 +161,9 @@ export function scanText(text: string, where: string, opts: { longText?: number 
     findings.push({ rule, severity, where, message, excerpt: excerpt(text, index, length) });
 
   for (const m of text.matchAll(TAG_CHARS)) {
-    const hidden = [...m[0]].map((c) => String.fromCharCode((c.codePointAt(0) ?? 0xe0000) - 0xe0000)).join('');
+    const hidden = [...m[0]]
+      .map((c) => String.fromCharCode((c.codePointAt(0) ?? 0xe0000) - 0xe0000))
+      .join('');
     findings.push({
       rule: 'unicode-tag',
       severity: 'high',
@@ -160,7 +172,8 @@ export function scanText(text: string, where: string, opts: { longText?: number 
       excerpt: `hidden text: ${JSON.stringify(hidden)}`,
     });
     // The hidden text is itself scanned: it is what the model reads.
-    for (const f of scanPhrases(hidden, where)) findings.push({ ...f, excerpt: `(in hidden text) ${f.excerpt}` });
+    for (const f of scanPhrases(hidden, where))
+      findings.push({ ...f, excerpt: `(in hidden text) ${f.excerpt}` });
   }
   const bidi = BIDI_CHARS.exec(text);
   BIDI_CHARS.lastIndex = 0;
@@ -176,7 +189,8 @@ export function scanText(text: string, where: string, opts: { longText?: number 
     const blob = m[0];
     if (!/[0-9+/]/.test(blob) || !/[a-z]/.test(blob) || !/[A-Z]/.test(blob)) continue;
     const decoded = decodeBase64Text(blob);
-    const inner = decoded === undefined ? [] : scanPhrases(decoded, where).filter((f) => f.severity === 'high');
+    const inner =
+      decoded === undefined ? [] : scanPhrases(decoded, where).filter((f) => f.severity === 'high');
     if (inner.length > 0) {
       findings.push({
         rule: 'base64-instruction',
@@ -209,7 +223,14 @@ export function scanText(text: string, where: string, opts: { longText?: number 
  * scanToolDefinition({ name: 'erp.search', description: 'Searches invoices' }) // []
  */
 export function scanToolDefinition(
-  definition: { name?: unknown; title?: unknown; description?: unknown; inputSchema?: unknown; outputSchema?: unknown; annotations?: unknown },
+  definition: {
+    name?: unknown;
+    title?: unknown;
+    description?: unknown;
+    inputSchema?: unknown;
+    outputSchema?: unknown;
+    annotations?: unknown;
+  },
   opts: { longText?: number } = {},
 ): ScanFinding[] {
   const findings: ScanFinding[] = [];
@@ -254,7 +275,13 @@ function scanPhrases(text: string, where: string): ScanFinding[] {
   if (!sawUrlRule) {
     const url = URL_PATTERN.exec(text);
     if (url) {
-      findings.push({ rule: 'url', severity: 'low', where, message: 'contains a URL', excerpt: url[0].slice(0, 120) });
+      findings.push({
+        rule: 'url',
+        severity: 'low',
+        where,
+        message: 'contains a URL',
+        excerpt: url[0].slice(0, 120),
+      });
     }
   }
   return findings;
@@ -315,7 +342,7 @@ function excerpt(text: string, index: number, length: number): string {
   const end = Math.min(text.length, index + Math.min(length, 120) + 20);
   const cut = text.slice(start, end);
   const visible = cut.replace(
-    /[\u0000-\u001f\u007f-\u009f\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\u{E0000}-\u{E007F}\u{E0100}-\u{E01EF}]/gu,
+    SHOW_ESCAPED,
     (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`,
   );
   return `${start > 0 ? '…' : ''}${visible}${end < text.length ? '…' : ''}`;

@@ -325,7 +325,10 @@ export class ToolPinning implements ToolDefinitionLookup {
           'tool definition changed since approval: quarantined until an admin approves the diff',
         );
       } else if (flagged && record.approvedHash !== def.hash) {
-        this.#log.warn({ tool: tool.name, findings: findings.length }, 'tool definition flagged by the poisoning scan: quarantined');
+        this.#log.warn(
+          { tool: tool.name, findings: findings.length },
+          'tool definition flagged by the poisoning scan: quarantined',
+        );
       } else if (change === 'first-seen' && record.approvedHash === null) {
         this.#log.info({ tool: tool.name }, 'new tool awaits review');
       }

@@ -188,6 +188,7 @@ async function witnessedCheckpoints(
           url: w.url,
           tenant,
           ...(w.agent ? { dispatcher: w.agent } : {}),
+          ...(w.headers ? { headers: w.headers } : {}),
         })),
       );
     }

@@ -97,7 +97,10 @@ export class AgentConnectionWatch {
   }
 
   /** Destroys the connections whose identity matches; returns how many. */
-  disconnect(match: (identity: GatewayIdentity) => boolean, reason: ConnectionCloseReason = 'revoked'): number {
+  disconnect(
+    match: (identity: GatewayIdentity) => boolean,
+    reason: ConnectionCloseReason = 'revoked',
+  ): number {
     const closed = new Map<string, GatewayIdentity>();
     let count = 0;
     for (const [socket, owner] of this.#sockets) {

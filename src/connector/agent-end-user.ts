@@ -61,7 +61,8 @@ export async function resolveEndUser(
   }
   try {
     const token = await options.verifier.verify(raw.trim());
-    if (token.cnfJkt !== undefined) return invalid('A DPoP-bound end-user token cannot be presented by an agent');
+    if (token.cnfJkt !== undefined)
+      return invalid('A DPoP-bound end-user token cannot be presented by an agent');
     return {
       ok: true,
       endUser: { subject: token.subject, issuer: token.issuer, expiresAt: token.expiresAt },

@@ -138,7 +138,7 @@ export const auditConfigSchema = z.strictObject({
   retention: z.strictObject({ olderThan: duration }).optional(),
 });
 
-export const connectorConfigSchema = z.strictObject({
+const connectorConfigObject = z.strictObject({
   /** Where the tenant CA, the connector credential and the SQLite store live. */
   dataDir: z.string().default('./.airlock/connector'),
   /** Tenant hostname served to agents when no relay is configured (with a relay it comes from enrollment). */
@@ -173,6 +173,12 @@ export const connectorConfigSchema = z.strictObject({
     .strictObject({
       /** Separator between upstream name and tool/prompt name: `erp.lookup_invoice`. */
       namespaceSeparator: z.enum(['.', '__', '_']).default('.'),
+      /**
+       * `prefixed` (default): tools and prompts are exposed as `<upstream><separator><name>`.
+       * `none`: exposed under the upstream's own names, so agents see that server exactly as it is
+       * (e.g. to put one existing MCP server behind Airlock unchanged). Only with exactly one upstream.
+       */
+      namespace: z.enum(['prefixed', 'none']).default('prefixed'),
       maxRequestBytes: z
         .number()
         .int()
@@ -189,6 +195,7 @@ export const connectorConfigSchema = z.strictObject({
     })
     .default({
       namespaceSeparator: '.',
+      namespace: 'prefixed',
       maxRequestBytes: 4 * 1024 * 1024,
       upstreamTimeoutMs: 60_000,
       sessionIdleMs: 30 * 60_000,
@@ -198,6 +205,18 @@ export const connectorConfigSchema = z.strictObject({
   upstreams: z.record(serverName, upstreamSchema).refine((u) => Object.keys(u).length > 0, {
     message: 'at least one upstream MCP server is required',
   }),
+});
+
+/** The whole file, with the checks that span several sections. */
+export const connectorConfigSchema = connectorConfigObject.superRefine((config, ctx) => {
+  const upstreams = Object.keys(config.upstreams).length;
+  if (config.mcp.namespace === 'none' && upstreams > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['mcp', 'namespace'],
+      message: `"none" needs exactly one upstream (there are ${upstreams}): with several, names would collide; use "prefixed"`,
+    });
+  }
 });
 
 export type ConnectorConfig = z.infer<typeof connectorConfigSchema>;

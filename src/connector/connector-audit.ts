@@ -82,13 +82,12 @@ export function connectorRelayClient(
  * @example
  * const { witnesses, close } = await configuredWitnesses(ctx);
  */
-export async function configuredWitnesses(
-  ctx: ConnectorContext,
-): Promise<{
-  witnesses: Array<{ url: string; witness: HttpWitness; agent?: Agent }>;
+export async function configuredWitnesses(ctx: ConnectorContext): Promise<{
+  witnesses: Array<{ url: string; witness: HttpWitness; agent?: Agent; headers?: Record<string, string> }>;
   close(): Promise<void>;
 }> {
-  const out: Array<{ url: string; witness: HttpWitness; agent?: Agent }> = [];
+  const out: Array<{ url: string; witness: HttpWitness; agent?: Agent; headers?: Record<string, string> }> =
+    [];
   for (const w of ctx.config.audit.witnesses) {
     const ca = w.caFile ? await readFile(ctx.resolvePath(w.caFile), 'utf8') : undefined;
     const agent = ca ? new Agent({ connect: { ca } }) : undefined;
@@ -100,6 +99,7 @@ export async function configuredWitnesses(
         ...(w.headers ? { headers: w.headers } : {}),
       }),
       ...(agent ? { agent } : {}),
+      ...(w.headers ? { headers: w.headers } : {}),
     });
   }
   return {

@@ -103,6 +103,7 @@ export async function startConnector(
     );
     const catalog = new UpstreamCatalog(upstreams, {
       separator: ctx.config.mcp.namespaceSeparator,
+      prefix: ctx.config.mcp.namespace !== 'none',
       logger: logger.child({ part: 'catalog' }),
     });
     cleanups.push(() => catalog.close());

@@ -19,6 +19,9 @@ import { DECISION_CHANNEL, type DecisionMessage } from '../gateway/decision-chan
 /** Minutes of history kept. */
 export const DEFAULT_ACTIVITY_WINDOW_MINUTES = 60;
 
+/** Minutes listed one by one (the most recent ones, never before counting started). */
+export const DEFAULT_ACTIVITY_SHOWN_MINUTES = 10;
+
 const MINUTE = 60_000;
 
 interface MinuteBucket {
@@ -30,7 +33,7 @@ interface MinuteBucket {
 export interface ActivitySnapshot {
   /** Tool calls in the last 60 s. */
   callsLastMinute: number;
-  /** Calls per minute, oldest first, for the last `minutes.length` minutes (the current one last). */
+  /** Calls per minute, oldest first, for up to the last 10 minutes since counting started (the current one last). */
   minutes: Array<{ minute: number; calls: number; refusals: number }>;
   /** Refusals in the window by code, most frequent first. */
   refusalsByCode: Array<{ code: string; count: number }>;
@@ -82,8 +85,9 @@ export class ActivityCounters {
     this.#prune(current);
     const minutes: ActivitySnapshot['minutes'] = [];
     const byCode = new Map<string, number>();
-    const shown = Math.min(this.windowMinutes, 15);
-    for (let m = current - shown + 1; m <= current; m++) {
+    const shown = Math.min(this.windowMinutes, DEFAULT_ACTIVITY_SHOWN_MINUTES);
+    const first = Math.max(current - shown + 1, Math.floor(this.#since / MINUTE));
+    for (let m = first; m <= current; m++) {
       const b = this.#buckets.find((x) => x.minute === m);
       let refusals = 0;
       for (const n of b?.refusals.values() ?? []) refusals += n;
@@ -118,7 +122,10 @@ export class ActivityCounters {
   }
 
   #prune(current: number): void {
-    while (this.#buckets.length > 0 && (this.#buckets[0]?.minute ?? current) <= current - this.windowMinutes) {
+    while (
+      this.#buckets.length > 0 &&
+      (this.#buckets[0]?.minute ?? current) <= current - this.windowMinutes
+    ) {
       this.#buckets.shift();
     }
   }

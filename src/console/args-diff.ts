@@ -31,7 +31,7 @@ export function flattenArguments(value: unknown): FlatArguments {
   const walk = (v: unknown, path: string) => {
     if (out.size >= MAX_FLAT_LEAVES) return;
     if (Array.isArray(v) && v.length > 0) {
-      v.forEach((item, i) => walk(item, `${path}[${i}]`));
+      for (const [i, item] of v.entries()) walk(item, `${path}[${i}]`);
     } else if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0) {
       for (const [k, child] of Object.entries(v as Record<string, unknown>)) {
         const segment = /^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k);

@@ -24,7 +24,8 @@ nav.main a[aria-current=page]{background:#fff;color:var(--brand);font-weight:600
 .badge{display:inline-block;min-width:1.4rem;padding:0 .4rem;border-radius:999px;background:#fbbf24;color:#1b1f24;font-size:.8rem;font-weight:700;text-align:center;margin-left:.3rem}
 .badge[data-count="0"]{background:rgba(255,255,255,.25);color:inherit}
 .who{margin-left:auto;display:flex;gap:.75rem;align-items:center;font-size:.9rem}
-.who form{margin:0}
+.who form{margin:0}.who .muted{color:#cbd5e1}
+td time{white-space:nowrap}
 .who button{background:transparent;color:#fff;border:1px solid rgba(255,255,255,.6);padding:.25rem .7rem}
 main{max-width:78rem;margin:1.25rem auto 3rem;padding:0 1.5rem}
 h1{font-size:1.5rem;margin:.25rem 0 1rem}
@@ -74,6 +75,7 @@ td.empty{border:0;border-bottom:1px solid var(--line);border-radius:0}
 .masked{color:var(--muted);font-style:italic}
 .muted{color:var(--muted)}
 .bar{display:inline-block;height:.7rem;background:var(--accent);border-radius:2px;vertical-align:middle}
+.bar-0{width:0.0rem}.bar-1{width:0.8rem}.bar-2{width:1.6rem}.bar-3{width:2.4rem}.bar-4{width:3.2rem}.bar-5{width:4.0rem}.bar-6{width:4.8rem}.bar-7{width:5.6rem}.bar-8{width:6.4rem}.bar-9{width:7.2rem}.bar-10{width:8.0rem}
 .login{max-width:26rem;margin:8vh auto;background:var(--card);border:1px solid var(--line);border-radius:.6rem;padding:1.5rem 1.75rem}
 .login h1{margin-top:0}.login form{display:flex;flex-direction:column;gap:.9rem}
 .login label{display:flex;flex-direction:column;gap:.25rem;font-weight:600}

@@ -60,7 +60,7 @@ export function renderPage(frame: PageFrame, body: Html | Html[]): Html {
     : '';
   return html`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${frame.title} · Airlock console${frame.tenantHost ? ` · ${frame.tenantHost}` : ''}</title>
 <link rel="stylesheet" href="/console.css"><script src="/console.js" defer></script></head>
 <body${viewer ? raw(' data-live') : ''}>
@@ -86,7 +86,8 @@ export function csrfField(viewer: Pick<Viewer, 'csrfToken'>): Html {
 
 /** `<time>` with an ISO `datetime` and a readable UTC text. */
 export function time(epochMs: number | null | undefined): Html {
-  if (epochMs === null || epochMs === undefined || !Number.isFinite(epochMs)) return html`<span class="muted">–</span>`;
+  if (epochMs === null || epochMs === undefined || !Number.isFinite(epochMs))
+    return html`<span class="muted">–</span>`;
   const iso = new Date(epochMs).toISOString();
   return html`<time datetime="${iso}">${iso.slice(0, 19).replace('T', ' ')} UTC</time>`;
 }

@@ -59,7 +59,12 @@ export class ConsoleSessions {
   create(account: string): { id: string; session: ConsoleSession } {
     const id = randomBytes(32).toString('base64url');
     const now = this.#now();
-    const session: ConsoleSession = { account, csrfToken: randomBytes(32).toString('base64url'), createdAt: now, lastSeenAt: now };
+    const session: ConsoleSession = {
+      account,
+      csrfToken: randomBytes(32).toString('base64url'),
+      createdAt: now,
+      lastSeenAt: now,
+    };
     this.#byHash.set(hashId(id), session);
     while (this.#byHash.size > this.#max) {
       const oldest = this.#byHash.keys().next().value;

@@ -21,7 +21,12 @@ const SALT_LENGTH = 16;
 /** Parameters accepted when verifying, so a forged hash cannot ask for unbounded work. */
 const MAX_N = 2 ** 20;
 
-function scryptAsync(password: string, salt: Buffer, keylen: number, options: ScryptOptions): Promise<Buffer> {
+function scryptAsync(
+  password: string,
+  salt: Buffer,
+  keylen: number,
+  options: ScryptOptions,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(password, salt, keylen, options, (err, key) => (err ? reject(err) : resolve(key)));
   });
@@ -43,7 +48,12 @@ export async function hashPassword(
 ): Promise<string> {
   const salt = randomBytes(SALT_LENGTH);
   const { N, r, p } = params;
-  const key = await scryptAsync(password.normalize('NFC'), salt, KEY_LENGTH, { N, r, p, maxmem: maxmem(N, r, p) });
+  const key = await scryptAsync(password.normalize('NFC'), salt, KEY_LENGTH, {
+    N,
+    r,
+    p,
+    maxmem: maxmem(N, r, p),
+  });
   return ['scrypt', N, r, p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
@@ -61,13 +71,20 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const salt = Buffer.from(parts[4] ?? '', 'base64url');
   const expected = Buffer.from(parts[5] ?? '', 'base64url');
   if (salt.length === 0 || expected.length === 0) return false;
-  const key = await scryptAsync(password.normalize('NFC'), salt, expected.length, { N, r, p, maxmem: maxmem(N, r, p) });
+  const key = await scryptAsync(password.normalize('NFC'), salt, expected.length, {
+    N,
+    r,
+    p,
+    maxmem: maxmem(N, r, p),
+  });
   return timingSafeEqual(key, expected);
 }
 
 /** Why a new password is not acceptable, or undefined when it is. */
 export function passwordProblem(password: string): string | undefined {
-  if (password.length < MIN_PASSWORD_LENGTH) return `the password must have at least ${MIN_PASSWORD_LENGTH} characters`;
-  if (password.length > MAX_PASSWORD_LENGTH) return `the password must have at most ${MAX_PASSWORD_LENGTH} characters`;
+  if (password.length < MIN_PASSWORD_LENGTH)
+    return `the password must have at least ${MIN_PASSWORD_LENGTH} characters`;
+  if (password.length > MAX_PASSWORD_LENGTH)
+    return `the password must have at most ${MAX_PASSWORD_LENGTH} characters`;
   return undefined;
 }

@@ -5,7 +5,7 @@
  * - `prompts/get` → `AIRLOCK_PROMPT_FORBIDDEN`; `resources/read` → `AIRLOCK_RESOURCE_FORBIDDEN`;
  *   `completion/complete` follows the prompt / resource it references.
  * - `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list`: the upstream result is
- *   FILTERED so forbidden items are absent (a resource template is listed when a resource glob matches
+ *   FILTERED so forbidden items are absent (tools in the `block` tier too: nobody may call them) (a resource template is listed when a resource glob matches
  *   its `uriTemplate` text, e.g. `fixture://items/**` matches `fixture://items/{id}`).
  * - Any other method passes through unchanged.
  *
@@ -34,8 +34,15 @@ export interface AuthorizeOptions {
 
 type ListKey = 'tools' | 'prompts' | 'resources' | 'resourceTemplates';
 
-const LISTS: Record<string, { key: ListKey; allowed: (e: PolicyEngine, s: PolicySubject, item: Record<string, unknown>) => boolean }> = {
-  'tools/list': { key: 'tools', allowed: (e, s, item) => e.canCall(s, String(item.name)) },
+const LISTS: Record<
+  string,
+  { key: ListKey; allowed: (e: PolicyEngine, s: PolicySubject, item: Record<string, unknown>) => boolean }
+> = {
+  // A tool whose tier is `block` can never be called, so it is not listed either.
+  'tools/list': {
+    key: 'tools',
+    allowed: (e, s, item) => e.canCall(s, String(item.name)) && e.tierFor(String(item.name)) !== 'block',
+  },
   'prompts/list': { key: 'prompts', allowed: (e, s, item) => e.canGetPrompt(s, String(item.name)) },
   'resources/list': { key: 'resources', allowed: (e, s, item) => e.canReadResource(s, String(item.uri)) },
   'resources/templates/list': {
@@ -59,7 +66,12 @@ export function authorize(options: AuthorizeOptions): Stage {
       case 'tools/call': {
         const tool = requestedName(ctx);
         if (!engine.canCall(subject, tool)) {
-          throw forbidden(ctx, 'AIRLOCK_TOOL_FORBIDDEN', `Tool '${tool}' is not allowed for identity '${identity.name}'`, { tool });
+          throw forbidden(
+            ctx,
+            'AIRLOCK_TOOL_FORBIDDEN',
+            `Tool '${tool}' is not allowed for identity '${identity.name}'`,
+            { tool },
+          );
         }
         recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'allow', detail: { tool } });
         return next(ctx);
@@ -72,9 +84,17 @@ export function authorize(options: AuthorizeOptions): Stage {
         return next(ctx);
       case 'completion/complete': {
         const ref = (ctx.params.ref ?? {}) as Record<string, unknown>;
-        if (ref.type === 'ref/prompt') checkPrompt(ctx, engine, subject, String(ref.name ?? ''), identity.name);
-        else if (ref.type === 'ref/resource') checkResource(ctx, engine, subject, String(ref.uri ?? ''), identity.name);
-        else throw forbidden(ctx, 'AIRLOCK_COMPLETION_FORBIDDEN', 'Completion reference is neither a prompt nor a resource', {});
+        if (ref.type === 'ref/prompt')
+          checkPrompt(ctx, engine, subject, String(ref.name ?? ''), identity.name);
+        else if (ref.type === 'ref/resource')
+          checkResource(ctx, engine, subject, String(ref.uri ?? ''), identity.name);
+        else
+          throw forbidden(
+            ctx,
+            'AIRLOCK_COMPLETION_FORBIDDEN',
+            'Completion reference is neither a prompt nor a resource',
+            {},
+          );
         return next(ctx);
       }
       default: {
@@ -83,7 +103,9 @@ export function authorize(options: AuthorizeOptions): Stage {
         const result = (await next(ctx)) as Record<string, unknown>;
         const items = result[list.key];
         if (!Array.isArray(items)) return result;
-        const kept = (items as Record<string, unknown>[]).filter((item) => list.allowed(engine, subject, item));
+        const kept = (items as Record<string, unknown>[]).filter((item) =>
+          list.allowed(engine, subject, item),
+        );
         recordDecision(ctx, {
           stage: AUTHORIZE_STAGE,
           outcome: kept.length === items.length ? 'allow' : 'modify',
@@ -95,21 +117,48 @@ export function authorize(options: AuthorizeOptions): Stage {
   };
 }
 
-function checkPrompt(ctx: GatewayContext, engine: PolicyEngine, subject: PolicySubject, prompt: string, who: string): void {
+function checkPrompt(
+  ctx: GatewayContext,
+  engine: PolicyEngine,
+  subject: PolicySubject,
+  prompt: string,
+  who: string,
+): void {
   if (!engine.canGetPrompt(subject, prompt)) {
-    throw forbidden(ctx, 'AIRLOCK_PROMPT_FORBIDDEN', `Prompt '${prompt}' is not allowed for identity '${who}'`, { prompt });
+    throw forbidden(
+      ctx,
+      'AIRLOCK_PROMPT_FORBIDDEN',
+      `Prompt '${prompt}' is not allowed for identity '${who}'`,
+      { prompt },
+    );
   }
   recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'allow', detail: { prompt } });
 }
 
-function checkResource(ctx: GatewayContext, engine: PolicyEngine, subject: PolicySubject, uri: string, who: string): void {
+function checkResource(
+  ctx: GatewayContext,
+  engine: PolicyEngine,
+  subject: PolicySubject,
+  uri: string,
+  who: string,
+): void {
   if (!engine.canReadResource(subject, uri)) {
-    throw forbidden(ctx, 'AIRLOCK_RESOURCE_FORBIDDEN', `Resource '${uri}' is not allowed for identity '${who}'`, { uri });
+    throw forbidden(
+      ctx,
+      'AIRLOCK_RESOURCE_FORBIDDEN',
+      `Resource '${uri}' is not allowed for identity '${who}'`,
+      { uri },
+    );
   }
   recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'allow', detail: { uri } });
 }
 
-function forbidden(ctx: GatewayContext, code: string, message: string, data: Record<string, unknown>): WireError {
+function forbidden(
+  ctx: GatewayContext,
+  code: string,
+  message: string,
+  data: Record<string, unknown>,
+): WireError {
   recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'deny', code, reason: message });
   return new WireError(JSONRPC_FORBIDDEN, code, message, data);
 }

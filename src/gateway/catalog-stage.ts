@@ -120,7 +120,12 @@ async function guard<T>(ctx: GatewayContext, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function refuse(ctx: GatewayContext, code: string, message: string, data: Record<string, unknown>): WireError {
+function refuse(
+  ctx: GatewayContext,
+  code: string,
+  message: string,
+  data: Record<string, unknown>,
+): WireError {
   recordDecision(ctx, { stage: CATALOG_STAGE, outcome: 'deny', code, reason: message, detail: data });
   return new WireError(JSONRPC_FORBIDDEN, code, message, data);
 }

@@ -5,11 +5,12 @@
  * @example
  * const policy: PolicySource = () => watcher.engine;
  */
-import { JSONRPC_UNAUTHENTICATED } from './authenticate-stage.js';
-import type { PolicyEngine } from '../policy/policy-engine.js';
+
 import { WireError } from '../errors/wire-error.js';
-import type { GatewayContext, GatewayIdentity } from './gateway-context.js';
+import type { PolicyEngine } from '../policy/policy-engine.js';
+import { JSONRPC_UNAUTHENTICATED } from './authenticate-stage.js';
 import { recordDecision } from './decision-channel.js';
+import type { GatewayContext, GatewayIdentity } from './gateway-context.js';
 
 /** The compiled policy in force. Usually `() => watcher.engine`. */
 export type PolicySource = () => PolicyEngine;

@@ -1,7 +1,6 @@
 /**
- * The gateway identity as the policy engine sees it. mTLS identities are matched by name and SPIFFE id;
- * bearer identities by token subject / client id / issuer when the transport supplies them (read
- * structurally, so the OAuth edge can add those fields to `GatewayIdentity` without changing this file).
+ * The gateway identity as the policy engine sees it: mTLS identities are matched by name and SPIFFE id,
+ * bearer identities by the token's subject / client id / issuer.
  *
  * @example
  * engine.canCall(policySubject(ctx.identity), 'erp.list_claims');
@@ -9,39 +8,28 @@
 import type { PolicySubject } from '../policy/policy-engine.js';
 import type { GatewayIdentity } from './gateway-context.js';
 
-interface BearerFields {
-  subject?: unknown;
-  clientId?: unknown;
-  issuer?: unknown;
-}
-
-const cache = new WeakMap<GatewayIdentity, PolicySubject>();
-
-/** The `PolicySubject` of a gateway identity (memoized per identity object). */
+/** The `PolicySubject` of a gateway identity. */
 export function policySubject(identity: GatewayIdentity): PolicySubject {
-  const hit = cache.get(identity);
-  if (hit) return hit;
-  const subject: PolicySubject = {
-    authenticatedBy: identity.authenticatedBy,
-    name: identity.name,
-    spiffeId: identity.spiffeId,
-  };
   if (identity.authenticatedBy === 'bearer') {
-    const extra = identity as GatewayIdentity & BearerFields;
-    if (typeof extra.subject === 'string') subject.subject = extra.subject;
-    if (typeof extra.clientId === 'string') subject.clientId = extra.clientId;
-    if (typeof extra.issuer === 'string') subject.issuer = extra.issuer;
+    return {
+      authenticatedBy: 'bearer',
+      subject: identity.subject,
+      clientId: identity.clientId,
+      issuer: identity.issuer,
+    };
   }
-  cache.set(identity, subject);
-  return subject;
+  return { authenticatedBy: 'mtls', name: identity.name, spiffeId: identity.spiffeId };
 }
 
-/** A stable per-identity key for budgets: `mtls:claims-bot`, `bearer:<subject or name>`. */
+/**
+ * A stable per-identity key for budgets: `mtls:claims-bot`, or `bearer:<issuer>#<subject>` (a bearer
+ * identity without a subject falls back to its name, i.e. its client id).
+ */
 export function identityKey(identity: GatewayIdentity): string {
-  const extra = identity as GatewayIdentity & BearerFields;
-  const id =
-    identity.authenticatedBy === 'bearer' && typeof extra.subject === 'string'
-      ? `${typeof extra.issuer === 'string' ? extra.issuer : ''}#${extra.subject}`
-      : identity.name;
-  return `${identity.authenticatedBy}:${id}`;
+  if (identity.authenticatedBy === 'bearer') {
+    return identity.subject !== undefined
+      ? `bearer:${identity.issuer ?? ''}#${identity.subject}`
+      : `bearer:${identity.issuer ?? ''}#client:${identity.clientId ?? identity.name}`;
+  }
+  return `mtls:${identity.name}`;
 }

@@ -23,11 +23,11 @@
  * const headers = await minter.mintUpstreamHeaders(ctx, 'erp'); // { authorization: 'Bearer eyJ…' } or {}
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  calculateJwkThumbprint,
   type CryptoKey,
+  calculateJwkThumbprint,
   exportJWK,
   generateKeyPair,
   importJWK,
@@ -86,13 +86,18 @@ export async function loadOrCreateUpstreamTokenKey(
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const { privateKey } = await generateKeyPair(alg, { extractable: true });
     const jwk = { ...(await exportJWK(privateKey)), alg };
+    // Written whole to a private temporary file, then hard-linked into place (atomic, and fails when the
+    // file exists): when two processes race, one key wins and the other reads it, never half a file.
+    const temporary = `${file}.${randomUUID()}.tmp`;
     try {
-      // `wx`: when two processes race, one creates the key and the other reads it.
-      await writeFile(file, `${JSON.stringify(jwk)}\n`, { mode: 0o600, flag: 'wx' });
+      await writeFile(temporary, `${JSON.stringify(jwk)}\n`, { mode: 0o600, flag: 'wx' });
+      await link(temporary, file);
       text = JSON.stringify(jwk);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw keyError(`cannot write ${file}`, err);
       text = await readFile(file, 'utf8');
+    } finally {
+      await unlink(temporary).catch(() => {});
     }
   }
   let jwk: JWK;
@@ -102,7 +107,7 @@ export async function loadOrCreateUpstreamTokenKey(
     throw keyError(`${file} is not a JSON Web Key`, err);
   }
   const keyAlg = jwk.alg;
-  if (keyAlg !== 'EdDSA' && keyAlg !== 'ES256') {
+  if (!isUpstreamTokenAlg(keyAlg)) {
     throw keyError(`${file} holds a key for ${JSON.stringify(keyAlg)}, expected EdDSA or ES256`);
   }
   if (typeof jwk.d !== 'string') throw keyError(`${file} does not hold a private key`);
@@ -277,6 +282,10 @@ export class UpstreamTokenMinter {
       r.endUser?.subject ?? '',
     ].join('\n');
   }
+}
+
+function isUpstreamTokenAlg(alg: unknown): alg is UpstreamTokenAlg {
+  return alg === 'EdDSA' || alg === 'ES256';
 }
 
 function keyError(message: string, cause?: unknown): IdentityError {

@@ -220,6 +220,15 @@ export class AgentMcpEndpoint {
     return victims.length;
   }
 
+  /**
+   * Tells every connected agent that a list changed, in both eras (`notifications/<kind>/list_changed`
+   * on each legacy session's stream and to modern `subscriptions/listen` streams), e.g. after the
+   * tool kill switch: `pinning.onChanged(() => endpoint.notifyListChanged('tools'))`.
+   */
+  notifyListChanged(kind: 'tools' | 'prompts' | 'resources'): void {
+    if (!this.#closed) this.#notifyListChanged(kind);
+  }
+
   /** Closes all sessions and the modern handler. */
   async close(): Promise<void> {
     if (this.#closed) return;

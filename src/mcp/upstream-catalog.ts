@@ -3,6 +3,8 @@
  *
  * - Tools and prompts are namespaced `<upstream><separator><name>` (separator default `.`), e.g.
  *   `erp.lookup_invoice`; calls are routed by a table built from the upstreams' lists, never by parsing.
+ *   With `prefix: false` names are exposed as the upstreams give them (meant for a single upstream, so
+ *   that agents see that server exactly; with several, collisions resolve as below).
  * - Resource URIs are kept as the upstream gives them; `resources/read` is routed by a table built from
  *   `resources/list`, then by matching each upstream's resource templates in config order.
  * - Collisions (same namespaced name, same URI, same URI template) are resolved deterministically: the
@@ -48,6 +50,11 @@ export type CatalogListKind = 'tools' | 'prompts' | 'resources';
 export interface UpstreamCatalogOptions {
   /** Separator for namespaced names. Default {@link DEFAULT_NAMESPACE_SEPARATOR}. Must be 1–3 characters. */
   separator?: string;
+  /**
+   * Prefix tool and prompt names with `<upstream><separator>`. Default `true`. `false` exposes the
+   * upstream's own names (connector config `mcp.namespace: none`, one upstream only).
+   */
+  prefix?: boolean;
   /** Default silent. */
   logger?: Logger;
 }
@@ -86,6 +93,8 @@ const KIND_LISTS: Record<CatalogListKind, ListKind[]> = {
 export class UpstreamCatalog {
   readonly upstreams: readonly Upstream[];
   readonly separator: string;
+  /** Whether tool and prompt names carry the `<upstream><separator>` prefix. */
+  readonly prefix: boolean;
   readonly #log: Logger;
   readonly #snapshots = new Map<string, Snapshot>();
   readonly #refreshSeq = new Map<string, number>();
@@ -110,6 +119,7 @@ export class UpstreamCatalog {
     }
     this.upstreams = upstreams;
     this.separator = separator;
+    this.prefix = options.prefix ?? true;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ part: 'catalog' });
   }
 
@@ -330,13 +340,17 @@ export class UpstreamCatalog {
     this.#rebuild();
   }
 
+  #exposedName(upstream: Upstream, name: string): string {
+    return this.prefix ? `${upstream.name}${this.separator}${name}` : name;
+  }
+
   #rebuild(): void {
     const next = emptyTables();
     for (const upstream of this.upstreams) {
       const snap = this.#snapshots.get(upstream.name);
       if (!snap) continue;
       for (const tool of snap.tools) {
-        const exposed = `${upstream.name}${this.separator}${tool.name}`;
+        const exposed = this.#exposedName(upstream, tool.name);
         const existing = next.toolRoutes.get(exposed);
         if (existing) {
           this.#log.warn(
@@ -349,7 +363,7 @@ export class UpstreamCatalog {
         next.tools.push({ ...tool, name: exposed });
       }
       for (const prompt of snap.prompts) {
-        const exposed = `${upstream.name}${this.separator}${prompt.name}`;
+        const exposed = this.#exposedName(upstream, prompt.name);
         const existing = next.promptRoutes.get(exposed);
         if (existing) {
           this.#log.warn(

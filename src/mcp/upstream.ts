@@ -8,6 +8,11 @@
  * stdio child's stderr goes to the logger, never to the connector's stdout, and the child inherits only
  * the SDK's minimal safe environment plus `config.env`. Agent credentials are never forwarded.
  *
+ * Relay (see upstream-interaction.ts): a request may carry the `interaction` of its agent; the upstream's
+ * server→client requests and log messages for that request go there, and a 2026-07-28 `input_required`
+ * answer is returned to the caller (`allowInputRequired`) for the agent to fulfil. Resource subscriptions
+ * and the 2025-11-25 log level are kept across restarts.
+ *
  * @example
  * const erp = new Upstream({ name: 'erp', kind: 'stdio', command: 'node', args: ['erp.js'] }, { logger });
  * await erp.start();
@@ -17,9 +22,12 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   Client,
   type FetchLike,
   type Implementation,
+  LOG_LEVEL_META_KEY,
+  type LoggingLevel,
   type Progress,
   ProtocolError,
   SdkError,
@@ -37,6 +45,13 @@ import { type BackoffOptions, backoffDelay, type Clock, systemClock } from './re
 import type { UpstreamConfig } from './upstream-config.js';
 import { isValidUpstreamName } from './upstream-config.js';
 import { requestCancelled, upstreamFailed, upstreamTimeout, upstreamUnavailable } from './upstream-errors.js';
+import {
+  installInteractionHandlers,
+  RELAYED_CLIENT_CAPABILITIES,
+  type UpstreamInteraction,
+  upstreamCallStorage,
+} from './upstream-interaction.js';
+import { UpstreamResourceSubscriptions } from './upstream-resource-subscriptions.js';
 
 /** Default per-request timeout towards an upstream (progress notifications reset it). */
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
@@ -87,13 +102,25 @@ export type ForwardedMethod =
   | 'resources/list'
   | 'resources/templates/list'
   | 'resources/read'
-  | 'completion/complete';
+  | 'completion/complete'
+  | 'resources/subscribe'
+  | 'resources/unsubscribe'
+  | 'logging/setLevel';
+
+/** Methods whose 2026-07-28 answer may be `input_required` (multi-round-trip). */
+const INPUT_REQUIRED_METHODS: ReadonlySet<string> = new Set(['tools/call', 'prompts/get', 'resources/read']);
 
 export interface UpstreamRequestOptions {
   /** Abort (agent cancelled): the SDK sends the upstream a cancellation. */
   signal?: AbortSignal;
   /** Called for each progress notification the upstream sends for this request. */
   onprogress?: (progress: Progress) => void;
+  /**
+   * The agent behind this request: where the upstream's server→client requests and log messages for it
+   * go, and what the 2026-07-28 request envelope declares (see upstream-interaction.ts). Without it the
+   * request declares no client capabilities and no log level, and related requests are refused.
+   */
+  interaction?: UpstreamInteraction;
 }
 
 export interface UpstreamOptions {
@@ -115,6 +142,12 @@ export interface UpstreamOptions {
   clientInfo?: Implementation;
   /** Custom fetch for HTTP upstreams (e.g. a private CA). */
   fetch?: FetchLike;
+  /**
+   * Declare `sampling`, `elicitation` and `roots` to 2025-11-25 upstreams so that their server→client
+   * requests can be relayed to agents (connector option `mcp.allowServerRequests`). Default `true`.
+   * 2026-07-28 upstreams get the capabilities of each request's agent instead.
+   */
+  serverRequests?: boolean;
 }
 
 const LIST_METHODS: Record<
@@ -155,6 +188,12 @@ export class Upstream {
   #restartTimer: unknown;
   #sandboxed: boolean | undefined;
   readonly #inflight = new Set<(err: Error) => void>();
+  /** Interactions of the requests in flight (stdio correlation, see upstream-interaction.ts). */
+  readonly #interactions = new Set<UpstreamInteraction>();
+  readonly #resourceSubscriptions: UpstreamResourceSubscriptions;
+  readonly #resourceUpdatedListeners = new Set<(uri: string) => void>();
+  /** Level last asked for with `setLoggingLevel` (re-applied to 2025-11-25 upstreams after a restart). */
+  #logLevel: LoggingLevel | undefined;
   readonly #listChangedListeners = new Set<(kind: ListKind) => void>();
   readonly #statusListeners = new Set<(status: UpstreamStatus) => void>();
 
@@ -171,6 +210,7 @@ export class Upstream {
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ upstream: config.name });
     this.#clock = options.clock ?? systemClock;
     this.#timeoutMs = config.timeoutMs ?? options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    this.#resourceSubscriptions = new UpstreamResourceSubscriptions(config.name, this.#log);
   }
 
   /**
@@ -181,7 +221,7 @@ export class Upstream {
     if (this.#started) return;
     this.#started = true;
     this.#stopped = false;
-    await this.#connect();
+    await upstreamCallStorage.exit(() => this.#connect());
   }
 
   /** Current status for the console. */
@@ -245,6 +285,39 @@ export class Upstream {
     return () => this.#statusListeners.delete(listener);
   }
 
+  /** Called with the URI when the upstream sends `notifications/resources/updated` (see `subscribeResource`). */
+  onResourceUpdated(listener: (uri: string) => void): () => void {
+    this.#resourceUpdatedListeners.add(listener);
+    return () => this.#resourceUpdatedListeners.delete(listener);
+  }
+
+  /**
+   * Subscribes the gateway to updates of `uri` (kept across restarts; see
+   * upstream-resource-subscriptions.ts). A 2025-11-25 upstream's refusal is rethrown.
+   *
+   * @example
+   * upstream.onResourceUpdated((uri) => tellAgents(uri));
+   * await upstream.subscribeResource('wiki://page/1');
+   */
+  subscribeResource(uri: string): Promise<void> {
+    return this.#resourceSubscriptions.add(uri);
+  }
+
+  /** Ends the gateway's subscription to `uri`. */
+  unsubscribeResource(uri: string): Promise<void> {
+    return this.#resourceSubscriptions.remove(uri);
+  }
+
+  /**
+   * Sets the log level of a 2025-11-25 upstream that advertises `logging` (`logging/setLevel`; kept and
+   * re-applied after a restart). 2026-07-28 upstreams take the level per request instead
+   * (`interaction.logLevel`), so nothing is sent to them.
+   */
+  async setLoggingLevel(level: LoggingLevel): Promise<void> {
+    this.#logLevel = level;
+    await this.#applyLogLevel();
+  }
+
   /**
    * Sends one request and returns the raw result. Upstream JSON-RPC errors are rethrown as the SDK's
    * `ProtocolError` (code, message, data intact); connection failures become `WireError`s.
@@ -258,24 +331,36 @@ export class Upstream {
     if (!client || this.#state !== 'ready')
       return Promise.reject(upstreamUnavailable(this.name, this.#lastError));
     const generation = this.#generation;
+    const modern = client.getProtocolEra() === 'modern';
+    const interaction = options.interaction;
+    const wire = modern ? withEnvelope(params, interaction) : withoutRetryFields(params);
     return new Promise<Record<string, unknown>>((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       this.#inflight.add(fail);
-      client
-        .request(
-          { method, params },
-          {
-            signal: options.signal,
-            onprogress: options.onprogress,
-            timeout: this.#timeoutMs,
-            resetTimeoutOnProgress: true,
-          },
+      if (interaction) this.#interactions.add(interaction);
+      // Related upstream traffic is handled in this context (see upstream-interaction.ts).
+      upstreamCallStorage
+        .run({ owner: this, interaction }, () =>
+          client.request(
+            { method, params: wire },
+            {
+              signal: options.signal,
+              onprogress: options.onprogress,
+              timeout: this.#timeoutMs,
+              resetTimeoutOnProgress: true,
+              // 2026-07-28: an `input_required` answer is returned to the caller (relayed to the agent).
+              ...(modern && INPUT_REQUIRED_METHODS.has(method) ? { allowInputRequired: true } : {}),
+            },
+          ),
         )
         .then(
           (result) => resolve(result as Record<string, unknown>),
           (err: unknown) => reject(this.#mapError(err, generation, options.signal)),
         )
-        .finally(() => this.#inflight.delete(fail));
+        .finally(() => {
+          this.#inflight.delete(fail);
+          if (interaction) this.#interactions.delete(interaction);
+        });
     });
   }
 
@@ -311,6 +396,7 @@ export class Upstream {
     this.#failInflight(upstreamUnavailable(this.name, 'stopped'));
     const client = this.#client;
     this.#client = undefined;
+    this.#resourceSubscriptions.detach();
     this.#setState('stopped');
     if (client) await client.close().catch(() => {});
   }
@@ -322,8 +408,13 @@ export class Upstream {
     this.#restartTimer = undefined;
     this.#nextAttemptAt = undefined;
     this.#setState(this.#everReady ? 'restarting' : this.#state === 'failed' ? 'failed' : 'starting');
+    const serverRequests = this.#options.serverRequests ?? true;
     const client = new Client(this.#options.clientInfo ?? { name: 'airlock-connector', version: '0.1.0' }, {
       versionNegotiation: { mode: this.config.protocol === 'legacy' ? 'legacy' : 'auto' },
+      // 2025-11-25 `initialize` declares what agents may answer; 2026-07-28 requests declare their own.
+      capabilities: serverRequests ? RELAYED_CLIENT_CAPABILITIES : {},
+      // `input_required` answers are relayed to the agent, never fulfilled here.
+      inputRequired: { autoFulfill: false },
       listChanged: {
         tools: {
           autoRefresh: false,
@@ -343,6 +434,18 @@ export class Upstream {
       },
     });
     client.onerror = (err) => this.#log.debug({ err: err.message }, 'upstream protocol error');
+    installInteractionHandlers(client, this, {
+      name: this.name,
+      uncorrelated: this.config.kind === 'stdio',
+      inFlight: this.#interactions,
+      serverRequests,
+      log: this.#log,
+      isCurrent: () => generation === this.#generation,
+    });
+    client.setNotificationHandler('notifications/resources/updated', (notification) => {
+      if (generation !== this.#generation) return;
+      for (const listener of this.#resourceUpdatedListeners) listener(notification.params.uri);
+    });
     const closedReason = this.config.kind === 'stdio' ? 'process exited' : 'connection closed';
     client.onclose = () => this.#down(generation, closedReason);
     let transport: Transport;
@@ -366,6 +469,24 @@ export class Upstream {
     this.#readySince = this.#clock.now();
     this.#log.info({ era: client.getProtocolEra(), server: client.getServerVersion() }, 'upstream ready');
     this.#setState('ready');
+    this.#resourceSubscriptions.attach({
+      client,
+      era: client.getProtocolEra() === 'modern' ? 'modern' : 'legacy',
+      supported: client.getServerCapabilities()?.resources?.subscribe === true,
+      send: (method, params) => this.request(method, params),
+    });
+    if (this.#logLevel !== undefined) void this.#applyLogLevel();
+  }
+
+  /** Sends the remembered log level to a ready 2025-11-25 upstream that advertises `logging`. */
+  async #applyLogLevel(): Promise<void> {
+    const level = this.#logLevel;
+    const client = this.#client;
+    if (level === undefined || !client || this.#state !== 'ready') return;
+    if (client.getProtocolEra() === 'modern' || !client.getServerCapabilities()?.logging) return;
+    await this.request('logging/setLevel', { level }).catch((err: unknown) =>
+      this.#log.warn({ err: describe(err) }, 'upstream refused logging/setLevel'),
+    );
   }
 
   async #createTransport(generation: number): Promise<Transport> {
@@ -415,6 +536,7 @@ export class Upstream {
     const wasReady = this.#state === 'ready';
     const client = this.#client ?? failedClient;
     this.#client = undefined;
+    this.#resourceSubscriptions.detach();
     this.#lastError = reason;
     this.#lastErrorAt = this.#clock.now();
     this.#failInflight(upstreamUnavailable(this.name, reason));
@@ -430,7 +552,7 @@ export class Upstream {
     this.#nextAttemptAt = this.#clock.now() + delay;
     this.#restartTimer = this.#clock.setTimeout(() => {
       if (this.#stopped) return;
-      void this.#connect();
+      void upstreamCallStorage.exit(() => this.#connect());
     }, delay);
     this.#setState(wasReady || this.#everReady ? 'restarting' : 'failed');
   }
@@ -494,6 +616,37 @@ function deliverResponsesAfterNotifications(transport: Transport): void {
     if ('id' in message && !('method' in message)) setImmediate(() => deliver(message, extra));
     else deliver(message, extra);
   };
+}
+
+const RETRY_FIELDS = ['inputResponses', 'requestState'] as const;
+
+/**
+ * 2026-07-28: the request envelope declares what the agent behind this request can answer
+ * (`interaction.clientCapabilities`, none without an interaction: the gateway's own requests) and its
+ * log level. Set explicitly because the client's own capabilities are the 2025-11-25 `initialize` set.
+ */
+function withEnvelope(
+  params: Record<string, unknown>,
+  interaction: UpstreamInteraction | undefined,
+): Record<string, unknown> {
+  const meta: Record<string, unknown> = {
+    ...(isRecord(params._meta) ? params._meta : {}),
+    [CLIENT_CAPABILITIES_META_KEY]: interaction?.clientCapabilities ?? {},
+  };
+  if (interaction?.logLevel !== undefined) meta[LOG_LEVEL_META_KEY] = interaction.logLevel;
+  return { ...params, _meta: meta };
+}
+
+/** 2025-11-25 has no multi-round-trip: the retry fields of a 2026-07-28 request are not sent. */
+function withoutRetryFields(params: Record<string, unknown>): Record<string, unknown> {
+  if (!RETRY_FIELDS.some((k) => k in params)) return params;
+  const out = { ...params };
+  for (const k of RETRY_FIELDS) delete out[k];
+  return out;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function isHttpConnectionFailure(err: SdkError): boolean {

@@ -14,7 +14,11 @@ import type { PiiVault } from './pii-vault.js';
  * Returns a copy of `value` with tokens replaced; `counts` collects tokens per class. Throws the
  * `unknownTokenError` WireError for the first token the vault does not know.
  */
-export async function detokenizeArguments(vault: PiiVault, value: unknown, counts: Map<string, number>): Promise<unknown> {
+export async function detokenizeArguments(
+  vault: PiiVault,
+  value: unknown,
+  counts: Map<string, number>,
+): Promise<unknown> {
   const unknown: string[] = [];
   const out = await walk(vault, value, counts, unknown);
   const first = unknown[0];
@@ -22,7 +26,12 @@ export async function detokenizeArguments(vault: PiiVault, value: unknown, count
   return out;
 }
 
-async function walk(vault: PiiVault, value: unknown, counts: Map<string, number>, unknown: string[]): Promise<unknown> {
+async function walk(
+  vault: PiiVault,
+  value: unknown,
+  counts: Map<string, number>,
+  unknown: string[],
+): Promise<unknown> {
   if (typeof value === 'string') return vault.detokenizeText(value, counts, unknown);
   if (Array.isArray(value)) {
     const out: unknown[] = [];

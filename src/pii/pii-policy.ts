@@ -74,7 +74,10 @@ const pattern = z
     }
   });
 
-const actions = z.record(z.string().regex(PII_CLASS_PATTERN, 'an upper-case class name'), z.enum(PII_ACTIONS));
+const actions = z.record(
+  z.string().regex(PII_CLASS_PATTERN, 'an upper-case class name'),
+  z.enum(PII_ACTIONS),
+);
 
 /** zod schema of the `pii:` section of a policy file (strict). */
 export const piiPolicySchema = z
@@ -98,7 +101,9 @@ export const piiPolicySchema = z
       .array(z.string().regex(/^[A-Z]{2}$/))
       .min(1)
       .optional(),
-    disable: z.array(z.enum(['email', 'phone', 'card', 'iban', 'ssn', 'nino', 'ip', 'name', 'secret'])).optional(),
+    disable: z
+      .array(z.enum(['email', 'phone', 'card', 'iban', 'ssn', 'nino', 'ip', 'name', 'secret']))
+      .optional(),
   })
   .strict();
 

@@ -122,7 +122,12 @@ export class PiiRedactor {
   }
 
   /** Redacts the result of `method` (`tools/call`, `resources/read`, `prompts/get`); others pass through. */
-  async redactResult(method: string, result: Json, target: string | undefined, report: RedactionReport): Promise<Json> {
+  async redactResult(
+    method: string,
+    result: Json,
+    target: string | undefined,
+    report: RedactionReport,
+  ): Promise<Json> {
     if (!isRecord(result)) return result;
     switch (method) {
       case 'tools/call':
@@ -146,8 +151,11 @@ export class PiiRedactor {
     const local = new RedactionReport();
     let message = await this.redactText(err.message, local, target);
     let data: Record<string, unknown> | undefined;
-    if (err instanceof WireError && err.data) data = (await this.redactJson(err.data, local, target)) as Record<string, unknown>;
-    for (const [cls, perAction] of local.counts) for (const [action, n] of perAction) for (let i = 0; i < n; i++) report.add(cls, action === 'block' ? 'mask' : action);
+    if (err instanceof WireError && err.data)
+      data = (await this.redactJson(err.data, local, target)) as Record<string, unknown>;
+    for (const [cls, perAction] of local.counts)
+      for (const [action, n] of perAction)
+        for (let i = 0; i < n; i++) report.add(cls, action === 'block' ? 'mask' : action);
     if (local.blocked.size > 0) {
       message = `The error message was withheld: it contains data of class ${[...local.blocked].join(', ')}.`;
       data = undefined;
@@ -157,7 +165,11 @@ export class PiiRedactor {
     return err;
   }
 
-  async #redactToolResult(result: Record<string, Json>, target: string | undefined, report: RedactionReport): Promise<Json> {
+  async #redactToolResult(
+    result: Record<string, Json>,
+    target: string | undefined,
+    report: RedactionReport,
+  ): Promise<Json> {
     const out: Record<string, Json> = { ...result };
     if (Array.isArray(result.content)) out.content = await this.#redactBlocks(result.content, target, report);
     if (result.structuredContent !== undefined) {
@@ -166,16 +178,25 @@ export class PiiRedactor {
     return out;
   }
 
-  async #redactResourceResult(result: Record<string, Json>, target: string | undefined, report: RedactionReport): Promise<Json> {
+  async #redactResourceResult(
+    result: Record<string, Json>,
+    target: string | undefined,
+    report: RedactionReport,
+  ): Promise<Json> {
     if (!Array.isArray(result.contents)) return result;
     const contents: Json[] = [];
     for (const c of result.contents) contents.push(await this.#redactResourceContents(c, target, report));
     return { ...result, contents };
   }
 
-  async #redactPromptResult(result: Record<string, Json>, target: string | undefined, report: RedactionReport): Promise<Json> {
+  async #redactPromptResult(
+    result: Record<string, Json>,
+    target: string | undefined,
+    report: RedactionReport,
+  ): Promise<Json> {
     const out: Record<string, Json> = { ...result };
-    if (typeof result.description === 'string') out.description = await this.redactText(result.description, report, target);
+    if (typeof result.description === 'string')
+      out.description = await this.redactText(result.description, report, target);
     if (Array.isArray(result.messages)) {
       const messages: Json[] = [];
       for (const m of result.messages) {
@@ -193,7 +214,11 @@ export class PiiRedactor {
     return out;
   }
 
-  async #redactBlocks(blocks: readonly Json[], target: string | undefined, report: RedactionReport): Promise<Json[]> {
+  async #redactBlocks(
+    blocks: readonly Json[],
+    target: string | undefined,
+    report: RedactionReport,
+  ): Promise<Json[]> {
     const out: Json[] = [];
     for (const block of blocks) {
       if (!isRecord(block)) {
@@ -216,7 +241,11 @@ export class PiiRedactor {
     return out;
   }
 
-  async #redactResourceContents(contents: Json, target: string | undefined, report: RedactionReport): Promise<Json> {
+  async #redactResourceContents(
+    contents: Json,
+    target: string | undefined,
+    report: RedactionReport,
+  ): Promise<Json> {
     if (!isRecord(contents) || typeof contents.text !== 'string') return contents;
     return { ...contents, text: await this.redactText(contents.text, report, target) };
   }

@@ -23,7 +23,17 @@ import type { DetectContext, PiiDetector, PiiSpan } from './pii-types.js';
 import { findTokens } from './token-format.js';
 
 /** Names of the built-in detectors, for `PiiScannerOptions.disable`. */
-export const BUILTIN_DETECTORS = ['email', 'phone', 'card', 'iban', 'ssn', 'nino', 'ip', 'name', 'secret'] as const;
+export const BUILTIN_DETECTORS = [
+  'email',
+  'phone',
+  'card',
+  'iban',
+  'ssn',
+  'nino',
+  'ip',
+  'name',
+  'secret',
+] as const;
 export type BuiltinDetectorName = (typeof BUILTIN_DETECTORS)[number];
 
 export interface PiiScannerOptions {

@@ -35,7 +35,8 @@ export interface PiiStageOptions {
 }
 
 export function piiStage(options: PiiStageOptions): Stage {
-  const policy = options.policy instanceof CompiledPiiPolicy ? options.policy : compilePiiPolicy(options.policy ?? {});
+  const policy =
+    options.policy instanceof CompiledPiiPolicy ? options.policy : compilePiiPolicy(options.policy ?? {});
   const scanner =
     options.scanner ??
     new PiiScanner({
@@ -53,7 +54,10 @@ export function piiStage(options: PiiStageOptions): Stage {
     try {
       if (ctx.method === 'resources/read') {
         if (typeof ctx.params.uri === 'string') {
-          ctx.params = { ...ctx.params, uri: await detokenizeArguments(options.vault, ctx.params.uri, detokenized) };
+          ctx.params = {
+            ...ctx.params,
+            uri: await detokenizeArguments(options.vault, ctx.params.uri, detokenized),
+          };
         }
       } else if (ctx.params.arguments !== undefined) {
         ctx.params = {

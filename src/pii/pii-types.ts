@@ -9,7 +9,17 @@
  */
 
 /** Classes Airlock detects out of the box. */
-export const BUILTIN_PII_CLASSES = ['EMAIL', 'PHONE', 'CARD', 'IBAN', 'SSN', 'NINO', 'IP', 'NAME', 'SECRET'] as const;
+export const BUILTIN_PII_CLASSES = [
+  'EMAIL',
+  'PHONE',
+  'CARD',
+  'IBAN',
+  'SSN',
+  'NINO',
+  'IP',
+  'NAME',
+  'SECRET',
+] as const;
 export type BuiltinPiiClass = (typeof BUILTIN_PII_CLASSES)[number];
 /** A built-in class or a tenant-defined one (uppercase, `[A-Z][A-Z0-9_]{1,31}`). */
 export type PiiClass = BuiltinPiiClass | (string & {});

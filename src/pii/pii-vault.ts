@@ -47,13 +47,19 @@ export class PiiVault {
 
   constructor(options: PiiVaultOptions) {
     if (options.keys.tenant !== options.tenant) {
-      throw new PiiError(PII_ERROR_CODES.keyTenant, `PII keys of tenant ${options.keys.tenant} used for ${options.tenant}`);
+      throw new PiiError(
+        PII_ERROR_CODES.keyTenant,
+        `PII keys of tenant ${options.keys.tenant} used for ${options.tenant}`,
+      );
     }
     this.tenant = options.tenant;
     this.#keys = options.keys;
     this.#repo = options.repository;
     this.#now = options.now ?? Date.now;
-    this.#hexLength = Math.min(MAX_TOKEN_HEX_LENGTH, Math.max(8, options.tokenHexLength ?? DEFAULT_TOKEN_HEX_LENGTH));
+    this.#hexLength = Math.min(
+      MAX_TOKEN_HEX_LENGTH,
+      Math.max(8, options.tokenHexLength ?? DEFAULT_TOKEN_HEX_LENGTH),
+    );
     const size = options.cacheSize ?? DEFAULT_VAULT_CACHE_SIZE;
     this.#byDigest = new BoundedCache(size);
     this.#byToken = new BoundedCache(size);
@@ -107,7 +113,10 @@ export class PiiVault {
     if (cached) return cached;
     const row = await this.#repo.getVaultEntryByToken(this.tenant, token);
     if (!row) return undefined;
-    const resolved = { class: row.dataClass, value: openValue(this.#keys.vaultKey, row.sealedValue, this.#aad(token)) };
+    const resolved = {
+      class: row.dataClass,
+      value: openValue(this.#keys.vaultKey, row.sealedValue, this.#aad(token)),
+    };
     this.#byToken.set(token, resolved);
     return resolved;
   }

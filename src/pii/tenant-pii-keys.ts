@@ -91,7 +91,10 @@ export async function loadTenantPiiKeys(options: LoadTenantPiiKeysOptions): Prom
   }
   const key = typeof parsed.key === 'string' ? Buffer.from(parsed.key, 'base64url') : undefined;
   if (parsed.version !== 1 || !key || key.length !== PII_KEY_BYTES) {
-    throw new PiiError(PII_ERROR_CODES.keyFile, `PII key file ${path} has no version 1 key of ${PII_KEY_BYTES} bytes`);
+    throw new PiiError(
+      PII_ERROR_CODES.keyFile,
+      `PII key file ${path} has no version 1 key of ${PII_KEY_BYTES} bytes`,
+    );
   }
   if (parsed.tenant !== tenant) {
     throw new PiiError(
@@ -104,7 +107,12 @@ export async function loadTenantPiiKeys(options: LoadTenantPiiKeysOptions): Prom
 
 async function createKeyFile(path: string, tenant: string): Promise<TenantPiiKeys> {
   const master = randomBytes(PII_KEY_BYTES);
-  const file: KeyFile = { version: 1, tenant, key: master.toString('base64url'), createdAt: new Date().toISOString() };
+  const file: KeyFile = {
+    version: 1,
+    tenant,
+    key: master.toString('base64url'),
+    createdAt: new Date().toISOString(),
+  };
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   // 'wx': never overwrite a key another process created meanwhile (that would orphan its vault).
   const handle = await open(path, 'wx', PII_KEY_FILE_MODE).catch(async (cause: NodeJS.ErrnoException) => {

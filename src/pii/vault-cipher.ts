@@ -18,7 +18,9 @@ export function sealValue(key: Uint8Array, plaintext: string, associatedData: st
   cipher.setAAD(Buffer.from(associatedData));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
   const tag = cipher.getAuthTag();
-  return ['v1', iv, ciphertext, tag].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+  return ['v1', iv, ciphertext, tag]
+    .map((p) => (typeof p === 'string' ? p : p.toString('base64url')))
+    .join('.');
 }
 
 /** Opens a sealed value; throws `PiiError` `AIRLOCK_PII_VAULT_DECRYPT` on a wrong key, AAD or a tampered value. */
@@ -31,8 +33,12 @@ export function openValue(key: Uint8Array, sealed: string, associatedData: strin
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
     decipher.setAAD(Buffer.from(associatedData));
     decipher.setAuthTag(Buffer.from(tag, 'base64url'));
-    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString(
+      'utf8',
+    );
   } catch (cause) {
-    throw new PiiError(PII_ERROR_CODES.vaultDecrypt, 'vault value does not decrypt under this tenant key', { cause });
+    throw new PiiError(PII_ERROR_CODES.vaultDecrypt, 'vault value does not decrypt under this tenant key', {
+      cause,
+    });
   }
 }

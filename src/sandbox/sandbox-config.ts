@@ -86,7 +86,12 @@ export interface SandboxConfig {
 }
 
 const limitsSchema = z.strictObject({
-  memoryMb: z.number().int().min(64).max(1024 * 1024).optional(),
+  memoryMb: z
+    .number()
+    .int()
+    .min(64)
+    .max(1024 * 1024)
+    .optional(),
   cpuSeconds: z.number().int().min(1).optional(),
   openFiles: z.number().int().min(16).max(1_048_576).optional(),
   processes: z.number().int().min(4).max(1_000_000).optional(),
@@ -104,7 +109,9 @@ export const sandboxYamlSchema = z.strictObject({
   network: z.boolean().optional(),
   readOnlyPaths: z.array(absoluteOrRelativePath).optional(),
   readWritePaths: z.array(absoluteOrRelativePath).optional(),
-  env: z.array(z.string().regex(ENV_NAME, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*')).optional(),
+  env: z
+    .array(z.string().regex(ENV_NAME, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*'))
+    .optional(),
   limits: limitsSchema.optional(),
   /** `uid:gid` to run as when the connector runs as root (default 65534:65534). */
   runAs: z

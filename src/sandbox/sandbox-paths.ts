@@ -7,7 +7,9 @@ import { existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'nod
 import { delimiter, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 
 /** A system path as bubblewrap should recreate it: a read-only bind, or a symlink (merged-/usr systems). */
-export type SystemEntry = { kind: 'ro-bind'; path: string } | { kind: 'symlink'; path: string; target: string };
+export type SystemEntry =
+  | { kind: 'ro-bind'; path: string }
+  | { kind: 'symlink'; path: string; target: string };
 
 /** Top-level directories a dynamically linked program may need (bound read-only when present). */
 export const SYSTEM_DIRECTORIES = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'] as const;

@@ -112,20 +112,26 @@ export async function prepareSandboxedCommand(
     );
     return { ...plain, unsandboxedReason: reason };
   };
-  if (process.platform !== 'linux') return unavailable(`sandboxing needs Linux (this is ${process.platform})`);
+  if (process.platform !== 'linux')
+    return unavailable(`sandboxing needs Linux (this is ${process.platform})`);
 
   const hostPath = processEnv.PATH;
   const binary = (configured: string | undefined, name: string): string | undefined =>
-    configured ?? resolveExecutable(name, { cwd: '/', pathEnv: hostPath });
+    resolveExecutable(configured ?? name, { cwd: '/', pathEnv: hostPath });
+  const missing = (configured: string | undefined, what: string) =>
+    configured ? `${configured} not found (or not executable)` : `${what} is not installed`;
   const bwrapPath = binary(sandbox.bwrapPath, 'bwrap');
-  if (!bwrapPath) return unavailable('bubblewrap (bwrap) is not installed');
+  if (!bwrapPath) return unavailable(missing(sandbox.bwrapPath, 'bubblewrap (bwrap)'));
   const prlimitPath = binary(sandbox.prlimitPath, 'prlimit');
-  if (!prlimitPath) return unavailable('prlimit (util-linux) is not installed');
+  if (!prlimitPath) return unavailable(missing(sandbox.prlimitPath, 'prlimit (util-linux)'));
   const uid = options.uid ?? process.getuid?.() ?? -1;
   let prefix: string[] = [];
   if (uid === 0) {
     const setprivPath = binary(sandbox.setprivPath, 'setpriv');
-    if (!setprivPath) return unavailable('setpriv (util-linux) is not installed; it is needed when running as root');
+    if (!setprivPath)
+      return unavailable(
+        `${missing(sandbox.setprivPath, 'setpriv (util-linux)')}; it is needed when running as root`,
+      );
     const user = sandbox.runAs ?? DEFAULT_SANDBOX_ROOT_FALLBACK_USER;
     prefix = [setprivPath, `--reuid=${user.uid}`, `--regid=${user.gid}`, '--clear-groups', '--'];
   }

@@ -34,14 +34,7 @@ export class SqlPiiVaultRepository implements PiiVaultRepository {
     try {
       const { changes } = await this.#db.run(
         `INSERT INTO pii_vault (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-        [
-          record.tenant,
-          record.token,
-          record.digest,
-          record.dataClass,
-          record.sealedValue,
-          record.createdAt,
-        ],
+        [record.tenant, record.token, record.digest, record.dataClass, record.sealedValue, record.createdAt],
       );
       return changes === 1;
     } catch (cause) {

@@ -60,6 +60,8 @@ class SqliteDialect implements SqlDialect {
   readonly #db: Database.Database;
   #tail: Promise<unknown> = Promise.resolve();
   #closed = false;
+  /** Prepared statements by SQL text (repositories use a fixed set of statements), least recently used first. */
+  readonly #statements = new Map<string, Database.Statement>();
   readonly #direct: SqlExecutor;
 
   constructor(db: Database.Database) {
@@ -125,20 +127,39 @@ class SqliteDialect implements SqlDialect {
 
   #query<T>(sql: string, params: readonly SqlValue[]): T[] {
     try {
-      return this.#db.prepare(sql).all(...params) as T[];
+      return this.#prepare(sql).all(...params) as T[];
     } catch (cause) {
       throw translate(cause);
     }
   }
 
+  /** A cached prepared statement (preparing costs more than running a simple indexed query). */
+  #prepare(sql: string): Database.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement) {
+      this.#statements.delete(sql);
+    } else {
+      statement = this.#db.prepare(sql);
+      if (this.#statements.size >= MAX_CACHED_STATEMENTS) {
+        const oldest = this.#statements.keys().next();
+        if (!oldest.done) this.#statements.delete(oldest.value);
+      }
+    }
+    this.#statements.set(sql, statement);
+    return statement;
+  }
+
   #run(sql: string, params: readonly SqlValue[]): { changes: number } {
     try {
-      return { changes: this.#db.prepare(sql).run(...params).changes };
+      return { changes: this.#prepare(sql).run(...params).changes };
     } catch (cause) {
       throw translate(cause);
     }
   }
 }
+
+/** Prepared statements kept per connection. */
+const MAX_CACHED_STATEMENTS = 256;
 
 function translate(cause: unknown): StoreError {
   const code = (cause as { code?: unknown }).code;

@@ -10,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { connectToTenant } from '../../src/agent/index.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import { auditKeyId, auditPublicKeyFromPem } from '../../src/audit/audit-key.js';
+import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import { everythingUpstream, type Stack, startStack } from './airlock-stack.js';
 import { exportedEntries, runCliResult, setAuditConfig, storedEntries } from './audit-cli.js';
 
@@ -39,7 +39,15 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
 
   // Admin actions from the CLI, while the connector runs: a second writer on the same chain.
   const out = join(stack.dir, 'agent-2');
-  const issued = await runCliResult(['identity', 'issue', 'agent-2', '--config', acme.configFile, '--out', out]);
+  const issued = await runCliResult([
+    'identity',
+    'issue',
+    'agent-2',
+    '--config',
+    acme.configFile,
+    '--out',
+    out,
+  ]);
   assert.equal(issued.code, 0, issued.stderr);
   const revoked = await runCliResult(['identity', 'revoke', 'agent-2', '--config', acme.configFile]);
   assert.equal(revoked.code, 0, revoked.stderr);
@@ -76,7 +84,13 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   assert.ok(refused.error?.airlock, 'the refusal code is recorded');
   assert.ok(requests.some((e) => e.kind === 'request' && e.method === 'initialize') || requests.length >= 13);
   const actions = entries.flatMap((e) => (e.kind === 'admin' ? [e.action as string] : []));
-  for (const a of ['connector.enroll', 'connector.start', 'connector.stop', 'identity.issue', 'identity.revoke']) {
+  for (const a of [
+    'connector.enroll',
+    'connector.start',
+    'connector.stop',
+    'identity.issue',
+    'identity.revoke',
+  ]) {
     assert.ok(actions.includes(a), `admin action ${a} is in the trail (${actions.join(', ')})`);
   }
   t.diagnostic(`entries: ${entries.length} (${requests.length} requests, actions: ${actions.join(', ')})`);
@@ -115,7 +129,16 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   const offline = await runCliResult(['audit', 'verify', '--file', exportFile, '--key', keyFile]);
   assert.equal(offline.code, 0, offline.stdout + offline.stderr);
   const ocsfFile = join(stack.dir, 'acme-trail.ocsf.jsonl');
-  const ocsf = await runCliResult(['audit', 'export', '--config', acme.configFile, '--format', 'ocsf', '--out', ocsfFile]);
+  const ocsf = await runCliResult([
+    'audit',
+    'export',
+    '--config',
+    acme.configFile,
+    '--format',
+    'ocsf',
+    '--out',
+    ocsfFile,
+  ]);
   assert.equal(ocsf.code, 0, ocsf.stderr);
 
   // Stop the connector (its final checkpoint is witnessed too), then cut off its last 4 entries
@@ -133,10 +156,15 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   }
 
   const local = await runCliResult(['audit', 'verify', '--config', acme.configFile]);
-  assert.equal(local.code, 0, 'without the witness, a clean cut is invisible: that is what the witness is for');
+  assert.equal(
+    local.code,
+    0,
+    `without the witness, a clean cut is invisible: ${local.stdout}${local.stderr}`,
+  );
   const caught = await runCliResult(['audit', 'verify', '--config', acme.configFile, '--witness']);
   assert.equal(caught.code, 1, caught.stdout + caught.stderr);
-  assert.match(caught.stdout, new RegExp(`FAILED at entry ${cut + 1}: truncated`));
+  assert.match(caught.stdout, /FAILED/, caught.stderr);
+  assert.match(caught.stdout, new RegExp(`FAILED at entry ${cut + 1}: truncated`), caught.stderr);
   assert.match(caught.stdout, new RegExp(`entries ${cut + 1}\\.\\.${finalWitnessed.treeSize} were removed`));
   assert.match(caught.stdout, /witnessed checkpoint/);
   t.diagnostic(caught.stdout.trim());

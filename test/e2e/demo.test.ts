@@ -20,7 +20,11 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-async function runDemo(): Promise<{ info: Record<string, unknown>; stdout: () => string; stop: () => Promise<number> }> {
+async function runDemo(): Promise<{
+  info: Record<string, unknown>;
+  stdout: () => string;
+  stop: () => Promise<number>;
+}> {
   const child = spawn(process.execPath, [CLI, 'demo', '--json', '--port', '0', '--data-dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -60,7 +64,15 @@ async function runDemo(): Promise<{ info: Record<string, unknown>; stdout: () =>
 test('demo --json prints one line of JSON, serves the tenant URL, and stops cleanly on SIGTERM', async () => {
   const demo = await runDemo();
   const { info } = demo;
-  for (const key of ['mcpUrl', 'relay', 'caFile', 'clientCertFile', 'clientKeyFile', 'consoleUrl', 'dataDir']) {
+  for (const key of [
+    'mcpUrl',
+    'relay',
+    'caFile',
+    'clientCertFile',
+    'clientKeyFile',
+    'consoleUrl',
+    'dataDir',
+  ]) {
     assert.ok(key in info, `missing ${key}`);
   }
   const relay = info.relay as { host: string; port: number };
@@ -97,7 +109,11 @@ test('a second start reuses the state: same tenant CA and agent identity', async
     assert.equal(demo.info.dataDir, dir);
     assert.match(firstCa, /BEGIN CERTIFICATE/);
     assert.equal(await readFile(demo.info.caFile as string, 'utf8'), firstCa, 'tenant CA reused');
-    assert.equal(await readFile(demo.info.clientCertFile as string, 'utf8'), firstCert, 'agent identity reused');
+    assert.equal(
+      await readFile(demo.info.clientCertFile as string, 'utf8'),
+      firstCert,
+      'agent identity reused',
+    );
   } finally {
     assert.equal(await demo.stop(), 0);
   }

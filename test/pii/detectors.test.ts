@@ -62,7 +62,11 @@ describe('IBAN detector', () => {
       'DE89 3704 0044 0532 0130 00',
       'GB29NWBK60161331926819',
     ]);
-    assert.equal(d.detect('iban fr1420041010050500013m02606')[0], undefined, 'country code must be upper case');
+    assert.equal(
+      d.detect('iban fr1420041010050500013m02606')[0],
+      undefined,
+      'country code must be upper case',
+    );
     assert.equal(d.detect('FR14 2004 1010 0505 0001 3M02 606')[0]?.normalized, 'FR1420041010050500013M02606');
   });
   it('refuses wrong check digits, wrong lengths and unknown countries', () => {
@@ -79,7 +83,14 @@ describe('SSN and NINO detectors', () => {
   it('finds issuable SSNs and refuses the never-issued ranges', () => {
     const d = ssnDetector();
     assert.deepEqual(values(d, 'SSN 123-45-6789'), ['123-45-6789']);
-    for (const bad of ['000-12-3456', '666-12-3456', '912-12-3456', '123-00-4567', '123-45-0000', '078-05-1120']) {
+    for (const bad of [
+      '000-12-3456',
+      '666-12-3456',
+      '912-12-3456',
+      '123-00-4567',
+      '123-45-0000',
+      '078-05-1120',
+    ]) {
       assert.deepEqual(values(d, `SSN ${bad}`), [], bad);
     }
     assert.deepEqual(values(d, 'order 123456789'), [], 'bare digits need an SSN cue');
@@ -88,7 +99,10 @@ describe('SSN and NINO detectors', () => {
   });
   it('finds NINOs with HMRC prefix rules', () => {
     const d = ninoDetector();
-    assert.deepEqual(values(d, 'NI AB 12 34 56 C and QQ123456C and AB123456C'), ['AB 12 34 56 C', 'AB123456C']);
+    assert.deepEqual(values(d, 'NI AB 12 34 56 C and QQ123456C and AB123456C'), [
+      'AB 12 34 56 C',
+      'AB123456C',
+    ]);
     assert.deepEqual(values(d, 'GB123456A BG123456A AO123456A AB123456E'), []);
     assert.equal(isValidNino('ab 12 34 56 c'), true);
     assert.equal(isValidNino('DA123456A'), false);
@@ -98,7 +112,10 @@ describe('SSN and NINO detectors', () => {
 describe('phone detector', () => {
   it('finds international and national numbers in several regions', () => {
     const d = phoneDetector();
-    assert.deepEqual(values(d, 'Call +49 30 1234 5678 or +44 20 7946 0958.'), ['+49 30 1234 5678', '+44 20 7946 0958']);
+    assert.deepEqual(values(d, 'Call +49 30 1234 5678 or +44 20 7946 0958.'), [
+      '+49 30 1234 5678',
+      '+44 20 7946 0958',
+    ]);
     assert.deepEqual(values(d, 'US office (415) 555-0132, Paris 01 42 68 53 00, Berlin 030 12345678'), [
       '(415) 555-0132',
       '01 42 68 53 00',
@@ -119,19 +136,34 @@ describe('phone detector', () => {
 describe('IP detector', () => {
   it('finds IPv4 and IPv6 confirmed by net.isIP, and skips versions and loopback shorthand', () => {
     const d = ipDetector();
-    assert.deepEqual(values(d, 'from 203.0.113.7 and 2001:db8::1, fe80::1%eth0'), ['203.0.113.7', '2001:db8::1', 'fe80::1%eth0']);
-    assert.deepEqual(values(d, 'v1.2.3.4, version 10.0.0.1, 999.1.1.1, 10:30:00, ::1, 00:1A:2B:3C:4D:5E'), []);
+    assert.deepEqual(values(d, 'from 203.0.113.7 and 2001:db8::1, fe80::1%eth0'), [
+      '203.0.113.7',
+      '2001:db8::1',
+      'fe80::1%eth0',
+    ]);
+    assert.deepEqual(
+      values(d, 'v1.2.3.4, version 10.0.0.1, 999.1.1.1, 10:30:00, ::1, 00:1A:2B:3C:4D:5E'),
+      [],
+    );
   });
 });
 
 describe('secret detector', () => {
   it('finds vendor formats, JWTs and PEM private keys', () => {
     const d = secretDetector();
-    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
-    const pem = '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oS9F5JVEkjvAoAoGCCqGSM49\n-----END EC PRIVATE KEY-----';
+    const jwt =
+      'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U';
+    const pem =
+      '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkg4LVWM9nuwNSk3yByxZpYRTBnVJk5oS9F5JVEkjvAoAoGCCqGSM49\n-----END EC PRIVATE KEY-----';
     const text = `aws AKIAIOSFODNN7EXAMPLE gh ghp_${'a1B2'.repeat(9)} stripe sk_live_${'4eC39HqLyjWDarjtT1zdp7dc'} jwt ${jwt}\n${pem}`;
     const found = d.detect(text).map((s) => s.detector);
-    for (const f of ['secret:aws-access-key-id', 'secret:github-token', 'secret:stripe-key', 'secret:jwt', 'secret:private-key']) {
+    for (const f of [
+      'secret:aws-access-key-id',
+      'secret:github-token',
+      'secret:stripe-key',
+      'secret:jwt',
+      'secret:private-key',
+    ]) {
       assert.ok(found.includes(f), `${f} in ${found.join(',')}`);
     }
   });
@@ -141,7 +173,10 @@ describe('secret detector', () => {
     assert.deepEqual(values(d, 'password: "S3cr3t!pass"'), ['S3cr3t!pass']);
     assert.deepEqual(values(d, 'password: changeme'), []);
     assert.deepEqual(
-      values(d, 'sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 id 550e8400-e29b-41d4-a716-446655440000 getCustomerInvoices'),
+      values(
+        d,
+        'sha 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 id 550e8400-e29b-41d4-a716-446655440000 getCustomerInvoices',
+      ),
       [],
     );
     assert.deepEqual(values(d, 'hunter2', 'password'), ['hunter2'], 'a field named like a secret');
@@ -167,22 +202,37 @@ describe('name detector', () => {
     assert.deepEqual(values(d, 'Shipped to Nordwind Logistik GmbH, 12 Baker Street, San Fernando.'), []);
     assert.deepEqual(values(d, 'The Selene Gloves ship on Monday.'), []);
     assert.deepEqual(values(d, 'Anna Schmidt', 'company'), [], 'a company field is never a person');
-    assert.deepEqual(values(d, 'Thermal Label Roll', 'name'), [], 'a plain name field needs a name-like value');
+    assert.deepEqual(
+      values(d, 'Thermal Label Roll', 'name'),
+      [],
+      'a plain name field needs a name-like value',
+    );
   });
 });
 
 describe('custom patterns and the scanner', () => {
   it('runs tenant patterns and rejects broken ones', () => {
-    const d = customPatternDetector({ name: 'acme-customer-no', pattern: 'ACME-\\d{6}', class: 'CUSTOMER_NO' });
-    assert.deepEqual(d.detect('ref ACME-123456').map((s) => [s.class, s.value]), [['CUSTOMER_NO', 'ACME-123456']]);
+    const d = customPatternDetector({
+      name: 'acme-customer-no',
+      pattern: 'ACME-\\d{6}',
+      class: 'CUSTOMER_NO',
+    });
+    assert.deepEqual(
+      d.detect('ref ACME-123456').map((s) => [s.class, s.value]),
+      [['CUSTOMER_NO', 'ACME-123456']],
+    );
     assert.throws(() => customPatternDetector({ name: 'x', pattern: '(', class: 'X_ID' }), PiiPatternError);
     assert.throws(() => customPatternDetector({ name: 'x', pattern: 'a*', class: 'X_ID' }), PiiPatternError);
     assert.throws(() => customPatternDetector({ name: 'x', pattern: 'a', class: 'lower' }), PiiPatternError);
   });
 
   it('prefers the validated class on overlap and never re-detects issued tokens', () => {
-    const scanner = new PiiScanner({ patterns: [{ name: 'acme', pattern: 'ACME-\\d{6}', class: 'CUSTOMER_NO' }] });
-    const spans = scanner.scan('Anna Schmidt <anna@example.com> IBAN DE89 3704 0044 0532 0130 00 ACME-123456 [[EMAIL:7f3a9c21]]');
+    const scanner = new PiiScanner({
+      patterns: [{ name: 'acme', pattern: 'ACME-\\d{6}', class: 'CUSTOMER_NO' }],
+    });
+    const spans = scanner.scan(
+      'Anna Schmidt <anna@example.com> IBAN DE89 3704 0044 0532 0130 00 ACME-123456 [[EMAIL:7f3a9c21]]',
+    );
     assert.deepEqual(
       spans.map((s) => s.class),
       ['NAME', 'EMAIL', 'IBAN', 'CUSTOMER_NO'],

@@ -40,13 +40,25 @@ describe('tenant PII key file', () => {
     const path = join(dir, 'loose.key');
     await loadTenantPiiKeys({ path, tenant: 'acme', create: true });
     chmodSync(path, 0o644);
-    await assert.rejects(loadTenantPiiKeys({ path, tenant: 'acme' }), isPiiError(PII_ERROR_CODES.keyFileMode));
+    await assert.rejects(
+      loadTenantPiiKeys({ path, tenant: 'acme' }),
+      isPiiError(PII_ERROR_CODES.keyFileMode),
+    );
     chmodSync(path, 0o600);
-    await assert.rejects(loadTenantPiiKeys({ path, tenant: 'globex' }), isPiiError(PII_ERROR_CODES.keyTenant));
-    await assert.rejects(loadTenantPiiKeys({ path: join(dir, 'none.key'), tenant: 'acme' }), isPiiError(PII_ERROR_CODES.keyFile));
+    await assert.rejects(
+      loadTenantPiiKeys({ path, tenant: 'globex' }),
+      isPiiError(PII_ERROR_CODES.keyTenant),
+    );
+    await assert.rejects(
+      loadTenantPiiKeys({ path: join(dir, 'none.key'), tenant: 'acme' }),
+      isPiiError(PII_ERROR_CODES.keyFile),
+    );
     const bad = join(dir, 'bad.key');
     writeFileSync(bad, '{"version":1,"tenant":"acme","key":"c2hvcnQ"}', { mode: 0o600 });
-    await assert.rejects(loadTenantPiiKeys({ path: bad, tenant: 'acme' }), isPiiError(PII_ERROR_CODES.keyFile));
+    await assert.rejects(
+      loadTenantPiiKeys({ path: bad, tenant: 'acme' }),
+      isPiiError(PII_ERROR_CODES.keyFile),
+    );
   });
 });
 
@@ -103,12 +115,24 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       const vault = new PiiVault({ tenant: 'acme', keys: acmeKeys, repository: store.vault });
       const token = await vault.tokenize('EMAIL', 'Anna.Schmidt@Example.de', 'anna.schmidt@example.de');
       assert.match(token, /^\[\[EMAIL:[0-9a-f]{8}\]\]$/);
-      assert.equal(await vault.tokenize('EMAIL', 'anna.schmidt@example.de'), token, 'normalised spellings join');
+      assert.equal(
+        await vault.tokenize('EMAIL', 'anna.schmidt@example.de'),
+        token,
+        'normalised spellings join',
+      );
       // A fresh vault object (no cache) over the same store agrees: tokens are stable across restarts.
-      const restarted = new PiiVault({ tenant: 'acme', keys: acmeKeys, repository: store.vault, cacheSize: 0 });
+      const restarted = new PiiVault({
+        tenant: 'acme',
+        keys: acmeKeys,
+        repository: store.vault,
+        cacheSize: 0,
+      });
       assert.equal(await restarted.tokenize('EMAIL', 'anna.schmidt@example.de'), token);
       assert.deepEqual(await restarted.resolve(token), { class: 'EMAIL', value: 'Anna.Schmidt@Example.de' });
-      assert.notEqual(await vault.tokenize('PHONE', 'anna.schmidt@example.de'), token.replace('EMAIL', 'PHONE'));
+      assert.notEqual(
+        await vault.tokenize('PHONE', 'anna.schmidt@example.de'),
+        token.replace('EMAIL', 'PHONE'),
+      );
       assert.equal(await restarted.resolve('[[EMAIL:00000000]]'), undefined);
     });
 
@@ -164,9 +188,15 @@ describe('PII vault at rest', () => {
     try {
       const store = await openStore({ url: `sqlite:${join(dir, 'vault.db')}` });
       const vault = new PiiVault({ tenant: 'acme', keys: keysFor('acme'), repository: store.vault });
-      const secrets = ['bernadette.okafor@example.org', 'DE89370400440532013000', '4111111111111111', 'Bernadette Okafor'];
+      const secrets = [
+        'bernadette.okafor@example.org',
+        'DE89370400440532013000',
+        '4111111111111111',
+        'Bernadette Okafor',
+      ];
       const tokens: string[] = [];
-      for (const [i, value] of secrets.entries()) tokens.push(await vault.tokenize(['EMAIL', 'IBAN', 'CARD', 'NAME'][i] ?? 'X', value));
+      for (const [i, value] of secrets.entries())
+        tokens.push(await vault.tokenize(['EMAIL', 'IBAN', 'CARD', 'NAME'][i] ?? 'X', value));
       assert.equal(await store.vault.countVaultEntries('acme'), secrets.length);
       await store.close();
       const bytes = Buffer.concat(readdirSync(dir).map((f) => readFileSync(join(dir, f))));

@@ -332,12 +332,12 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       assert.equal(await ids.isSubjectRevoked('https://other.test', 'user-42'), false, 'per issuer');
       assert.equal(await ids.isSubjectRevoked(idp, 'user-43'), false);
       await ids.revokeIdentity('claims-bot', 1_500);
-      await ids.revokeSubject(idp, "o'brien \"quoted\"", 3_000);
+      await ids.revokeSubject(idp, 'o\'brien "quoted"', 3_000);
 
       assert.deepEqual(await ids.listRevokedSince(0), [
         { kind: 'subject', issuer: idp, subject: 'user-42', revokedAt: 1_000 },
         { kind: 'certificate', name: 'claims-bot', certSerial: 'c1', revokedAt: 1_500 },
-        { kind: 'subject', issuer: idp, subject: "o'brien \"quoted\"", revokedAt: 3_000 },
+        { kind: 'subject', issuer: idp, subject: 'o\'brien "quoted"', revokedAt: 3_000 },
       ]);
       assert.deepEqual(
         (await ids.listRevokedSince(1_500)).map((r) => r.revokedAt),
@@ -491,6 +491,240 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
         (await audit.listWitnessCheckpoints('acme', { afterTreeSize: 10 })).map((c) => c.treeSize),
         [20],
       );
+    });
+
+    test('approvals: create, find by binding, decide once, consume once, expire; admin accounts', async () => {
+      const { store, reopen } = await fresh();
+      const { approvals } = store;
+      const base = {
+        identity: 'claims-bot',
+        spiffeId: 'spiffe://acme.localhost/agent/claims-bot',
+        tool: 'erp.refund',
+        argsHash: 'a'.repeat(64),
+        arguments: '{"amount":5}',
+        tier: 'approve',
+        sessionId: null,
+      };
+      const created = await approvals.createApproval({
+        ...base,
+        id: 'apr_1',
+        createdAt: 1000,
+        expiresAt: 10_000,
+      });
+      assert.equal(created.status, 'pending');
+      await assert.rejects(
+        approvals.createApproval({ ...base, id: 'apr_1', createdAt: 1000, expiresAt: 10_000 }),
+        isStoreError('AIRLOCK_STORE_DUPLICATE'),
+      );
+      await approvals.createApproval({
+        ...base,
+        id: 'apr_2',
+        argsHash: 'b'.repeat(64),
+        createdAt: 2000,
+        expiresAt: 3000,
+      });
+      assert.equal(
+        (await approvals.findOpenApproval('claims-bot', 'erp.refund', 'a'.repeat(64), 1500))?.id,
+        'apr_1',
+      );
+      assert.equal(
+        await approvals.findOpenApproval('other-bot', 'erp.refund', 'a'.repeat(64), 1500),
+        undefined,
+      );
+      assert.equal(
+        await approvals.findOpenApproval('claims-bot', 'erp.refund', 'a'.repeat(64), 10_000),
+        undefined,
+      );
+      assert.equal(await approvals.countApprovals('pending'), 2);
+      assert.deepEqual(
+        (await approvals.listApprovals()).map((a) => a.id),
+        ['apr_2', 'apr_1'],
+      );
+      assert.deepEqual(
+        (await approvals.listApprovals({ status: ['pending'], tool: 'erp.refund', limit: 1 })).map(
+          (a) => a.id,
+        ),
+        ['apr_2'],
+      );
+      // Not decided yet: nothing to consume.
+      assert.equal(await approvals.consumeApproval('apr_1', 1500), false);
+      // Ten concurrent decisions: exactly one wins.
+      const results = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          approvals.decideApproval('apr_1', {
+            status: i % 2 ? 'denied' : 'approved',
+            decidedBy: `sup${i}`,
+            reason: i % 2 ? 'no' : null,
+            decidedAt: 1600,
+          }),
+        ),
+      );
+      assert.equal(results.filter((r) => r.ok).length, 1);
+      assert.ok(results.filter((r) => !r.ok).every((r) => !r.ok && r.reason === 'decided'));
+      const decided = await approvals.getApproval('apr_1');
+      assert.ok(decided && decided.decidedBy !== null && decided.decidedAt === 1600);
+      // Ten concurrent consumers: exactly one gets it.
+      const consumed = await Promise.all(
+        Array.from({ length: 10 }, () => approvals.consumeApproval('apr_1', 1700)),
+      );
+      assert.equal(consumed.filter(Boolean).length, 1);
+      assert.equal((await approvals.getApproval('apr_1'))?.consumedAt, 1700);
+      assert.equal(
+        await approvals.findOpenApproval('claims-bot', 'erp.refund', 'a'.repeat(64), 1800),
+        undefined,
+      );
+      // Expiry: a decision after the expiry loses; the sweep marks it expired.
+      const late = await approvals.decideApproval('apr_2', {
+        status: 'approved',
+        decidedBy: 'alice',
+        reason: null,
+        decidedAt: 3000,
+      });
+      assert.ok(!late.ok && late.reason === 'expired');
+      assert.equal(
+        await approvals
+          .decideApproval('apr_nope', { status: 'approved', decidedBy: 'a', reason: null, decidedAt: 1 })
+          .then((r) => r.ok || r.reason),
+        'unknown',
+      );
+      assert.equal(await approvals.expireApprovals(3000), 1);
+      assert.equal((await approvals.getApproval('apr_2'))?.status, 'expired');
+
+      const accounts = store.adminAccounts;
+      assert.equal(
+        await accounts.putAdminAccount(
+          { name: 'alice', passwordHash: 'scrypt$x', role: 'admin', revealPii: true },
+          1,
+        ),
+        'created',
+      );
+      assert.equal(
+        await accounts.putAdminAccount(
+          { name: 'alice', passwordHash: 'scrypt$y', role: 'supervisor', revealPii: false },
+          2,
+        ),
+        'updated',
+      );
+      assert.deepEqual(await accounts.getAdminAccount('alice'), {
+        name: 'alice',
+        passwordHash: 'scrypt$y',
+        role: 'supervisor',
+        revealPii: false,
+        createdAt: 1,
+        updatedAt: 2,
+        disabledAt: null,
+      });
+      assert.equal(await accounts.disableAdminAccount('alice', 3), true);
+      assert.equal(await accounts.disableAdminAccount('nobody', 3), false);
+      await store.close();
+      const again = await reopen();
+      assert.equal((await again.adminAccounts.listAdminAccounts())[0]?.disabledAt, 3);
+      assert.equal((await again.approvals.getApproval('apr_1'))?.status, decided.status);
+    });
+
+    test('tool catalog: observe (first sight, tofu pin, change), approve, kill switch, revision, events', async () => {
+      const { store, reopen } = await fresh();
+      const { catalog } = store;
+      assert.equal(await catalog.catalogRevision(), 0);
+      const observe = (hash: string, autoApprove: boolean, at: number) =>
+        catalog.observeTool({
+          tool: 'erp.search',
+          hash,
+          definition: `{"h":"${hash}"}`,
+          findings: '[]',
+          at,
+          autoApprove,
+        });
+      const first = await observe('h1', true, 1_000);
+      assert.equal(first.change, 'pinned');
+      assert.equal(first.record.approvedHash, 'h1');
+      assert.equal(first.record.approvedBy, 'tofu');
+      assert.equal((await observe('h1', true, 1_001)).change, 'unchanged', 'same hash: no write');
+      const revisionBefore = await catalog.catalogRevision();
+      const changed = await observe('h2', true, 2_000);
+      assert.equal(changed.change, 'changed', 'TOFU never re-pins a changed definition');
+      assert.equal(changed.record.approvedHash, 'h1');
+      assert.equal(changed.record.observedHash, 'h2');
+      assert.equal(changed.record.observedDefinition, '{"h":"h2"}');
+      assert.ok((await catalog.catalogRevision()) > revisionBefore);
+
+      assert.deepEqual(
+        await catalog.approveTool('erp.search', { by: 'alice', at: 3_000, expectedHash: 'h9' }),
+        {
+          status: 'stale',
+          observedHash: 'h2',
+        },
+      );
+      assert.deepEqual(await catalog.approveTool('nope', { by: 'alice', at: 3_000 }), { status: 'unknown' });
+      const approved = await catalog.approveTool('erp.search', {
+        by: 'alice',
+        at: 3_000,
+        expectedHash: 'h2',
+      });
+      assert.equal(approved.status, 'approved');
+      assert.equal(approved.status === 'approved' && approved.record.approvedHash, 'h2');
+      assert.equal(approved.status === 'approved' && approved.record.approvedDefinition, '{"h":"h2"}');
+
+      const review = await catalog.observeTool({
+        tool: "o'brien.tool",
+        hash: 'r1',
+        definition: '{}',
+        findings: '[{"rule":"x"}]',
+        at: 4_000,
+        autoApprove: false,
+      });
+      assert.equal(review.change, 'first-seen');
+      assert.equal(review.record.approvedHash, null);
+
+      await catalog.disableTool({
+        tool: 'erp.search',
+        reason: 'incident',
+        disabledBy: 'bob',
+        disabledAt: 5_000,
+      });
+      await catalog.disableTool({
+        tool: 'erp.search',
+        reason: 'incident 2',
+        disabledBy: 'bob',
+        disabledAt: 5_001,
+      });
+      assert.deepEqual(await catalog.listDisabledTools(), [
+        { tool: 'erp.search', reason: 'incident 2', disabledBy: 'bob', disabledAt: 5_001 },
+      ]);
+      const snapshot = await catalog.catalogSnapshot();
+      assert.equal(snapshot.revision, await catalog.catalogRevision());
+      assert.deepEqual(
+        snapshot.pins.map((p) => p.tool),
+        ['erp.search', "o'brien.tool"],
+      );
+      assert.equal(snapshot.disabled.length, 1);
+      assert.equal(await catalog.enableTool('erp.search', 'bob', 6_000), true);
+      assert.equal(await catalog.enableTool('erp.search', 'bob', 6_001), false);
+
+      const events = await catalog.listCatalogEvents({ tool: 'erp.search' });
+      assert.deepEqual(
+        events.map((e) => [e.action, e.actor]),
+        [
+          ['enabled', 'bob'],
+          ['disabled', 'bob'],
+          ['disabled', 'bob'],
+          ['approved', 'alice'],
+          ['changed', 'connector'],
+          ['pinned', 'tofu'],
+          ['first-seen', 'connector'],
+        ],
+      );
+      assert.deepEqual(
+        events.map((e) => e.seq),
+        [...events.map((e) => e.seq)].sort((a, b) => b - a),
+        'seq = revision, newest first',
+      );
+      assert.equal(events[0]?.seq, await catalog.catalogRevision());
+      assert.equal((await catalog.listCatalogEvents({ limit: 2 })).length, 2);
+      await store.close();
+      const again = await reopen();
+      assert.equal((await again.catalog.getToolPin('erp.search'))?.approvedBy, 'alice');
+      assert.equal(await again.catalog.getToolPin('missing'), undefined);
     });
 
     test('a closed store refuses work with AIRLOCK_STORE_CLOSED', async () => {

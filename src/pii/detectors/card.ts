@@ -111,7 +111,9 @@ export function cardDetector(): PiiDetector {
   };
 }
 
-function cardWindows(groups: { start: number; text: string }[]): { start: number; end: number; digits: string }[] {
+function cardWindows(
+  groups: { start: number; text: string }[],
+): { start: number; end: number; digits: string }[] {
   const out: { start: number; end: number; digits: string }[] = [];
   let i = 0;
   while (i < groups.length) {

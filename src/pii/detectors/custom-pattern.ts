@@ -9,7 +9,13 @@
  * d.detect('ref ACME-123456')[0]?.class // 'CUSTOMER_NO'
  */
 import { AirlockError } from '../../errors/airlock-error.js';
-import { PII_CLASS_PATTERN, PII_PRIORITY, type PiiClass, type PiiDetector, type PiiSpan } from '../pii-types.js';
+import {
+  PII_CLASS_PATTERN,
+  PII_PRIORITY,
+  type PiiClass,
+  type PiiDetector,
+  type PiiSpan,
+} from '../pii-types.js';
 
 export interface CustomPattern {
   /** Shown in decisions, e.g. `acme-customer-no`. */
@@ -37,7 +43,9 @@ export class PiiPatternError extends AirlockError {
 
 export function customPatternDetector(spec: CustomPattern): PiiDetector {
   if (!PII_CLASS_PATTERN.test(spec.class)) {
-    throw new PiiPatternError(`pattern ${spec.name}: class ${JSON.stringify(spec.class)} must match ${PII_CLASS_PATTERN}`);
+    throw new PiiPatternError(
+      `pattern ${spec.name}: class ${JSON.stringify(spec.class)} must match ${PII_CLASS_PATTERN}`,
+    );
   }
   const flags = `gu${(spec.flags ?? '').replace(/[gu]/g, '')}`;
   let regex: RegExp;

@@ -11,7 +11,8 @@ import { isIP } from 'node:net';
 import { PII_PRIORITY, type PiiDetector, type PiiSpan } from '../pii-types.js';
 
 const IPV4 = /(?<![\p{L}\p{N}.])(?:\d{1,3}\.){3}\d{1,3}(?![\p{N}]|\.\d)/gu;
-const IPV6 = /(?<![\p{L}\p{N}:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?:%[\p{L}\p{N}]+)?(?![\p{L}\p{N}:])/gu;
+const IPV6 =
+  /(?<![\p{L}\p{N}:.])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?:%[\p{L}\p{N}]+)?(?![\p{L}\p{N}:])/gu;
 const VERSION_CUE = /(?:\bv|\bver\.?|\bversion|\brelease|\bbuild)\s*$/i;
 
 export function ipDetector(): PiiDetector {

@@ -27,14 +27,14 @@ import {
   foldWord,
   GREETINGS,
   HONORIFICS,
-  isFirstName,
   isDeterminer,
+  isFirstName,
   isFunctionWord,
   isKnownLastName,
   NON_PERSON_KEYS,
   NOT_NAME_WORDS,
-  PERSON_CUES,
   PARTICLES,
+  PERSON_CUES,
   PERSON_KEYS,
   PLACE_PREFIXES,
   POLITENESS,
@@ -57,21 +57,32 @@ export const DEFAULT_MAX_NLP_RUNS = 8;
 const MAX_NAME_WORDS = 5;
 
 const WORD = String.raw`(?:\p{Lu}['’])?\p{Lu}[\p{Ll}\p{M}][\p{L}\p{M}]*(?:-(?:\p{Lu}['’])?\p{Lu}[\p{L}\p{M}]+)*`;
-const PARTICLE = String.raw`(?:van|von|der|den|de|del|della|dei|di|da|du|des|la|las|le|los|ten|ter|zu|y|dos|das|do|bin|ibn|al|el|mac)`;
+const PARTICLE =
+  '(?:van|von|der|den|de|del|della|dei|di|da|du|des|la|las|le|los|ten|ter|zu|y|dos|das|do|bin|ibn|al|el|mac)';
 const SUFFIX = String.raw`(?:,?\s+(?:Jr\.?|Sr\.?|II|III|IV|PhD|MD)(?![\p{L}]))`;
 const RUN = new RegExp(
   String.raw`(?<![\p{L}\p{M}\p{N}@._\-/])${WORD}(?:[ \t]+(?:${PARTICLE}[ \t]+){0,2}${WORD})*${SUFFIX}?(?![\p{L}\p{N}]|[._@+-][\p{L}\p{N}])`,
   'gu',
 );
 const WORD_G = new RegExp(WORD, 'gu');
-const WORD_ONLY = new RegExp(String.raw`^${WORD}$`, 'u');
-const PARTICLE_ONLY = new RegExp(String.raw`^${PARTICLE}$`, 'u');
-const WEAK_CUE =
-  /\b(?:from|to|for|and|told|asked|von|für|an|und|pour|et|por|para|y|voor|en|di|da|per)\s+$/iu;
+const WORD_ONLY = new RegExp(`^${WORD}$`, 'u');
+const PARTICLE_ONLY = new RegExp(`^${PARTICLE}$`, 'u');
+const WEAK_CUE = /\b(?:from|to|for|and|told|asked|von|für|an|und|pour|et|por|para|y|voor|en|di|da|per)\s+$/iu;
 const LABEL_BEFORE = /["']?([\p{L}_ -]{2,40}?)["']?\s*[:=]\s*["']?\s*$/u;
 /** Role nouns that may start a capitalised run before the name itself. */
-const ROLE_WORDS = new Set(['sender', 'recipient', 'contact', 'customer', 'client', 'tenant', 'driver', 'colleague', 'attn']);
-const ORG_ABBREVIATION = /^,?\s+(?:s\.?r\.?l|s\.?p\.?a|s\.?a\.?s?|s\.?l|gmbh|ltd|inc|llc|b\.?v|n\.?v|sarl|plc|ag|kg)\b/i;
+const ROLE_WORDS = new Set([
+  'sender',
+  'recipient',
+  'contact',
+  'customer',
+  'client',
+  'tenant',
+  'driver',
+  'colleague',
+  'attn',
+]);
+const ORG_ABBREVIATION =
+  /^,?\s+(?:s\.?r\.?l|s\.?p\.?a|s\.?a\.?s?|s\.?l|gmbh|ltd|inc|llc|b\.?v|n\.?v|sarl|plc|ag|kg)\b/i;
 const LIST_JOIN = /^\s*(?:,|&|\+|\/|;|,?\s+(?:and|und|et|e|y|en|og|och|ou|or|oder|o))\s*$/u;
 
 interface Word {
@@ -121,8 +132,14 @@ export function nameDetector(options: NameDetectorOptions = {}): PiiDetector {
           const prev = all[i - 1];
           const next = all[i + 1];
           const joined = (a: Candidate | undefined, b: Candidate | undefined) =>
-            a !== undefined && b !== undefined && accepted.has(a) && LIST_JOIN.test(text.slice(a.end, b.start));
-          if (joined(prev, c) || (next && accepted.has(next) && LIST_JOIN.test(text.slice(c.end, next.start)))) {
+            a !== undefined &&
+            b !== undefined &&
+            accepted.has(a) &&
+            LIST_JOIN.test(text.slice(a.end, b.start));
+          if (
+            joined(prev, c) ||
+            (next && accepted.has(next) && LIST_JOIN.test(text.slice(c.end, next.start)))
+          ) {
             c.score += 2;
             accepted.add(c);
             changed = true;
@@ -285,7 +302,8 @@ function scorePiece(text: string, piece: Word[], cueScore: number, runEnd: numbe
   const prevWords = /([\p{L}]+)[,!]?\s*([\p{L}]+)?[,!]?\s*$/u.exec(before);
   const lastWord = (prevWords?.[2] ?? prevWords?.[1])?.toLowerCase();
   const twoWords = prevWords?.[2] ? `${prevWords[1]} ${prevWords[2]}`.toLowerCase() : undefined;
-  if ((lastWord && GREETINGS.has(lastWord)) || (twoWords && GREETINGS.has(twoWords))) score = Math.max(score, 3);
+  if ((lastWord && GREETINGS.has(lastWord)) || (twoWords && GREETINGS.has(twoWords)))
+    score = Math.max(score, 3);
   const firstName = isFirstName(first.word);
   // A chat speaker: "[10:02] Anna Schmidt: …" or "Anna Schmidt: …" at the start of a line.
   // Without a timestamp, "Words:" at a line start is more often a form label ("National Insurance:").
@@ -300,7 +318,9 @@ function scorePiece(text: string, piece: Word[], cueScore: number, runEnd: numbe
   if (piece.slice(1).some((w) => isKnownLastName(w.word))) score += 1;
   if (score < 2 && WEAK_CUE.test(before)) score += 1;
   // A surname value that starts with its particle: `"lastName": "van de Pol"`.
-  const particles = new RegExp(String.raw`(?:^|[^\p{L}\s][ \t]*)((?:${PARTICLE}[ \t]+){1,3})$`, 'u').exec(before);
+  const particles = new RegExp(String.raw`(?:^|[^\p{L}\s][ \t]*)((?:${PARTICLE}[ \t]+){1,3})$`, 'u').exec(
+    before,
+  );
   const start = particles?.[1] ? first.start - particles[1].length : first.start;
   return { start, end, words: piece.map((w) => w.word), score };
 }

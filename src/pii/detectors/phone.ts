@@ -144,17 +144,21 @@ function judge(text: string, c: Candidate, keyCue: boolean): number | undefined 
   const digits = countDigits(main);
   if (digits < DEFAULT_MIN_PHONE_DIGITS || digits > MAX_PHONE_DIGITS) return undefined;
   if (isGlued(text, c.start, c.end)) return undefined;
-  if (DATE.test(main) || /[,:]/.test(main) || SSN_SHAPE.test(main) || /^\d+\.\d{2}$/.test(main)) return undefined;
+  if (DATE.test(main) || /[,:]/.test(main) || SSN_SHAPE.test(main) || /^\d+\.\d{2}$/.test(main))
+    return undefined;
   // "1.532.052,69": the integer part of an amount.
   if (/^[.,]\d/.test(text.slice(c.end, c.end + 2))) return undefined;
-  if (ID_CONTEXT.test(text.slice(Math.max(0, c.start - 24), c.start)) && !cueBefore(text, c.start)) return undefined;
+  if (ID_CONTEXT.test(text.slice(Math.max(0, c.start - 24), c.start)) && !cueBefore(text, c.start))
+    return undefined;
   const international = main.startsWith('+') || /^00[1-9]/.test(main);
   const parens = /\(\d{1,5}\)/.test(main);
   const groups = main.split(/[ .\-/()]+/).filter((g) => g.length > 0);
   const separated = groups.length >= 2;
   const trunk = /^\(?0[1-9]/.test(main);
   const cue =
-    keyCue || cueBefore(text, c.start) || /^\s*\((?:tel|mobile|cell|fax|phone)/i.test(text.slice(c.end, c.end + 12));
+    keyCue ||
+    cueBefore(text, c.start) ||
+    /^\s*\((?:tel|mobile|cell|fax|phone)/i.test(text.slice(c.end, c.end + 12));
   if (international) return c.valid ? 0.95 : 0.75;
   if (parens) return c.valid ? 0.9 : 0.7;
   if (separated) {
@@ -185,7 +189,9 @@ function countDigits(text: string): number {
 
 /** Drops candidates inside a longer one (regions disagree about where a number starts). */
 function longestFirst(spans: PiiSpan[]): PiiSpan[] {
-  const sorted = [...spans].sort((a, b) => b.end - b.start - (a.end - a.start) || b.confidence - a.confidence);
+  const sorted = [...spans].sort(
+    (a, b) => b.end - b.start - (a.end - a.start) || b.confidence - a.confidence,
+  );
   const kept: PiiSpan[] = [];
   for (const s of sorted) {
     if (kept.some((k) => s.start < k.end && k.start < s.end)) continue;

@@ -116,7 +116,10 @@ export function secretDetector(options: SecretDetectorOptions = {}): PiiDetector
 
 /** A password-like value: not a plain word or a placeholder. */
 function looksRandom(value: string): boolean {
-  if (/^(?:\*+|x+|\.+|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|redacted|changeme|none|null|true|false)$/i.test(value)) return false;
+  if (
+    /^(?:\*+|x+|\.+|<[^>]*>|\$\{[^}]*\}|\{\{[^}]*\}\}|redacted|changeme|none|null|true|false)$/i.test(value)
+  )
+    return false;
   const classes = [/[a-z]/, /[A-Z]/, /\d/, /[^A-Za-z0-9]/].filter((r) => r.test(value)).length;
   return classes >= 2 && shannonEntropy(value) >= 2.5;
 }

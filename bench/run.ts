@@ -1,0 +1,401 @@
+/**
+ * `npm run bench`: Airlock side by side with a direct connection, an SSH reverse tunnel and an MCP
+ * proxy, on loopback, all serving the same upstream MCP server and answering the same calls.
+ *
+ * Every path is measured in the same run, interleaved: each round runs each measure on every path
+ * (in a shuffled, seeded order), with warm-up, so that drift of the machine hits all paths alike.
+ * Then: relay restarts, idle-session memory (1,000 and 10,000 sessions, relay and connector in their
+ * own processes) and a CPU profile of relay and connector under load.
+ *
+ * Usage: node dist/bench/run.js [--quick] [--rounds N] [--no-sessions] [--no-profile] [--no-restart]
+ *                               [--out DIR] [--no-doc]
+ * Writes bench/results/{results.json,samples.json,results.md,summary.svg} and BENCHMARKS.md (full
+ * runs; `--quick` writes to bench/results/quick/ and leaves BENCHMARKS.md alone).
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os, { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startConnectorProcess, startRelayProcess } from './airlock-processes.js';
+import { type BenchPath, type BenchPaths, type PathId, startPaths, waitUntilServing } from './bench-paths.js';
+import {
+  type BenchResults,
+  type BenchSettings,
+  type BlobMeasure,
+  type ClosedLoopMeasure,
+  checkTargets,
+  MeasureAccumulator,
+  type PathMeasure,
+  type Skippable,
+} from './bench-results.js';
+import { stopAllChildren } from './child-process.js';
+import { type ProfileSummary, summarizeCpuProfile } from './cpu-profile.js';
+import { firstToolCall } from './first-call.js';
+import { measureIdleSessions, type SessionMemoryResult } from './idle-sessions.js';
+import { machineInfo, packageVersions, sourceRevision } from './machine-info.js';
+import { McpHttpTarget } from './mcp-http-target.js';
+import { blobCalls, closedLoop, sequentialCalls } from './measure-calls.js';
+import { PIPELINE_NOTE } from './pipeline-variants.js';
+import { measureRelayRestarts } from './relay-restart.js';
+import { renderChartSvg } from './report-chart.js';
+import { renderBenchmarksDoc, renderResultsMarkdown } from './report-markdown.js';
+import { median, round, summarize } from './sample-stats.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+const FULL: BenchSettings = {
+  mode: 'full',
+  rounds: 5,
+  c1Samples: 200,
+  c1Warmup: 20,
+  concurrency: 64,
+  closedLoopMs: 3000,
+  closedLoopWarmupCalls: 3,
+  blobMib: 16,
+  blobCalls: 3,
+  firstCallSamples: 8,
+  sessionCounts: [1000, 10_000],
+  restartSignals: ['SIGKILL', 'SIGTERM', 'SIGKILL', 'SIGTERM', 'SIGKILL', 'SIGTERM'],
+  profileMs: 8000,
+};
+
+const QUICK: BenchSettings = {
+  mode: 'quick',
+  rounds: 1,
+  c1Samples: 30,
+  c1Warmup: 5,
+  concurrency: 64,
+  closedLoopMs: 500,
+  closedLoopWarmupCalls: 1,
+  blobMib: 16,
+  blobCalls: 1,
+  firstCallSamples: 2,
+  sessionCounts: [100, 300],
+  restartSignals: ['SIGKILL'],
+  profileMs: 0,
+};
+
+interface Args {
+  settings: BenchSettings;
+  sessions: boolean;
+  profile: boolean;
+  restart: boolean;
+  outDir: string;
+  writeDoc: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const has = (f: string) => argv.includes(f);
+  const value = (f: string) => {
+    const i = argv.indexOf(f);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const quick = has('--quick');
+  const settings = { ...(quick ? QUICK : FULL) };
+  const rounds = Number(value('--rounds'));
+  if (Number.isInteger(rounds) && rounds > 0) settings.rounds = rounds;
+  return {
+    settings,
+    sessions: !has('--no-sessions'),
+    profile: !quick && !has('--no-profile'),
+    restart: !has('--no-restart'),
+    outDir: resolve(value('--out') ?? join(ROOT, 'bench', 'results', quick ? 'quick' : '.')),
+    writeDoc: !quick && !has('--no-doc'),
+  };
+}
+
+const started = Date.now();
+function log(line: string): void {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+}
+
+/** Deterministic shuffle (mulberry32), so a run's order can be reproduced from its round number. */
+function shuffled<T>(items: readonly T[], seed: number): T[] {
+  let a = seed + 0x6d2b79f5;
+  const rand = (): number => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+interface PathState {
+  path: BenchPath & { endpoint: NonNullable<BenchPath['endpoint']> };
+  single: McpHttpTarget;
+  pool: McpHttpTarget;
+  c1: MeasureAccumulator;
+  loop: MeasureAccumulator;
+  blob: MeasureAccumulator;
+  first: MeasureAccumulator;
+}
+
+async function runRounds(setup: BenchPaths, s: BenchSettings): Promise<PathState[]> {
+  const states: PathState[] = [];
+  for (const path of setup.paths) {
+    if (!path.endpoint) continue;
+    const single = new McpHttpTarget(path.endpoint, 1);
+    const pool = new McpHttpTarget(path.endpoint, s.concurrency);
+    await single.init();
+    await pool.init();
+    states.push({
+      path: path as PathState['path'],
+      single,
+      pool,
+      c1: new MeasureAccumulator(),
+      loop: new MeasureAccumulator(),
+      blob: new MeasureAccumulator(),
+      first: new MeasureAccumulator(),
+    });
+  }
+  for (let r = 0; r < s.rounds; r++) {
+    const order = shuffled(states, r + 1);
+    log(`round ${r + 1}/${s.rounds}: ${order.map((p) => p.path.id).join(', ')}`);
+    for (const st of order) {
+      const b = await sequentialCalls(st.single, s.c1Samples, s.c1Warmup);
+      st.c1.addRound(b.latenciesMs, b.errors, b.firstError);
+    }
+    for (const st of order) {
+      const b = await closedLoop(st.pool, s.concurrency, s.closedLoopMs, s.closedLoopWarmupCalls);
+      st.loop.addRound(b.latenciesMs, b.errors, b.firstError);
+      st.loop.extraRounds.push(b.callsPerSecond);
+    }
+    for (const st of order) {
+      const b = await blobCalls(st.single, s.blobMib, s.blobCalls);
+      st.blob.addRound(b.latenciesMs, b.errors, b.firstError);
+      st.blob.extra.push(...b.mbPerSecond);
+      if (b.bytes > 0) st.blob.extraRounds[0] = b.bytes;
+    }
+    for (const st of order) {
+      const samples: number[] = [];
+      let errors = 0;
+      let firstError: string | undefined;
+      for (let i = 0; i <= s.firstCallSamples; i++) {
+        try {
+          const ms = await firstToolCall(st.path.endpoint);
+          if (i > 0) samples.push(ms); // the first one of each round is a warm-up
+        } catch (err) {
+          errors++;
+          firstError ??= (err as Error).message;
+        }
+      }
+      st.first.addRound(samples, errors, firstError);
+    }
+    log(
+      `  c=1 p50: ${order.map((p) => `${p.path.id} ${fmt(p.c1.roundMedians.at(-1))}`).join(', ')} ms\n` +
+        `           c=${s.concurrency} calls/s: ${order.map((p) => `${p.path.id} ${Math.round(p.loop.extraRounds.at(-1) ?? 0)}`).join(', ')}`,
+    );
+  }
+  for (const st of states) {
+    await st.single.close();
+    await st.pool.close();
+  }
+  return states;
+}
+
+function fmt(n: number | undefined): string {
+  return n === undefined || !Number.isFinite(n) ? 'n/a' : n.toFixed(2);
+}
+
+async function profilePhase(
+  dir: string,
+  upstreamUrl: string,
+  s: BenchSettings,
+): Promise<Skippable<ProfileSummary[]>> {
+  const profDir = join(dir, 'profiles');
+  await mkdir(profDir, { recursive: true });
+  const prof = (name: string) => ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}.cpuprofile`];
+  const relayDataDir = join(dir, 'relay');
+  const relay = await startRelayProcess({ dataDir: relayDataDir, execArgv: prof('relay') });
+  try {
+    const connector = await startConnectorProcess({
+      relay,
+      relayDataDir,
+      tenant: 'prof',
+      dir: join(dir, 'connector'),
+      upstreamUrl,
+      variant: 'full',
+      execArgv: prof('connector'),
+    });
+    try {
+      await waitUntilServing(connector.endpoint, 20_000);
+      const pool = new McpHttpTarget(connector.endpoint, s.concurrency);
+      const single = new McpHttpTarget(connector.endpoint, 1);
+      const loop = await closedLoop(pool, s.concurrency, s.profileMs, s.closedLoopWarmupCalls);
+      const blob = await blobCalls(single, s.blobMib, 3);
+      log(
+        `profile load: ${Math.round(loop.callsPerSecond)} calls/s at c=${s.concurrency}, ` +
+          `${blob.mbPerSecond.map((v) => v.toFixed(0)).join('/')} MB/s`,
+      );
+      await pool.close();
+      await single.close();
+    } finally {
+      await connector.running.stop('SIGTERM', 20_000);
+    }
+  } finally {
+    await relay.running.stop('SIGTERM', 20_000);
+  }
+  const out: ProfileSummary[] = [];
+  for (const name of ['relay', 'connector']) {
+    try {
+      out.push(await summarizeCpuProfile(join(profDir, `${name}.cpuprofile`), name));
+    } catch (err) {
+      log(`profile of ${name} not readable: ${(err as Error).message}`);
+    }
+  }
+  return out.length > 0 ? out : { skipped: 'no profile was written (processes did not exit cleanly)' };
+}
+
+function pathMeasures(states: PathState[], pick: (st: PathState) => MeasureAccumulator) {
+  const out: Partial<Record<PathId, PathMeasure>> = {};
+  for (const st of states) out[st.path.id] = pick(st).toMeasure();
+  return out;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const s = args.settings;
+  const machine = machineInfo();
+  const startedAt = new Date().toISOString();
+  log(
+    `airlock bench (${s.mode}): ${machine.nproc} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, ` +
+      `Node ${machine.node}, load ${machine.loadAverageStart}`,
+  );
+  const warnings: string[] = [];
+  if (machine.loadAverageStart > machine.nproc * 0.5) {
+    warnings.push(
+      `The machine was busy when the run started (1-minute load average ${machine.loadAverageStart} on ` +
+        `${machine.nproc} CPUs): other work competed for the CPUs, so absolute figures are pessimistic and ` +
+        'noisier; the interleaving keeps the comparison between paths fair.',
+    );
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
+  let setup: BenchPaths | undefined;
+  try {
+    setup = await startPaths(dir, log);
+    const states = await runRounds(setup, s);
+    const upstreamUrl = `http://127.0.0.1:${setup.upstream.httpPort}/mcp`;
+
+    let relayRestart: BenchResults['relayRestart'] = { skipped: 'not run (--no-restart)' };
+    if (args.restart) {
+      const samples = await measureRelayRestarts(setup.airlock, s.restartSignals, log);
+      relayRestart = {
+        samples,
+        servingAfterRelayUpMs: summarize(samples.flatMap((x) => x.servingAfterRelayUpMs)),
+      };
+    }
+
+    let idleSessions: Skippable<SessionMemoryResult> = { skipped: 'not run (--no-sessions)' };
+    if (args.sessions) {
+      try {
+        idleSessions = await measureIdleSessions(join(dir, 'sessions'), upstreamUrl, s.sessionCounts, log);
+      } catch (err) {
+        idleSessions = { skipped: `failed: ${(err as Error).message}` };
+        log(`idle sessions: ${idleSessions.skipped}`);
+      }
+    }
+
+    let profile: Skippable<ProfileSummary[]> = { skipped: 'not run (quick run or --no-profile)' };
+    if (args.profile) {
+      try {
+        profile = await profilePhase(join(dir, 'profile'), upstreamUrl, s);
+      } catch (err) {
+        profile = { skipped: `failed: ${(err as Error).message}` };
+        log(`profile: ${profile.skipped}`);
+      }
+    }
+
+    const latencyConcurrent: Partial<Record<PathId, ClosedLoopMeasure>> = {};
+    const blob: Partial<Record<PathId, BlobMeasure>> = {};
+    for (const st of states) {
+      latencyConcurrent[st.path.id] = {
+        ...st.loop.toMeasure(),
+        callsPerSecondRounds: st.loop.extraRounds.map((v) => round(v, 1)),
+        callsPerSecond: round(median(st.loop.extraRounds), 1),
+      };
+      blob[st.path.id] = {
+        ...st.blob.toMeasure(),
+        mbPerSecond: summarize(st.blob.extra),
+        responseBytes: st.blob.extraRounds[0] ?? 0,
+      };
+    }
+    machine.loadAverageEnd = Math.round((os.loadavg()[0] ?? 0) * 100) / 100;
+    if (machine.loadAverageEnd > machine.nproc * 0.5 && warnings.length === 0) {
+      warnings.push(
+        `The machine was busy when the run ended (1-minute load average ${machine.loadAverageEnd} on ` +
+          `${machine.nproc} CPUs): absolute figures are pessimistic.`,
+      );
+    }
+    const partial: Omit<BenchResults, 'targets'> = {
+      meta: {
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        durationSeconds: Math.round((Date.now() - started) / 1000),
+        revision: sourceRevision(ROOT),
+        machine,
+        versions: packageVersions(),
+        ...(setup.ssh ? { ssh: { version: setup.ssh.version, cipher: setup.ssh.cipher } } : {}),
+        settings: s,
+        pipelineNote: PIPELINE_NOTE,
+        warnings,
+      },
+      paths: setup.paths.map((p) => ({
+        id: p.id,
+        description: p.description,
+        ...(p.skipped ? { skipped: p.skipped } : {}),
+      })),
+      latencyC1: pathMeasures(states, (st) => st.c1),
+      latencyConcurrent,
+      blob,
+      firstCall: pathMeasures(states, (st) => st.first),
+      idleSessions,
+      relayRestart,
+      profile,
+    };
+    const results: BenchResults = { ...partial, targets: checkTargets(partial) };
+    const samples = Object.fromEntries(
+      states.map((st) => [
+        st.path.id,
+        {
+          latencyC1Ms: st.c1.samples.map((v) => round(v, 3)),
+          latencyConcurrentMs: st.loop.samples.map((v) => round(v, 2)),
+          blobMs: st.blob.samples.map((v) => round(v, 2)),
+          firstCallMs: st.first.samples.map((v) => round(v, 2)),
+        },
+      ]),
+    );
+    await mkdir(args.outDir, { recursive: true });
+    await writeFile(join(args.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(join(args.outDir, 'samples.json'), `${JSON.stringify(samples)}\n`);
+    await writeFile(join(args.outDir, 'results.md'), renderResultsMarkdown(results, 'summary.svg'));
+    await writeFile(join(args.outDir, 'summary.svg'), renderChartSvg(results));
+    if (args.writeDoc) {
+      // Hand-written reading of the figures (why a target is missed), kept next to the generator.
+      const analysis = await readFile(join(ROOT, 'bench', 'analysis.md'), 'utf8').catch(() => undefined);
+      await writeFile(
+        join(ROOT, 'BENCHMARKS.md'),
+        renderBenchmarksDoc(results, 'bench/results/summary.svg', analysis),
+      );
+    }
+    log(`results written to ${args.outDir}${args.writeDoc ? ' and BENCHMARKS.md' : ''}`);
+    for (const t of results.targets) {
+      log(`${t.met === undefined ? '?' : t.met ? 'MET ' : 'MISS'} ${t.name}: ${t.measured} (target ${t.target})`);
+    }
+  } finally {
+    await setup?.close();
+    await stopAllChildren();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch(async (err: unknown) => {
+  log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  await stopAllChildren();
+  process.exitCode = 1;
+});

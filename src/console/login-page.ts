@@ -1,0 +1,34 @@
+/** The console's sign-in page (works without JavaScript). */
+import { html } from 'hono/html';
+import { type Html, type Notice, renderPage } from './console-layout.js';
+
+export function renderLoginPage(opts: {
+  csrfToken: string;
+  next: string;
+  name?: string;
+  notice?: Notice;
+  noAccounts: boolean;
+  tenantHost?: string;
+}): Html {
+  const body = html`<div class="login"><h1>Sign in</h1>
+${
+  opts.noAccounts
+    ? html`<p class="notice warn" role="status">No console accounts exist yet. Create one on the connector host with <code>airlock console add-admin &lt;name&gt; --config connector.yaml</code> (the password is read from standard input).</p>`
+    : ''
+}
+<form method="post" action="/login">
+<input type="hidden" name="_csrf" value="${opts.csrfToken}">
+<input type="hidden" name="next" value="${opts.next}">
+<label>Account name<input name="name" autocomplete="username" required maxlength="100" value="${opts.name ?? ''}" autofocus></label>
+<label>Password<input name="password" type="password" autocomplete="current-password" required maxlength="1024"></label>
+<button type="submit">Sign in</button>
+</form></div>`;
+  return renderPage(
+    {
+      title: 'Sign in',
+      ...(opts.notice ? { notice: opts.notice } : {}),
+      ...(opts.tenantHost ? { tenantHost: opts.tenantHost } : {}),
+    },
+    body,
+  );
+}

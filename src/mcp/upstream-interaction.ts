@@ -1,0 +1,227 @@
+/**
+ * Relay of the upstream → agent traffic that is not a response: server→client requests
+ * (`sampling/createMessage`, `elicitation/create`, `roots/list`, pushed by 2025-11-25 upstreams) and
+ * `notifications/message` (logging), for the agent request being served.
+ *
+ * **Correlation.** One upstream `Client` is shared by every agent, so each such message must be tied to
+ * the agent request it belongs to. The caller attaches an {@link UpstreamInteraction} to each forwarded
+ * request (`Upstream.request(..., { interaction })`):
+ *
+ * 1. Streamable HTTP upstreams: a server sends what relates to a request on the SSE stream of the POST
+ *    that carried it. `Upstream.request()` issues the SDK call inside `upstreamCallStorage.run()`; the
+ *    SDK reads that stream in the continuation of the POST, so its handlers run in the request's
+ *    AsyncLocalStorage context — exact correlation. Messages on the standalone GET stream carry no
+ *    request context: requests are refused, logs dropped.
+ * 2. stdio upstreams: the pipe carries no correlation (the 2025-11-25 wire has no related-request
+ *    field). A message is related to the only agent request in flight on that upstream that can take
+ *    it; with none, or several (ambiguous), a request is refused with a clear JSON-RPC error (the
+ *    upstream decides what to do with it) and a log is dropped. Never guessed between agents.
+ *
+ * Connections (spawn, reconnect) are made outside any request context (`upstreamCallStorage.exit`), so a
+ * restart triggered while an agent's request runs cannot tie the new connection to that agent.
+ *
+ * 2026-07-28 upstreams never push requests: they answer `input_required` (see relayed-call.ts). Client
+ * capabilities are then declared per request (`clientCapabilities`, what the agent behind it can
+ * answer); towards 2025-11-25 upstreams they are declared once at `initialize`
+ * ({@link RELAYED_CLIENT_CAPABILITIES}) and each request is checked against its agent.
+ *
+ * @example
+ * const interaction: UpstreamInteraction = {
+ *   onServerRequest: (req, signal) => askTheAgent(req, signal),
+ *   onLog: (params) => relayLog(params),
+ *   clientCapabilities: { elicitation: { form: {} } },
+ * };
+ * await upstream.request('tools/call', { name: 'book', arguments: {} }, { interaction });
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import {
+  type Client,
+  type ClientCapabilities,
+  type LoggingLevel,
+  type LoggingMessageNotificationParams,
+  ProtocolError,
+} from '@modelcontextprotocol/client';
+import type { Logger } from 'pino';
+import { JSONRPC_INTERNAL_ERROR } from '../errors/wire-error.js';
+
+/** The server→client requests the gateway relays to agents. */
+export type RelayedRequestMethod = 'sampling/createMessage' | 'elicitation/create' | 'roots/list';
+
+export const RELAYED_REQUEST_METHODS: readonly RelayedRequestMethod[] = [
+  'sampling/createMessage',
+  'elicitation/create',
+  'roots/list',
+];
+
+/** A server→client request as the upstream sent it (JSON-RPC envelope stripped). */
+export interface RelayedServerRequest {
+  method: RelayedRequestMethod;
+  params?: Record<string, unknown>;
+}
+
+/** How upstream traffic for one forwarded request reaches its agent. */
+export interface UpstreamInteraction {
+  /**
+   * The upstream (2025-11-25) sent a server→client request while serving this request: resolve with the
+   * agent's result, or throw (a `ProtocolError` reaches the upstream as is). Absent: refused.
+   */
+  onServerRequest?: (request: RelayedServerRequest, signal: AbortSignal) => Promise<Record<string, unknown>>;
+  /** The upstream sent `notifications/message` while serving this request. Absent: dropped. */
+  onLog?: (params: LoggingMessageNotificationParams) => void;
+  /**
+   * Client capabilities of the agent behind this request that the gateway can relay (`sampling`,
+   * `elicitation`, `roots`); sent in the 2026-07-28 request envelope. Absent: none.
+   */
+  clientCapabilities?: ClientCapabilities;
+  /** Log level for this request; sent in the 2026-07-28 request envelope. Absent: no logs. */
+  logLevel?: LoggingLevel;
+}
+
+/**
+ * Client capabilities declared to 2025-11-25 upstreams at `initialize` (one connection serves every
+ * agent, so the widest set; each relayed request is then checked against its own agent).
+ */
+export const RELAYED_CLIENT_CAPABILITIES: ClientCapabilities = {
+  sampling: { context: {}, tools: {} },
+  elicitation: { form: {}, url: {} },
+  roots: {},
+};
+
+interface CallScope {
+  owner: object;
+  interaction: UpstreamInteraction | undefined;
+}
+
+/** The request context the SDK's handlers run in (see the module comment). */
+export const upstreamCallStorage = new AsyncLocalStorage<CallScope>();
+
+/**
+ * The relayable part of an agent's client capabilities (`sampling`, `elicitation`, `roots`).
+ *
+ * @example
+ * relayableCapabilities(server.getClientCapabilities()); // { elicitation: { form: {} } }
+ */
+export function relayableCapabilities(caps: ClientCapabilities | undefined): ClientCapabilities {
+  const out: ClientCapabilities = {};
+  if (caps?.sampling) out.sampling = caps.sampling;
+  if (caps?.elicitation) out.elicitation = caps.elicitation;
+  if (caps?.roots) out.roots = caps.roots;
+  return out;
+}
+
+/**
+ * Why the agent with capabilities `caps` cannot answer `request`, or undefined when it can (the
+ * capability rules of the MCP specification: an empty `elicitation` object means form mode).
+ */
+export function missingAgentCapability(
+  request: RelayedServerRequest,
+  caps: ClientCapabilities | undefined,
+): string | undefined {
+  const params = request.params ?? {};
+  switch (request.method) {
+    case 'sampling/createMessage':
+      if (!caps?.sampling) return 'sampling';
+      if (Array.isArray(params.tools) && !caps.sampling.tools) return 'sampling.tools';
+      return undefined;
+    case 'elicitation/create': {
+      const elicitation = caps?.elicitation as Record<string, unknown> | undefined;
+      if (!elicitation) return 'elicitation';
+      if (params.mode === 'url') return elicitation.url ? undefined : 'elicitation.url';
+      const formOnly = Object.keys(elicitation).length === 0;
+      return formOnly || elicitation.form ? undefined : 'elicitation.form';
+    }
+    case 'roots/list':
+      return caps?.roots ? undefined : 'roots';
+  }
+}
+
+/** A JSON-RPC error answered to the upstream when a relayed request cannot reach an agent. */
+export function relayRefusal(airlock: string, message: string): ProtocolError {
+  return new ProtocolError(JSONRPC_INTERNAL_ERROR, message, { airlock });
+}
+
+export interface InteractionHandlerOptions {
+  /** Upstream name, for messages. */
+  name: string;
+  /** The transport carries no request correlation (stdio). */
+  uncorrelated: boolean;
+  /** Interactions of the requests in flight on this upstream (for uncorrelated transports). */
+  inFlight: ReadonlySet<UpstreamInteraction>;
+  /** Register the server→client request handlers (the client declared the capabilities). */
+  serverRequests: boolean;
+  log: Logger;
+  /** Only while this returns true (the connection is current). */
+  isCurrent: () => boolean;
+}
+
+/**
+ * Registers, on an upstream `Client`, the handlers that relay server→client requests and log messages
+ * to the related agent request. `owner` is the `Upstream` (compared with the request scope).
+ */
+export function installInteractionHandlers(
+  client: Client,
+  owner: object,
+  options: InteractionHandlerOptions,
+): void {
+  const related = (
+    want: (i: UpstreamInteraction) => boolean,
+  ): { interaction: UpstreamInteraction } | { refusal: string; why: string } => {
+    const scope = upstreamCallStorage.getStore();
+    if (scope && scope.owner === owner) {
+      if (scope.interaction && want(scope.interaction)) return { interaction: scope.interaction };
+      return { refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED', why: 'no agent request can take it' };
+    }
+    if (!options.uncorrelated) {
+      return {
+        refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED',
+        why: 'it is not related to an agent request (it arrived outside any request stream)',
+      };
+    }
+    const candidates = [...options.inFlight].filter(want);
+    const only = candidates[0];
+    if (candidates.length === 1 && only) return { interaction: only };
+    if (candidates.length === 0)
+      return { refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED', why: 'no agent request is in flight' };
+    return {
+      refusal: 'AIRLOCK_SERVER_REQUEST_AMBIGUOUS',
+      why: `${candidates.length} agent requests are in flight and this transport does not say which one it belongs to`,
+    };
+  };
+
+  if (options.serverRequests) {
+    for (const method of RELAYED_REQUEST_METHODS) {
+      const handler = async (
+        request: { method: string; params?: unknown },
+        ctx: { mcpReq: { signal: AbortSignal } },
+      ) => {
+        const found = related((i) => i.onServerRequest !== undefined);
+        if ('refusal' in found) {
+          options.log.info({ method, reason: found.why }, 'server→client request refused');
+          throw relayRefusal(
+            found.refusal,
+            `Airlock cannot relay ${method} from upstream '${options.name}' to an agent: ${found.why}`,
+          );
+        }
+        const ask = found.interaction.onServerRequest;
+        if (!ask) throw relayRefusal('AIRLOCK_SERVER_REQUEST_UNRELATED', 'no agent request can take it');
+        const params =
+          request.params !== null && typeof request.params === 'object'
+            ? (request.params as Record<string, unknown>)
+            : undefined;
+        return ask(params ? { method, params } : { method }, ctx.mcpReq.signal);
+      };
+      // The SDK types each method's result; the agent's answer is relayed as it came.
+      (client.setRequestHandler as (m: string, h: typeof handler) => void)(method, handler);
+    }
+  }
+
+  client.setNotificationHandler('notifications/message', (notification) => {
+    if (!options.isCurrent()) return;
+    const found = related((i) => i.onLog !== undefined);
+    if ('refusal' in found) {
+      options.log.debug({ reason: found.why }, 'upstream log message not relayed');
+      return;
+    }
+    found.interaction.onLog?.(notification.params);
+  });
+}

@@ -1,0 +1,344 @@
+/**
+ * The approval queue on a real SQLite file store: holding a call with progress, decisions in this
+ * process and from another process (a second store on the same file), exactly-once use, denial,
+ * expiry, separation of duties, the webhook (a real HTTP server), live listeners, the audit trail.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { APPROVAL_ERROR_CODES, ApprovalError } from '../../src/approvals/approval-error.js';
+import { type ApprovalChange, ApprovalQueue } from '../../src/approvals/approval-queue.js';
+import { generateAuditKey } from '../../src/audit/audit-key.js';
+import { AuditLedger } from '../../src/audit/audit-ledger.js';
+import { sha256Canonical } from '../../src/audit/canonical-json.js';
+import type { ApprovalRequest } from '../../src/gateway/approval-hook.js';
+import type { GatewayIdentity, ProgressUpdate } from '../../src/gateway/gateway-context.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
+
+const bot: GatewayIdentity = {
+  name: 'claims-bot',
+  spiffeId: 'spiffe://acme.localhost/agent/claims-bot',
+  certSerial: '0a',
+  authenticatedBy: 'mtls',
+};
+
+function request(
+  args: Record<string, unknown>,
+  opts: { signal?: AbortSignal; tool?: string; identity?: GatewayIdentity } = {},
+): ApprovalRequest & { progress: ProgressUpdate[] } {
+  const progress: ProgressUpdate[] = [];
+  return {
+    identity: opts.identity ?? bot,
+    tool: opts.tool ?? 'erp.refund',
+    arguments: args,
+    argsHash: sha256Canonical(args),
+    sessionId: undefined,
+    signal: opts.signal ?? new AbortController().signal,
+    sendProgress: async (u) => {
+      progress.push(u);
+    },
+    progress,
+  };
+}
+
+/** Resolves with the first queue change matching `type`. */
+function nextChange(queue: ApprovalQueue, type: ApprovalChange['type']): Promise<ApprovalChange> {
+  return new Promise((resolve) => {
+    const on = (c: ApprovalChange) => {
+      if (c.type !== type) return;
+      queue.off('change', on);
+      resolve(c);
+    };
+    queue.on('change', on);
+  });
+}
+
+let dir: string;
+let url: string;
+const stores: Store[] = [];
+const queues: ApprovalQueue[] = [];
+
+async function openQueue(opts: Partial<ConstructorParameters<typeof ApprovalQueue>[0]> = {}) {
+  const store = await openStore({ url });
+  stores.push(store);
+  const queue = new ApprovalQueue({
+    repository: store.approvals,
+    pollIntervalMs: 50,
+    progressIntervalMs: 200,
+    ...opts,
+  });
+  queues.push(queue);
+  return { store, queue };
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-approvals-'));
+  url = `sqlite:${join(dir, 'connector.db')}`;
+});
+
+after(async () => {
+  for (const q of queues) await q.close();
+  for (const s of stores) await s.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('approval queue', () => {
+  it('holds the call with progress, runs it once when approved in this process, and needs a new approval after', async () => {
+    const { queue } = await openQueue({ holdMs: 10_000 });
+    const created = nextChange(queue, 'created');
+    const req = request({ amount: 120, customer: 'c-1' });
+    const outcome = queue.request(req);
+    const { approval } = await created;
+    assert.ok(approval);
+    assert.equal(approval.status, 'pending');
+    assert.equal(approval.identity, 'claims-bot');
+    assert.equal(approval.argsHash, req.argsHash);
+    assert.deepEqual(JSON.parse(approval.arguments), { amount: 120, customer: 'c-1' });
+    await new Promise((r) => setTimeout(r, 450));
+    const decided = await queue.approve(approval.id, { name: 'alice' }, 'looks fine');
+    assert.equal(decided.status, 'approved');
+    assert.equal(decided.decidedBy, 'alice');
+    assert.equal(decided.reason, 'looks fine');
+    const result = await outcome;
+    assert.deepEqual(result, { decision: 'approved', approvalId: approval.id, approver: 'alice' });
+    assert.ok(req.progress.length >= 2, `progress notifications while held: ${req.progress.length}`);
+    assert.match(req.progress[0]?.message ?? '', new RegExp(approval.id));
+    for (let i = 1; i < req.progress.length; i++) {
+      assert.ok(
+        (req.progress[i]?.progress ?? 0) > (req.progress[i - 1]?.progress ?? 0),
+        'progress increases',
+      );
+    }
+    const used = await queue.get(approval.id);
+    assert.ok(used?.consumedAt, 'the approval was consumed');
+    // The same call again: the approval was used up, so it waits for a new one.
+    const again = await (await openQueue({ holdMs: 0 })).queue.request(
+      request({ amount: 120, customer: 'c-1' }),
+    );
+    assert.equal(again.decision, 'pending');
+    assert.notEqual(again.approvalId, approval.id);
+  });
+
+  it('answers pending after the hold time; a retry after approval from another process runs exactly once; other arguments need a new approval', async () => {
+    const { queue } = await openQueue({ holdMs: 300 });
+    const started = Date.now();
+    const first = await queue.request(request({ amount: 999 }));
+    assert.equal(first.decision, 'pending');
+    assert.ok(Date.now() - started >= 250, 'held for about the hold time');
+    assert.ok(
+      first.decision === 'pending' && first.expiresAt > Date.now() + 23 * 3_600_000,
+      'default expiry 24 h',
+    );
+    // Another process (the CLI) decides on its own connection to the same database.
+    const other = await openQueue();
+    await other.queue.approve(first.approvalId, { name: 'bob', via: 'cli' });
+    const retries = await Promise.all([
+      queue.request(request({ amount: 999 })),
+      queue.request(request({ amount: 999 })),
+    ]);
+    const approved = retries.filter((r) => r.decision === 'approved');
+    assert.equal(approved.length, 1, `exactly one retry runs: ${JSON.stringify(retries)}`);
+    assert.equal(approved[0]?.approvalId, first.approvalId);
+    const loser = retries.find((r) => r.decision !== 'approved');
+    assert.equal(loser?.decision, 'pending');
+    assert.notEqual(loser?.approvalId, first.approvalId);
+    const different = await queue.request(request({ amount: 1000 }));
+    assert.equal(different.decision, 'pending');
+    assert.notEqual(different.approvalId, first.approvalId);
+  });
+
+  it('a decision made by another process reaches a held call by polling the store', async () => {
+    const { queue } = await openQueue({ holdMs: 10_000 });
+    const other = await openQueue();
+    const created = nextChange(queue, 'created');
+    const held = queue.request(request({ invoice: 'INV-7' }));
+    const { approval } = await created;
+    assert.ok(approval);
+    const t0 = Date.now();
+    await other.queue.deny(approval.id, { name: 'bob', via: 'cli' }, 'duplicate invoice');
+    const outcome = await held;
+    assert.ok(Date.now() - t0 < 5_000);
+    assert.deepEqual(outcome, {
+      decision: 'denied',
+      approvalId: approval.id,
+      approver: 'bob',
+      reason: 'duplicate invoice',
+    });
+    // The denial was delivered; a later identical call asks anew.
+    const later = await (await openQueue({ holdMs: 0 })).queue.request(request({ invoice: 'INV-7' }));
+    assert.equal(later.decision, 'pending');
+    assert.notEqual(later.approvalId, approval.id);
+  });
+
+  it('separation of duties, reasons, double decisions, unknown ids and expiry are refused with clear errors', async () => {
+    let clock = Date.now();
+    const { queue } = await openQueue({ holdMs: 0, expiryMs: 60_000, now: () => clock });
+    const outcome = await queue.request(request({ amount: 1 }));
+    assert.equal(outcome.decision, 'pending');
+    const id = outcome.approvalId;
+    const refused = (code: string) => (err: unknown) => {
+      assert.ok(err instanceof ApprovalError, String(err));
+      assert.equal(err.code, code);
+      return true;
+    };
+    await assert.rejects(
+      queue.approve(id, { name: 'claims-bot' }),
+      refused(APPROVAL_ERROR_CODES.selfApproval),
+    );
+    await assert.rejects(
+      queue.approve(id, { name: 'Claims-Bot' }),
+      refused(APPROVAL_ERROR_CODES.selfApproval),
+    );
+    await assert.rejects(
+      queue.approve(id, { name: bot.spiffeId }),
+      refused(APPROVAL_ERROR_CODES.selfApproval),
+    );
+    await assert.rejects(
+      queue.approve(id, { name: 'carol', aliases: ['claims-bot'] }),
+      refused(APPROVAL_ERROR_CODES.selfApproval),
+    );
+    await assert.rejects(queue.approve(id, { name: 'claims-bot' }), /separation of duties/);
+    assert.equal((await queue.get(id))?.status, 'pending');
+    await assert.rejects(
+      queue.deny(id, { name: 'alice' }, '   '),
+      refused(APPROVAL_ERROR_CODES.reasonRequired),
+    );
+    await assert.rejects(queue.approve(id, { name: '' }), refused(APPROVAL_ERROR_CODES.invalid));
+    await assert.rejects(
+      queue.approve('apr_missing', { name: 'alice' }),
+      refused(APPROVAL_ERROR_CODES.unknown),
+    );
+    await queue.approve(id, { name: 'alice' });
+    await assert.rejects(queue.deny(id, { name: 'bob' }, 'too late'), refused(APPROVAL_ERROR_CODES.decided));
+    await assert.rejects(queue.deny(id, { name: 'bob' }, 'too late'), /already approved by alice/);
+    // Expiry: nobody decided within 60 s.
+    const stale = await queue.request(request({ amount: 2 }));
+    clock += 61_000;
+    await assert.rejects(
+      queue.approve(stale.approvalId, { name: 'alice' }),
+      refused(APPROVAL_ERROR_CODES.expired),
+    );
+    assert.equal((await queue.get(stale.approvalId))?.status, 'expired');
+    assert.equal(
+      (await queue.pending()).some((p) => p.id === stale.approvalId),
+      false,
+    );
+  });
+
+  it('releases a held call when the agent goes away, and when the queue closes', async () => {
+    const { queue } = await openQueue({ holdMs: 60_000 });
+    const abort = new AbortController();
+    const held = queue.request(request({ amount: 3 }, { signal: abort.signal }));
+    setTimeout(() => abort.abort(), 100);
+    const t0 = Date.now();
+    const outcome = await held;
+    assert.equal(outcome.decision, 'pending');
+    assert.ok(Date.now() - t0 < 5_000);
+    const second = queue.request(request({ amount: 4 }));
+    setTimeout(() => void queue.close(), 100);
+    assert.equal((await second).decision, 'pending');
+  });
+
+  it('notifies a webhook with a Slack-compatible payload without arguments, and never waits for it', async () => {
+    const received: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
+    let hang = false;
+    const server: Server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
+      req.on('end', () => {
+        received.push({ headers: req.headers, body });
+        if (!hang) res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      const { queue } = await openQueue({
+        holdMs: 0,
+        webhook: {
+          url: `http://127.0.0.1:${port}/hook`,
+          consoleUrl: 'http://127.0.0.1:7070',
+          timeoutMs: 500,
+        },
+      });
+      const outcome = await queue.request(request({ email: 'anna@example.com', amount: 5 }));
+      for (let i = 0; i < 100 && received.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(received.length, 1);
+      assert.equal(received[0]?.headers['content-type'], 'application/json');
+      const payload = JSON.parse(received[0]?.body ?? '{}') as {
+        text: string;
+        blocks: Array<Record<string, unknown>>;
+      };
+      assert.match(payload.text, /claims-bot wants to call erp\.refund/);
+      assert.ok(payload.text.includes(outcome.approvalId));
+      assert.ok(Array.isArray(payload.blocks) && payload.blocks.length >= 2);
+      assert.ok(
+        JSON.stringify(payload).includes(`http://127.0.0.1:7070/approvals#approval-${outcome.approvalId}`),
+      );
+      assert.ok(!received[0]?.body.includes('anna@example.com'), 'arguments are not sent to the webhook');
+      // A webhook that never answers does not hold the call up.
+      hang = true;
+      const t0 = Date.now();
+      assert.equal((await queue.request(request({ amount: 6 }))).decision, 'pending');
+      assert.ok(Date.now() - t0 < 400, 'the call did not wait for the webhook');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it('listeners see changes made here and, when subscribed, in other processes; decisions are audited', async () => {
+    const { store, queue: plain } = await openQueue({ holdMs: 0 });
+    const ledger = await AuditLedger.open({
+      repository: store.audit,
+      tenant: 'acme',
+      key: generateAuditKey(),
+    });
+    const queue = new ApprovalQueue({
+      repository: store.approvals,
+      holdMs: 0,
+      watchIntervalMs: 50,
+      audit: ledger,
+    });
+    queues.push(queue);
+    try {
+      const seen: ApprovalChange[] = [];
+      queue.on('change', (c) => seen.push(c));
+      const externals: ApprovalChange[] = [];
+      const stop = queue.subscribe((c) => {
+        if (c.type === 'external') externals.push(c);
+      });
+      const mine = await queue.request(request({ amount: 7 }));
+      await queue.approve(mine.approvalId, { name: 'alice', via: 'console' }, 'ok');
+      assert.deepEqual(
+        seen.map((c) => c.type),
+        ['created', 'approved'],
+      );
+      await new Promise((r) => setTimeout(r, 150));
+      externals.length = 0;
+      // Another process adds a request: subscribers hear about it from the store watcher.
+      await plain.request(request({ amount: 8 }));
+      for (let i = 0; i < 100 && externals.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(externals.length >= 1, 'the store watcher saw the other process');
+      stop();
+      const entries = (await store.audit.listAuditEntries()).map(
+        (r) => JSON.parse(r.entry) as Record<string, unknown>,
+      );
+      const grant = entries.find((e) => e.action === 'approval.grant');
+      assert.ok(grant, 'approval recorded in the audit trail');
+      assert.equal(grant.actor, 'console:alice');
+      assert.equal(grant.target, 'erp.refund');
+      assert.equal(grant.reason, 'ok');
+      assert.equal((grant.detail as Record<string, unknown>).approvalId, mine.approvalId);
+    } finally {
+      await ledger.close();
+    }
+  });
+});

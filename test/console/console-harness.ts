@@ -1,0 +1,236 @@
+/**
+ * A connector's agent side and console, assembled from the real parts for the approval and console
+ * tests: real TLS (tenant CA and client certificates), the MCP endpoint, the gateway stages
+ * (audit → authenticate → catalog → tier with the approval queue), the fixture MCP server over stdio,
+ * a watched policy file, the audit ledger, tool pinning with the kill switch, and the console served
+ * over HTTP on 127.0.0.1. Agents are real SDK clients.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { ApprovalQueue, type ApprovalQueueOptions } from '../../src/approvals/approval-queue.js';
+import { generateAuditKey } from '../../src/audit/audit-key.js';
+import { AuditLedger } from '../../src/audit/audit-ledger.js';
+import { auditStage } from '../../src/audit/audit-stage.js';
+import { ToolPinning } from '../../src/catalog/tool-pinning.js';
+import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
+import { type ConsoleApp, createConsoleApp } from '../../src/console/console-app.js';
+import { type ConsoleServer, serveConsole } from '../../src/console/console-server.js';
+import { hashPassword } from '../../src/console/password-hash.js';
+import { authenticate } from '../../src/gateway/authenticate-stage.js';
+import { catalogStage } from '../../src/gateway/catalog-stage.js';
+import { tier } from '../../src/gateway/tier-stage.js';
+import { type CertifiedKey, issueClientCertificate } from '../../src/identity/pki.js';
+import { ensureTenantPki } from '../../src/identity/tenant-pki.js';
+import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
+import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
+import { type PolicyWatcher, watchPolicy } from '../../src/policy/policy-watcher.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { AdminRole, Store } from '../../src/store/store.js';
+import { TENANT_HOST, tlsFetch } from '../fixtures/tenant-tls-kit.js';
+
+export const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
+
+/** `fixture.echo` waits for a human; `fixture.boom` is blocked; everything else runs. */
+export const TEST_POLICY = `# Airlock test policy
+defaultTier: auto
+catalog:
+  mode: tofu
+identities:
+  - name: claims-bot
+    roles: [claims]
+  - name: audit-bot
+    roles: [claims]
+  - subject: ops@acme.example
+    issuer: https://idp.acme.example
+    roles: [claims]
+roles:
+  claims:
+    description: Claims handling agents
+    tools: ["fixture.*"]
+tools:
+  - match: fixture.echo
+    tier: approve
+    description: Echoes go through a supervisor
+  - match: fixture.boom
+    tier: block
+`;
+
+export interface AgentCreds {
+  name: string;
+  certPem: string;
+  keyPem: string;
+}
+
+export interface HarnessOptions {
+  storeUrl: string;
+  /** Working directory (policy file, tenant PKI for the identities page, issued identities). */
+  dir: string;
+  /** Tenant CA and server certificate (reuse them across a restart). */
+  ca: CertifiedKey;
+  server: CertifiedKey;
+  queue?: Partial<ApprovalQueueOptions>;
+}
+
+export interface Harness {
+  store: Store;
+  queue: ApprovalQueue;
+  watcher: PolicyWatcher;
+  ledger: AuditLedger;
+  mcp: AgentMcpEndpoint;
+  /** `https://acme.localhost:<port>/mcp` */
+  mcpUrl: URL;
+  consoleApp: ConsoleApp;
+  console: ConsoleServer;
+  /** Registers an agent identity (client certificate from the tenant CA) in the store. */
+  issueAgent(name: string): Promise<AgentCreds>;
+  /** Creates a console account. */
+  addAccount(name: string, password: string, role: AdminRole, revealPii?: boolean): Promise<void>;
+  /** A connected SDK client (closed by `close`). */
+  connect(creds: AgentCreds): Promise<Client>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(opts: HarnessOptions): Promise<Harness> {
+  const closers: Array<() => Promise<unknown>> = [];
+  const close = async () => {
+    for (const fn of closers.reverse()) await fn().catch(() => {});
+  };
+  try {
+    const store = await openStore({ url: opts.storeUrl });
+    closers.push(() => store.close());
+    const policyFile = join(opts.dir, 'policy.yaml');
+    await mkdir(opts.dir, { recursive: true });
+    await writeFile(policyFile, TEST_POLICY);
+    const watcher = await watchPolicy({
+      file: policyFile,
+      store: store.policyVersions,
+      pollIntervalMs: 0,
+      fsWatch: false,
+    });
+    closers.push(() => watcher.close());
+    const key = generateAuditKey();
+    const ledger = await AuditLedger.open({
+      repository: store.audit,
+      tenant: 'acme',
+      key,
+      checkpointEvery: 5,
+    });
+    closers.push(() => ledger.close());
+    const catalog = UpstreamCatalog.fromConfig(
+      [{ name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE] }],
+      {
+        upstream: { backoff: { initialDelayMs: 50, maxDelayMs: 500 } },
+      },
+    );
+    closers.push(() => catalog.close());
+    await catalog.start();
+    const pinning = new ToolPinning({
+      store: store.catalog,
+      catalog,
+      mode: () => watcher.engine.catalogMode,
+      pollIntervalMs: 200,
+    });
+    await pinning.start();
+    closers.push(async () => pinning.close());
+    const queue = new ApprovalQueue({
+      repository: store.approvals,
+      pollIntervalMs: 100,
+      progressIntervalMs: 1_000,
+      audit: ledger,
+      ...opts.queue,
+    });
+    closers.push(() => queue.close());
+    const mcp = new AgentMcpEndpoint({
+      catalog,
+      stages: [
+        auditStage({ ledger }),
+        authenticate({ identities: store.identities }),
+        catalogStage({ pinning }),
+        tier({ policy: () => watcher.engine, approvals: queue }),
+      ],
+    });
+    closers.push(() => mcp.close());
+    pinning.onChanged(() => mcp.notifyListChanged('tools'));
+    const endpoint = new AgentEndpoint({
+      tls: { keyPem: opts.server.keyPem, certPem: opts.server.certPem, caPem: opts.ca.certPem },
+      identities: store.identities,
+      handler: mcp.nodeHandler,
+    });
+    closers.push(() => endpoint.close());
+    const port = (await endpoint.listen(0, '127.0.0.1')).port;
+    const mcpUrl = new URL(`https://${TENANT_HOST}:${port}/mcp`);
+    const pki = await ensureTenantPki(join(opts.dir, 'tenant'), TENANT_HOST);
+
+    const consoleApp = createConsoleApp({
+      store,
+      approvals: queue,
+      status: () => ({
+        tenant: 'acme',
+        tenantHost: TENANT_HOST,
+        tunnels: [{ slot: 0, state: 'up', transport: 'tls', since: Date.now() - 90_000 }],
+        upstreams: catalog.status().map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
+        sessions: mcp.sessions().length,
+      }),
+      sessions: () => mcp.sessions(),
+      policy: watcher,
+      audit: ledger,
+      auditPublicKeyPem: ledger.publicKeyPem,
+      pki,
+      identityOutDir: join(opts.dir, 'agents'),
+      onCatalogChange: () => pinning.refresh(true),
+    });
+    const server = await serveConsole(consoleApp, { host: '127.0.0.1', port: 0 });
+    closers.push(() => server.close());
+
+    return {
+      store,
+      queue,
+      watcher,
+      ledger,
+      mcp,
+      mcpUrl,
+      consoleApp,
+      console: server,
+      async issueAgent(name) {
+        const issued = await issueClientCertificate(opts.ca, {
+          commonName: name,
+          uris: [`spiffe://${TENANT_HOST}/agent/${name}`],
+        });
+        await store.identities.addIdentity({
+          name,
+          spiffeId: `spiffe://${TENANT_HOST}/agent/${name}`,
+          certSerial: issued.serial,
+          certFingerprint: issued.fingerprint,
+          notAfter: issued.notAfter.getTime(),
+          createdAt: Date.now(),
+        });
+        return { name, certPem: issued.certPem, keyPem: issued.keyPem };
+      },
+      async addAccount(name, password, role, revealPii = false) {
+        await store.adminAccounts.putAdminAccount(
+          { name, passwordHash: await hashPassword(password), role, revealPii },
+          Date.now(),
+        );
+      },
+      async connect(creds) {
+        const f = tlsFetch({ caPem: opts.ca.certPem, client: creds });
+        closers.push(f.close);
+        const client = new Client({ name: `${creds.name}-client`, version: '1.0.0' });
+        await client.connect(new StreamableHTTPClientTransport(mcpUrl, { fetch: f.fetch }));
+        closers.push(() => client.close());
+        return client;
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** The text of a tool result. */
+export function resultText(result: { content?: unknown }): string {
+  const content = (result.content ?? []) as Array<{ type: string; text?: string }>;
+  return content.map((c) => c.text ?? '').join('');
+}
