@@ -86,7 +86,10 @@ export type AdminAuditAction =
   | 'identity.issue'
   | 'identity.revoke'
   | 'tool.pin'
-  | 'tool.reapprove';
+  | 'tool.reapprove'
+  | 'connector.enroll'
+  | 'connector.start'
+  | 'connector.stop';
 
 /** One admin action. */
 export interface AdminAuditEvent {

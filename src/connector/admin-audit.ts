@@ -17,7 +17,7 @@ import type { AdminAuditAction, AdminAuditEvent, AuditEntry } from '../audit/aud
 import type { JsonValue } from '../audit/canonical-json.js';
 
 /** The actions of `AdminAuditAction` plus the connector's own lifecycle. */
-export type AdminActionName = AdminAuditAction | 'connector.enroll' | 'connector.start' | 'connector.stop';
+export type AdminActionName = AdminAuditAction;
 
 export interface AdminActionInput {
   action: AdminActionName;
@@ -44,10 +44,9 @@ export interface AdminActionLedger {
  * await recordAdminAction(ledger, { action: 'identity.revoke', actor: cliActor(), target: 'claims-bot' });
  */
 export function recordAdminAction(ledger: AdminActionLedger, input: AdminActionInput): Promise<AuditEntry> {
-  // The lifecycle actions are not in the library's union; the entry format accepts any action string.
   const event = {
     kind: 'admin',
-    action: input.action as AdminAuditAction,
+    action: input.action,
     actor: input.actor,
     target: input.target ?? null,
     ...(input.reason !== undefined ? { reason: input.reason } : {}),
