@@ -138,6 +138,42 @@ export const auditConfigSchema = z.strictObject({
   retention: z.strictObject({ olderThan: duration }).optional(),
 });
 
+const oauthSchema = z.strictObject({
+  /** The IdP's issuer identifier (`iss`). */
+  issuer: z.string().min(1),
+  /** Where the IdP publishes its signing keys (https, or http on loopback). */
+  jwksUri: z.url(),
+  /** This connector's resource URL, the tokens' audience (default `https://<tenantHost>/mcp`). */
+  resource: z.url().optional(),
+  /** Authorization servers listed in the protected-resource metadata (default: `[issuer]`). */
+  authorizationServers: z.array(z.url()).optional(),
+  algorithms: z.array(z.string()).optional(),
+  scopesSupported: z.array(z.string()).optional(),
+  /** Scopes every token must carry; missing ones get 403 insufficient_scope. */
+  requiredScopes: z.array(z.string()).optional(),
+  /** Which claim names the agent identity. */
+  identityName: z.enum(['subject', 'clientId']).default('subject'),
+  /** DPoP (RFC 9449): sender-constrained tokens, so a stolen token cannot be replayed. */
+  dpop: z
+    .strictObject({
+      /** Refuse tokens that are not DPoP-bound. */
+      required: z.boolean().default(false),
+      maxAgeSec: z.number().int().min(1).max(600).default(60),
+    })
+    .optional(),
+});
+
+const endUserSchema = z.strictObject({
+  /** Refuse requests that carry no end-user token. */
+  required: z.boolean().default(false),
+  /** Header with the raw end-user JWT (default `X-Airlock-End-User`). */
+  header: z.string().optional(),
+  /** A second IdP for end users; default: the `agents.oauth` issuer. */
+  issuer: z.string().optional(),
+  jwksUri: z.url().optional(),
+  audience: z.string().optional(),
+});
+
 const connectorConfigObject = z.strictObject({
   /** Where the tenant CA, the connector credential and the SQLite store live. */
   dataDir: z.string().default('./.airlock/connector'),
@@ -167,8 +203,29 @@ const connectorConfigObject = z.strictObject({
     .strictObject({
       /** Optional direct TLS listener for agents inside the network (same policy as the tunnel). */
       listen: hostPort.optional(),
+      /**
+       * OAuth 2.1 bearer tokens from the customer's IdP, for agents without a client certificate.
+       * A client certificate, when presented, always decides.
+       */
+      oauth: oauthSchema.optional(),
+      /** The end user's IdP token in a request header; verified, recorded, never forwarded. */
+      endUser: endUserSchema.optional(),
+      /** How often revocations are looked up to close live connections (default 500 ms). */
+      revocationPollMs: z.number().int().min(50).max(60_000).default(500),
     })
-    .default({}),
+    .default({ revocationPollMs: 500 }),
+  /** Short-lived tokens the connector mints for HTTP upstreams (sub = end user, act = agent). */
+  upstreamTokens: z
+    .strictObject({
+      /** `iss` of minted tokens (default `https://<tenantHost>`); their keys are at the console's /.well-known/jwks.json. */
+      issuer: z.url().optional(),
+      alg: z.enum(['EdDSA', 'ES256']).default('EdDSA'),
+      /** Lifetime in seconds (max 300). */
+      ttlSec: z.number().int().min(10).max(300).default(120),
+      /** Header that carries the token to the upstream. */
+      header: z.string().default('authorization'),
+    })
+    .optional(),
   mcp: z
     .strictObject({
       /** Separator between upstream name and tool/prompt name: `erp.lookup_invoice`. */
@@ -192,6 +249,11 @@ const connectorConfigObject = z.strictObject({
         .min(1000)
         .default(30 * 60_000),
       maxSessions: z.number().int().min(1).default(10_000),
+      /**
+       * Relay upstreams' server→client requests (sampling, elicitation, roots) to the agent whose call
+       * they serve (default). `false`: refused with a clear error, and not declared to upstreams.
+       */
+      allowServerRequests: z.boolean().default(true),
     })
     .default({
       namespaceSeparator: '.',
@@ -200,6 +262,7 @@ const connectorConfigObject = z.strictObject({
       upstreamTimeoutMs: 60_000,
       sessionIdleMs: 30 * 60_000,
       maxSessions: 10_000,
+      allowServerRequests: true,
     }),
   audit: auditConfigSchema.prefault({}),
   upstreams: z.record(serverName, upstreamSchema).refine((u) => Object.keys(u).length > 0, {

@@ -28,6 +28,7 @@ import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { UpstreamEntry } from './config-schema.js';
+import { agentAuthFromConfig } from './connector-agent-auth.js';
 import { openConnectorAudit } from './connector-audit.js';
 import { type ConnectorContext, requireTenantHost } from './connector-context.js';
 import { listenAddress } from './listen-address.js';
@@ -123,6 +124,12 @@ export async function startConnector(
       tls: { keyPem: pki.serverKeyPem, certPem: pki.serverCertPem, caPem: pki.caCertPem },
       handler: mcp.nodeHandler,
       identities: store.identities,
+      ...agentAuthFromConfig(ctx.config, tenantHost),
+      limits: { revocationPollIntervalMs: ctx.config.agents.revocationPollMs },
+      // A revoked identity loses its open sessions and streams too, not only its next request.
+      onConnectionsClosed: (identity, reason) => {
+        if (reason !== 'expired') void mcp.closeSessionsOf(identity.name);
+      },
       logger: logger.child({ part: 'agents' }),
     });
     cleanups.push(() => endpoint.close());
