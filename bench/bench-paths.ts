@@ -39,6 +39,8 @@ export interface BenchPath {
   /** How the load generator reaches it; absent when skipped. */
   endpoint?: McpEndpointSpec;
   skipped?: string;
+  /** The server-side processes of this path (name → root pids of process trees), for CPU accounting. */
+  processes?: () => Record<string, number[]>;
 }
 
 export interface UpstreamProcess {
@@ -120,6 +122,7 @@ export async function startPaths(dir: string, log: (line: string) => void): Prom
         id: 'direct-http',
         description: 'client → upstream, HTTP on loopback',
         endpoint: { url: upstreamUrl, era: 'modern', toolPrefix: '' },
+        processes: () => ({ upstream: [upstream.running.pid] }),
       },
       {
         id: 'direct-tls',
@@ -131,6 +134,7 @@ export async function startPaths(dir: string, log: (line: string) => void): Prom
           era: 'modern',
           toolPrefix: '',
         },
+        processes: () => ({ upstream: [upstream.running.pid] }),
       },
     ];
 
@@ -159,6 +163,11 @@ export async function startPaths(dir: string, log: (line: string) => void): Prom
             ? 'agent → relay → tunnel → connector (whole pipeline) → upstream'
             : 'agent → relay → tunnel → connector (optional stages off) → upstream',
         endpoint: connector.endpoint,
+        processes: () => ({
+          relay: [airlock.relay.running.pid],
+          connector: [connector.running.pid],
+          upstream: [upstream.running.pid],
+        }),
       });
     }
 
@@ -174,7 +183,16 @@ export async function startPaths(dir: string, log: (line: string) => void): Prom
       };
       await waitUntilServing(endpoint, 10_000);
       log(`ssh -R: :${ssh.publicPort} (${ssh.version}; cipher ${ssh.cipher ?? '?'})`);
-      paths.push({ id: 'ssh-R', description: 'client → sshd → ssh -R tunnel → upstream', endpoint });
+      paths.push({
+        id: 'ssh-R',
+        description: 'client → sshd → ssh -R tunnel → upstream',
+        endpoint,
+        processes: () => ({
+          sshd: [tunnel.sshd.pid],
+          ssh: [tunnel.ssh.pid],
+          upstream: [upstream.running.pid],
+        }),
+      });
     } catch (err) {
       const reason = (err as Error).message;
       log(`ssh -R: SKIPPED: ${reason}`);
@@ -191,6 +209,7 @@ export async function startPaths(dir: string, log: (line: string) => void): Prom
         id: 'mcp-proxy',
         description: `client → ${proxy.name} ${proxy.version} (Streamable HTTP, stateful) → stdio upstream`,
         endpoint: { url: `http://127.0.0.1:${proxy.port}/mcp`, era: 'legacy', toolPrefix: '' },
+        processes: () => ({ 'supergateway + stdio server': [p.running.pid] }),
       });
     } catch (err) {
       const reason = (err as Error).message;

@@ -72,6 +72,10 @@ export interface BenchResults {
   latencyConcurrent: Partial<Record<PathId, ClosedLoopMeasure>>;
   blob: Partial<Record<PathId, BlobMeasure>>;
   firstCall: Partial<Record<PathId, PathMeasure>>;
+  /** CPU ms per call of each server-side process tree of a path, and of the load generator. */
+  cpuPerCall: Skippable<
+    Partial<Record<PathId, { echo: Record<string, number>; blob: Record<string, number> }>>
+  >;
   idleSessions: Skippable<SessionMemoryResult>;
   relayRestart: Skippable<{ samples: RelayRestartSample[]; servingAfterRelayUpMs: Summary }>;
   profile: Skippable<ProfileSummary[]>;

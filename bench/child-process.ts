@@ -2,7 +2,7 @@
  * Child processes for the benchmark: long-running servers that print one JSON line when ready, and
  * short commands run to completion. Every child is tracked so that the run can stop them all.
  */
-import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
+import { type ChildProcess, type StdioOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 

@@ -1,7 +1,8 @@
 /**
  * Reads a V8 `.cpuprofile` (from `node --cpu-prof`) and summarises where the busy time went: the top
  * functions by self time, the top Airlock functions by inclusive time, and self time per module
- * (node core module, npm package, or Airlock part).
+ * (node core module, npm package, or Airlock part). A time window (µs of the monotonic clock, the
+ * profile's own time base, which `process.hrtime` shares) keeps start-up and shutdown out.
  */
 import { readFile } from 'node:fs/promises';
 import { round } from './sample-stats.js';
@@ -90,7 +91,12 @@ function moduleOf(cf: CallFrame): string {
  * @example
  * const summary = await summarizeCpuProfile('/tmp/prof/relay.cpuprofile', 'relay', 15);
  */
-export async function summarizeCpuProfile(file: string, processName: string, top = 15): Promise<ProfileSummary> {
+export async function summarizeCpuProfile(
+  file: string,
+  processName: string,
+  top = 15,
+  window?: { startUs: number; endUs: number },
+): Promise<ProfileSummary> {
   const profile = JSON.parse(await readFile(file, 'utf8')) as CpuProfile;
   const byId = new Map<number, ProfileNode>();
   const parent = new Map<number, number>();
@@ -105,10 +111,13 @@ export async function summarizeCpuProfile(file: string, processName: string, top
   let gcUs = 0;
   let totalUs = 0;
   const samples = profile.samples;
+  let at = profile.startTime;
   for (let i = 0; i < samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
     // timeDeltas[i] is the time since the previous sample: it belongs to the previous sample's frame.
     const dt = profile.timeDeltas[i + 1] ?? 0;
     if (dt <= 0) continue;
+    if (window && (at < window.startUs || at > window.endUs)) continue;
     totalUs += dt;
     const node = byId.get(samples[i] ?? -1);
     if (!node) continue;

@@ -24,7 +24,9 @@ export async function firstToolCall(spec: McpEndpointSpec): Promise<number> {
       {
         url: spec.url,
         caPem: spec.tls.caPem,
-        ...(spec.tls.certPem && spec.tls.keyPem ? { certPem: spec.tls.certPem, keyPem: spec.tls.keyPem } : {}),
+        ...(spec.tls.certPem && spec.tls.keyPem
+          ? { certPem: spec.tls.certPem, keyPem: spec.tls.keyPem }
+          : {}),
         ...(spec.dial ? { connectTo: spec.dial } : {}),
       },
       CLIENT_INFO,

@@ -96,7 +96,10 @@ async function openIdleSession(spec: McpEndpointSpec): Promise<IdleSession> {
     bodyTimeout: 0,
     headersTimeout: 60_000,
     connect: (options, callback) =>
-      connector({ ...options, hostname: dial.host, port: String(dial.port), servername: tls.servername }, callback),
+      connector(
+        { ...options, hostname: dial.host, port: String(dial.port), servername: tls.servername },
+        callback,
+      ),
   });
   try {
     const init = await request(spec.url, {
@@ -126,7 +129,11 @@ async function openIdleSession(spec: McpEndpointSpec): Promise<IdleSession> {
     const note = await request(spec.url, {
       dispatcher: client,
       method: 'POST',
-      headers: { ...headers, 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      headers: {
+        ...headers,
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
     });
     await note.body.dump();
@@ -168,7 +175,11 @@ async function relayConnections(adminPort: number, tenant: string): Promise<numb
   }
 }
 
-function perSession(after: MemorySnapshot, before: MemorySnapshot, open: number): { rss: number; heap: number } {
+function perSession(
+  after: MemorySnapshot,
+  before: MemorySnapshot,
+  open: number,
+): { rss: number; heap: number } {
   const n = Math.max(1, open);
   return {
     rss: Math.round((after.rss - before.rss) / n),
@@ -226,7 +237,10 @@ export async function measureIdleSessions(
       }
     }
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    const baseline = { relay: await queryMemory(relay.running), connector: await queryMemory(connector.running) };
+    const baseline = {
+      relay: await queryMemory(relay.running),
+      connector: await queryMemory(connector.running),
+    };
     const points: SessionMemoryPoint[] = [];
     let failures = 0;
     let firstFailure: string | undefined;

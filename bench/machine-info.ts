@@ -73,7 +73,10 @@ export function packageVersions(): Record<string, string> {
 /** The commit of the working tree (and whether it has local changes), when git is there. */
 export function sourceRevision(root: string): string {
   try {
-    const head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const head = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
     const dirty = execFileSync('git', ['-C', root, 'status', '--porcelain', '--untracked-files=no'], {
       encoding: 'utf8',
     }).trim();

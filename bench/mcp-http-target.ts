@@ -167,7 +167,8 @@ export class McpHttpTarget {
       throw new BenchCallError(`${name}: no result: ${JSON.stringify(message).slice(0, 300)}`);
     }
     const result = (message as { result: { isError?: boolean } }).result;
-    if (result.isError) throw new BenchCallError(`${name}: tool error: ${JSON.stringify(result).slice(0, 300)}`);
+    if (result.isError)
+      throw new BenchCallError(`${name}: tool error: ${JSON.stringify(result).slice(0, 300)}`);
     return { bytes };
   }
 

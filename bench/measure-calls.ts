@@ -61,7 +61,8 @@ export async function closedLoop(
 ): Promise<ClosedLoopBatch> {
   const batch: ClosedLoopBatch = { latenciesMs: [], errors: 0, calls: 0, elapsedMs: 0, callsPerSecond: 0 };
   const warm = async (): Promise<void> => {
-    for (let i = 0; i < warmupCalls; i++) await target.callTool('echo', { text: ECHO_TEXT }).catch(() => undefined);
+    for (let i = 0; i < warmupCalls; i++)
+      await target.callTool('echo', { text: ECHO_TEXT }).catch(() => undefined);
   };
   await Promise.all(Array.from({ length: concurrency }, warm));
   const start = performance.now();

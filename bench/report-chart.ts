@@ -58,12 +58,18 @@ function panel(title: string, unit: string, rows: Row[], y0: number): { svg: str
     out.push(`<text x="${LABEL_W - 8}" y="${cy + 4}" class="label" text-anchor="end">${esc(r.id)}</text>`);
     if (r.box) {
       const b = r.box;
-      out.push(`<line x1="${x(b.p75)}" y1="${cy}" x2="${x(b.p99)}" y2="${cy}" stroke="${color}" stroke-width="1.5"/>`);
-      out.push(`<line x1="${x(b.p99)}" y1="${cy - 5}" x2="${x(b.p99)}" y2="${cy + 5}" stroke="${color}" stroke-width="1.5"/>`);
+      out.push(
+        `<line x1="${x(b.p75)}" y1="${cy}" x2="${x(b.p99)}" y2="${cy}" stroke="${color}" stroke-width="1.5"/>`,
+      );
+      out.push(
+        `<line x1="${x(b.p99)}" y1="${cy - 5}" x2="${x(b.p99)}" y2="${cy + 5}" stroke="${color}" stroke-width="1.5"/>`,
+      );
       out.push(
         `<rect x="${x(b.p25)}" y="${cy - 7}" width="${Math.max(1.5, x(b.p75) - x(b.p25))}" height="14" fill="${color}" fill-opacity="0.35" stroke="${color}"/>`,
       );
-      out.push(`<line x1="${x(b.p50)}" y1="${cy - 8}" x2="${x(b.p50)}" y2="${cy + 8}" stroke="${color}" stroke-width="3"/>`);
+      out.push(
+        `<line x1="${x(b.p50)}" y1="${cy - 8}" x2="${x(b.p50)}" y2="${cy + 8}" stroke="${color}" stroke-width="3"/>`,
+      );
     } else if (r.bar !== undefined) {
       out.push(
         `<rect x="${LABEL_W}" y="${cy - 7}" width="${Math.max(1, x(r.bar) - LABEL_W)}" height="14" fill="${color}"/>`,
@@ -93,13 +99,19 @@ export function renderChartSvg(r: BenchResults): string {
       return m ? [{ id, box: m.summary, label: `p50 ${f(m.summary.p50)} · p99 ${f(m.summary.p99)}` }] : [];
     });
   panels.push({ title: 'Tool-call latency, concurrency 1', unit: 'ms', rows: boxRows(r.latencyC1) });
-  panels.push({ title: `Tool-call latency, concurrency ${c}`, unit: 'ms', rows: boxRows(r.latencyConcurrent) });
+  panels.push({
+    title: `Tool-call latency, concurrency ${c}`,
+    unit: 'ms',
+    rows: boxRows(r.latencyConcurrent),
+  });
   panels.push({
     title: `Tool calls per second, ${c} callers`,
     unit: 'calls/s',
     rows: ids.flatMap((id) => {
       const m = r.latencyConcurrent[id];
-      return m ? [{ id, bar: m.callsPerSecond, label: `${Math.round(m.callsPerSecond).toLocaleString('en-US')}/s` }] : [];
+      return m
+        ? [{ id, bar: m.callsPerSecond, label: `${Math.round(m.callsPerSecond).toLocaleString('en-US')}/s` }]
+        : [];
     }),
   });
   panels.push({

@@ -3,7 +3,8 @@ import type { PathId } from './bench-paths.js';
 import type { BenchResults, PathMeasure } from './bench-results.js';
 import type { SessionMemoryResult } from './idle-sessions.js';
 
-const n2 = (v: number | undefined, d = 2): string => (v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(d));
+const n2 = (v: number | undefined, d = 2): string =>
+  v === undefined || !Number.isFinite(v) ? 'n/a' : v.toFixed(d);
 const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 const kb = (bytes: number): string => (bytes / 1024).toFixed(1);
 
@@ -89,6 +90,41 @@ function blobTable(r: BenchResults): string {
   return table(['path', 'MB/s p50', 'MB/s min–max', 'ms p50', '÷ direct-http', '% of ssh -R', 'calls'], rows);
 }
 
+function cpuTable(r: BenchResults): string {
+  if ('skipped' in r.cpuPerCall) return `_Not measured: ${r.cpuPerCall.skipped}._`;
+  const cpu = r.cpuPerCall;
+  const nproc = r.meta.machine.nproc;
+  const rows = measured(r).map((id) => {
+    const c = cpu[id];
+    if (!c) return [`\`${id}\``, 'n/a', 'n/a', 'n/a', 'n/a', 'n/a'];
+    const server = Object.entries(c.echo).filter(([k]) => k !== 'load generator');
+    const serverMs = server.reduce((a, [, v]) => a + v, 0);
+    const gen = c.echo['load generator'] ?? 0;
+    const blobServer = Object.entries(c.blob)
+      .filter(([k]) => k !== 'load generator')
+      .reduce((a, [, v]) => a + v, 0);
+    return [
+      `\`${id}\``,
+      n2(serverMs, 3),
+      server.map(([k, v]) => `${k} ${n2(v, 3)}`).join(', '),
+      n2(gen, 3),
+      int((nproc * 1000) / Math.max(0.001, serverMs + gen)),
+      n2(blobServer, 0),
+    ];
+  });
+  return table(
+    [
+      'path',
+      'server CPU ms / call',
+      'by process',
+      'load generator ms / call',
+      `calls/s if ${nproc} CPUs did only this`,
+      `server CPU ms / ${r.meta.settings.blobMib} MiB call`,
+    ],
+    rows,
+  );
+}
+
 function sessionsSection(res: SessionMemoryResult): string {
   const rows = res.points.map((p) => [
     `${int(p.open)} / ${int(p.requested)}`,
@@ -117,7 +153,9 @@ function sessionsSection(res: SessionMemoryResult): string {
     '',
     `Baseline RSS: relay ${(res.baseline.relay.rss / 1024 ** 2).toFixed(0)} MiB, connector ${(res.baseline.connector.rss / 1024 ** 2).toFixed(0)} MiB.`,
     ...res.notes.map((n) => `Note: ${n}.`),
-    ...res.points.filter((p) => p.firstFailure).map((p) => `First failure at ${p.requested}: ${p.firstFailure}`),
+    ...res.points
+      .filter((p) => p.firstFailure)
+      .map((p) => `First failure at ${p.requested}: ${p.firstFailure}`),
   ].join('\n');
 }
 
@@ -143,7 +181,12 @@ export function renderResultsMarkdown(r: BenchResults, chartPath: string): strin
   parts.push(
     table(
       ['target', 'goal', 'measured', ''],
-      r.targets.map((t) => [t.name, t.target, t.measured, t.met === undefined ? '—' : t.met ? '✅ met' : '❌ missed']),
+      r.targets.map((t) => [
+        t.name,
+        t.target,
+        t.measured,
+        t.met === undefined ? '—' : t.met ? '✅ met' : '❌ missed',
+      ]),
       [':--', ':--', ':--', ':--'],
     ),
   );
@@ -165,6 +208,16 @@ export function renderResultsMarkdown(r: BenchResults, chartPath: string): strin
     latencyTable(r, r.latencyConcurrent),
   );
   parts.push('', `## Tool calls per second (closed loop, ${s.concurrency} callers)`, '', throughputTable(r));
+  parts.push(
+    '',
+    '## CPU per call',
+    '',
+    "User + system CPU of each path's server-side processes (their whole process trees, from /proc) during the " +
+      'closed-loop windows, divided by the calls served; unlike latency and rates, it does not depend on what ' +
+      'else the machine runs. `upstream` is the same process on every path but `mcp-proxy`.',
+    '',
+    cpuTable(r),
+  );
   parts.push('', `## ${s.blobMib} MiB tool result`, '', blobTable(r));
   parts.push(
     '',

@@ -7,7 +7,8 @@
  * Then: relay restarts, idle-session memory (1,000 and 10,000 sessions, relay and connector in their
  * own processes) and a CPU profile of relay and connector under load.
  *
- * Usage: node dist/bench/run.js [--quick] [--rounds N] [--no-sessions] [--no-profile] [--no-restart]
+ * Usage: node dist/bench/run.js [--quick] [--rounds N] [--only perf,restart,sessions,profile]
+ *                               [--no-perf|--no-restart|--no-sessions|--no-profile] [--profile-ms N]
  *                               [--out DIR] [--no-doc]
  * Writes bench/results/{results.json,samples.json,results.md,summary.svg} and BENCHMARKS.md (full
  * runs; `--quick` writes to bench/results/quick/ and leaves BENCHMARKS.md alone).
@@ -36,6 +37,7 @@ import { machineInfo, packageVersions, sourceRevision } from './machine-info.js'
 import { McpHttpTarget } from './mcp-http-target.js';
 import { blobCalls, closedLoop, sequentialCalls } from './measure-calls.js';
 import { PIPELINE_NOTE } from './pipeline-variants.js';
+import { cpuAccountingAvailable, sampleCpu } from './process-cpu.js';
 import { measureRelayRestarts } from './relay-restart.js';
 import { renderChartSvg } from './report-chart.js';
 import { renderBenchmarksDoc, renderResultsMarkdown } from './report-markdown.js';
@@ -77,12 +79,15 @@ const QUICK: BenchSettings = {
 
 interface Args {
   settings: BenchSettings;
+  perf: boolean;
   sessions: boolean;
   profile: boolean;
   restart: boolean;
   outDir: string;
   writeDoc: boolean;
 }
+
+const PHASES = ['perf', 'restart', 'sessions', 'profile'] as const;
 
 function parseArgs(argv: string[]): Args {
   const has = (f: string) => argv.includes(f);
@@ -94,13 +99,25 @@ function parseArgs(argv: string[]): Args {
   const settings = { ...(quick ? QUICK : FULL) };
   const rounds = Number(value('--rounds'));
   if (Number.isInteger(rounds) && rounds > 0) settings.rounds = rounds;
+  const profileMs = Number(value('--profile-ms'));
+  if (Number.isInteger(profileMs) && profileMs > 0) settings.profileMs = profileMs;
+  const only = value('--only')?.split(',');
+  const unknown = only?.filter((p) => !(PHASES as readonly string[]).includes(p)) ?? [];
+  if (unknown.length > 0)
+    throw new Error(`--only: unknown phase ${unknown.join(', ')} (${PHASES.join(', ')})`);
+  const phase = (name: (typeof PHASES)[number], byDefault: boolean) =>
+    only ? only.includes(name) : byDefault && !has(`--no-${name}`);
+  const perf = phase('perf', true);
+  const profile = phase('profile', !quick);
+  if (profile && settings.profileMs === 0) settings.profileMs = 3000;
   return {
     settings,
-    sessions: !has('--no-sessions'),
-    profile: !quick && !has('--no-profile'),
-    restart: !has('--no-restart'),
+    perf,
+    sessions: phase('sessions', true),
+    profile,
+    restart: phase('restart', true),
     outDir: resolve(value('--out') ?? join(ROOT, 'bench', 'results', quick ? 'quick' : '.')),
-    writeDoc: !quick && !has('--no-doc'),
+    writeDoc: !quick && !only && !has('--no-doc'),
   };
 }
 
@@ -134,6 +151,38 @@ interface PathState {
   loop: MeasureAccumulator;
   blob: MeasureAccumulator;
   first: MeasureAccumulator;
+  /** CPU ms per process tree (and the load generator), summed over rounds, and the calls they served. */
+  cpuEcho: CpuTally;
+  cpuBlob: CpuTally;
+}
+
+interface CpuTally {
+  ms: Record<string, number>;
+  calls: number;
+}
+
+/** Runs `fn` and adds the CPU each of the path's processes (and this process) spent to `tally`. */
+async function withCpu<T extends { calls: number }>(
+  path: BenchPath,
+  tally: CpuTally,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const trees = path.processes?.() ?? {};
+  const before = sampleCpu(trees);
+  const self0 = process.cpuUsage();
+  const out = await fn();
+  const after = sampleCpu(trees);
+  const self = process.cpuUsage(self0);
+  for (const name of Object.keys(trees)) {
+    tally.ms[name] = (tally.ms[name] ?? 0) + ((after[name] ?? 0) - (before[name] ?? 0));
+  }
+  tally.ms['load generator'] = (tally.ms['load generator'] ?? 0) + (self.user + self.system) / 1000;
+  tally.calls += out.calls;
+  return out;
+}
+
+function perCall(t: CpuTally): Record<string, number> {
+  return Object.fromEntries(Object.entries(t.ms).map(([k, v]) => [k, round(v / Math.max(1, t.calls), 3)]));
 }
 
 async function runRounds(setup: BenchPaths, s: BenchSettings): Promise<PathState[]> {
@@ -152,6 +201,8 @@ async function runRounds(setup: BenchPaths, s: BenchSettings): Promise<PathState
       loop: new MeasureAccumulator(),
       blob: new MeasureAccumulator(),
       first: new MeasureAccumulator(),
+      cpuEcho: { ms: {}, calls: 0 },
+      cpuBlob: { ms: {}, calls: 0 },
     });
   }
   for (let r = 0; r < s.rounds; r++) {
@@ -162,12 +213,19 @@ async function runRounds(setup: BenchPaths, s: BenchSettings): Promise<PathState
       st.c1.addRound(b.latenciesMs, b.errors, b.firstError);
     }
     for (const st of order) {
-      const b = await closedLoop(st.pool, s.concurrency, s.closedLoopMs, s.closedLoopWarmupCalls);
+      // Warm-up outside the CPU window, then the measured window.
+      await closedLoop(st.pool, s.concurrency, 1, s.closedLoopWarmupCalls);
+      const b = await withCpu(st.path, st.cpuEcho, () =>
+        closedLoop(st.pool, s.concurrency, s.closedLoopMs, 0),
+      );
       st.loop.addRound(b.latenciesMs, b.errors, b.firstError);
       st.loop.extraRounds.push(b.callsPerSecond);
     }
     for (const st of order) {
-      const b = await blobCalls(st.single, s.blobMib, s.blobCalls);
+      const b = await withCpu(st.path, st.cpuBlob, async () => {
+        const batch = await blobCalls(st.single, s.blobMib, s.blobCalls);
+        return { ...batch, calls: batch.latenciesMs.length + 1 }; // + the warm-up call
+      });
       st.blob.addRound(b.latenciesMs, b.errors, b.firstError);
       st.blob.extra.push(...b.mbPerSecond);
       if (b.bytes > 0) st.blob.extraRounds[0] = b.bytes;
@@ -210,9 +268,16 @@ async function profilePhase(
 ): Promise<Skippable<ProfileSummary[]>> {
   const profDir = join(dir, 'profiles');
   await mkdir(profDir, { recursive: true });
-  const prof = (name: string) => ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${name}.cpuprofile`];
+  const prof = (name: string) => [
+    '--cpu-prof',
+    '--cpu-prof-dir',
+    profDir,
+    '--cpu-prof-name',
+    `${name}.cpuprofile`,
+  ];
   const relayDataDir = join(dir, 'relay');
   const relay = await startRelayProcess({ dataDir: relayDataDir, execArgv: prof('relay') });
+  const window = { startUs: 0, endUs: 0 };
   try {
     const connector = await startConnectorProcess({
       relay,
@@ -227,8 +292,11 @@ async function profilePhase(
       await waitUntilServing(connector.endpoint, 20_000);
       const pool = new McpHttpTarget(connector.endpoint, s.concurrency);
       const single = new McpHttpTarget(connector.endpoint, 1);
-      const loop = await closedLoop(pool, s.concurrency, s.profileMs, s.closedLoopWarmupCalls);
+      await closedLoop(pool, s.concurrency, 1, s.closedLoopWarmupCalls);
+      window.startUs = Number(process.hrtime.bigint() / 1000n);
+      const loop = await closedLoop(pool, s.concurrency, s.profileMs, 0);
       const blob = await blobCalls(single, s.blobMib, 3);
+      window.endUs = Number(process.hrtime.bigint() / 1000n);
       log(
         `profile load: ${Math.round(loop.callsPerSecond)} calls/s at c=${s.concurrency}, ` +
           `${blob.mbPerSecond.map((v) => v.toFixed(0)).join('/')} MB/s`,
@@ -244,7 +312,7 @@ async function profilePhase(
   const out: ProfileSummary[] = [];
   for (const name of ['relay', 'connector']) {
     try {
-      out.push(await summarizeCpuProfile(join(profDir, `${name}.cpuprofile`), name));
+      out.push(await summarizeCpuProfile(join(profDir, `${name}.cpuprofile`), name, 15, window));
     } catch (err) {
       log(`profile of ${name} not readable: ${(err as Error).message}`);
     }
@@ -279,7 +347,7 @@ async function main(): Promise<void> {
   let setup: BenchPaths | undefined;
   try {
     setup = await startPaths(dir, log);
-    const states = await runRounds(setup, s);
+    const states = args.perf ? await runRounds(setup, s) : [];
     const upstreamUrl = `http://127.0.0.1:${setup.upstream.httpPort}/mcp`;
 
     let relayRestart: BenchResults['relayRestart'] = { skipped: 'not run (--no-restart)' };
@@ -354,6 +422,11 @@ async function main(): Promise<void> {
       latencyConcurrent,
       blob,
       firstCall: pathMeasures(states, (st) => st.first),
+      cpuPerCall: cpuAccountingAvailable()
+        ? Object.fromEntries(
+            states.map((st) => [st.path.id, { echo: perCall(st.cpuEcho), blob: perCall(st.cpuBlob) }]),
+          )
+        : { skipped: 'no /proc CPU accounting on this system' },
       idleSessions,
       relayRestart,
       profile,
@@ -385,7 +458,9 @@ async function main(): Promise<void> {
     }
     log(`results written to ${args.outDir}${args.writeDoc ? ' and BENCHMARKS.md' : ''}`);
     for (const t of results.targets) {
-      log(`${t.met === undefined ? '?' : t.met ? 'MET ' : 'MISS'} ${t.name}: ${t.measured} (target ${t.target})`);
+      log(
+        `${t.met === undefined ? '?' : t.met ? 'MET ' : 'MISS'} ${t.name}: ${t.measured} (target ${t.target})`,
+      );
     }
   } finally {
     await setup?.close();

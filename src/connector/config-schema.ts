@@ -214,6 +214,28 @@ const connectorConfigObject = z.strictObject({
       revocationPollMs: z.number().int().min(50).max(60_000).default(500),
     })
     .default({ revocationPollMs: 500 }),
+  /**
+   * The policy file (YAML): identities → roles → tools, tiers, limits, schema overlays, PII actions.
+   * Hot-reloaded; an invalid new version keeps the old one in force. Without one, every call is refused.
+   */
+  policy: z.strictObject({ file: z.string() }).optional(),
+  /** The human approval queue for tools in the `approve` tier. */
+  approvals: z
+    .strictObject({
+      /** How long an agent's call is held open waiting for a decision (progress keeps it alive). */
+      holdMs: z.number().int().min(0).max(600_000).default(30_000),
+      /** When an undecided request expires. */
+      expiryMs: z
+        .number()
+        .int()
+        .min(1000)
+        .default(24 * 3_600_000),
+      /** Slack-compatible webhook told of every new pending approval. */
+      webhook: z
+        .strictObject({ url: z.url(), headers: z.record(z.string(), z.string()).optional() })
+        .optional(),
+    })
+    .default({ holdMs: 30_000, expiryMs: 24 * 3_600_000 }),
   /** Short-lived tokens the connector mints for HTTP upstreams (sub = end user, act = agent). */
   upstreamTokens: z
     .strictObject({

@@ -31,6 +31,7 @@ import type { UpstreamEntry } from './config-schema.js';
 import { agentAuthFromConfig } from './connector-agent-auth.js';
 import { openConnectorAudit } from './connector-audit.js';
 import { type ConnectorContext, requireTenantHost } from './connector-context.js';
+import { type Governance, openGovernance } from './connector-governance.js';
 import { listenAddress } from './listen-address.js';
 import { TunnelSupervisor } from './tunnel-supervisor.js';
 
@@ -51,6 +52,8 @@ export interface Connector {
   /** The audit trail: every request and admin action (`recordAdminAction`), hash chained and signed. */
   readonly audit: AuditLedger;
   readonly catalog: UpstreamCatalog;
+  /** Policy, tool pinning and kill switch, approvals, PII vault. */
+  readonly governance: Governance;
   /** `http://127.0.0.1:<port>`: console and admin API. */
   readonly adminUrl: string;
   /** Address of the direct agent listener, when configured. */
@@ -110,15 +113,26 @@ export async function startConnector(
     cleanups.push(() => catalog.close());
     await catalog.start();
 
+    const tenant = ctx.credential?.tenant ?? tenantHost.split('.')[0] ?? tenantHost;
+    const governance = await openGovernance(ctx, store, catalog, {
+      logger,
+      tenant,
+      audit: audit.ledger,
+    });
+    cleanups.push(() => governance.close());
+
     const mcp = new AgentMcpEndpoint({
       catalog,
-      stages: gatewayStages({ identities: store.identities, audit: audit.ledger }),
+      stages: gatewayStages({ identities: store.identities, audit: audit.ledger, ...governance.stageDeps }),
       maxRequestBodyBytes: ctx.config.mcp.maxRequestBytes,
       maxSessions: ctx.config.mcp.maxSessions,
       sessionIdleTimeoutMs: ctx.config.mcp.sessionIdleMs,
       logger: logger.child({ part: 'mcp' }),
     });
     cleanups.push(() => mcp.close());
+    // Approvals, quarantines and the kill switch change what agents may see: tell connected sessions.
+    const offPinning = governance.pinning.onChanged(() => mcp.notifyListChanged('tools'));
+    cleanups.push(async () => offPinning());
 
     const endpoint = new AgentEndpoint({
       tls: { keyPem: pki.serverKeyPem, certPem: pki.serverCertPem, caPem: pki.caCertPem },
@@ -176,7 +190,7 @@ export async function startConnector(
     }
 
     const status = (): ConnectorStatus => ({
-      tenant: ctx.credential?.tenant ?? tenantHost.split('.')[0] ?? tenantHost,
+      tenant,
       tenantHost,
       tunnels: (supervisor?.status().tunnels ?? []).map((t) => ({
         slot: t.slot,
@@ -211,6 +225,7 @@ export async function startConnector(
       store,
       audit: audit.ledger,
       catalog,
+      governance,
       adminUrl: `http://${admin.host.includes(':') ? `[${admin.host}]` : admin.host}:${adminPort}`,
       agentsAddress,
       supervisor,

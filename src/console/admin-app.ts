@@ -1,7 +1,7 @@
 /**
- * The connector's admin surface (console + admin API), as a web-standard Hono app. It is served on
- * a loopback address by default and is never reachable through the tunnel. The console pages
- * (approvals, audit, catalog, identities, policy) are built on this app.
+ * The connector's first admin surface: an unauthenticated, read-only status page. Superseded by the
+ * console (`createConsoleApp` in console-app.ts: login, approvals, audit, catalog, identities, policy);
+ * kept until the connector is wired to it. `ConnectorStatus` stays the status shape both use.
  *
  * @example
  * const app = createAdminApp({ status: () => connector.status() });
@@ -24,6 +24,7 @@ export interface ConnectorStatus {
   [key: string]: unknown;
 }
 
+/** @deprecated Use `createConsoleApp` / `startConsole` (console-app.ts, console-server.ts). */
 export function createAdminApp(opts: AdminAppOptions): Hono {
   const app = new Hono();
   app.use(

@@ -10,7 +10,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import type { ConsoleApp } from './console-app.js';
+import { type ConsoleApp, type ConsoleAppOptions, createConsoleApp } from './console-app.js';
 
 export interface ConsoleServer {
   /** `http://<host>:<port>` (IPv6 hosts in brackets). */
@@ -47,4 +47,26 @@ export async function serveConsole(
       return closed;
     },
   };
+}
+
+/**
+ * Creates the console app and serves it: what the connector does on its admin address.
+ *
+ * @example
+ * const consoleServer = await startConsole({ store, approvals: queue, status, host: '127.0.0.1', port: 7070 });
+ * // consoleServer.url, consoleServer.app.sessions ...
+ * await consoleServer.close();
+ */
+export async function startConsole(
+  options: ConsoleAppOptions & { host: string; port: number },
+): Promise<ConsoleServer & { app: ConsoleApp }> {
+  const { host, port, ...appOptions } = options;
+  const app = createConsoleApp(appOptions);
+  try {
+    const server = await serveConsole(app, { host, port });
+    return { url: server.url, port: server.port, close: () => server.close(), app };
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
 }

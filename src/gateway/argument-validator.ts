@@ -4,9 +4,11 @@
  * cache, plus the two things Ajv does not do the way the gateway needs:
  *
  * - `stripUndeclared`: removes properties the schema does not declare (recursively through `properties`,
- *   `items` / `prefixItems` and plain `allOf` / `anyOf` / `oneOf` branches), unless the schema explicitly
- *   admits extra properties (`additionalProperties` / `unevaluatedProperties` true or a schema). A level
- *   the walk cannot judge (a `$ref`) is left alone; validation still applies to it.
+ *   `patternProperties`, `items` / `prefixItems` and plain `allOf` / `anyOf` / `oneOf` branches), unless
+ *   the schema explicitly admits extra properties (`additionalProperties` / `unevaluatedProperties` true
+ *   or a schema). The root `{ type: 'object' }` declares no arguments (all are stripped); a nested object
+ *   schema without `properties` is a free-form map and is kept. A level the walk cannot judge (a `$ref`)
+ *   is left alone; validation still applies to it.
  * - `describeProblems`: turns Ajv errors into one line per problem that tells a model exactly what to
  *   fix, e.g. `arguments.limit must be <= 50`, `arguments.query is required`,
  *   `arguments.sort must be one of: "asc", "desc"`.

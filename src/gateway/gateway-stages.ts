@@ -2,16 +2,17 @@
  * The gateway pipeline's stage list, in order. Every JSON-RPC request from an agent runs through these
  * stages (outermost first) and then the terminal handler, which routes to the upstream MCP server:
  *
- *   1. authenticate   identity exists in the store and is not revoked        (authenticate-stage.ts)
- *   2. budget         rate limit, turn budget, concurrency and size limits   (later issue)
- *   3. authorize      roles → allowed tools; hidden from tools/list too      (later issue)
- *   4. catalog        tool definition matches the pinned version; kill switch (later issue)
- *   5. validate       arguments against the tool's JSON Schema               (later issue)
- *   6. tier           auto / approve (approval queue) / block                (later issue)
- *   7. pii            de-tokenize arguments, tokenize results                (later issue)
- *   8. audit          record decisions and outcome (src/audit/audit-stage.ts): placed OUTERMOST, so it
- *                     also records what earlier stages refused; fails closed when the trail cannot be
- *                     written. `upstreamTiming()` goes last to record upstream latency.
+ *   audit          OUTERMOST: one entry per request, also for refusals by later stages; written before
+ *                  the answer; fails closed when the trail cannot be written (src/audit/audit-stage.ts)
+ *   1. authenticate   identity exists in the store, not revoked, token unexpired (authenticate-stage.ts)
+ *   2. budget         rate limit, turn budget, concurrency, sizes, upstream timeout (budget-stage.ts)
+ *   3. authorize      roles → allowed tools; forbidden ones absent from lists too  (authorize-stage.ts)
+ *   4. catalog        definition matches its pin; quarantine; kill switch         (catalog-stage.ts)
+ *   5. pii            de-tokenize arguments / tokenize results (src/pii/pii-stage.ts); before
+ *                     validation, so schemas (formats, patterns) see the real values
+ *   6. validate       arguments against the pinned JSON Schema (+ policy overlay); strip extras
+ *   7. tier           auto / approve (the approval hook) / block                   (tier-stage.ts)
+ *   upstreamTiming  INNERMOST: upstream latency for the audit entry
  *   → terminal        route to the upstream (src/mcp/upstream-catalog.ts)
  *
  * Adding a stage: write `src/gateway/<name>-stage.ts` exporting `(options) => Stage`, then add one line
@@ -20,8 +21,15 @@
  */
 import { type AuditAppender, auditStage } from '../audit/audit-stage.js';
 import { upstreamTiming } from '../audit/upstream-timing-stage.js';
+import type { ApprovalHook } from './approval-hook.js';
 import { authenticate, type IdentityLookup } from './authenticate-stage.js';
+import { authorize } from './authorize-stage.js';
+import { budget } from './budget-stage.js';
+import { type CatalogStageOptions, catalogStage } from './catalog-stage.js';
 import type { Stage } from './gateway-context.js';
+import type { PolicySource } from './policy-source.js';
+import { tier } from './tier-stage.js';
+import { type ValidateOptions, validate } from './validate-stage.js';
 
 export interface GatewayStageDeps {
   /** Usually `store.identities`. */
@@ -30,16 +38,41 @@ export interface GatewayStageDeps {
   now?: () => number;
   /** The audit ledger (`AuditLedger`): one entry per request, written before the answer. */
   audit?: AuditAppender;
+  /**
+   * The policy in force (`() => watcher.engine`). With it come budget, authorize, validate and tier;
+   * without it only authentication (and audit) run — for tests of the transport, never a connector.
+   */
+  policy?: PolicySource;
+  /** Pinned tool definitions and the kill switch (`ToolPinning`). Needed with `policy`. */
+  pinning?: CatalogStageOptions['pinning'] & ValidateOptions['definitions'];
+  /** The human approval queue for the `approve` tier; without it such calls are refused. */
+  approvals?: ApprovalHook;
+  /** De-tokenize arguments / tokenize results (`piiStage`), placed before validation. */
+  pii?: Stage;
 }
 
 /**
  * The standard stage list for a connector.
  *
  * @example
- * const endpoint = new AgentMcpEndpoint({ catalog, stages: gatewayStages({ identities: store.identities }) });
+ * const stages = gatewayStages({ identities: store.identities, audit: ledger, policy: () => watcher.engine, pinning, approvals, pii });
  */
 export function gatewayStages(deps: GatewayStageDeps): Stage[] {
   const stages: Stage[] = [authenticate({ identities: deps.identities, now: deps.now })];
+  if (deps.policy) {
+    if (!deps.pinning) throw new TypeError('gatewayStages: a policy needs the tool pinning (catalog) too');
+    const policy = deps.policy;
+    stages.push(
+      budget({ policy, ...(deps.now ? { now: deps.now } : {}) }),
+      authorize({ policy }),
+      catalogStage({ pinning: deps.pinning }),
+      ...(deps.pii ? [deps.pii] : []),
+      validate({ policy, definitions: deps.pinning }),
+      tier({ policy, ...(deps.approvals ? { approvals: deps.approvals } : {}) }),
+    );
+  } else if (deps.pii) {
+    stages.push(deps.pii);
+  }
   return withAudit(deps, stages);
 }
 

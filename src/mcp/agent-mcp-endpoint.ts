@@ -13,6 +13,21 @@
  * Progress from upstreams is forwarded to the agent's progress token, cancellation aborts the upstream
  * request, upstream JSON-RPC errors and tool results pass through unchanged.
  *
+ * Transparency beyond request/response (each of these methods also runs the gateway pipeline):
+ * - Logging: `logging` is advertised. `logging/setLevel` (2025-11-25) is remembered per session and the
+ *   most verbose level of all sessions is set on 2025-11-25 upstreams that log; 2026-07-28 upstreams get
+ *   the agent's level in each request's envelope. Upstream `notifications/message` sent while serving a
+ *   request are relayed to that request's agent (related to the request), filtered by its level.
+ * - Server→client requests (sampling, elicitation, roots) asked by an upstream while serving an agent's
+ *   `tools/call`, `prompts/get` or `resources/read` reach THAT agent as a multi-round-trip exchange
+ *   (relayed-call.ts, upstream-interaction.ts): 2026-07-28 agents get `input_required`; on 2025-11-25
+ *   sessions the SDK's legacy shim sends real server→client requests on the request's stream. Off with
+ *   `allowServerRequests: false` (refused with a clear error).
+ * - Resource subscriptions: `resources/subscribe` / `unsubscribe` (2025-11-25 sessions) are routed to the
+ *   upstream owning the URI and remembered per session; 2026-07-28 agents subscribe with the
+ *   `resourceSubscriptions` filter of `subscriptions/listen`. Upstream `notifications/resources/updated`
+ *   reach the subscribed sessions and listen streams.
+ *
  * The identity comes from the transport as SDK `AuthInfo` (see agent-auth-info.ts); requests without one
  * are refused with 401. A legacy session is bound to the identity that created it: any other identity
  * presenting that `Mcp-Session-Id` gets 404.
@@ -29,6 +44,7 @@ import {
   type CallToolResult,
   type CompleteResult,
   createMcpHandler,
+  type EmptyResult,
   type GetPromptResult,
   type Implementation,
   isLegacyRequest,
@@ -36,6 +52,9 @@ import {
   type ListResourcesResult,
   type ListResourceTemplatesResult,
   type ListToolsResult,
+  LOG_LEVEL_META_KEY,
+  type LoggingLevel,
+  type LoggingMessageNotificationParams,
   type McpHttpHandler,
   ProtocolError,
   type ReadResourceResult,
@@ -44,7 +63,7 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { type Logger, pino } from 'pino';
-import { JSONRPC_METHOD_NOT_FOUND, WireError } from '../errors/wire-error.js';
+import { JSONRPC_INVALID_PARAMS, JSONRPC_METHOD_NOT_FOUND, WireError } from '../errors/wire-error.js';
 import { JSONRPC_UNAUTHENTICATED } from '../gateway/authenticate-stage.js';
 import { compose } from '../gateway/compose.js';
 import type {
@@ -56,8 +75,11 @@ import type {
 } from '../gateway/gateway-context.js';
 import { identityFromAuthInfo } from './agent-auth-info.js';
 import { refusalResponse, writeRefusal } from './json-rpc-http-error.js';
+import { isLoggingLevel, mostVerboseLevel, passesLogThreshold } from './log-levels.js';
 import { toProtocolError } from './protocol-error-mapping.js';
+import { type AgentTurn, isRelayState, RelayedCalls, type StartRelayedCall } from './relayed-call.js';
 import type { UpstreamCatalog } from './upstream-catalog.js';
+import { relayableCapabilities } from './upstream-interaction.js';
 
 /** Default largest request body (4 MiB), as the SDK's own default. */
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 4 * 1024 * 1024;
@@ -67,6 +89,8 @@ export const DEFAULT_MAX_SESSIONS = 10_000;
 export const DEFAULT_SESSION_IDLE_TIMEOUT_MS = 30 * 60 * 1000;
 /** Default path of the MCP endpoint. */
 export const DEFAULT_MCP_PATH = '/mcp';
+/** Default most resources one legacy session (or one modern listen stream) may subscribe to. */
+export const DEFAULT_MAX_SUBSCRIPTIONS_PER_SESSION = 100;
 
 /** What the endpoint needs from the catalog (an `UpstreamCatalog`, or anything shaped like it). */
 export type AgentCatalog = Pick<
@@ -80,6 +104,10 @@ export type AgentCatalog = Pick<
   | 'readResource'
   | 'complete'
   | 'onChanged'
+  | 'subscribeResource'
+  | 'unsubscribeResource'
+  | 'onResourceUpdated'
+  | 'setLoggingLevel'
 >;
 
 export interface AgentMcpEndpointOptions {
@@ -97,6 +125,15 @@ export interface AgentMcpEndpointOptions {
   maxSessions?: number;
   /** Default {@link DEFAULT_SESSION_IDLE_TIMEOUT_MS}. */
   sessionIdleTimeoutMs?: number;
+  /**
+   * Relay upstreams' server→client requests (sampling, elicitation, roots) to the agent whose request
+   * they serve. Default `true`; `false` refuses them with a clear error (connector `mcp.allowServerRequests`).
+   */
+  allowServerRequests?: boolean;
+  /** How long a call waits for the agent's answers. Default {@link DEFAULT_INPUT_WAIT_MS}. */
+  inputWaitMs?: number;
+  /** Default {@link DEFAULT_MAX_SUBSCRIPTIONS_PER_SESSION}. */
+  maxSubscriptionsPerSession?: number;
   /** Default silent. */
   logger?: Logger;
 }
@@ -119,6 +156,17 @@ interface LegacySession {
   createdAt: number;
   lastSeenAt: number;
   open: number;
+  /** Set by `logging/setLevel`; unset means every message. */
+  logLevel?: LoggingLevel;
+  /** Resource URIs this session subscribed to. */
+  subscriptions: Set<string>;
+}
+
+/** What the route needs to know about the agent request behind a gateway context. */
+interface AgentRequest {
+  server: Server;
+  serverCtx: ServerContext;
+  session: LegacySession | undefined;
 }
 
 export class AgentMcpEndpoint {
@@ -139,6 +187,10 @@ export class AgentMcpEndpoint {
   readonly #sessions = new Map<string, LegacySession>();
   readonly #sweep: NodeJS.Timeout;
   readonly #offCatalog: () => void;
+  readonly #offResourceUpdated: () => void;
+  readonly #relayed: RelayedCalls;
+  readonly #agentRequests = new WeakMap<GatewayContext, AgentRequest>();
+  readonly #maxSubscriptions: number;
   #pendingSessions = 0;
   #closed = false;
 
@@ -151,6 +203,11 @@ export class AgentMcpEndpoint {
     this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.#idleMs = options.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ part: 'agent-mcp' });
+    this.#maxSubscriptions = options.maxSubscriptionsPerSession ?? DEFAULT_MAX_SUBSCRIPTIONS_PER_SESSION;
+    this.#relayed = new RelayedCalls({
+      serverRequests: options.allowServerRequests ?? true,
+      ...(options.inputWaitMs !== undefined ? { inputWaitMs: options.inputWaitMs } : {}),
+    });
     this.#pipeline = compose(options.stages, (ctx) => this.#route(ctx));
     const onerror = (err: Error) => this.#log.debug({ err: err.message }, 'mcp endpoint error');
     this.#modern = createMcpHandler(() => this.#buildServer('modern'), {
@@ -164,6 +221,7 @@ export class AgentMcpEndpoint {
     );
     this.nodeHandler = (req, res) => this.#handleNode(req, res);
     this.#offCatalog = this.#catalog.onChanged((kind) => this.#notifyListChanged(kind));
+    this.#offResourceUpdated = this.#catalog.onResourceUpdated((uri) => this.#resourceUpdated(uri));
     this.#sweep = setInterval(
       () => this.#sweepIdle(),
       Math.max(10, Math.min(this.#idleMs / 2, 60_000)),
@@ -198,7 +256,11 @@ export class AgentMcpEndpoint {
     } catch {
       legacy = false; // the modern leg owns every error answer
     }
-    if (!legacy) return this.#modern.fetch(request, { authInfo: options.authInfo });
+    if (!legacy) {
+      if (request.method === 'POST' && request.headers.get('mcp-method') === 'subscriptions/listen')
+        return this.#listen(request, options.authInfo);
+      return this.#modern.fetch(request, { authInfo: options.authInfo });
+    }
     return this.#legacy(request, identity.name, options.authInfo);
   }
 
@@ -211,6 +273,11 @@ export class AgentMcpEndpoint {
       lastSeenAt: s.lastSeenAt,
       open: s.open,
     }));
+  }
+
+  /** Calls waiting for an agent's answers to a 2025-11-25 upstream's server→client requests (relayed-call.ts). */
+  callsAwaitingInput(): number {
+    return this.#relayed.parked;
   }
 
   /** Closes every legacy session of an identity (e.g. after revocation). Returns how many were closed. */
@@ -235,6 +302,8 @@ export class AgentMcpEndpoint {
     this.#closed = true;
     clearInterval(this.#sweep);
     this.#offCatalog();
+    this.#offResourceUpdated();
+    this.#relayed.close();
     await Promise.all([...this.#sessions.values()].map((s) => this.#closeSession(s)));
     await this.#modern.close();
   }
@@ -306,7 +375,16 @@ export class AgentMcpEndpoint {
       maxRequestBodySize: this.#maxBody,
       onsessioninitialized: (id) => {
         const now = Date.now();
-        registered = { id, owner, server, transport, createdAt: now, lastSeenAt: now, open: 0 };
+        registered = {
+          id,
+          owner,
+          server,
+          transport,
+          createdAt: now,
+          lastSeenAt: now,
+          open: 0,
+          subscriptions: new Set(),
+        };
         this.#sessions.set(id, registered);
         this.#log.info({ session: id, identity: owner }, 'legacy session opened');
       },
@@ -331,6 +409,8 @@ export class AgentMcpEndpoint {
 
   async #closeSession(session: LegacySession): Promise<void> {
     if (this.#sessions.get(session.id) === session) this.#sessions.delete(session.id);
+    for (const uri of session.subscriptions) void this.#catalog.unsubscribeResource(uri).catch(() => {});
+    session.subscriptions.clear();
     await session.server.close().catch(() => {});
     this.#log.info({ session: session.id, identity: session.owner }, 'legacy session closed');
   }
@@ -364,12 +444,14 @@ export class AgentMcpEndpoint {
       capabilities: {
         tools: { listChanged: true },
         prompts: { listChanged: true },
-        resources: { listChanged: true },
+        resources: { listChanged: true, subscribe: true },
         completions: {},
+        logging: {},
       },
       instructions: this.#instructions,
     });
-    const run = (method: string, params: unknown, ctx: ServerContext) => this.#run(era, method, params, ctx);
+    const run = (method: string, params: unknown, ctx: ServerContext) =>
+      this.#run(era, server, method, params, ctx);
     server.setRequestHandler(
       'tools/list',
       async (r, ctx) => (await run(r.method, r.params, ctx)) as ListToolsResult,
@@ -402,17 +484,42 @@ export class AgentMcpEndpoint {
       'completion/complete',
       async (r, ctx) => (await run(r.method, r.params, ctx)) as CompleteResult,
     );
+    // Replaces the SDK's built-in handler: the level goes through the pipeline and to the upstreams.
+    server.setRequestHandler(
+      'logging/setLevel',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as EmptyResult,
+    );
+    server.setRequestHandler(
+      'resources/subscribe',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as EmptyResult,
+    );
+    server.setRequestHandler(
+      'resources/unsubscribe',
+      async (r, ctx) => (await run(r.method, r.params, ctx)) as EmptyResult,
+    );
     return server;
   }
 
-  async #run(era: GatewayEra, method: string, params: unknown, ctx: ServerContext): Promise<unknown> {
+  async #run(
+    era: GatewayEra,
+    server: Server,
+    method: string,
+    params: unknown,
+    ctx: ServerContext,
+  ): Promise<unknown> {
     const progressToken = ctx.mcpReq._meta?.progressToken;
+    const requestParams: Record<string, unknown> =
+      params !== null && typeof params === 'object' ? { ...(params as Record<string, unknown>) } : {};
+    // A multi-round-trip retry: the SDK lifted these out of the params; stages and upstreams see them.
+    if (ctx.mcpReq.inputResponses !== undefined) requestParams.inputResponses = ctx.mcpReq.inputResponses;
+    const requestState = ctx.mcpReq.requestState<unknown>();
+    if (typeof requestState === 'string') requestParams.requestState = requestState;
     const gatewayCtx: GatewayContext = {
       identity: identityFromAuthInfo(ctx.http?.authInfo),
       era,
       sessionId: ctx.sessionId,
       method,
-      params: params !== null && typeof params === 'object' ? { ...(params as Record<string, unknown>) } : {},
+      params: requestParams,
       requestId: ctx.mcpReq.id,
       signal: ctx.mcpReq.signal,
       progressToken,
@@ -423,6 +530,12 @@ export class AgentMcpEndpoint {
       decisions: [],
       startedAt: Date.now(),
     };
+    this.#agentRequests.set(gatewayCtx, {
+      server,
+      serverCtx: ctx,
+      session:
+        era === 'legacy' && ctx.sessionId !== undefined ? this.#sessions.get(ctx.sessionId) : undefined,
+    });
     try {
       return await this.#pipeline(gatewayCtx);
     } catch (err) {
@@ -443,13 +556,19 @@ export class AgentMcpEndpoint {
       case 'resources/templates/list':
         return { resourceTemplates: catalog.resourceTemplates() };
       case 'tools/call':
-        return this.#withProgress(ctx, (opts) => catalog.callTool(ctx.params, opts));
+        return this.#relay(ctx, ctx.params.name, (opts) => catalog.callTool(ctx.params, opts));
       case 'prompts/get':
-        return this.#withProgress(ctx, (opts) => catalog.getPrompt(ctx.params, opts));
+        return this.#relay(ctx, ctx.params.name, (opts) => catalog.getPrompt(ctx.params, opts));
       case 'resources/read':
-        return this.#withProgress(ctx, (opts) => catalog.readResource(ctx.params, opts));
+        return this.#relay(ctx, ctx.params.uri, (opts) => catalog.readResource(ctx.params, opts));
       case 'completion/complete':
         return this.#withProgress(ctx, (opts) => catalog.complete(ctx.params, opts));
+      case 'logging/setLevel':
+        return this.#setLogLevel(ctx);
+      case 'resources/subscribe':
+        return this.#subscribe(ctx);
+      case 'resources/unsubscribe':
+        return this.#unsubscribe(ctx);
       default:
         throw new WireError(
           JSONRPC_METHOD_NOT_FOUND,
@@ -457,6 +576,183 @@ export class AgentMcpEndpoint {
           `Method not found: ${ctx.method}`,
         );
     }
+  }
+
+  /**
+   * Forwards a call that the upstream may interrupt to ask the agent for input (see relayed-call.ts).
+   * Progress and log messages reach the agent in order and are flushed before the answer.
+   */
+  async #relay(ctx: GatewayContext, target: unknown, start: StartRelayedCall): Promise<unknown> {
+    const agent = this.#agentRequests.get(ctx);
+    const { threshold, whenUnset, upstreamLevel } = this.#logLevels(agent);
+    let relayed: Promise<void> = Promise.resolve();
+    const enqueue = (send: () => Promise<void>) => {
+      relayed = relayed.then(send).catch(() => {});
+    };
+    const turn: AgentTurn = {
+      owner: ctx.identity?.name ?? '',
+      signal: ctx.signal,
+      capabilities: agent ? relayableCapabilities(agent.server.getClientCapabilities()) : undefined,
+      logLevel: upstreamLevel,
+      onprogress: (p) => {
+        const update: ProgressUpdate = { progress: p.progress };
+        if (p.total !== undefined) update.total = p.total;
+        if (p.message !== undefined) update.message = p.message;
+        enqueue(() => ctx.sendProgress(update));
+      },
+      onLog: (params: LoggingMessageNotificationParams) => {
+        if (!agent || ctx.signal.aborted || !passesLogThreshold(params.level, threshold, whenUnset)) return;
+        enqueue(() => agent.serverCtx.mcpReq.notify({ method: 'notifications/message', params }));
+      },
+    };
+    const binding = { method: ctx.method, target: String(target ?? '') };
+    try {
+      const state = ctx.params.requestState;
+      if (isRelayState(state)) {
+        const responses = ctx.params.inputResponses;
+        return await this.#relayed.resume(
+          state,
+          binding,
+          turn,
+          responses !== null && typeof responses === 'object'
+            ? (responses as Record<string, unknown>)
+            : undefined,
+        );
+      }
+      return await this.#relayed.run(binding, turn, start);
+    } finally {
+      await relayed;
+    }
+  }
+
+  /**
+   * The agent's log threshold and the level asked of 2026-07-28 upstreams for it: a 2025-11-25 session's
+   * `logging/setLevel` (unset: every message, so `debug` upstream), a 2026-07-28 request's envelope
+   * level (unset: no messages).
+   */
+  #logLevels(agent: AgentRequest | undefined): {
+    threshold: LoggingLevel | undefined;
+    whenUnset: boolean;
+    upstreamLevel: LoggingLevel | undefined;
+  } {
+    if (agent?.session) {
+      const level = agent.session.logLevel;
+      return { threshold: level, whenUnset: true, upstreamLevel: level ?? 'debug' };
+    }
+    const envelope = agent?.serverCtx.mcpReq.envelope as Record<string, unknown> | undefined;
+    const envelopeLevel = envelope?.[LOG_LEVEL_META_KEY];
+    const level = isLoggingLevel(envelopeLevel) ? envelopeLevel : undefined;
+    return { threshold: level, whenUnset: false, upstreamLevel: level };
+  }
+
+  /** `logging/setLevel`: remembered for the session; the most verbose level of all sessions goes upstream. */
+  async #setLogLevel(ctx: GatewayContext): Promise<EmptyResult> {
+    const level = ctx.params.level;
+    if (!isLoggingLevel(level)) {
+      throw new WireError(
+        JSONRPC_INVALID_PARAMS,
+        'AIRLOCK_LOG_LEVEL_INVALID',
+        `Invalid log level '${String(level)}'`,
+      );
+    }
+    const session = this.#agentRequests.get(ctx)?.session;
+    if (session) session.logLevel = level;
+    const levels = [...this.#sessions.values()].flatMap((s) => (s.logLevel ? [s.logLevel] : []));
+    await this.#catalog.setLoggingLevel(mostVerboseLevel(levels) ?? level);
+    return {};
+  }
+
+  /** `resources/subscribe` (2025-11-25 sessions): held at the owning upstream, remembered per session. */
+  async #subscribe(ctx: GatewayContext): Promise<EmptyResult> {
+    const session = this.#sessionFor(ctx);
+    const uri = String(ctx.params.uri ?? '');
+    if (session.subscriptions.has(uri)) return {};
+    if (session.subscriptions.size >= this.#maxSubscriptions) {
+      throw new WireError(
+        JSONRPC_INVALID_PARAMS,
+        'AIRLOCK_LIMIT_SUBSCRIPTIONS',
+        `Too many resource subscriptions: this session already holds ${session.subscriptions.size} (maxSubscriptionsPerSession = ${this.#maxSubscriptions}); unsubscribe first`,
+      );
+    }
+    await this.#catalog.subscribeResource(uri);
+    if (this.#sessions.get(session.id) !== session || session.subscriptions.has(uri)) {
+      await this.#catalog.unsubscribeResource(uri); // the session closed (or subscribed twice) meanwhile
+      return {};
+    }
+    session.subscriptions.add(uri);
+    return {};
+  }
+
+  /** `resources/unsubscribe`: forgets the session's subscription (the last subscriber releases the upstream's). */
+  async #unsubscribe(ctx: GatewayContext): Promise<EmptyResult> {
+    const session = this.#sessionFor(ctx);
+    const uri = String(ctx.params.uri ?? '');
+    if (session.subscriptions.delete(uri)) await this.#catalog.unsubscribeResource(uri);
+    return {};
+  }
+
+  #sessionFor(ctx: GatewayContext): LegacySession {
+    const session = this.#agentRequests.get(ctx)?.session;
+    if (!session) {
+      throw new WireError(
+        JSONRPC_METHOD_NOT_FOUND,
+        'AIRLOCK_METHOD_NOT_FOUND',
+        `${ctx.method} needs a 2025-11-25 session; 2026-07-28 agents subscribe with subscriptions/listen`,
+      );
+    }
+    return session;
+  }
+
+  /** An upstream reported a subscribed resource updated: tell the sessions and listen streams that asked. */
+  #resourceUpdated(uri: string): void {
+    if (this.#closed) return;
+    for (const session of this.#sessions.values()) {
+      if (!session.subscriptions.has(uri)) continue;
+      session.server
+        .sendResourceUpdated({ uri })
+        .catch((err: unknown) => this.#log.debug({ err: String(err) }, 'resources/updated not delivered'));
+    }
+    this.#modern.notify.resourceUpdated(uri);
+  }
+
+  /**
+   * A 2026-07-28 `subscriptions/listen`: served by the SDK; the resources in its filter
+   * (`resourceSubscriptions`) are subscribed at their upstreams for as long as the stream is open.
+   */
+  async #listen(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
+    const uris = await listenedResourceUris(request, this.#maxSubscriptions);
+    const held: string[] = [];
+    for (const uri of uris) {
+      try {
+        await this.#catalog.subscribeResource(uri);
+        held.push(uri);
+      } catch (err) {
+        this.#log.debug(
+          { uri, err: err instanceof Error ? err.message : String(err) },
+          'listen: not subscribed',
+        );
+      }
+    }
+    const release = () => {
+      for (const uri of held.splice(0)) void this.#catalog.unsubscribeResource(uri).catch(() => {});
+    };
+    let response: Response;
+    try {
+      response = await this.#modern.fetch(request, { authInfo });
+    } catch (err) {
+      release();
+      throw err;
+    }
+    if (held.length === 0) return response;
+    if (!response.body) {
+      release();
+      return response;
+    }
+    return new Response(releasingWhenDone(response.body, release), {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   }
 
   /** Calls the upstream with the agent's abort signal, relaying progress in order; flushed before the result. */
@@ -490,4 +786,50 @@ export class AgentMcpEndpoint {
     }
     return toProtocolError(err);
   }
+}
+
+/** The resource URIs a `subscriptions/listen` request's filter names (at most `max`; none if unreadable). */
+async function listenedResourceUris(request: Request, max: number): Promise<string[]> {
+  try {
+    const body = (await request.clone().json()) as {
+      params?: { notifications?: { resourceSubscriptions?: unknown } };
+    };
+    const uris = body?.params?.notifications?.resourceSubscriptions;
+    if (!Array.isArray(uris)) return [];
+    return [...new Set(uris.filter((u): u is string => typeof u === 'string'))].slice(0, max);
+  } catch {
+    return [];
+  }
+}
+
+/** A stream that passes `body` through and calls `release` once when it ends, fails or is cancelled. */
+function releasingWhenDone(
+  body: ReadableStream<Uint8Array>,
+  release: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let released = false;
+  const done = () => {
+    if (released) return;
+    released = true;
+    release();
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const next = await reader.read();
+        if (next.done) {
+          done();
+          controller.close();
+        } else controller.enqueue(next.value);
+      } catch (err) {
+        done();
+        controller.error(err);
+      }
+    },
+    async cancel(reason) {
+      done();
+      await reader.cancel(reason);
+    },
+  });
 }

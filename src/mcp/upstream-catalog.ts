@@ -12,6 +12,9 @@
  * - Lists are fetched page by page (following `nextCursor`) when an upstream becomes ready (also after
  *   each restart) and whenever it sends `notifications/<kind>/list_changed`; `onChanged` fires when the
  *   aggregated list actually changed, so the endpoint can tell connected agents.
+ * - Resource subscriptions are reference counted per URI and held at the upstream that serves the URI
+ *   (`subscribeResource`); its `notifications/resources/updated` reach `onResourceUpdated` listeners.
+ *   `setLoggingLevel` reaches every 2025-11-25 upstream that advertises `logging`.
  * - While an upstream is down its last known entries stay listed, so a call gets the clear
  *   "upstream unavailable, restarting" error instead of "unknown tool".
  *
@@ -21,6 +24,7 @@
  * catalog.tools().map((t) => t.name); // ['erp.lookup_invoice', 'wiki.search', ...]
  */
 import {
+  type LoggingLevel,
   type Prompt,
   ProtocolError,
   type Resource,
@@ -99,6 +103,9 @@ export class UpstreamCatalog {
   readonly #snapshots = new Map<string, Snapshot>();
   readonly #refreshSeq = new Map<string, number>();
   readonly #listeners = new Set<(kind: CatalogListKind) => void>();
+  readonly #resourceUpdatedListeners = new Set<(uri: string) => void>();
+  /** Subscribed resource URIs: the owning upstream and how many subscribers (agent sessions, listen streams). */
+  readonly #resourceSubs = new Map<string, { upstream: Upstream; count: number }>();
   readonly #unsubscribe: (() => void)[] = [];
   #tables: Tables = emptyTables();
   #started = false;
@@ -153,6 +160,10 @@ export class UpstreamCatalog {
           const list: CatalogListKind = kind === 'resourceTemplates' ? 'resources' : kind;
           void this.#refreshUpstream(upstream, [list]);
         }),
+        upstream.onResourceUpdated((uri) => {
+          if (this.#resourceSubs.get(uri)?.upstream !== upstream) return;
+          for (const listener of this.#resourceUpdatedListeners) listener(uri);
+        }),
       );
     }
     await Promise.all(this.upstreams.map((u) => u.start()));
@@ -184,6 +195,54 @@ export class UpstreamCatalog {
   onChanged(listener: (kind: CatalogListKind) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /** Called with the URI when the upstream owning a subscribed resource reports it updated. */
+  onResourceUpdated(listener: (uri: string) => void): () => void {
+    this.#resourceUpdatedListeners.add(listener);
+    return () => this.#resourceUpdatedListeners.delete(listener);
+  }
+
+  /**
+   * Adds one subscriber to `uri` (reference counted; the first one subscribes at the owning upstream,
+   * whose refusal is rethrown). Throws the SDK's resource-not-found error when no upstream serves it.
+   *
+   * @example
+   * catalog.onResourceUpdated((uri) => notifySubscribers(uri));
+   * await catalog.subscribeResource('wiki://page/1');
+   */
+  async subscribeResource(uri: string): Promise<void> {
+    const existing = this.#resourceSubs.get(uri);
+    if (existing) {
+      existing.count++;
+      return;
+    }
+    const upstream = this.resolveResource(uri);
+    if (!upstream) throw new ResourceNotFoundError(uri);
+    const entry = { upstream, count: 1 };
+    this.#resourceSubs.set(uri, entry);
+    try {
+      await upstream.subscribeResource(uri);
+    } catch (err) {
+      if (--entry.count <= 0 && this.#resourceSubs.get(uri) === entry) this.#resourceSubs.delete(uri);
+      throw err;
+    }
+  }
+
+  /** Removes one subscriber from `uri`; the last one unsubscribes at the upstream. Unknown URIs are ignored. */
+  async unsubscribeResource(uri: string): Promise<void> {
+    const entry = this.#resourceSubs.get(uri);
+    if (!entry || --entry.count > 0) return;
+    this.#resourceSubs.delete(uri);
+    await entry.upstream.unsubscribeResource(uri);
+  }
+
+  /**
+   * Sets the log level of every 2025-11-25 upstream that advertises `logging` (2026-07-28 upstreams take
+   * it per request). Refusals are logged by the upstream, never thrown.
+   */
+  async setLoggingLevel(level: LoggingLevel): Promise<void> {
+    await Promise.all(this.upstreams.map((u) => u.setLoggingLevel(level)));
   }
 
   /** Namespaced tools. */

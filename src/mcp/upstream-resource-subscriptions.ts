@@ -28,7 +28,10 @@ export interface SubscriptionTarget {
   /** The upstream advertises `resources.subscribe`. */
   supported: boolean;
   /** Sends a 2025-11-25 (un)subscribe request (with the upstream's timeout and error mapping). */
-  send: (method: 'resources/subscribe' | 'resources/unsubscribe', params: { uri: string }) => Promise<unknown>;
+  send: (
+    method: 'resources/subscribe' | 'resources/unsubscribe',
+    params: { uri: string },
+  ) => Promise<unknown>;
 }
 
 export class UpstreamResourceSubscriptions {

@@ -308,6 +308,11 @@ export class Upstream {
     return this.#resourceSubscriptions.remove(uri);
   }
 
+  /** Resource URIs the gateway is subscribed to on this upstream. */
+  subscribedResources(): string[] {
+    return this.#resourceSubscriptions.uris();
+  }
+
   /**
    * Sets the log level of a 2025-11-25 upstream that advertises `logging` (`logging/setLevel`; kept and
    * re-applied after a restart). 2026-07-28 upstreams take the level per request instead

@@ -46,6 +46,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { z } from 'zod';
 import { suggest } from '../config/did-you-mean.js';
+import { piiPolicySchema } from '../pii/pii-policy.js';
 import { globProblem } from './tool-glob.js';
 
 /** `auto` runs at once, `approve` waits for a human in the approval queue, `block` is refused. */
@@ -228,6 +229,8 @@ export const policySchema = z
     /** Ordered: the first rule with a `tier` decides the tier; all matching `schema`s apply. */
     tools: z.array(toolRuleSchema).default([]),
     limits: limitsSchema.default({}),
+    /** What happens to personal data and secrets in results: per data class, overridable per tool. */
+    pii: piiPolicySchema.optional(),
   })
   .superRefine((policy, ctx) => {
     const known = Object.keys(policy.roles);

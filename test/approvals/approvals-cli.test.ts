@@ -75,10 +75,12 @@ function held(args: Record<string, unknown>) {
   });
 }
 
-async function waitForPending(count: number) {
+/** The pending request of the held call with these arguments. */
+async function pendingFor(args: Record<string, unknown>) {
+  const hash = sha256Canonical(args);
   for (let i = 0; i < 200; i++) {
-    const pending = await queue.pending();
-    if (pending.length >= count) return pending;
+    const found = (await queue.pending()).find((p) => p.argsHash === hash);
+    if (found) return found;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error('no pending request appeared');
@@ -180,9 +182,9 @@ describe('airlock console', () => {
 describe('airlock approvals', () => {
   it('lists pending requests; an approval from the CLI reaches the held call; self-approval is refused', async () => {
     assert.match(await cli('approvals', 'list', '-c', config), /no calls are waiting for approval/);
-    const call = held({ amount: 250, claim: 'C-17' });
-    const [pending] = await waitForPending(1);
-    assert.ok(pending);
+    const args = { amount: 250, claim: 'C-17' };
+    const call = held(args);
+    const pending = await pendingFor(args);
     const listed = JSON.parse(await cli('approvals', 'list', '-c', config, '--json')) as Array<
       Record<string, unknown>
     >;
@@ -225,9 +227,9 @@ describe('airlock approvals', () => {
   });
 
   it('deny needs a reason, which the held call receives', async () => {
-    const call = held({ amount: 9000, claim: 'C-18' });
-    const [pending] = await waitForPending(1);
-    assert.ok(pending);
+    const args = { amount: 9000, claim: 'C-18' };
+    const call = held(args);
+    const pending = await pendingFor(args);
     await cliFails(
       /required option '-r, --reason <text>'/,
       'approvals',

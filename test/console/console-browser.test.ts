@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type BrowserContext, chromium, type Locator, type Page } from 'playwright-core';
 import { scanToolDefinition } from '../../src/catalog/poisoning-scan.js';
 import { definitionOf, type ToolLike } from '../../src/catalog/tool-definition.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../src/identity/pki.js';
@@ -85,6 +85,12 @@ async function observe(tool: ToolLike, autoApprove: boolean): Promise<void> {
   });
 }
 
+/** The rendered text of an element (what a person sees). */
+function visibleText(locator: Locator): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: the rendered text (hidden parts left out) is what is asserted
+  return locator.evaluate((el) => (el as unknown as { innerText: string }).innerText);
+}
+
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
@@ -140,11 +146,11 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await card.waitFor({ timeout: 15_000 });
   assert.equal(await page.evaluate('window.marker'), 42, 'no reload: live update');
   assert.equal(await page.getByText('No calls are waiting for approval').isVisible(), false);
-  const cardText = await card.innerText();
+  const cardText = await visibleText(card);
   assert.match(cardText, /fixture\.echo requested by claims-bot/);
   assert.match(cardText, /\[EMAIL\]/, 'the e-mail address is masked');
   assert.doesNotMatch(cardText, /anna@example\.com/);
-  assert.equal(await page.locator('nav [data-pending-count]').innerText(), '1');
+  assert.equal(await visibleText(page.locator('nav [data-pending-count]')), '1');
   await assertAccessible();
   await shot('approvals');
   await card.getByLabel('Note (optional)').fill('claim C-17 checked');
@@ -162,7 +168,7 @@ it('signs in; a held call appears live, is approved and completes; another is de
   );
   const second = page.locator('[data-approval-id]').first();
   await second.waitFor({ timeout: 15_000 });
-  const secondText = await second.innerText();
+  const secondText = await visibleText(second);
   assert.match(secondText, /Compared with the most similar earlier call/);
   assert.match(secondText, /changed/, 'the diff marks the changed amount');
   await shot('approvals-diff');
@@ -174,18 +180,18 @@ it('signs in; a held call appears live, is approved and completes; another is de
   const refused = await denied;
   assert.equal(refused.isError, true);
   assert.match(resultText(refused), /denied by alice: Refunds above 1000 EUR go through finance/);
-  assert.match(await page.locator('#recent-decisions').innerText(), /denied/);
+  assert.match(await visibleText(page.locator('#recent-decisions')), /denied/);
 
   // 3. Overview, audit (verified), identities and policy pages.
   await page.getByRole('link', { name: 'Overview' }).click();
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
-  assert.match(await page.locator('main').innerText(), /claims-bot/);
+  assert.match(await visibleText(page.locator('main')), /claims-bot/);
   await assertAccessible();
   await shot('overview');
   await page.getByRole('link', { name: 'Audit' }).click();
   await page.getByRole('button', { name: 'Verify the trail now' }).click();
   await page.getByText('intact').waitFor();
-  const auditText = await page.locator('main').innerText();
+  const auditText = await visibleText(page.locator('main'));
   assert.match(auditText, /approval\.grant/);
   assert.match(auditText, /approval\.deny/);
   await assertAccessible();
@@ -195,7 +201,7 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await page.waitForURL(/decision=deny/);
   await page.getByRole('link', { name: 'Identities' }).click();
   await page.getByRole('heading', { name: 'Agents with client certificates' }).waitFor();
-  assert.match(await page.locator('main').innerText(), /claims-bot/);
+  assert.match(await visibleText(page.locator('main')), /claims-bot/);
   await assertAccessible();
   await page.getByLabel('Agent name').fill('billing-bot');
   await page.getByRole('button', { name: 'Issue certificate' }).click();
@@ -222,10 +228,10 @@ it('signs in; a held call appears live, is approved and completes; another is de
     false,
   );
   await page.goto(`${url}/catalog`);
-  assert.match(await page.locator('#tool-fixture\\.lookup_claim').innerText(), /changed: review/);
+  assert.match(await visibleText(page.locator('#tool-fixture\\.lookup_claim')), /changed: review/);
   await page.getByRole('link', { name: 'fixture.lookup_claim' }).click();
   await page.getByRole('heading', { name: /Definition: approved/ }).waitFor();
-  const diffText = await page.locator('pre').innerText();
+  const diffText = await visibleText(page.locator('pre'));
   assert.match(diffText, /\+.*id_rsa/);
   await assertAccessible();
   await shot('catalog-diff');

@@ -46,7 +46,33 @@ export interface TenantUnderTest {
   restart(): Promise<void>;
 }
 
+/**
+ * The harness policy: the test agent may call everything, at once, and personal data passes
+ * unchanged (tests of policy and PII use their own policy text).
+ */
+export const OPEN_POLICY = `version: 1
+catalog: { mode: tofu }
+identities:
+  - name: agent-1
+    roles: [all]
+roles:
+  all:
+    tools: ["**"]
+    resources: ["**"]
+    prompts: ["**"]
+tools:
+  - match: "**"
+    tier: auto
+limits:
+  rate: { perSecond: 1000, burst: 1000 }
+  turnBudget: 100000
+pii:
+  actions: { EMAIL: allow, PHONE: allow, CARD: allow, IBAN: allow, SSN: allow, NINO: allow, IP: allow, NAME: allow, SECRET: allow }
+`;
+
 export interface StackOptions {
+  /** Policy file text for every tenant (default {@link OPEN_POLICY}). */
+  policy?: string;
   tenants?: string[];
   transport?: 'tls' | 'websocket';
   /** Upstreams for every tenant; default: ERP sample + server-everything. */
@@ -118,6 +144,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await relay.addTenant(name);
       const tdir = join(dir, name);
       const configFile = join(dir, `${name}.yaml`);
+      const policyFile = join(dir, `${name}-policy.yaml`);
+      await writeFile(policyFile, options.policy ?? OPEN_POLICY);
       const scheme = options.transport === 'websocket' ? 'wss' : 'tls';
       const config = {
         dataDir: tdir,
@@ -129,6 +157,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
           tunnels: 2,
         },
         admin: { listen: '127.0.0.1:0' },
+        policy: { file: policyFile },
         upstreams: (options.upstreams ?? defaultUpstreams)(tdir),
       };
       await writeFile(configFile, stringify(config));

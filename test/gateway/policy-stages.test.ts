@@ -89,6 +89,35 @@ describe('authorize', () => {
   });
 });
 
+describe('bearer identities', () => {
+  it('are matched by token subject and issuer, never by a certificate name', async () => {
+    const engine = engineOf(`
+identities:
+  - { subject: "0oa42", issuer: "https://idp.acme.test", roles: [r] }
+  - { name: "0oa99", roles: [r] }
+roles: { r: { tools: ["t.*"] } }
+`);
+    const handler = compose([authorize({ policy: () => engine })], echo);
+    const bearer = (subject: string, issuer: string): GatewayIdentity => ({
+      name: subject,
+      spiffeId: '',
+      certSerial: '',
+      authenticatedBy: 'bearer',
+      subject,
+      issuer,
+    });
+    await handler(ctx('tools/call', { name: 't.x' }, bearer('0oa42', 'https://idp.acme.test')));
+    await assert.rejects(
+      handler(ctx('tools/call', { name: 't.x' }, bearer('0oa42', 'https://evil.test'))),
+      rejectsWith(-32003, 'AIRLOCK_TOOL_FORBIDDEN'),
+    );
+    await assert.rejects(
+      handler(ctx('tools/call', { name: 't.x' }, bearer('0oa99', 'https://idp.acme.test'))),
+      rejectsWith(-32003, 'AIRLOCK_TOOL_FORBIDDEN'),
+    );
+  });
+});
+
 describe('tier', () => {
   const policy = () => engineOf(POLICY);
   it('fails closed without an approval queue, and when the queue fails', async () => {

@@ -1,0 +1,150 @@
+/**
+ * The connector's governance: the policy in force (hot-reloaded), tool pinning and the kill switch,
+ * the PII vault, and the approval queue — everything the gateway stages consult per request.
+ *
+ * @example
+ * const gov = await openGovernance(ctx, store, catalog, { logger, audit });
+ * const stages = gatewayStages({ identities: store.identities, audit, ...gov.stageDeps });
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ApprovalQueue } from '../approvals/approval-queue.js';
+import { ToolPinning } from '../catalog/tool-pinning.js';
+import type { Stage } from '../gateway/gateway-context.js';
+import type { GatewayStageDeps } from '../gateway/gateway-stages.js';
+import type { UpstreamCatalog } from '../mcp/upstream-catalog.js';
+import { piiStage } from '../pii/pii-stage.js';
+import { PiiVault } from '../pii/pii-vault.js';
+import { loadTenantPiiKeys } from '../pii/tenant-pii-keys.js';
+import { type LoadedPolicy, parsePolicy } from '../policy/policy-loader.js';
+import { type PolicyChange, type PolicyWatcher, watchPolicy } from '../policy/policy-watcher.js';
+import type { Store } from '../store/store.js';
+import { type AdminActionLedger, recordAdminAction } from './admin-audit.js';
+import type { ConnectorContext } from './connector-context.js';
+
+/** The policy when none is configured: no identity has a role, so every call is refused. */
+const NO_POLICY = 'version: 1\n';
+
+export interface Governance {
+  /** The policy in force. */
+  current(): LoadedPolicy;
+  watcher: PolicyWatcher | undefined;
+  pinning: ToolPinning;
+  approvals: ApprovalQueue;
+  vault: PiiVault;
+  stageDeps: Required<Pick<GatewayStageDeps, 'policy' | 'pinning' | 'approvals' | 'pii'>>;
+  close(): Promise<void>;
+}
+
+export interface GovernanceOptions {
+  logger: Logger;
+  tenant: string;
+  audit?: AdminActionLedger;
+  consoleUrl?: string;
+}
+
+export async function openGovernance(
+  ctx: ConnectorContext,
+  store: Store,
+  catalog: UpstreamCatalog,
+  options: GovernanceOptions,
+): Promise<Governance> {
+  const { logger } = options;
+  const closers: Array<() => Promise<void> | void> = [];
+  try {
+    let watcher: PolicyWatcher | undefined;
+    let current: () => LoadedPolicy;
+    if (ctx.config.policy) {
+      watcher = await watchPolicy({
+        file: ctx.resolvePath(ctx.config.policy.file),
+        store: store.policyVersions,
+        logger: logger.child({ part: 'policy' }),
+      });
+      const w = watcher;
+      closers.push(() => w.close());
+      current = () => w.current;
+      watcher.on('error', (err: Error) =>
+        logger.error({ err: err.message }, 'policy change refused; the previous policy stays in force'),
+      );
+      if (options.audit) {
+        const audit = options.audit;
+        watcher.on('change', (change: PolicyChange) => {
+          void recordAdminAction(audit, {
+            action: 'policy.change',
+            actor: 'connector',
+            target: change.current.hash,
+            detail: { previous: change.previous?.hash ?? null, source: change.current.source },
+          }).catch((err: unknown) => logger.error({ err }, 'policy change could not be audited'));
+        });
+      }
+    } else {
+      const fixed = parsePolicy(NO_POLICY, '<no policy file>');
+      current = () => fixed;
+      logger.warn('no policy file configured: every tool call is refused (set "policy.file")');
+    }
+    const policy = () => current().engine;
+
+    const pinning = new ToolPinning({
+      store: store.catalog,
+      catalog,
+      mode: () => policy().catalogMode,
+      logger: logger.child({ part: 'catalog-pinning' }),
+    });
+    await pinning.start();
+    closers.push(() => pinning.close());
+
+    const approvals = new ApprovalQueue({
+      repository: store.approvals,
+      holdMs: ctx.config.approvals.holdMs,
+      expiryMs: ctx.config.approvals.expiryMs,
+      ...(ctx.config.approvals.webhook
+        ? {
+            webhook: {
+              ...ctx.config.approvals.webhook,
+              ...(options.consoleUrl ? { consoleUrl: options.consoleUrl } : {}),
+            },
+          }
+        : {}),
+      ...(options.audit ? { audit: options.audit } : {}),
+      logger: logger.child({ part: 'approvals' }),
+    });
+    closers.push(() => approvals.close());
+
+    const keys = await loadTenantPiiKeys({
+      path: join(ctx.dataDir, 'pii', 'vault-key.json'),
+      tenant: options.tenant,
+      create: true,
+    });
+    const vault = new PiiVault({ tenant: options.tenant, keys, repository: store.vault });
+    const pii = hotPiiStage(vault, current);
+
+    return {
+      current,
+      watcher,
+      pinning,
+      approvals,
+      vault,
+      stageDeps: { policy, pinning, approvals, pii },
+      close: async () => {
+        for (const close of closers.reverse()) await close();
+      },
+    };
+  } catch (err) {
+    for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** The PII stage of the policy in force, rebuilt (scanner included) only when the policy changes. */
+function hotPiiStage(vault: PiiVault, current: () => LoadedPolicy): Stage {
+  let hash: string | undefined;
+  let stage: Stage | undefined;
+  return (next) => (ctx) => {
+    const loaded = current();
+    if (!stage || loaded.hash !== hash) {
+      stage = piiStage({ vault, ...(loaded.policy.pii ? { policy: loaded.policy.pii } : {}) });
+      hash = loaded.hash;
+    }
+    return stage(next)(ctx);
+  };
+}
