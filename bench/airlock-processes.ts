@@ -11,7 +11,7 @@ import { stringify } from 'yaml';
 import type { TenantConnection } from '../src/agent/index.js';
 import { AIRLOCK_CLI, type RunningChild, runAirlock, startChild } from './child-process.js';
 import type { McpEndpointSpec } from './mcp-http-target.js';
-import { type PipelineVariant, pipelineConfig } from './pipeline-variants.js';
+import { BENCH_AGENT, type PipelineVariant, pipelineConfig } from './pipeline-variants.js';
 
 const RELAY_PROCESS = fileURLToPath(new URL('./relay-process.js', import.meta.url));
 /** Preload answering memory queries over IPC. */
@@ -95,6 +95,7 @@ export async function startConnectorProcess(options: ConnectorProcessOptions): P
   const token = added.trim().split('\n').pop() ?? '';
   const configFile = join(dir, 'connector.yaml');
   const dataDir = join(dir, 'data');
+  const pipeline = await pipelineConfig(options.variant, dir);
   await writeFile(
     configFile,
     stringify({
@@ -108,12 +109,12 @@ export async function startConnectorProcess(options: ConnectorProcessOptions): P
       admin: { listen: '127.0.0.1:0' },
       mcp: { maxSessions: options.maxSessions ?? 10_000 },
       upstreams: { bench: { url: options.upstreamUrl } },
-      ...pipelineConfig(options.variant, dataDir),
+      ...pipeline,
     }),
   );
   await runAirlock(['connector', 'enroll', '--config', configFile, '--token', token]);
   const agentDir = join(dir, 'agent');
-  await runAirlock(['identity', 'issue', 'bench-agent', '--config', configFile, '--out', agentDir]);
+  await runAirlock(['identity', 'issue', BENCH_AGENT, '--config', configFile, '--out', agentDir]);
   const start = async (execArgv: string[] | undefined): Promise<ConnectorProcess> => {
     const running = await startChild(
       process.execPath,
@@ -126,8 +127,8 @@ export async function startConnectorProcess(options: ConnectorProcessOptions): P
     );
     const tenantHost = String(running.ready.tenantHost);
     const caPem = await readFile(String(running.ready.caFile), 'utf8');
-    const certPem = await readFile(join(agentDir, 'bench-agent.cert.pem'), 'utf8');
-    const keyPem = await readFile(join(agentDir, 'bench-agent.key.pem'), 'utf8');
+    const certPem = await readFile(join(agentDir, `${BENCH_AGENT}.cert.pem`), 'utf8');
+    const keyPem = await readFile(join(agentDir, `${BENCH_AGENT}.key.pem`), 'utf8');
     const url = `https://${tenantHost}:${relay.port}/mcp`;
     const connectTo = { host: '127.0.0.1', port: relay.port };
     const self: ConnectorProcess = {

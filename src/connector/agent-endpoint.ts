@@ -22,6 +22,12 @@
  * `agent-connection-watch.ts`). The `Host` header must name the tenant (DNS-rebinding defence), a browser
  * `Origin` must too, and header size, header and request timeouts bound slow clients.
  *
+ * Slow clients are bounded on both paths (`accept` and `listen`): Node checks `headersTimeout` /
+ * `requestTimeout` only from a timer it starts when a server emits `listening`, so the endpoint starts
+ * that timer itself at construction (connections handed to `accept` are never seen by `listen`), every
+ * `limits.connectionsCheckingIntervalMs` (default 1 s instead of Node's 30 s). A connection that
+ * finishes TLS and then sends no request is closed after `limits.firstRequestTimeoutMs`.
+ *
  * @example
  * const agents = new AgentEndpoint({
  *   tls: { keyPem: pki.serverKeyPem, certPem: pki.serverCertPem, caPem: pki.caCertPem },
@@ -69,6 +75,11 @@ export const DEFAULT_AGENT_MAX_HEADER_SIZE = 16 * 1024;
 export const DEFAULT_AGENT_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** Default most concurrent agent connections, per source (tunnel streams; local port). */
 export const DEFAULT_AGENT_MAX_CONNECTIONS = 10_000;
+/**
+ * Default period of the check that enforces the header and request timeouts (Node's own default, 30 s,
+ * lets a slow client hold a connection up to 30 s past its timeout).
+ */
+export const DEFAULT_AGENT_CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 
 export interface AgentEndpointLimits {
   /** Default {@link DEFAULT_AGENT_HEADERS_TIMEOUT_MS}. */
@@ -83,6 +94,20 @@ export interface AgentEndpointLimits {
   handshakeTimeoutMs?: number;
   /** Default {@link DEFAULT_AGENT_MAX_CONNECTIONS}. */
   maxConnections?: number;
+  /**
+   * Time from the end of the TLS handshake until the first request's headers are in; a connection that
+   * says nothing is closed then (later idle time between requests is `keepAliveTimeoutMs`).
+   * Default: `headersTimeoutMs`. `0` disables.
+   *
+   * @example
+   * new AgentEndpoint({ ...options, limits: { headersTimeoutMs: 5_000, firstRequestTimeoutMs: 5_000 } });
+   */
+  firstRequestTimeoutMs?: number;
+  /**
+   * How often header and request timeouts are checked, on tunnel streams (`accept`) and on the direct
+   * port alike. Default {@link DEFAULT_AGENT_CONNECTIONS_CHECKING_INTERVAL_MS} (1 s).
+   */
+  connectionsCheckingIntervalMs?: number;
   /**
    * Default {@link DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS} (500 ms). Open connections of identities
    * revoked in the store since the last poll are closed (one `listRevokedSince` query per poll), which also
@@ -143,6 +168,8 @@ export class AgentEndpoint {
   readonly #endUser: AgentEndUserOptions | undefined;
   readonly #strippedHeaders: Set<string>;
   readonly #accepted = new Set<Duplex>();
+  readonly #firstRequestTimeoutMs: number;
+  readonly #firstRequestTimers = new WeakMap<Duplex, NodeJS.Timeout>();
   #closed = false;
 
   /** Throws `IdentityError` `AIRLOCK_TOKEN_CONFIG` / `AIRLOCK_RESOURCE_METADATA_INVALID` for a bad `oauth`. */
@@ -152,6 +179,8 @@ export class AgentEndpoint {
     this.#handler = options.handler;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ part: 'agent-endpoint' });
     this.#maxConnections = limits.maxConnections ?? DEFAULT_AGENT_MAX_CONNECTIONS;
+    const headersTimeoutMs = limits.headersTimeoutMs ?? DEFAULT_AGENT_HEADERS_TIMEOUT_MS;
+    this.#firstRequestTimeoutMs = limits.firstRequestTimeoutMs ?? headersTimeoutMs;
     const hostnames = options.hostnames ?? certificateInfo(options.tls.certPem).dnsNames;
     this.#hostnames = new Set(hostnames.map((h) => h.toLowerCase()));
     this.#bearer = options.oauth ? new AgentBearerAuth(options.oauth, options.identities) : undefined;
@@ -173,9 +202,11 @@ export class AgentEndpoint {
         ALPNProtocols: ['http/1.1'],
         handshakeTimeout: limits.handshakeTimeoutMs ?? DEFAULT_AGENT_HANDSHAKE_TIMEOUT_MS,
         maxHeaderSize: limits.maxHeaderSize ?? DEFAULT_AGENT_MAX_HEADER_SIZE,
-        headersTimeout: limits.headersTimeoutMs ?? DEFAULT_AGENT_HEADERS_TIMEOUT_MS,
+        headersTimeout: headersTimeoutMs,
         requestTimeout: limits.requestTimeoutMs ?? DEFAULT_AGENT_REQUEST_TIMEOUT_MS,
         keepAliveTimeout: limits.keepAliveTimeoutMs ?? DEFAULT_AGENT_KEEP_ALIVE_TIMEOUT_MS,
+        connectionsCheckingInterval:
+          limits.connectionsCheckingIntervalMs ?? DEFAULT_AGENT_CONNECTIONS_CHECKING_INTERVAL_MS,
       },
       (req, res) => {
         this.#onRequest(req, res).catch((err: unknown) => {
@@ -201,7 +232,16 @@ export class AgentEndpoint {
       ...(options.onConnectionsClosed ? { onClosed: options.onConnectionsClosed } : {}),
       logger: this.#log,
     });
-    this.#server.on('secureConnection', (socket: TLSSocket) => this.#watch.track(socket));
+    this.#server.on('secureConnection', (socket: TLSSocket) => {
+      this.#watch.track(socket);
+      this.#awaitFirstRequest(socket);
+    });
+    this.#server.on('request', (req: IncomingMessage) => this.#firstRequestSeen(req.socket));
+    // Node starts the header/request-timeout checker (and the connection list it checks) only when the
+    // server emits 'listening'; streams handed to accept() never make it listen. Start it here, before
+    // any connection: a later listen() re-runs Node's setup, which clears this timer and keeps the list,
+    // so the checker never runs twice. close() stops it.
+    this.#server.emit('listening');
     this.#server.on('tlsClientError', (err) =>
       this.#log.debug({ err: err.message }, 'agent TLS handshake failed'),
     );
@@ -270,6 +310,26 @@ export class AgentEndpoint {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** Closes `socket` unless its first request's headers arrive within `firstRequestTimeoutMs`. */
+  #awaitFirstRequest(socket: TLSSocket): void {
+    const ms = this.#firstRequestTimeoutMs;
+    if (ms <= 0) return;
+    const timer = setTimeout(() => {
+      this.#log.debug({ ms }, 'agent connection closed: no request after the TLS handshake');
+      socket.destroy();
+    }, ms);
+    timer.unref();
+    this.#firstRequestTimers.set(socket, timer);
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  #firstRequestSeen(socket: Duplex): void {
+    const timer = this.#firstRequestTimers.get(socket);
+    if (timer === undefined) return;
+    clearTimeout(timer);
+    this.#firstRequestTimers.delete(socket);
+  }
 
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const hostRefusal = this.#checkHost(req);

@@ -24,6 +24,7 @@ import { AgentMcpEndpoint } from '../mcp/agent-mcp-endpoint.js';
 import { Upstream } from '../mcp/upstream.js';
 import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
 import type { UpstreamConfig } from '../mcp/upstream-config.js';
+import { sandboxFromYaml } from '../sandbox/sandbox-config.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
 import { AgentEndpoint } from './agent-endpoint.js';
@@ -75,6 +76,16 @@ function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorCont
     command: entry.command ?? '',
     args: entry.args ?? [],
     env: entry.env ?? {},
+    // Every stdio upstream runs in the sandbox unless its config says otherwise; the connector's own
+    // data (keys, credential, store) and config are never visible inside.
+    sandbox: sandboxFromYaml(entry.sandbox, {
+      resolvePath: ctx.resolvePath,
+      hiddenPaths: [
+        ctx.dataDir,
+        ctx.configFile,
+        ...(ctx.storeUrl.startsWith('sqlite:') ? [ctx.storeUrl.slice('sqlite:'.length)] : []),
+      ],
+    }),
     ...(entry.cwd ? { cwd: ctx.resolvePath(entry.cwd) } : {}),
     timeoutMs,
   };

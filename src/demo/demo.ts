@@ -20,6 +20,8 @@ import { enrollFromConfig } from '../connector/enroll-connector.js';
 import { issueAgentIdentity } from '../identity/tenant-pki.js';
 import { relayConfigFromValues, startRelayFromConfig } from '../relay/relay-from-config.js';
 import type { Relay } from '../relay/relay-server.js';
+import { prepareSandboxWritableDir } from '../sandbox/sandbox-writable-dir.js';
+import { DEMO_POLICY } from './demo-policy.js';
 
 export const DEMO_TENANT = 'acme';
 export const DEMO_AGENT = 'demo-agent';
@@ -75,7 +77,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const dataDir = resolve(options.dataDir);
   const relayDir = join(dataDir, 'relay');
   const connectorDir = join(dataDir, 'connector');
+  const erpDir = join(dataDir, 'erp');
   await mkdir(connectorDir, { recursive: true, mode: 0o700 });
+  await prepareSandboxWritableDir(erpDir, { traverseFrom: dataDir });
 
   const relay = await startRelayFromConfig(
     relayConfigFromValues({
@@ -90,6 +94,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   try {
     await relay.addTenant(DEMO_TENANT);
     const configFile = join(connectorDir, 'connector.yaml');
+    const policyFile = join(connectorDir, 'policy.yaml');
+    if (!(await exists(policyFile))) await writeFile(policyFile, DEMO_POLICY);
     const config = {
       dataDir: '.',
       relay: {
@@ -99,8 +105,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         tunnels: 2,
       },
       admin: { listen: '127.0.0.1:0' },
+      policy: { file: 'policy.yaml' },
       upstreams: {
-        erp: { command: process.execPath, args: [sampleErpEntry(), '--db', join(dataDir, 'erp.sqlite')] },
+        erp: {
+          command: process.execPath,
+          args: [sampleErpEntry(), '--db', join(erpDir, 'erp.sqlite')],
+          sandbox: { readWritePaths: [erpDir] },
+        },
         everything: { command: process.execPath, args: [everythingEntry(), 'stdio'] },
       },
     };

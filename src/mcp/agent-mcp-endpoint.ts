@@ -36,6 +36,7 @@
  * const endpoint = new AgentMcpEndpoint({ catalog, stages: gatewayStages({ identities: store.identities }) });
  * const agents = new AgentEndpoint({ tls, identities: store.identities, handler: endpoint.nodeHandler });
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type NodeMcpRequestHandler, toNodeHandler } from '@modelcontextprotocol/node';
@@ -189,7 +190,11 @@ export class AgentMcpEndpoint {
   readonly #offCatalog: () => void;
   readonly #offResourceUpdated: () => void;
   readonly #relayed: RelayedCalls;
-  readonly #agentRequests = new WeakMap<GatewayContext, AgentRequest>();
+  /**
+   * The agent request behind the pipeline run in progress. A context, not a map keyed by the
+   * `GatewayContext`: stages may hand `next` a derived context (e.g. the budget stage's timeout view).
+   */
+  readonly #agentRequest = new AsyncLocalStorage<AgentRequest>();
   readonly #maxSubscriptions: number;
   #pendingSessions = 0;
   #closed = false;
@@ -530,14 +535,14 @@ export class AgentMcpEndpoint {
       decisions: [],
       startedAt: Date.now(),
     };
-    this.#agentRequests.set(gatewayCtx, {
+    const agent: AgentRequest = {
       server,
       serverCtx: ctx,
       session:
         era === 'legacy' && ctx.sessionId !== undefined ? this.#sessions.get(ctx.sessionId) : undefined,
-    });
+    };
     try {
-      return await this.#pipeline(gatewayCtx);
+      return await this.#agentRequest.run(agent, () => this.#pipeline(gatewayCtx));
     } catch (err) {
       throw this.#toProtocolError(err, method);
     }
@@ -583,7 +588,7 @@ export class AgentMcpEndpoint {
    * Progress and log messages reach the agent in order and are flushed before the answer.
    */
   async #relay(ctx: GatewayContext, target: unknown, start: StartRelayedCall): Promise<unknown> {
-    const agent = this.#agentRequests.get(ctx);
+    const agent = this.#agentRequest.getStore();
     const { threshold, whenUnset, upstreamLevel } = this.#logLevels(agent);
     let relayed: Promise<void> = Promise.resolve();
     const enqueue = (send: () => Promise<void>) => {
@@ -655,7 +660,7 @@ export class AgentMcpEndpoint {
         `Invalid log level '${String(level)}'`,
       );
     }
-    const session = this.#agentRequests.get(ctx)?.session;
+    const session = this.#agentRequest.getStore()?.session;
     if (session) session.logLevel = level;
     const levels = [...this.#sessions.values()].flatMap((s) => (s.logLevel ? [s.logLevel] : []));
     await this.#catalog.setLoggingLevel(mostVerboseLevel(levels) ?? level);
@@ -692,7 +697,7 @@ export class AgentMcpEndpoint {
   }
 
   #sessionFor(ctx: GatewayContext): LegacySession {
-    const session = this.#agentRequests.get(ctx)?.session;
+    const session = this.#agentRequest.getStore()?.session;
     if (!session) {
       throw new WireError(
         JSONRPC_METHOD_NOT_FOUND,

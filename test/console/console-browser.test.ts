@@ -7,7 +7,7 @@
  * go to docs/screenshots/.
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -207,6 +207,9 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await page.getByRole('button', { name: 'Issue certificate' }).click();
   await page.getByText(/^Issued billing-bot/).waitFor();
   assert.ok(await h.store.identities.getIdentity('billing-bot'), 'issued from the console');
+  await page.getByRole('button', { name: 'Revoke audit-bot' }).click();
+  await page.getByText('Revoked audit-bot: its next request is refused.').waitFor();
+  assert.ok((await h.store.identities.getIdentity('audit-bot'))?.revokedAt, 'revoked from the console');
   await shot('identities');
   await page.getByRole('link', { name: 'Policy' }).click();
   await page.getByText('valid', { exact: true }).first().waitFor();
@@ -267,4 +270,13 @@ it('signs in; a held call appears live, is approved and completes; another is de
     (await client.listTools()).tools.some((t) => t.name === 'fixture.echo'),
     'enabled again',
   );
+
+  // 6. A policy change that does not validate is shown as rejected; the previous policy stays in force.
+  await writeFile(h.watcher.file, 'defaultTier: sometimes\n');
+  const reload = await h.watcher.reload();
+  assert.equal(reload.outcome, 'rejected');
+  await page.goto(`${url}/policy`);
+  await page.getByText('The last change to the policy file was rejected').waitFor();
+  assert.match(await visibleText(page.locator('[role=alert]')), /defaultTier/);
+  assert.equal(h.watcher.engine.tierFor('fixture.echo'), 'approve', 'the old policy stays in force');
 });

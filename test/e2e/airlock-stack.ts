@@ -17,14 +17,21 @@ import { enrollFromConfig } from '../../src/connector/enroll-connector.js';
 import { issueAgentIdentity } from '../../src/identity/tenant-pki.js';
 import { createRelayIdentity, type RelayIdentity } from '../../src/relay/relay-identity.js';
 import { type Relay, type RelayOptions, startRelay } from '../../src/relay/relay-server.js';
+import { prepareSandboxWritableDir } from '../../src/sandbox/sandbox-writable-dir.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 
 export const DOMAIN = 'localhost';
 
-export function erpUpstream(dbFile: string): UpstreamEntry {
+/** The sample ERP, sandboxed, with its database in `dbDir` (outside the connector's data dir). */
+export function erpUpstream(dbDir: string): UpstreamEntry {
   const entry = fileURLToPath(new URL('../../samples/erp/server.js', import.meta.url));
-  return { command: process.execPath, args: [entry, '--db', dbFile], env: {} };
+  return {
+    command: process.execPath,
+    args: [entry, '--db', join(dbDir, 'erp.sqlite')],
+    env: {},
+    sandbox: { readWritePaths: [dbDir] },
+  };
 }
 
 export function everythingUpstream(): UpstreamEntry {
@@ -144,6 +151,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       await relay.addTenant(name);
       const tdir = join(dir, name);
       const configFile = join(dir, `${name}.yaml`);
+      await prepareSandboxWritableDir(`${tdir}-erp`, { traverseFrom: dir });
       const policyFile = join(dir, `${name}-policy.yaml`);
       await writeFile(policyFile, options.policy ?? OPEN_POLICY);
       const scheme = options.transport === 'websocket' ? 'wss' : 'tls';
@@ -217,5 +225,5 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 }
 
 function defaultUpstreams(dir: string): Record<string, UpstreamEntry> {
-  return { erp: erpUpstream(join(dir, 'erp.sqlite')), everything: everythingUpstream() };
+  return { erp: erpUpstream(`${dir}-erp`), everything: everythingUpstream() };
 }

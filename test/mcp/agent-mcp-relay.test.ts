@@ -43,10 +43,13 @@ let bob: AgentCredentials;
 const seen: string[] = [];
 const closers: (() => Promise<unknown>)[] = [];
 
-/** Records the methods the gateway pipeline sees. */
+/**
+ * Records the methods the gateway pipeline sees, and hands the next stage a derived context (as the
+ * budget stage does with its timeout view): the relay must not depend on the context's identity.
+ */
 const recorder: Stage = (next) => async (ctx) => {
   seen.push(ctx.method);
-  return next(ctx);
+  return next({ ...ctx });
 };
 
 /** An MCP endpoint behind a real TLS AgentEndpoint; closed after the file. */
