@@ -2,7 +2,7 @@
  * The trivial upstream MCP server every benchmark path serves (official SDK v2, both protocol eras):
  *
  * - tool `echo` `{ text }` → the same text;
- * - tool `blob` `{ mib }` → one text content of `mib` MiB (printable ASCII, cached per size);
+ * - tool `blob` `{ mib }` → one text content of `mib` MiB (lower-case prose, cached per size);
  * - resource template `bench://blob/{mib}` → the same bytes as a text resource.
  *
  * Modes:
@@ -28,12 +28,15 @@ export const UPSTREAM_TLS_HOST = 'upstream.localhost';
 const MIB = 1024 * 1024;
 const blobs = new Map<number, string>();
 
-/** `mib` MiB of printable ASCII (a repeating 64-byte pattern), built once per size. */
+/**
+ * `mib` MiB of plain lower-case prose (one sentence, repeated), built once per size: like a
+ * large document, it holds no personal data or secret, so a PII stage passes it through unchanged.
+ */
 function blobText(mib: number): string {
   let text = blobs.get(mib);
   if (text === undefined) {
-    const pattern = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_';
-    text = pattern.repeat((mib * MIB) / pattern.length);
+    const sentence = 'the quick brown fox jumps over the lazy dog near the river bank. ';
+    text = sentence.repeat(Math.ceil((mib * MIB) / sentence.length)).slice(0, mib * MIB);
     blobs.set(mib, text);
   }
   return text;

@@ -8,7 +8,7 @@ function nextSteps(info: DemoInfo): string {
 Airlock demo is running.
   tenant URL (MCP):   ${info.mcpUrl}
   relay (TCP):        ${connect}   (agents open TCP here; SNI and Host stay ${info.tenantHost})
-  console:            ${info.consoleUrl}
+  console:            ${info.consoleUrl}   (user "${info.consoleUser}", password in ${info.consolePasswordFile})
   relay metrics:      ${info.metricsUrl}
   tenant CA to pin:   ${info.caFile}
   agent certificate:  ${info.clientCertFile}

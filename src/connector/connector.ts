@@ -13,10 +13,10 @@
  */
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import { type Logger, pino } from 'pino';
 import type { AuditLedger } from '../audit/audit-ledger.js';
-import { type ConnectorStatus, createAdminApp } from '../console/admin-app.js';
+import type { ConnectorStatus } from '../console/connector-status.js';
+import { startConsole } from '../console/console-server.js';
 import { AirlockError } from '../errors/airlock-error.js';
 import { gatewayStages } from '../gateway/gateway-stages.js';
 import { ensureTenantPki, type TenantPki } from '../identity/tenant-pki.js';
@@ -114,7 +114,10 @@ export async function startConnector(
 
     const upstreams = Object.entries(ctx.config.upstreams).map(
       ([name, entry]) =>
-        new Upstream(toUpstreamConfig(name, entry, ctx), { logger: logger.child({ upstream: name }) }),
+        new Upstream(toUpstreamConfig(name, entry, ctx), {
+          logger: logger.child({ upstream: name }),
+          serverRequests: ctx.config.mcp.allowServerRequests,
+        }),
     );
     const catalog = new UpstreamCatalog(upstreams, {
       separator: ctx.config.mcp.namespaceSeparator,
@@ -136,6 +139,7 @@ export async function startConnector(
       catalog,
       stages: gatewayStages({ identities: store.identities, audit: audit.ledger, ...governance.stageDeps }),
       maxRequestBodyBytes: ctx.config.mcp.maxRequestBytes,
+      allowServerRequests: ctx.config.mcp.allowServerRequests,
       maxSessions: ctx.config.mcp.maxSessions,
       sessionIdleTimeoutMs: ctx.config.mcp.sessionIdleMs,
       logger: logger.child({ part: 'mcp' }),
@@ -219,16 +223,24 @@ export async function startConnector(
       sessions: mcp.sessions().length,
     });
 
+    // The console and admin API: loopback by default, never reachable through the tunnel.
     const admin = listenAddress(options.adminListen ?? ctx.config.admin.listen);
-    const app = createAdminApp({ status });
-    const adminServer = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
-      const server = serve({ fetch: app.fetch, hostname: admin.host, port: admin.port }, () =>
-        resolve(server),
-      );
-      server.once('error', reject);
+    const consoleServer = await startConsole({
+      host: admin.host,
+      port: admin.port,
+      store,
+      approvals: governance.approvals,
+      status,
+      sessions: () => mcp.sessions(),
+      ...(governance.watcher ? { policy: governance.watcher } : {}),
+      audit: audit.ledger,
+      auditPublicKeyPem: audit.ledger.publicKeyPem,
+      pki,
+      identityOutDir: join(ctx.dataDir, 'agents'),
+      onCatalogChange: () => governance.pinning.refresh(true),
+      logger: logger.child({ part: 'console' }),
     });
-    cleanups.push(() => new Promise<void>((resolve) => adminServer.close(() => resolve())));
-    const adminPort = (adminServer.address() as AddressInfo).port;
+    cleanups.push(() => consoleServer.close());
 
     return {
       tenantHost,
@@ -237,7 +249,7 @@ export async function startConnector(
       audit: audit.ledger,
       catalog,
       governance,
-      adminUrl: `http://${admin.host.includes(':') ? `[${admin.host}]` : admin.host}:${adminPort}`,
+      adminUrl: consoleServer.url,
       agentsAddress,
       supervisor,
       status,

@@ -49,7 +49,6 @@ import type { PolicyWatcher } from '../policy/policy-watcher.js';
 import { KeyedTokenBucket } from '../policy/token-bucket.js';
 import type { AdminAccountRecord, ApprovalRecord, Store } from '../store/store.js';
 import { ActivityCounters } from './activity-counters.js';
-import type { ConnectorStatus } from './admin-app.js';
 import {
   approvalView,
   DEFAULT_COMPARE_CANDIDATES,
@@ -67,6 +66,7 @@ import {
   searchAudit,
 } from './audit-page.js';
 import { renderCatalogBody, renderToolBody } from './catalog-page.js';
+import type { ConnectorStatus } from './connector-status.js';
 import { CONSOLE_CSS, CONSOLE_JS } from './console-assets.js';
 import {
   type Html,

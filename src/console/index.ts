@@ -1,6 +1,6 @@
 /** The connector's web console: the Hono app, its server, sessions, password hashing and page helpers. */
 export * from './activity-counters.js';
-export type { ConnectorStatus } from './admin-app.js';
+export type { ConnectorStatus } from './connector-status.js';
 export * from './console-app.js';
 export * from './console-server.js';
 export * from './console-sessions.js';

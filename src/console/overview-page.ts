@@ -4,7 +4,7 @@
  */
 import { html } from 'hono/html';
 import type { ActivitySnapshot } from './activity-counters.js';
-import type { ConnectorStatus } from './admin-app.js';
+import type { ConnectorStatus } from './connector-status.js';
 import { empty, type Html, pill, relative, time } from './console-layout.js';
 
 /** A live agent session, as the MCP endpoint reports it (`AgentMcpEndpoint.sessions()`). */

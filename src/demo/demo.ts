@@ -8,6 +8,7 @@
  * console.log(demo.info.mcpUrl); // https://acme.localhost:<port>/mcp
  * await demo.close();
  */
+import { randomBytes } from 'node:crypto';
 import { access, mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
@@ -17,6 +18,7 @@ import { stringify } from 'yaml';
 import { type Connector, startConnector } from '../connector/connector.js';
 import { loadConnectorContext } from '../connector/connector-context.js';
 import { enrollFromConfig } from '../connector/enroll-connector.js';
+import { hashPassword } from '../console/password-hash.js';
 import { issueAgentIdentity } from '../identity/tenant-pki.js';
 import { relayConfigFromValues, startRelayFromConfig } from '../relay/relay-from-config.js';
 import type { Relay } from '../relay/relay-server.js';
@@ -26,6 +28,7 @@ import { DEMO_POLICY } from './demo-policy.js';
 export const DEMO_TENANT = 'acme';
 export const DEMO_AGENT = 'demo-agent';
 export const DEMO_DOMAIN = 'localhost';
+export const DEMO_CONSOLE_USER = 'admin';
 
 export interface DemoOptions {
   dataDir: string;
@@ -42,6 +45,9 @@ export interface DemoInfo {
   clientCertFile: string;
   clientKeyFile: string;
   consoleUrl: string;
+  /** Console login: user name, and the file holding its password. */
+  consoleUser: string;
+  consolePasswordFile: string;
   metricsUrl: string;
   dataDir: string;
   tenantHost: string;
@@ -137,6 +143,25 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
     }
     await connector.whenTunnelUp(15_000);
 
+    // A console account for the person trying the demo: made once, its password kept 0600 in dataDir.
+    const passwordFile = join(dataDir, 'console-admin-password.txt');
+    if (
+      !(await connector.store.adminAccounts.getAdminAccount(DEMO_CONSOLE_USER)) ||
+      !(await exists(passwordFile))
+    ) {
+      const password = randomBytes(12).toString('base64url');
+      await connector.store.adminAccounts.putAdminAccount(
+        {
+          name: DEMO_CONSOLE_USER,
+          passwordHash: await hashPassword(password),
+          role: 'admin',
+          revealPii: true,
+        },
+        Date.now(),
+      );
+      await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+    }
+
     const info: DemoInfo = {
       mcpUrl: `https://${connector.tenantHost}:${relay.port}/mcp`,
       relay: { host: '127.0.0.1', port: relay.port },
@@ -144,6 +169,8 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       clientCertFile: certFile,
       clientKeyFile: keyFile,
       consoleUrl: connector.adminUrl,
+      consoleUser: DEMO_CONSOLE_USER,
+      consolePasswordFile: passwordFile,
       metricsUrl: `http://127.0.0.1:${relay.adminPort}/metrics`,
       dataDir,
       tenantHost: connector.tenantHost,

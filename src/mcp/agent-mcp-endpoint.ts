@@ -597,6 +597,7 @@ export class AgentMcpEndpoint {
     const turn: AgentTurn = {
       owner: ctx.identity?.name ?? '',
       signal: ctx.signal,
+      ...(agent?.session ? { heldSignal: agent.serverCtx.mcpReq.signal } : {}),
       capabilities: agent ? relayableCapabilities(agent.server.getClientCapabilities()) : undefined,
       logLevel: upstreamLevel,
       onprogress: (p) => {

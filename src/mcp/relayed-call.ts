@@ -75,6 +75,11 @@ export interface AgentTurn {
   owner: string;
   /** Aborted when the agent cancels this request: the upstream call is cancelled. */
   signal: AbortSignal;
+  /**
+   * The agent request's own signal when it outlives this round (a 2025-11-25 session request: the SDK's
+   * legacy shim re-enters with the same request), watched while the call is parked.
+   */
+  heldSignal?: AbortSignal;
   /** What the agent can answer (`sampling`, `elicitation`, `roots`). */
   capabilities: ClientCapabilities | undefined;
   /** The agent's log level for this request (2026-07-28 envelope), given to 2026-07-28 upstreams. */
@@ -213,6 +218,7 @@ class RelayedCall {
   #seq = 0;
   #wake: (() => void) | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
 
   constructor(registry: RelayedCalls, binding: RelayBinding, first: AgentTurn) {
     this.#registry = registry;
@@ -246,6 +252,7 @@ class RelayedCall {
     this.#turn = turn;
     this.#capabilities = turn.capabilities;
     this.#stopTimer();
+    this.#unwatch?.();
     const onAbort = () => this.cancel('the agent cancelled the request');
     if (turn.signal.aborted) onAbort();
     else turn.signal.addEventListener('abort', onAbort, { once: true });
@@ -288,7 +295,10 @@ class RelayedCall {
       turn.signal.removeEventListener('abort', onAbort);
       this.#turn = undefined;
       this.driving = false;
-      if (!this.#done && this.token) this.#startTimer();
+      if (!this.#done && this.token) {
+        this.#startTimer();
+        this.#watch(turn.heldSignal);
+      }
     }
   }
 
@@ -375,8 +385,21 @@ class RelayedCall {
     return { resultType: 'input_required', inputRequests, requestState: token };
   }
 
+  /** While parked: the agent giving up on its (still open) request cancels the call. */
+  #watch(signal: AbortSignal | undefined): void {
+    if (!signal) return;
+    const onAbort = () => this.cancel('the agent cancelled the request');
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    this.#unwatch = () => {
+      signal.removeEventListener('abort', onAbort);
+      this.#unwatch = undefined;
+    };
+  }
+
   #finish(): void {
     this.#done = true;
+    this.#unwatch?.();
     this.#stopTimer();
     this.#registry.unpark(this.token);
   }

@@ -1,14 +1,42 @@
 /**
  * The relay's admin listener (loopback by default): `GET /metrics` (Prometheus text from the
  * relay's own Registry) and `GET /healthz`. Never on the public port, never payload data.
+ *
+ * DNS-rebinding defence: a request is served only when its `Host` is a loopback name (`localhost`,
+ * `*.localhost`, `127.0.0.0/8`, `[::1]`), an IP literal (a rebinding page always sends its own DNS
+ * name) or one of `hostnames`; a present `Origin` must name one too. Anything else gets 403
+ * `AIRLOCK_RELAY_HOST_NOT_ALLOWED`. Slow clients are cut by header and request timeouts.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { hostCheck } from './host-header-check.js';
+import { DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS } from './http-connection-deadlines.js';
+
+/** Default time to receive the request headers on the admin listener. */
+export const DEFAULT_ADMIN_HEADERS_TIMEOUT_MS = 5_000;
+/** Default time to receive a whole request on the admin listener. */
+export const DEFAULT_ADMIN_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface AdminServer {
   port: number;
   close(): Promise<void>;
+}
+
+export interface AdminServerOptions {
+  host: string;
+  port: number;
+  registry: Registry;
+  healthy: () => boolean;
+  /**
+   * Further `Host` names served besides loopback names and IP literals, e.g. the name a Prometheus
+   * server scrapes the relay by (`['relay-1.internal']`). Default none.
+   */
+  hostnames?: readonly string[];
+  /** Default {@link DEFAULT_ADMIN_HEADERS_TIMEOUT_MS}. */
+  headersTimeoutMs?: number;
+  /** Default {@link DEFAULT_ADMIN_REQUEST_TIMEOUT_MS}. */
+  requestTimeoutMs?: number;
 }
 
 /**
@@ -17,36 +45,46 @@ export interface AdminServer {
  * @example
  * const admin = await startAdminServer({ host: '127.0.0.1', port: 9090, registry, healthy: () => true });
  */
-export async function startAdminServer(options: {
-  host: string;
-  port: number;
-  registry: Registry;
-  healthy: () => boolean;
-}): Promise<AdminServer> {
-  const server = http.createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/metrics') {
-      options.registry
-        .metrics()
-        .then((text) => {
-          res.writeHead(200, { 'content-type': options.registry.contentType });
-          res.end(text);
-        })
-        .catch(() => {
-          res.writeHead(500, { 'content-type': 'text/plain' });
-          res.end('metrics failed\n');
-        });
-      return;
-    }
-    if (req.method === 'GET' && path === '/healthz') {
-      const ok = options.healthy();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ status: ok ? 'ok' : 'closing' }));
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('not found\n');
-  });
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const refusalOf = hostCheck({ hostnames: options.hostnames ?? [], loopback: true, ipLiterals: true });
+  const server = http.createServer(
+    {
+      headersTimeout: options.headersTimeoutMs ?? DEFAULT_ADMIN_HEADERS_TIMEOUT_MS,
+      requestTimeout: options.requestTimeoutMs ?? DEFAULT_ADMIN_REQUEST_TIMEOUT_MS,
+      connectionsCheckingInterval: DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS,
+    },
+    (req, res) => {
+      const refusal = refusalOf(req);
+      if (refusal !== undefined) {
+        const body = JSON.stringify({ error: { code: 'AIRLOCK_RELAY_HOST_NOT_ALLOWED', message: refusal } });
+        res.writeHead(403, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+        res.end(body);
+        return;
+      }
+      const path = (req.url ?? '/').split('?')[0];
+      if (req.method === 'GET' && path === '/metrics') {
+        options.registry
+          .metrics()
+          .then((text) => {
+            res.writeHead(200, { 'content-type': options.registry.contentType });
+            res.end(text);
+          })
+          .catch(() => {
+            res.writeHead(500, { 'content-type': 'text/plain' });
+            res.end('metrics failed\n');
+          });
+        return;
+      }
+      if (req.method === 'GET' && path === '/healthz') {
+        const ok = options.healthy();
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: ok ? 'ok' : 'closing' }));
+        return;
+      }
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('not found\n');
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

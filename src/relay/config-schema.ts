@@ -21,7 +21,16 @@ export const relayConfigSchema = z.strictObject({
     .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/, 'expected a DNS name'),
   /** The one public port, for agents and connectors alike. */
   listen: hostPort.default('0.0.0.0:443'),
-  admin: z.strictObject({ listen: hostPort.default('127.0.0.1:9090') }).default({ listen: '127.0.0.1:9090' }),
+  admin: z
+    .strictObject({
+      listen: hostPort.default('127.0.0.1:9090'),
+      /**
+       * `Host` names the admin listener answers besides loopback names and IP literals (DNS-rebinding
+       * defence), e.g. the name Prometheus scrapes by. Default none.
+       */
+      hostnames: z.array(z.string().min(1)).optional(),
+    })
+    .default({ listen: '127.0.0.1:9090' }),
   /** Relay CA, relay TLS certificate, connector CA and the SQLite store. */
   dataDir: z.string().default('./.airlock/relay'),
   /** `sqlite:<file>` (default `<dataDir>/relay.db`) or `postgres://...` for several relay nodes. */
@@ -35,6 +44,11 @@ export const relayConfigSchema = z.strictObject({
       maxAgentConnectionsPerTenant: z.number().int().min(1).optional(),
       heartbeatIntervalMs: z.number().int().min(100).optional(),
       heartbeatTimeoutMs: z.number().int().min(100).optional(),
+      relayHostHeadersTimeoutMs: z.number().int().min(100).max(300_000).optional(),
+      relayHostRequestTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
+      relayHostFirstRequestTimeoutMs: z.number().int().min(0).max(300_000).optional(),
+      connectionsCheckingIntervalMs: z.number().int().min(100).max(60_000).optional(),
+      maxRelayHostConnectionsPerSource: z.number().int().min(0).optional(),
     })
     .default({}),
 });

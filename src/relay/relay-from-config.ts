@@ -65,6 +65,7 @@ export async function startRelayFromConfig(loaded: LoadedRelayConfig, logger?: L
       port: listen.port,
       adminHost: admin.host,
       adminPort: admin.port,
+      ...(config.admin.hostnames ? { adminHostnames: config.admin.hostnames } : {}),
       store,
       identity,
       limits: config.limits,

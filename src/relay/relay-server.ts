@@ -10,6 +10,12 @@
  *   bytes (TLS ciphertext, end to end to the connector) both ways;
  * - for anything else answers with a TLS alert and closes.
  *
+ * The relay-host HTTPS serves only requests whose `Host` is the relay host (any port) and whose
+ * `Origin`, when present, is too (DNS-rebinding defence; 403 `AIRLOCK_RELAY_HOST_NOT_ALLOWED`). Slow
+ * clients there are cut by header and request timeouts (checked every `connectionsCheckingIntervalMs`),
+ * a connection without a request by `relayHostFirstRequestTimeoutMs`, and one source may hold at most
+ * `maxRelayHostConnectionsPerSource` relay-host connections.
+ *
  * @example
  * const store = await openStore({ url: 'sqlite::memory:' });
  * const identity = await createRelayIdentity({ relayHost: 'relay.localhost' });
@@ -40,10 +46,20 @@ import { createRelayAuditApi, isAuditWitnessPath } from './audit-witness-api.js'
 import { DEFAULT_MAX_CLIENT_HELLO_BYTES, TlsAlert, tlsAlert } from './client-hello.js';
 import { authenticateConnector, type ConnectorAuthResult } from './connector-auth.js';
 import { DEFAULT_MAX_ENROLL_BODY_BYTES, handleEnroll, sendError } from './enrollment-api.js';
+import { hostCheck } from './host-header-check.js';
+import {
+  DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS,
+  FirstRequestDeadline,
+  startConnectionChecks,
+} from './http-connection-deadlines.js';
 import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS, readClientHello } from './read-client-hello.js';
 import type { RelayIdentity } from './relay-identity.js';
 import { type ByteDirection, RelayMetrics } from './relay-metrics.js';
 import { RelayTunnel, type TunnelTransport } from './relay-tunnel.js';
+import {
+  DEFAULT_MAX_RELAY_HOST_CONNECTIONS_PER_SOURCE,
+  SourceConnectionLimit,
+} from './source-connection-limit.js';
 import { addTenant, issueEnrollmentToken } from './tenant-admin.js';
 import { TunnelRegistry, type TunnelSummary } from './tunnel-registry.js';
 
@@ -61,6 +77,11 @@ export const DEFAULT_WEBSOCKET_MAX_PAYLOAD = 1024 * 1024;
 export const DEFAULT_TUNNEL_HELLO_TIMEOUT_MS = 10_000;
 /** Time for the TLS handshake on the relay host. */
 export const DEFAULT_RELAY_TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+/** Time to receive a request's headers on the relay-host HTTPS (enrollment, witness, WebSocket upgrade). */
+export const DEFAULT_RELAY_HOST_HEADERS_TIMEOUT_MS = 10_000;
+/** Time to receive a whole request (headers and body) on the relay-host HTTPS. */
+export const DEFAULT_RELAY_HOST_REQUEST_TIMEOUT_MS = 15_000;
+export { DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS, DEFAULT_MAX_RELAY_HOST_CONNECTIONS_PER_SOURCE };
 
 export interface RelayLimits {
   /** Time a connection has to send its ClientHello (default 5000 ms). */
@@ -79,6 +100,30 @@ export interface RelayLimits {
   tunnelHelloTimeoutMs?: number;
   tlsHandshakeTimeoutMs?: number;
   maxEnrollBodyBytes?: number;
+  /** Relay-host HTTPS header timeout. Default {@link DEFAULT_RELAY_HOST_HEADERS_TIMEOUT_MS}. */
+  relayHostHeadersTimeoutMs?: number;
+  /** Relay-host HTTPS request timeout. Default {@link DEFAULT_RELAY_HOST_REQUEST_TIMEOUT_MS}. */
+  relayHostRequestTimeoutMs?: number;
+  /**
+   * Time from the end of the relay-host TLS handshake (HTTPS, not tunnels: those have the tunnel hello
+   * timeout) to the first request's headers; a connection that says nothing is closed then.
+   * Default: `relayHostHeadersTimeoutMs`. `0` disables.
+   */
+  relayHostFirstRequestTimeoutMs?: number;
+  /**
+   * How often the relay-host header and request timeouts are checked.
+   * Default {@link DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS} (1 s; Node's own default is 30 s).
+   */
+  connectionsCheckingIntervalMs?: number;
+  /**
+   * Most concurrent relay-host connections (tunnels, HTTPS, handshakes) from one source address (an
+   * IPv6 /64 counts as one source), so one source cannot use up `maxConnections`.
+   * Default {@link DEFAULT_MAX_RELAY_HOST_CONNECTIONS_PER_SOURCE}; `0` disables.
+   *
+   * @example
+   * await startRelay({ ...options, limits: { maxRelayHostConnectionsPerSource: 64 } });
+   */
+  maxRelayHostConnectionsPerSource?: number;
 }
 
 export interface RelayOptions extends RelayLimits {
@@ -92,6 +137,11 @@ export interface RelayOptions extends RelayLimits {
   /** Admin listener for /metrics and /healthz (default 127.0.0.1:0). */
   adminHost?: string;
   adminPort?: number;
+  /**
+   * `Host` names the admin listener answers besides loopback names and IP literals (DNS-rebinding
+   * defence). Default none.
+   */
+  adminHostnames?: string[];
   store: Store;
   identity: RelayIdentity;
   /** Also nested form, same fields as the top-level limits. */
@@ -132,6 +182,7 @@ type RoutingFailure =
   | 'unknown_tenant'
   | 'no_tunnel'
   | 'tenant_connection_limit'
+  | 'source_connection_limit'
   | 'stream_refused'
   | 'relay_closing'
   | 'internal';
@@ -159,6 +210,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     maxStreamsPerTunnel: limits.maxStreamsPerTunnel ?? DEFAULT_MAX_STREAMS_PER_TUNNEL,
   };
   const tunnelHelloTimeoutMs = limits.tunnelHelloTimeoutMs ?? DEFAULT_TUNNEL_HELLO_TIMEOUT_MS;
+  const relayHostHeadersTimeoutMs = limits.relayHostHeadersTimeoutMs ?? DEFAULT_RELAY_HOST_HEADERS_TIMEOUT_MS;
+  const relayHostPerSource = new SourceConnectionLimit(
+    limits.maxRelayHostConnectionsPerSource ?? DEFAULT_MAX_RELAY_HOST_CONNECTIONS_PER_SOURCE,
+  );
 
   const registry = new TunnelRegistry();
   const liveTunnels = new Set<RelayTunnel>();
@@ -201,13 +256,32 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
         socket.destroy();
       });
     } else {
+      firstRequest.watch(socket);
       https.emit('connection', socket);
     }
   });
 
   const auditApi = createRelayAuditApi({ store, logger: logger.child({ part: 'audit-witness' }) });
-  const https = http.createServer({ requestTimeout: 15_000, headersTimeout: 10_000 });
+  const https = http.createServer({
+    headersTimeout: relayHostHeadersTimeoutMs,
+    requestTimeout: limits.relayHostRequestTimeoutMs ?? DEFAULT_RELAY_HOST_REQUEST_TIMEOUT_MS,
+    connectionsCheckingInterval:
+      limits.connectionsCheckingIntervalMs ?? DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS,
+  });
+  const firstRequest = new FirstRequestDeadline(
+    limits.relayHostFirstRequestTimeoutMs ?? relayHostHeadersTimeoutMs,
+    (socket) =>
+      logger.debug({ peer: peerOf(socket as net.Socket) }, 'relay host connection without a request closed'),
+  );
+  const relayHostRefusal = hostCheck({ hostnames: [relayHost] });
   https.on('request', (req, res) => {
+    firstRequest.seen(req.socket);
+    const refusal = relayHostRefusal(req);
+    if (refusal !== undefined) {
+      logger.info({ peer: peerOf(req.socket), refusal }, 'relay host request refused');
+      sendError(res, 403, 'AIRLOCK_RELAY_HOST_NOT_ALLOWED', refusal);
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (isAuditWitnessPath(path)) {
       void auditApi.handle(req, res);
@@ -240,6 +314,13 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   });
   https.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     socket.on('error', () => socket.destroy());
+    firstRequest.seen(socket);
+    const refusal = relayHostRefusal(req);
+    if (refusal !== undefined) {
+      logger.info({ peer: peerOf(socket), refusal }, 'relay host upgrade refused');
+      writeUpgradeError(socket, 403, { code: 'AIRLOCK_RELAY_HOST_NOT_ALLOWED', message: refusal });
+      return;
+    }
     const path = (req.url ?? '/').split('?')[0];
     if (path !== TUNNEL_WEBSOCKET_PATH || closing) {
       writeUpgradeError(socket, closing ? 503 : 404, {
@@ -442,6 +523,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     const sni = hello.sni;
     if (sni === undefined) return refuse(socket, 'no_sni', TlsAlert.unrecognized_name);
     if (sni === relayHost) {
+      if (!relayHostPerSource.tryAdd(socket))
+        return refuse(socket, 'source_connection_limit', TlsAlert.internal_error, sni);
       socket.unshift(hello.bytes);
       relayTls.emit('connection', socket);
       return;
@@ -465,6 +548,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       resolve();
     });
   });
+  startConnectionChecks(https);
   let admin: Awaited<ReturnType<typeof startAdminServer>>;
   try {
     admin = await startAdminServer({
@@ -472,9 +556,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       port: options.adminPort ?? 0,
       registry: metrics.registry,
       healthy: () => !closing,
+      ...(options.adminHostnames ? { hostnames: options.adminHostnames } : {}),
     });
   } catch (err) {
     server.close();
+    https.close();
     throw err;
   }
   const address = server.address() as net.AddressInfo;

@@ -123,7 +123,7 @@ test('the enrollment API refuses bad bodies with JSON errors', async () => {
           ca: fx.relay.caPem,
           method: 'POST',
           path: '/v1/enroll',
-          headers: { 'content-type': 'application/json' },
+          headers: { host: `${fx.relay.relayHost}:${fx.relay.port}`, 'content-type': 'application/json' },
         },
         (res) => {
           let text = '';

@@ -284,6 +284,33 @@ describe('gateway relay: server→client requests', () => {
     );
   });
 
+  it('a 2025-11-25 agent cancelling while it is asked cancels the parked call', async () => {
+    const { url, mcp } = await serve();
+    let asked: () => void = () => {};
+    const wasAsked = new Promise<void>((resolve) => {
+      asked = resolve;
+    });
+    let unblock: () => void = () => {};
+    const blocked = new Promise<void>((resolve) => {
+      unblock = resolve;
+    });
+    const a = await agent(url, 'legacy', alice, {
+      onElicit: async () => {
+        asked();
+        await blocked;
+        return { name: 'too late' };
+      },
+    });
+    const cancel = new AbortController();
+    const call = a.client.callTool({ name: 'legacy.ask_name', arguments: {} }, { signal: cancel.signal });
+    await wasAsked;
+    assert.equal(mcp.callsAwaitingInput(), 1);
+    cancel.abort();
+    await assert.rejects(call);
+    await eventually('the parked call to be cancelled', () => mcp.callsAwaitingInput() === 0);
+    unblock();
+  });
+
   it('each agent answers only its own requests: two agents at once on one HTTP upstream', async () => {
     const { url } = await serve();
     let release: () => void = () => {};
