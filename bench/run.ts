@@ -9,6 +9,7 @@
  *
  * Usage: node dist/bench/run.js [--quick] [--rounds N] [--only perf,restart,sessions,profile]
  *                               [--no-perf|--no-restart|--no-sessions|--no-profile] [--profile-ms N]
+ *                               [--profile-variant full|tunnel]
  *                               [--out DIR] [--no-doc]
  * Writes bench/results/{results.json,samples.json,results.md,summary.svg} and BENCHMARKS.md (full
  * runs; `--quick` writes to bench/results/quick/ and leaves BENCHMARKS.md alone).
@@ -36,7 +37,7 @@ import { measureIdleSessions, type SessionMemoryResult } from './idle-sessions.j
 import { machineInfo, packageVersions, sourceRevision } from './machine-info.js';
 import { McpHttpTarget } from './mcp-http-target.js';
 import { blobCalls, closedLoop, sequentialCalls } from './measure-calls.js';
-import { PIPELINE_NOTE } from './pipeline-variants.js';
+import { PIPELINE_NOTE, type PipelineVariant } from './pipeline-variants.js';
 import { cpuAccountingAvailable, sampleCpu } from './process-cpu.js';
 import { measureRelayRestarts } from './relay-restart.js';
 import { renderChartSvg } from './report-chart.js';
@@ -85,6 +86,7 @@ interface Args {
   restart: boolean;
   outDir: string;
   writeDoc: boolean;
+  profileVariant: PipelineVariant;
 }
 
 const PHASES = ['perf', 'restart', 'sessions', 'profile'] as const;
@@ -118,6 +120,7 @@ function parseArgs(argv: string[]): Args {
     restart: phase('restart', true),
     outDir: resolve(value('--out') ?? join(ROOT, 'bench', 'results', quick ? 'quick' : '.')),
     writeDoc: !quick && !only && !has('--no-doc'),
+    profileVariant: value('--profile-variant') === 'tunnel' ? 'tunnel' : 'full',
   };
 }
 
@@ -265,6 +268,7 @@ async function profilePhase(
   dir: string,
   upstreamUrl: string,
   s: BenchSettings,
+  profileVariant: PipelineVariant,
 ): Promise<Skippable<ProfileSummary[]>> {
   const profDir = join(dir, 'profiles');
   await mkdir(profDir, { recursive: true });
@@ -277,7 +281,8 @@ async function profilePhase(
   ];
   const relayDataDir = join(dir, 'relay');
   const relay = await startRelayProcess({ dataDir: relayDataDir, execArgv: prof('relay') });
-  const window = { startUs: 0, endUs: 0 };
+  const now = () => Number(process.hrtime.bigint() / 1000n);
+  const windows = { echo: { startUs: 0, endUs: 0 }, blob: { startUs: 0, endUs: 0 } };
   try {
     const connector = await startConnectorProcess({
       relay,
@@ -285,7 +290,7 @@ async function profilePhase(
       tenant: 'prof',
       dir: join(dir, 'connector'),
       upstreamUrl,
-      variant: 'full',
+      variant: profileVariant,
       execArgv: prof('connector'),
     });
     try {
@@ -293,12 +298,15 @@ async function profilePhase(
       const pool = new McpHttpTarget(connector.endpoint, s.concurrency);
       const single = new McpHttpTarget(connector.endpoint, 1);
       await closedLoop(pool, s.concurrency, 1, s.closedLoopWarmupCalls);
-      window.startUs = Number(process.hrtime.bigint() / 1000n);
+      windows.echo.startUs = now();
       const loop = await closedLoop(pool, s.concurrency, s.profileMs, 0);
+      windows.echo.endUs = now();
+      await single.callTool('blob', { mib: 1 }, { mode: 'size', minBytes: 1024 * 1024 });
+      windows.blob.startUs = now();
       const blob = await blobCalls(single, s.blobMib, 3);
-      window.endUs = Number(process.hrtime.bigint() / 1000n);
+      windows.blob.endUs = now();
       log(
-        `profile load: ${Math.round(loop.callsPerSecond)} calls/s at c=${s.concurrency}, ` +
+        `profile load (${profileVariant}): ${Math.round(loop.callsPerSecond)} calls/s at c=${s.concurrency}, ` +
           `${blob.mbPerSecond.map((v) => v.toFixed(0)).join('/')} MB/s`,
       );
       await pool.close();
@@ -311,10 +319,13 @@ async function profilePhase(
   }
   const out: ProfileSummary[] = [];
   for (const name of ['relay', 'connector']) {
-    try {
-      out.push(await summarizeCpuProfile(join(profDir, `${name}.cpuprofile`), name, 15, window));
-    } catch (err) {
-      log(`profile of ${name} not readable: ${(err as Error).message}`);
+    for (const [load, window] of Object.entries(windows)) {
+      const label = `${name}, ${load === 'echo' ? `echo calls at concurrency ${s.concurrency}` : `${s.blobMib} MiB results`} (airlock-${profileVariant})`;
+      try {
+        out.push(await summarizeCpuProfile(join(profDir, `${name}.cpuprofile`), label, 15, window));
+      } catch (err) {
+        log(`profile of ${name} not readable: ${(err as Error).message}`);
+      }
     }
   }
   return out.length > 0 ? out : { skipped: 'no profile was written (processes did not exit cleanly)' };
@@ -372,7 +383,7 @@ async function main(): Promise<void> {
     let profile: Skippable<ProfileSummary[]> = { skipped: 'not run (quick run or --no-profile)' };
     if (args.profile) {
       try {
-        profile = await profilePhase(join(dir, 'profile'), upstreamUrl, s);
+        profile = await profilePhase(join(dir, 'profile'), upstreamUrl, s, args.profileVariant);
       } catch (err) {
         profile = { skipped: `failed: ${(err as Error).message}` };
         log(`profile: ${profile.skipped}`);

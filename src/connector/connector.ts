@@ -20,6 +20,8 @@ import { startConsole } from '../console/console-server.js';
 import { AirlockError } from '../errors/airlock-error.js';
 import { gatewayStages } from '../gateway/gateway-stages.js';
 import { ensureTenantPki, type TenantPki } from '../identity/tenant-pki.js';
+import { fetchWithUpstreamHeaders } from '../identity/upstream-token-context.js';
+import { UpstreamTokenMinter } from '../identity/upstream-token-minter.js';
 import { AgentMcpEndpoint } from '../mcp/agent-mcp-endpoint.js';
 import { Upstream } from '../mcp/upstream.js';
 import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
@@ -112,11 +114,25 @@ export async function startConnector(
     });
     cleanups.push(() => audit.close());
 
+    // Short-lived tokens for HTTP upstreams (sub = end user, act = agent), when configured.
+    const tokens = ctx.config.upstreamTokens;
+    const minter = tokens
+      ? await UpstreamTokenMinter.open({
+          dataDir: ctx.dataDir,
+          issuer: tokens.issuer ?? `https://${tenantHost}`,
+          alg: tokens.alg,
+          ttlSec: tokens.ttlSec,
+          header: tokens.header,
+        })
+      : undefined;
+    const upstreamFetch = minter ? fetchWithUpstreamHeaders() : undefined;
+
     const upstreams = Object.entries(ctx.config.upstreams).map(
       ([name, entry]) =>
         new Upstream(toUpstreamConfig(name, entry, ctx), {
           logger: logger.child({ upstream: name }),
           serverRequests: ctx.config.mcp.allowServerRequests,
+          ...(upstreamFetch ? { fetch: upstreamFetch } : {}),
         }),
     );
     const catalog = new UpstreamCatalog(upstreams, {
@@ -140,6 +156,7 @@ export async function startConnector(
       stages: gatewayStages({ identities: store.identities, audit: audit.ledger, ...governance.stageDeps }),
       maxRequestBodyBytes: ctx.config.mcp.maxRequestBytes,
       allowServerRequests: ctx.config.mcp.allowServerRequests,
+      ...(minter ? { upstreamHeaders: (c, upstream) => minter.mintUpstreamHeaders(c, upstream) } : {}),
       maxSessions: ctx.config.mcp.maxSessions,
       sessionIdleTimeoutMs: ctx.config.mcp.sessionIdleMs,
       logger: logger.child({ part: 'mcp' }),
@@ -238,6 +255,7 @@ export async function startConnector(
       pki,
       identityOutDir: join(ctx.dataDir, 'agents'),
       onCatalogChange: () => governance.pinning.refresh(true),
+      ...(minter ? { upstreamTokenJwks: () => minter.jwks() } : {}),
       logger: logger.child({ part: 'console' }),
     });
     cleanups.push(() => consoleServer.close());

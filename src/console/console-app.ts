@@ -140,6 +140,8 @@ export interface ConsoleAppOptions {
   /** Clock (epoch ms). Default `Date.now`. */
   now?: () => number;
   /** Default silent. */
+  /** JWKS of the connector's upstream-token key, served at `/.well-known/jwks.json` without login. */
+  upstreamTokenJwks?: () => unknown;
   logger?: Logger;
 }
 
@@ -258,6 +260,9 @@ export function createConsoleApp(options: ConsoleAppOptions): ConsoleApp {
 
   // ------------------------------------------------------------------ public routes
   app.get('/healthz', (c) => c.json({ ok: true }));
+  // Public keys of the tokens the connector mints for upstreams (they verify `sub`/`act` with it).
+  const jwks = options.upstreamTokenJwks;
+  if (jwks) app.get('/.well-known/jwks.json', (c) => c.json(jwks()));
   app.get('/console.css', (c) =>
     c.body(CONSOLE_CSS, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'no-cache' }),
   );

@@ -36,6 +36,7 @@
  * const endpoint = new AgentMcpEndpoint({ catalog, stages: gatewayStages({ identities: store.identities }) });
  * const agents = new AgentEndpoint({ tls, identities: store.identities, handler: endpoint.nodeHandler });
  */
+
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -79,6 +80,7 @@ import { refusalResponse, writeRefusal } from './json-rpc-http-error.js';
 import { isLoggingLevel, mostVerboseLevel, passesLogThreshold } from './log-levels.js';
 import { toProtocolError } from './protocol-error-mapping.js';
 import { type AgentTurn, isRelayState, RelayedCalls, type StartRelayedCall } from './relayed-call.js';
+import type { UpstreamRequestOptions } from './upstream.js';
 import type { UpstreamCatalog } from './upstream-catalog.js';
 import { relayableCapabilities } from './upstream-interaction.js';
 
@@ -136,6 +138,11 @@ export interface AgentMcpEndpointOptions {
   /** Default {@link DEFAULT_MAX_SUBSCRIPTIONS_PER_SESSION}. */
   maxSubscriptionsPerSession?: number;
   /** Default silent. */
+  /**
+   * Headers for requests to HTTP upstreams on behalf of this request: e.g. a short-lived token minted
+   * for the end user (`UpstreamTokenMinter.mintUpstreamHeaders`). Never the agent's own credential.
+   */
+  upstreamHeaders?: (ctx: GatewayContext, upstream: string) => Promise<Record<string, string>>;
   logger?: Logger;
 }
 
@@ -175,6 +182,7 @@ export class AgentMcpEndpoint {
   readonly nodeHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
   readonly #catalog: AgentCatalog;
+  readonly #upstreamHeaders: AgentMcpEndpointOptions['upstreamHeaders'];
   readonly #pipeline: Handler;
   readonly #path: string;
   readonly #serverInfo: Implementation;
@@ -201,6 +209,7 @@ export class AgentMcpEndpoint {
 
   constructor(options: AgentMcpEndpointOptions) {
     this.#catalog = options.catalog;
+    this.#upstreamHeaders = options.upstreamHeaders;
     this.#path = options.path ?? DEFAULT_MCP_PATH;
     this.#serverInfo = options.serverInfo ?? { name: 'airlock', version: '0.1.0' };
     this.#instructions = options.instructions;
@@ -548,6 +557,12 @@ export class AgentMcpEndpoint {
     }
   }
 
+  /** Adds the per-upstream headers (minted end-user tokens) to an upstream request, when configured. */
+  #withHeaders(ctx: GatewayContext, opts: UpstreamRequestOptions): UpstreamRequestOptions {
+    const mint = this.#upstreamHeaders;
+    return mint ? { ...opts, headersFor: (upstream) => mint(ctx, upstream) } : opts;
+  }
+
   /** The pipeline's terminal: route to the catalog. */
   async #route(ctx: GatewayContext): Promise<unknown> {
     const catalog = this.#catalog;
@@ -561,11 +576,17 @@ export class AgentMcpEndpoint {
       case 'resources/templates/list':
         return { resourceTemplates: catalog.resourceTemplates() };
       case 'tools/call':
-        return this.#relay(ctx, ctx.params.name, (opts) => catalog.callTool(ctx.params, opts));
+        return this.#relay(ctx, ctx.params.name, (opts) =>
+          catalog.callTool(ctx.params, this.#withHeaders(ctx, opts)),
+        );
       case 'prompts/get':
-        return this.#relay(ctx, ctx.params.name, (opts) => catalog.getPrompt(ctx.params, opts));
+        return this.#relay(ctx, ctx.params.name, (opts) =>
+          catalog.getPrompt(ctx.params, this.#withHeaders(ctx, opts)),
+        );
       case 'resources/read':
-        return this.#relay(ctx, ctx.params.uri, (opts) => catalog.readResource(ctx.params, opts));
+        return this.#relay(ctx, ctx.params.uri, (opts) =>
+          catalog.readResource(ctx.params, this.#withHeaders(ctx, opts)),
+        );
       case 'completion/complete':
         return this.#withProgress(ctx, (opts) => catalog.complete(ctx.params, opts));
       case 'logging/setLevel':

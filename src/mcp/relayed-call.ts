@@ -389,7 +389,10 @@ class RelayedCall {
   #watch(signal: AbortSignal | undefined): void {
     if (!signal) return;
     const onAbort = () => this.cancel('the agent cancelled the request');
-    if (signal.aborted) return onAbort();
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     this.#unwatch = () => {
       signal.removeEventListener('abort', onAbort);

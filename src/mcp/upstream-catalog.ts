@@ -23,6 +23,7 @@
  * await catalog.start();
  * catalog.tools().map((t) => t.name); // ['erp.lookup_invoice', 'wiki.search', ...]
  */
+
 import {
   type LoggingLevel,
   type Prompt,
@@ -36,6 +37,7 @@ import {
 import { type Logger, pino } from 'pino';
 import { UpstreamError } from '../errors/airlock-error.js';
 import { JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
+import { runWithUpstreamHeaders } from '../identity/upstream-token-context.js';
 import {
   type ListKind,
   Upstream,
@@ -363,7 +365,10 @@ export class UpstreamCatalog {
     params: Record<string, unknown>,
     options: UpstreamRequestOptions,
   ): Promise<Record<string, unknown>> {
-    const result = await upstream.request(method, withoutHopMeta(params, true), options);
+    const send = () => upstream.request(method, withoutHopMeta(params, true), options);
+    const headers = options.headersFor ? await options.headersFor(upstream.name) : undefined;
+    const result =
+      headers && Object.keys(headers).length > 0 ? await runWithUpstreamHeaders(headers, send) : await send();
     return withoutHopMeta(result, false);
   }
 

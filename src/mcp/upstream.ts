@@ -121,6 +121,12 @@ export interface UpstreamRequestOptions {
    * request declares no client capabilities and no log level, and related requests are refused.
    */
   interaction?: UpstreamInteraction;
+  /**
+   * Extra HTTP headers for this request to an HTTP upstream, e.g. a short-lived token the connector
+   * minted for the end user (never the agent's own credential). Applied through the upstream's fetch
+   * (see src/identity/upstream-token-context.ts); ignored by stdio upstreams.
+   */
+  headersFor?: (upstream: string) => Promise<Readonly<Record<string, string>>>;
 }
 
 export interface UpstreamOptions {

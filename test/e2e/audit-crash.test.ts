@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { connectToTenant, type TenantConnection } from '../../src/agent/index.js';
 import { sha256Canonical } from '../../src/audit/canonical-json.js';
-import { everythingUpstream } from './airlock-stack.js';
+import { everythingUpstream, OPEN_POLICY } from './airlock-stack.js';
 import { exportedEntries, runCliResult } from './audit-cli.js';
 import { type Running, runCli, startCli } from './cli-process.js';
 
@@ -75,9 +75,11 @@ before(async () => {
       },
       admin: { listen: '127.0.0.1:0' },
       audit: { checkpointEvery: 25, checkpointIntervalMs: 250 },
+      policy: { file: join(dir, 'policy.yaml') },
       upstreams: { everything: everythingUpstream() },
     }),
   );
+  await writeFile(join(dir, 'policy.yaml'), OPEN_POLICY);
   await runCli(['connector', 'enroll', '--config', configFile, '--token', token]);
   await runCli(['identity', 'issue', 'agent-1', '--config', configFile, '--out', join(dir, 'agent')]);
   connector = await startCli(['connector', 'run', '--config', configFile]);

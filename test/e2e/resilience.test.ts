@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';
 import { connectToTenant, type TenantConnection } from '../../src/agent/index.js';
-import { everythingUpstream } from './airlock-stack.js';
+import { everythingUpstream, OPEN_POLICY } from './airlock-stack.js';
 import { type Running, runCli, startCli } from './cli-process.js';
 
 let dir: string;
@@ -96,9 +96,11 @@ before(async () => {
         caFile: join(dir, 'relay', 'identity', 'ca.pem'),
       },
       admin: { listen: '127.0.0.1:0' },
+      policy: { file: join(dir, 'policy.yaml') },
       upstreams: { everything: everythingUpstream() },
     }),
   );
+  await writeFile(join(dir, 'policy.yaml'), OPEN_POLICY);
   await runCli(['connector', 'enroll', '--config', configFile, '--token', token]);
   await runCli(['identity', 'issue', 'agent-1', '--config', configFile, '--out', join(dir, 'agent')]);
   connector = await startCli(['connector', 'run', '--config', configFile]);
