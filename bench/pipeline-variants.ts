@@ -56,7 +56,10 @@ export function benchPolicy(variant: PipelineVariant): Record<string, unknown> {
 }
 
 /** Writes the variant's policy into `dir` and returns the extra top-level keys of the connector YAML. */
-export async function pipelineConfig(variant: PipelineVariant, dir: string): Promise<Record<string, unknown>> {
+export async function pipelineConfig(
+  variant: PipelineVariant,
+  dir: string,
+): Promise<Record<string, unknown>> {
   const file = join(dir, 'policy.yaml');
   await writeFile(file, stringify(benchPolicy(variant)));
   return { policy: { file } };

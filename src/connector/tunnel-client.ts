@@ -53,13 +53,6 @@ export const DEFAULT_TUNNEL_CONNECT_TIMEOUT_MS = 10_000;
 export const DEFAULT_TUNNEL_HELLO_TIMEOUT_MS = 10_000;
 /** Concurrent agent streams the connector accepts per tunnel (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
 export const DEFAULT_TUNNEL_MAX_CONCURRENT_STREAMS = 1000;
-/**
- * HTTP/2 flow-control window the connector grants per agent stream (agent → connector bytes). The
- * protocol default, 64 KiB, caps a stream at 64 KiB per round trip between the two event loops.
- */
-export const DEFAULT_TUNNEL_STREAM_WINDOW_BYTES = 1024 * 1024;
-/** Flow-control window of the whole tunnel: the most the connector buffers per tunnel. */
-export const DEFAULT_TUNNEL_SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
 /** Largest WebSocket message accepted from the relay. */
 export const DEFAULT_TUNNEL_WEBSOCKET_MAX_PAYLOAD = 1024 * 1024;
 
@@ -93,10 +86,6 @@ export interface TunnelClientOptions {
   connectTimeoutMs?: number;
   helloTimeoutMs?: number;
   maxConcurrentStreams?: number;
-  /** Receive window per agent stream. Default {@link DEFAULT_TUNNEL_STREAM_WINDOW_BYTES}. */
-  streamWindowBytes?: number;
-  /** Receive window of the whole tunnel. Default {@link DEFAULT_TUNNEL_SESSION_WINDOW_BYTES}. */
-  sessionWindowBytes?: number;
   websocketMaxPayload?: number;
   logger?: Logger;
   onStream: (stream: Duplex, meta: TunnelStreamMeta) => void;
@@ -382,12 +371,8 @@ export async function dialTunnel(options: TunnelClientOptions): Promise<TunnelCo
   duplex.on('error', (err) => logger.debug({ slot, err: err.message }, 'tunnel transport error'));
 
   const session = http2.performServerHandshake(duplex, {
-    settings: {
-      maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_TUNNEL_MAX_CONCURRENT_STREAMS,
-      initialWindowSize: options.streamWindowBytes ?? DEFAULT_TUNNEL_STREAM_WINDOW_BYTES,
-    },
+    settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_TUNNEL_MAX_CONCURRENT_STREAMS },
   });
-  session.setLocalWindowSize(options.sessionWindowBytes ?? DEFAULT_TUNNEL_SESSION_WINDOW_BYTES);
   const tunnel = new TunnelConnection(slot, transport, session, duplex);
   const hello: TunnelHello = { connectorId: options.connectorId, slot, version: TUNNEL_PROTOCOL_VERSION };
   const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_TUNNEL_HELLO_TIMEOUT_MS;

@@ -65,7 +65,13 @@ import {
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
 import { type Logger, pino } from 'pino';
-import { JSONRPC_INVALID_PARAMS, JSONRPC_METHOD_NOT_FOUND, WireError } from '../errors/wire-error.js';
+import {
+  JSONRPC_INVALID_PARAMS,
+  JSONRPC_INVALID_REQUEST,
+  JSONRPC_METHOD_NOT_FOUND,
+  JSONRPC_PARSE_ERROR,
+  WireError,
+} from '../errors/wire-error.js';
 import { JSONRPC_UNAUTHENTICATED } from '../gateway/authenticate-stage.js';
 import { compose } from '../gateway/compose.js';
 import type {
@@ -76,6 +82,7 @@ import type {
   Stage,
 } from '../gateway/gateway-context.js';
 import { identityFromAuthInfo } from './agent-auth-info.js';
+import { checkJsonBody, DEFAULT_MAX_JSON_DEPTH, readBoundedBody } from './json-body-check.js';
 import { refusalResponse, writeRefusal } from './json-rpc-http-error.js';
 import { isLoggingLevel, mostVerboseLevel, passesLogThreshold } from './log-levels.js';
 import { toProtocolError } from './protocol-error-mapping.js';
@@ -124,6 +131,8 @@ export interface AgentMcpEndpointOptions {
   instructions?: string;
   /** Default {@link DEFAULT_MAX_REQUEST_BODY_BYTES}; larger bodies get 413. */
   maxRequestBodyBytes?: number;
+  /** Deepest JSON nesting accepted in a request body. Default {@link DEFAULT_MAX_JSON_DEPTH} (64). */
+  maxJsonDepth?: number;
   /** Default {@link DEFAULT_MAX_SESSIONS}; a new legacy session beyond it gets 503. */
   maxSessions?: number;
   /** Default {@link DEFAULT_SESSION_IDLE_TIMEOUT_MS}. */
@@ -182,6 +191,7 @@ export class AgentMcpEndpoint {
   readonly nodeHandler: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
   readonly #catalog: AgentCatalog;
+  readonly #maxJsonDepth: number;
   readonly #upstreamHeaders: AgentMcpEndpointOptions['upstreamHeaders'];
   readonly #pipeline: Handler;
   readonly #path: string;
@@ -214,6 +224,7 @@ export class AgentMcpEndpoint {
     this.#serverInfo = options.serverInfo ?? { name: 'airlock', version: '0.1.0' };
     this.#instructions = options.instructions;
     this.#maxBody = options.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+    this.#maxJsonDepth = options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH;
     this.#maxSessions = options.maxSessions ?? DEFAULT_MAX_SESSIONS;
     this.#idleMs = options.sessionIdleTimeoutMs ?? DEFAULT_SESSION_IDLE_TIMEOUT_MS;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ part: 'agent-mcp' });
@@ -263,6 +274,11 @@ export class AgentMcpEndpoint {
         airlock: 'AIRLOCK_IDENTITY_MISSING',
         message: 'No authenticated identity: present a client certificate issued by the tenant CA',
       });
+    }
+    if (request.method === 'POST') {
+      const bytes = new Uint8Array(await request.clone().arrayBuffer());
+      const refusal = bytes.length <= this.#maxBody ? this.#bodyRefusal(bytes) : undefined;
+      if (refusal) return refusalResponse(refusal);
     }
     let legacy: boolean;
     try {
@@ -346,7 +362,51 @@ export class AgentMcpEndpoint {
         session.lastSeenAt = Date.now();
       });
     }
+    if (req.method === 'POST') {
+      // Check the raw bytes here: the web Request built later would already carry a lossy decode.
+      const raw = await readBoundedBody(req, this.#maxBody);
+      if (raw === undefined) {
+        writeRefusal(res, {
+          status: 413,
+          code: JSONRPC_INVALID_REQUEST,
+          airlock: 'AIRLOCK_BODY_TOO_LARGE',
+          message: `Request body larger than ${this.#maxBody} bytes`,
+        });
+        return;
+      }
+      const refusal = this.#bodyRefusal(raw);
+      if (refusal) {
+        writeRefusal(res, refusal);
+        return;
+      }
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(Buffer.from(raw).toString('utf8'));
+      } catch {
+        writeRefusal(res, {
+          status: 400,
+          code: JSONRPC_PARSE_ERROR,
+          airlock: 'AIRLOCK_BODY_INVALID',
+          message: 'Parse error: the request body is not valid JSON',
+        });
+        return;
+      }
+      await this.#node(req, res, parsed);
+      return;
+    }
     await this.#node(req, res);
+  }
+
+  /** A refusal for a body with invalid UTF-8 (-32700) or nesting beyond `maxJsonDepth` (-32600). */
+  #bodyRefusal(bytes: Uint8Array): Parameters<typeof refusalResponse>[0] | undefined {
+    const problem = checkJsonBody(bytes, { maxDepth: this.#maxJsonDepth });
+    if (!problem) return undefined;
+    return {
+      status: 400,
+      code: problem.kind === 'encoding' ? JSONRPC_PARSE_ERROR : JSONRPC_INVALID_REQUEST,
+      airlock: problem.kind === 'encoding' ? 'AIRLOCK_BODY_ENCODING' : 'AIRLOCK_BODY_TOO_DEEP',
+      message: `${problem.kind === 'encoding' ? 'Parse error' : 'Invalid request'}: ${problem.message}`,
+    };
   }
 
   async #legacy(request: Request, owner: string, authInfo: AuthInfo | undefined): Promise<Response> {

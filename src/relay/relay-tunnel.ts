@@ -21,15 +21,6 @@ import {
 /** Bound on the hello body. */
 const MAX_HELLO_BYTES = 4096;
 
-/**
- * HTTP/2 flow-control window the relay grants per agent stream (connector → agent bytes). The
- * protocol default, 64 KiB, caps one stream at 64 KiB per round trip between the two event loops:
- * a large tool result then crawls. It also bounds what the relay buffers for one slow agent.
- */
-export const DEFAULT_RELAY_STREAM_WINDOW_BYTES = 1024 * 1024;
-/** Flow-control window for the whole tunnel (all its streams together): the most the relay buffers per tunnel. */
-export const DEFAULT_RELAY_SESSION_WINDOW_BYTES = 16 * 1024 * 1024;
-
 export type TunnelTransport = 'tls' | 'websocket';
 
 export interface RelayTunnelInfo {
@@ -44,10 +35,6 @@ export interface RelayTunnelOptions {
   heartbeatTimeoutMs: number;
   /** Settings the relay (h2 client) announces; the connector's own SETTINGS bound the streams we may open. */
   maxStreamsPerTunnel: number;
-  /** Receive window per agent stream. Default {@link DEFAULT_RELAY_STREAM_WINDOW_BYTES}. */
-  streamWindowBytes?: number;
-  /** Receive window of the whole tunnel. Default {@link DEFAULT_RELAY_SESSION_WINDOW_BYTES}. */
-  sessionWindowBytes?: number;
 }
 
 /**
@@ -74,18 +61,7 @@ export class RelayTunnel extends EventEmitter {
     super();
     this.session = http2.connect('http://airlock-tunnel', {
       createConnection: () => socket,
-      settings: {
-        enablePush: false,
-        maxConcurrentStreams: options.maxStreamsPerTunnel,
-        initialWindowSize: options.streamWindowBytes ?? DEFAULT_RELAY_STREAM_WINDOW_BYTES,
-      },
-    });
-    this.session.once('connect', () => {
-      try {
-        this.session.setLocalWindowSize(options.sessionWindowBytes ?? DEFAULT_RELAY_SESSION_WINDOW_BYTES);
-      } catch {
-        // the session is already closing
-      }
+      settings: { enablePush: false, maxConcurrentStreams: options.maxStreamsPerTunnel },
     });
     this.session.on('error', () => this.onClosed('session error'));
     this.session.on('goaway', () => {
