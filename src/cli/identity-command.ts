@@ -83,4 +83,29 @@ export function register(program: Command): void {
         process.stdout.write(`revoked ${name}\n`);
       });
     });
+
+  identity
+    .command('revoke-subject')
+    .description(
+      'revoke an OAuth identity (token subject of an issuer); its connections close within a second',
+    )
+    .requiredOption('-c, --config <file>', 'connector config file')
+    .requiredOption('--issuer <iss>', 'the IdP issuer identifier')
+    .requiredOption('--subject <sub>', 'the token subject (sub claim)')
+    .option('--reinstate', 'lift an earlier revocation instead')
+    .action(async (opts: { config: string; issuer: string; subject: string; reinstate?: boolean }) => {
+      const { withConnectorStore } = await import('./connector-store.js');
+      await withConnectorStore(opts.config, async (ctx, store) => {
+        const target = `${opts.issuer} ${opts.subject}`;
+        const { recordIdentityAction } = await import('./identity-audit.js');
+        if (opts.reinstate) {
+          const lifted = await store.identities.reinstateSubject(opts.issuer, opts.subject);
+          process.stdout.write(lifted ? `reinstated ${target}\n` : `${target} was not revoked\n`);
+          return;
+        }
+        await store.identities.revokeSubject(opts.issuer, opts.subject, Date.now());
+        await recordIdentityAction(ctx, store, { action: 'identity.revoke', target });
+        process.stdout.write(`revoked ${target}\n`);
+      });
+    });
 }

@@ -62,3 +62,27 @@ test('a used enrollment token is refused with a clear error and stable code', as
   assert.equal(bad.code, 1);
   assert.match(bad.err, /AIRLOCK_RELAY_TENANT_INVALID/);
 });
+
+test('identity revoke-subject records a revoked OAuth subject, and --reinstate lifts it', async () => {
+  const { openStore } = await import('../../src/store/open-store.js');
+  const file = join(dir, 'standalone.yaml');
+  const dataDir = join(dir, 'standalone');
+  await writeFile(
+    file,
+    ['tenantHost: acme.localhost', `dataDir: ${dataDir}`, 'upstreams:', '  e:', '    command: node', ''].join(
+      '\n',
+    ),
+  );
+  const args = ['--config', file, '--issuer', 'https://idp.example', '--subject', 'user-42'];
+  assert.match(
+    await runCli(['identity', 'revoke-subject', ...args]),
+    /revoked https:\/\/idp\.example user-42/,
+  );
+  let store = await openStore({ url: `sqlite:${join(dataDir, 'airlock.db')}` });
+  assert.equal(await store.identities.isSubjectRevoked('https://idp.example', 'user-42'), true);
+  await store.close();
+  assert.match(await runCli(['identity', 'revoke-subject', ...args, '--reinstate']), /reinstated/);
+  store = await openStore({ url: `sqlite:${join(dataDir, 'airlock.db')}` });
+  assert.equal(await store.identities.isSubjectRevoked('https://idp.example', 'user-42'), false);
+  await store.close();
+});
