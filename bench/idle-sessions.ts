@@ -137,14 +137,18 @@ async function openIdleSession(spec: McpEndpointSpec): Promise<IdleSession> {
       body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
     });
     await note.body.dump();
-    const stream = await request(spec.url, {
+    // The standalone SSE stream: its headers may only come with the first event (a keep-alive after
+    // seconds), so the request is left running rather than awaited.
+    request(spec.url, {
       dispatcher: client,
       method: 'GET',
       headers: { ...headers, accept: 'text/event-stream' },
-    });
-    if (stream.statusCode !== 200) throw new Error(`GET stream answered ${stream.statusCode}`);
-    stream.body.on('error', () => undefined);
-    stream.body.resume();
+    })
+      .then((stream) => {
+        stream.body.on('error', () => undefined);
+        stream.body.resume();
+      })
+      .catch(() => undefined);
     return { client };
   } catch (err) {
     await client.destroy().catch(() => undefined);
