@@ -21,7 +21,7 @@ import {
 import { type RunningChild, startChild } from './child-process.js';
 import { type McpEndpointSpec, McpHttpTarget } from './mcp-http-target.js';
 import { type McpProxy, startMcpProxy } from './mcp-proxy.js';
-import { type SshTunnel, startSshTunnel } from './ssh-tunnel.js';
+import { ensureOpenSsh, type SshTunnel, startSshTunnel } from './ssh-tunnel.js';
 
 export const PATH_IDS = [
   'direct-http',
@@ -107,7 +107,11 @@ export async function waitUntilServing(
 }
 
 /** Starts every path; logs progress with `log`. */
-export async function startPaths(dir: string, log: (line: string) => void): Promise<BenchPaths> {
+export async function startPaths(
+  dir: string,
+  log: (line: string) => void,
+  options: { installOpenSsh?: boolean } = {},
+): Promise<BenchPaths> {
   const closers: Array<() => Promise<void>> = [];
   const close = async (): Promise<void> => {
     for (const fn of closers.reverse()) await fn().catch(() => undefined);
@@ -173,6 +177,7 @@ export async function startPaths(dir: string, log: (line: string) => void): Prom
 
     let ssh: SshTunnel | undefined;
     try {
+      if (options.installOpenSsh !== false) await ensureOpenSsh(log);
       ssh = await startSshTunnel(join(dir, 'ssh'), upstream.httpPort);
       const tunnel = ssh;
       closers.push(() => tunnel.close());

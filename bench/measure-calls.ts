@@ -95,11 +95,16 @@ export interface BlobBatch extends CallBatch {
   bytes: number;
 }
 
-/** `calls` sequential `blob` calls of `mib` MiB each (one warm-up call first). */
-export async function blobCalls(target: McpHttpTarget, mib: number, calls: number): Promise<BlobBatch> {
+/** `calls` sequential `blob` calls of `mib` MiB each (after one unmeasured call when `warmup`). */
+export async function blobCalls(
+  target: McpHttpTarget,
+  mib: number,
+  calls: number,
+  warmup = true,
+): Promise<BlobBatch> {
   const batch: BlobBatch = { latenciesMs: [], errors: 0, mbPerSecond: [], bytes: 0 };
   const minBytes = mib * 1024 * 1024;
-  await target.callTool('blob', { mib }, { mode: 'size', minBytes }).catch(() => undefined);
+  if (warmup) await target.callTool('blob', { mib }, { mode: 'size', minBytes }).catch(() => undefined);
   for (let i = 0; i < calls; i++) {
     const t0 = performance.now();
     try {

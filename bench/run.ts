@@ -9,8 +9,8 @@
  *
  * Usage: node dist/bench/run.js [--quick] [--rounds N] [--only perf,restart,sessions,profile]
  *                               [--no-perf|--no-restart|--no-sessions|--no-profile] [--profile-ms N]
- *                               [--profile-variant full|tunnel]
- *                               [--out DIR] [--no-doc]
+ *                               [--profile-variant full|tunnel] [--no-install]
+ *                               [--out DIR] [--no-doc] [--root DIR]
  * Writes bench/results/{results.json,samples.json,results.md,summary.svg} and BENCHMARKS.md (full
  * runs; `--quick` writes to bench/results/quick/ and leaves BENCHMARKS.md alone).
  */
@@ -44,7 +44,8 @@ import { renderChartSvg } from './report-chart.js';
 import { renderBenchmarksDoc, renderResultsMarkdown } from './report-markdown.js';
 import { median, round, summarize } from './sample-stats.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/** The repository (dist/bench/run.js → ../..); `--root DIR` overrides it (a build elsewhere). */
+const DEFAULT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 const FULL: BenchSettings = {
   mode: 'full',
@@ -55,7 +56,7 @@ const FULL: BenchSettings = {
   closedLoopMs: 3000,
   closedLoopWarmupCalls: 3,
   blobMib: 16,
-  blobCalls: 3,
+  blobCalls: 2,
   firstCallSamples: 8,
   sessionCounts: [1000, 10_000],
   restartSignals: ['SIGKILL', 'SIGTERM', 'SIGKILL', 'SIGTERM', 'SIGKILL', 'SIGTERM'],
@@ -84,9 +85,11 @@ interface Args {
   sessions: boolean;
   profile: boolean;
   restart: boolean;
+  root: string;
   outDir: string;
   writeDoc: boolean;
   profileVariant: PipelineVariant;
+  installOpenSsh: boolean;
 }
 
 const PHASES = ['perf', 'restart', 'sessions', 'profile'] as const;
@@ -110,6 +113,7 @@ function parseArgs(argv: string[]): Args {
   const phase = (name: (typeof PHASES)[number], byDefault: boolean) =>
     only ? only.includes(name) : byDefault && !has(`--no-${name}`);
   const perf = phase('perf', true);
+  const root = resolve(value('--root') ?? DEFAULT_ROOT);
   const profile = phase('profile', !quick);
   if (profile && settings.profileMs === 0) settings.profileMs = 3000;
   return {
@@ -118,9 +122,11 @@ function parseArgs(argv: string[]): Args {
     sessions: phase('sessions', true),
     profile,
     restart: phase('restart', true),
-    outDir: resolve(value('--out') ?? join(ROOT, 'bench', 'results', quick ? 'quick' : '.')),
+    root,
+    outDir: resolve(value('--out') ?? join(root, 'bench', 'results', quick ? 'quick' : '.')),
     writeDoc: !quick && !only && !has('--no-doc'),
     profileVariant: value('--profile-variant') === 'tunnel' ? 'tunnel' : 'full',
+    installOpenSsh: !has('--no-install'),
   };
 }
 
@@ -226,8 +232,10 @@ async function runRounds(setup: BenchPaths, s: BenchSettings): Promise<PathState
     }
     for (const st of order) {
       const b = await withCpu(st.path, st.cpuBlob, async () => {
-        const batch = await blobCalls(st.single, s.blobMib, s.blobCalls);
-        return { ...batch, calls: batch.latenciesMs.length + 1 }; // + the warm-up call
+        // The first round of a full run warms up; later rounds follow other paths' calls.
+        const warm = r === 0 && s.mode === 'full';
+        const batch = await blobCalls(st.single, s.blobMib, s.blobCalls, warm);
+        return { ...batch, calls: batch.latenciesMs.length + (warm ? 1 : 0) };
       });
       st.blob.addRound(b.latenciesMs, b.errors, b.firstError);
       st.blob.extra.push(...b.mbPerSecond);
@@ -357,7 +365,7 @@ async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-bench-'));
   let setup: BenchPaths | undefined;
   try {
-    setup = await startPaths(dir, log);
+    setup = await startPaths(dir, log, { installOpenSsh: args.installOpenSsh });
     const states = args.perf ? await runRounds(setup, s) : [];
     const upstreamUrl = `http://127.0.0.1:${setup.upstream.httpPort}/mcp`;
 
@@ -373,7 +381,18 @@ async function main(): Promise<void> {
     let idleSessions: Skippable<SessionMemoryResult> = { skipped: 'not run (--no-sessions)' };
     if (args.sessions) {
       try {
-        idleSessions = await measureIdleSessions(join(dir, 'sessions'), upstreamUrl, s.sessionCounts, log);
+        // Each idle session is a socket in this process and one in the relay: stay under the fd limit.
+        const fdLimit = Number(machine.ulimitNoFile);
+        const counts = Number.isFinite(fdLimit)
+          ? s.sessionCounts.filter((n) => n + 1000 <= fdLimit)
+          : s.sessionCounts;
+        if (counts.length < s.sessionCounts.length) {
+          warnings.push(
+            `Idle sessions: the open-files limit (${machine.ulimitNoFile}) allows only ${counts.join(', ') || 'none'} of ${s.sessionCounts.join(', ')}; raise it with ulimit -n.`,
+          );
+        }
+        if (counts.length === 0) throw new Error(`open-files limit ${machine.ulimitNoFile} too low`);
+        idleSessions = await measureIdleSessions(join(dir, 'sessions'), upstreamUrl, counts, log);
       } catch (err) {
         idleSessions = { skipped: `failed: ${(err as Error).message}` };
         log(`idle sessions: ${idleSessions.skipped}`);
@@ -416,7 +435,7 @@ async function main(): Promise<void> {
         startedAt,
         finishedAt: new Date().toISOString(),
         durationSeconds: Math.round((Date.now() - started) / 1000),
-        revision: sourceRevision(ROOT),
+        revision: sourceRevision(args.root),
         machine,
         versions: packageVersions(),
         ...(setup.ssh ? { ssh: { version: setup.ssh.version, cipher: setup.ssh.cipher } } : {}),
@@ -461,9 +480,9 @@ async function main(): Promise<void> {
     await writeFile(join(args.outDir, 'summary.svg'), renderChartSvg(results));
     if (args.writeDoc) {
       // Hand-written reading of the figures (why a target is missed), kept next to the generator.
-      const analysis = await readFile(join(ROOT, 'bench', 'analysis.md'), 'utf8').catch(() => undefined);
+      const analysis = await readFile(join(args.root, 'bench', 'analysis.md'), 'utf8').catch(() => undefined);
       await writeFile(
-        join(ROOT, 'BENCHMARKS.md'),
+        join(args.root, 'BENCHMARKS.md'),
         renderBenchmarksDoc(results, 'bench/results/summary.svg', analysis),
       );
     }

@@ -16,6 +16,25 @@ import { join } from 'node:path';
 import { type RunningChild, runToEnd, startChild } from './child-process.js';
 
 const SSHD_CANDIDATES = ['/usr/sbin/sshd', '/usr/local/sbin/sshd', '/usr/bin/sshd'];
+const SSH_CANDIDATES = ['/usr/bin/ssh', '/usr/local/bin/ssh'];
+
+/**
+ * Installs Debian's `openssh-server` and `openssh-client` with apt-get when sshd or ssh is missing and
+ * this runs as root on a system with apt-get; otherwise does nothing (the path is then skipped).
+ */
+export async function ensureOpenSsh(log: (line: string) => void): Promise<void> {
+  const have = (paths: string[]) => paths.some((p) => existsSync(p));
+  if (have(SSHD_CANDIDATES) && have(SSH_CANDIDATES)) return;
+  if (process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return;
+  log('ssh -R: installing openssh-server and openssh-client with apt-get');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  try {
+    await runToEnd('apt-get', ['update', '-qq'], env);
+    await runToEnd('apt-get', ['install', '-y', '-qq', 'openssh-server', 'openssh-client'], env);
+  } catch (err) {
+    log(`ssh -R: apt-get failed: ${(err as Error).message.slice(0, 300)}`);
+  }
+}
 
 export interface SshTunnel {
   /** Loopback port on the sshd side that reaches the upstream through the tunnel. */

@@ -59,6 +59,14 @@ export async function loadYamlFile<T>(
   schema: z.ZodType<T>,
   opts: { maxBytes?: number } = {},
 ): Promise<T> {
+  return parseYamlConfig(await readConfigText(file, opts), schema, file);
+}
+
+/**
+ * Reads a config file's text with a size bound. Throws `ConfigError` when it cannot be read, and
+ * `ConfigValidationError` when it is larger than `maxBytes` (default {@link DEFAULT_MAX_CONFIG_BYTES}).
+ */
+export async function readConfigText(file: string, opts: { maxBytes?: number } = {}): Promise<string> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -72,7 +80,7 @@ export async function loadYamlFile<T>(
       { line: undefined, path: '', message: `file is larger than ${maxBytes} bytes` },
     ]);
   }
-  return parseYamlConfig(text, schema, file);
+  return text;
 }
 
 /**

@@ -9,9 +9,7 @@
  * loaded.hash; // sha256 hex of the file's bytes as read
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { ConfigValidationError, DEFAULT_MAX_CONFIG_BYTES, parseYamlConfig } from '../config/load-yaml.js';
-import { ConfigError } from '../errors/airlock-error.js';
+import { parseYamlConfig, readConfigText } from '../config/load-yaml.js';
 import { compilePolicy, type PolicyEngine } from './policy-engine.js';
 import { type Policy, policySchema } from './policy-schema.js';
 
@@ -46,20 +44,7 @@ export function parsePolicy(text: string, source: string): LoadedPolicy {
  * const { engine } = await loadPolicyFile('policy.yaml');
  */
 export async function loadPolicyFile(file: string, opts: { maxBytes?: number } = {}): Promise<LoadedPolicy> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (cause) {
-    const reason = (cause as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : 'cannot read file';
-    throw new ConfigError(`${reason} (${(cause as Error).message})`, { file }, cause);
-  }
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES;
-  if (Buffer.byteLength(text) > maxBytes) {
-    throw new ConfigValidationError(file, [
-      { line: undefined, path: '', message: `file is larger than ${maxBytes} bytes` },
-    ]);
-  }
-  return parsePolicy(text, file);
+  return parsePolicy(await readConfigText(file, opts), file);
 }
 
 /** SHA-256 (hex) of the policy text as UTF-8. */

@@ -5,22 +5,18 @@
  * by the SHA-256 of its unique arguments), and `airlock audit verify` passes.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { stringify } from 'yaml';
 import { connectToTenant, type TenantConnection } from '../../src/agent/index.js';
 import { sha256Canonical } from '../../src/audit/canonical-json.js';
-import { everythingUpstream, OPEN_POLICY } from './airlock-stack.js';
+import { everythingUpstream } from './airlock-stack.js';
 import { exportedEntries, runCliResult } from './audit-cli.js';
-import { type Running, runCli, startCli } from './cli-process.js';
+import { type CliStack, startCliStack } from './cli-process.js';
 
 const WORKERS = 6;
 
+let stack: CliStack;
 let dir: string;
-let relay: Running;
-let connector: Running | undefined;
 let configFile: string;
 let conn: TenantConnection;
 
@@ -48,56 +44,15 @@ async function untilCallsWork(limitMs: number): Promise<void> {
 }
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'airlock-audit-crash-'));
-  relay = await startCli([
-    'relay',
-    '--domain',
-    'localhost',
-    '--listen',
-    '127.0.0.1:0',
-    '--admin',
-    '127.0.0.1:0',
-    '--data-dir',
-    join(dir, 'relay'),
-  ]);
-  const relayPort = relay.ready.port as number;
-  const added = await runCli(['tenant', 'add', 'acme', '--data-dir', join(dir, 'relay')]);
-  const token = added.trim().split('\n').pop() ?? '';
-  configFile = join(dir, 'connector.yaml');
-  await writeFile(
-    configFile,
-    stringify({
-      dataDir: join(dir, 'connector'),
-      relay: {
-        url: `tls://relay.localhost:${relayPort}`,
-        connect: `127.0.0.1:${relayPort}`,
-        caFile: join(dir, 'relay', 'identity', 'ca.pem'),
-      },
-      admin: { listen: '127.0.0.1:0' },
-      audit: { checkpointEvery: 25, checkpointIntervalMs: 250 },
-      policy: { file: join(dir, 'policy.yaml') },
-      upstreams: { everything: everythingUpstream() },
-    }),
+  stack = await startCliStack(
+    { audit: { checkpointEvery: 25, checkpointIntervalMs: 250 } },
+    { everything: everythingUpstream() },
   );
-  await writeFile(join(dir, 'policy.yaml'), OPEN_POLICY);
-  await runCli(['connector', 'enroll', '--config', configFile, '--token', token]);
-  await runCli(['identity', 'issue', 'agent-1', '--config', configFile, '--out', join(dir, 'agent')]);
-  connector = await startCli(['connector', 'run', '--config', configFile]);
-  conn = {
-    url: `https://acme.localhost:${relayPort}/mcp`,
-    caPem: await readFile(connector.ready.caFile as string, 'utf8'),
-    certPem: await readFile(join(dir, 'agent', 'agent-1.cert.pem'), 'utf8'),
-    keyPem: await readFile(join(dir, 'agent', 'agent-1.key.pem'), 'utf8'),
-    connectTo: { host: '127.0.0.1', port: relayPort },
-  };
+  ({ dir, configFile, conn } = stack);
   await untilCallsWork(10_000);
 });
 
-after(async () => {
-  await connector?.kill('SIGTERM');
-  await relay?.kill('SIGTERM');
-  await rm(dir, { recursive: true, force: true });
-});
+after(() => stack?.close());
 
 test('kill -9 during a stream of calls: every answered call has its entry, and the trail verifies', async (t) => {
   const answered: string[] = [];
@@ -133,7 +88,7 @@ test('kill -9 during a stream of calls: every answered call has its entry, and t
   while (answered.length < 150 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   assert.ok(answered.length >= 150, `calls were answered before the kill (${answered.length})`);
   const answeredBeforeKill = answered.length;
-  await connector?.kill('SIGKILL');
+  await stack.connector.kill('SIGKILL');
   stop = true;
   await Promise.all(workers);
   t.diagnostic(
@@ -141,7 +96,7 @@ test('kill -9 during a stream of calls: every answered call has its entry, and t
   );
   assert.ok(failed > 0, 'the kill happened while calls were in flight');
 
-  connector = await startCli(['connector', 'run', '--config', configFile]);
+  stack.connector = await stack.startConnector();
   await untilCallsWork(10_000);
 
   const verified = await runCliResult(['audit', 'verify', '--config', configFile, '--witness']);

@@ -67,3 +67,91 @@ export async function runCli(args: string[]): Promise<string> {
     throw Object.assign(new Error(`airlock ${args.join(' ')} exited ${code}: ${err}`), { code, err });
   return out;
 }
+
+/** A relay and an enrolled connector as separate `airlock` processes, with one agent identity. */
+export interface CliStack {
+  dir: string;
+  relay: Running;
+  connector: Running;
+  relayPort: number;
+  configFile: string;
+  /** How an agent reaches the tenant (through the relay). */
+  conn: import('../../src/agent/index.js').TenantConnection;
+  relayArgs(port: number): string[];
+  startConnector(): Promise<Running>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `airlock relay`, adds tenant `acme`, writes a connector config (with `extraConfig` merged
+ * in and the open test policy), enrolls, issues `agent-1` and starts `airlock connector run`.
+ */
+export async function startCliStack(
+  extraConfig: Record<string, unknown>,
+  upstreams: Record<string, unknown>,
+): Promise<CliStack> {
+  const { mkdtemp, readFile, rm, writeFile } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { stringify } = await import('yaml');
+  const { OPEN_POLICY } = await import('./airlock-stack.js');
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-cli-stack-'));
+  const relayArgs = (port: number) => [
+    'relay',
+    '--domain',
+    'localhost',
+    '--listen',
+    `127.0.0.1:${port}`,
+    '--admin',
+    '127.0.0.1:0',
+    '--data-dir',
+    join(dir, 'relay'),
+  ];
+  const relay = await startCli(relayArgs(0));
+  const relayPort = relay.ready.port as number;
+  const added = await runCli(['tenant', 'add', 'acme', '--data-dir', join(dir, 'relay')]);
+  const token = added.trim().split('\n').pop() ?? '';
+  const configFile = join(dir, 'connector.yaml');
+  await writeFile(join(dir, 'policy.yaml'), OPEN_POLICY);
+  await writeFile(
+    configFile,
+    stringify({
+      dataDir: join(dir, 'connector'),
+      relay: {
+        url: `tls://relay.localhost:${relayPort}`,
+        connect: `127.0.0.1:${relayPort}`,
+        caFile: join(dir, 'relay', 'identity', 'ca.pem'),
+      },
+      admin: { listen: '127.0.0.1:0' },
+      policy: { file: join(dir, 'policy.yaml') },
+      ...extraConfig,
+      upstreams,
+    }),
+  );
+  await runCli(['connector', 'enroll', '--config', configFile, '--token', token]);
+  await runCli(['identity', 'issue', 'agent-1', '--config', configFile, '--out', join(dir, 'agent')]);
+  const startConnector = () => startCli(['connector', 'run', '--config', configFile]);
+  const connector = await startConnector();
+  const stack: CliStack = {
+    dir,
+    relay,
+    connector,
+    relayPort,
+    configFile,
+    conn: {
+      url: `https://acme.localhost:${relayPort}/mcp`,
+      caPem: await readFile(connector.ready.caFile as string, 'utf8'),
+      certPem: await readFile(join(dir, 'agent', 'agent-1.cert.pem'), 'utf8'),
+      keyPem: await readFile(join(dir, 'agent', 'agent-1.key.pem'), 'utf8'),
+      connectTo: { host: '127.0.0.1', port: relayPort },
+    },
+    relayArgs,
+    startConnector,
+    async close() {
+      await stack.connector.kill('SIGTERM');
+      await stack.relay.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  return stack;
+}
