@@ -165,7 +165,7 @@ export async function startPaths(
         description:
           variant === 'full'
             ? 'agent → relay → tunnel → connector (whole pipeline) → upstream'
-            : 'agent → relay → tunnel → connector (optional stages off) → upstream',
+            : 'agent → relay → tunnel → connector (stages given the least work) → upstream',
         endpoint: connector.endpoint,
         processes: () => ({
           relay: [airlock.relay.running.pid],

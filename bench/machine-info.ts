@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { join } from 'node:path';
 
 export interface MachineInfo {
   nproc: number;
@@ -49,8 +50,8 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** Versions of the packages the benchmark exercises. */
-export function packageVersions(): Record<string, string> {
+/** Versions of the packages the benchmark exercises (as installed under `root`). */
+export function packageVersions(root: string): Record<string, string> {
   const require = createRequire(import.meta.url);
   const out: Record<string, string> = {};
   for (const name of [
@@ -60,11 +61,21 @@ export function packageVersions(): Record<string, string> {
     'undici',
     'supergateway',
   ]) {
+    // Some packages do not export their package.json: read it from node_modules, else resolve it.
+    const candidates = [join(root, 'node_modules', name, 'package.json')];
     try {
-      const file = require.resolve(`${name}/package.json`);
-      out[name] = (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+      candidates.push(require.resolve(`${name}/package.json`));
     } catch {
-      out[name] = 'not installed';
+      // not exported
+    }
+    out[name] = 'not installed';
+    for (const file of candidates) {
+      try {
+        out[name] = (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+        break;
+      } catch {
+        // next candidate
+      }
     }
   }
   return out;

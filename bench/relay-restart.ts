@@ -3,9 +3,11 @@
  * (`SIGKILL`: a crash; `SIGTERM`: a graceful restart that sends every tunnel a GOAWAY), a new relay
  * process starts on the same port with the same data dir, and each connector is probed with a new
  * agent connection every 20 ms until a tool call goes through. The connectors are left alone: they
- * notice the loss and redial with their own backoff.
+ * notice the loss and redial with their own backoff. Before each sample the connectors have been
+ * stable long enough for that backoff to reset.
  */
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_BACKOFF_RESET_AFTER_MS } from '../src/connector/backoff.js';
 import { startRelayProcess } from './airlock-processes.js';
 import { type AirlockProcesses, waitUntilServing } from './bench-paths.js';
 
@@ -29,6 +31,7 @@ export async function measureRelayRestarts(
   airlock: AirlockProcesses,
   signals: Array<'SIGKILL' | 'SIGTERM'>,
   log: (line: string) => void,
+  gapMs = DEFAULT_BACKOFF_RESET_AFTER_MS + 1000,
 ): Promise<RelayRestartSample[]> {
   const out: RelayRestartSample[] = [];
   for (const signal of signals) {
@@ -53,8 +56,10 @@ export async function measureRelayRestarts(
       `relay restart (${signal}): relay up after ${sample.relayStartMs.toFixed(0)} ms, connectors serving ` +
         `${serving.map((s) => `${s} ms`).join(', ')} later`,
     );
-    // Let every tunnel of every connector come back before the next sample.
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    // Each sample is a restart after a stable period: a connector's reconnect backoff resets only once
+    // its tunnel has been up for DEFAULT_BACKOFF_RESET_AFTER_MS, so back-to-back restarts would measure
+    // the backoff of the previous one.
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
   }
   return out;
 }

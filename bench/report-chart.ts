@@ -29,24 +29,26 @@ function esc(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function niceMax(v: number): number {
-  if (!(v > 0)) return 1;
-  const exp = 10 ** Math.floor(Math.log10(v));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * exp >= v) return m * exp;
-  return 10 * exp;
+/** An axis: a round step (1, 2, 2.5 or 5 × 10^k) and the first multiple of it at or above `v`. */
+function niceAxis(v: number): { max: number; step: number } {
+  if (!(v > 0)) return { max: 1, step: 0.25 };
+  const raw = v / 4;
+  const exp = 10 ** Math.floor(Math.log10(raw));
+  const step = ([1, 2, 2.5, 5, 10].find((m) => m * exp >= raw) ?? 10) * exp;
+  return { max: Math.ceil(v / step - 1e-9) * step, step };
 }
 
 function panel(title: string, unit: string, rows: Row[], y0: number): { svg: string; height: number } {
   const plotW = WIDTH - LABEL_W - VALUE_W - 20;
-  const max = niceMax(Math.max(...rows.map((r) => (r.box ? r.box.p99 : (r.bar ?? 0)))) * 1.05);
+  const { max, step } = niceAxis(Math.max(...rows.map((r) => (r.box ? r.box.p99 : (r.bar ?? 0)))) * 1.02);
   const x = (v: number): number => LABEL_W + (Math.min(v, max) / max) * plotW;
   const height = PANEL_HEAD + rows.length * ROW_H + PANEL_FOOT;
   const out: string[] = [];
   out.push(`<text x="10" y="${y0 + 20}" class="title">${esc(title)}</text>`);
   const top = y0 + PANEL_HEAD;
   const bottom = top + rows.length * ROW_H;
-  for (let i = 0; i <= 4; i++) {
-    const v = (max * i) / 4;
+  for (let i = 0; i * step <= max + 1e-9; i++) {
+    const v = i * step;
     const gx = x(v);
     out.push(`<line x1="${gx}" y1="${top - 4}" x2="${gx}" y2="${bottom}" class="grid"/>`);
     out.push(`<text x="${gx}" y="${bottom + 15}" class="axis" text-anchor="middle">${fmtAxis(v)}</text>`);

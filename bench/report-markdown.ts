@@ -306,7 +306,7 @@ writes to \`bench/results/quick/\`). Raw results: [\`bench/results/results.json\
 | \`direct-http\` | nothing: HTTP on loopback |
 | \`direct-tls\` | nothing: HTTPS on loopback (TLS 1.3, ECDSA P-256) |
 | \`airlock-full\` | the relay (\`airlock relay\`) and a connector (\`airlock connector run\`, i.e. \`startConnector\`), each its own process: agent TLS through the relay's SNI routing, an HTTP/2 stream of a TLS tunnel, TLS termination with the tenant key, client-certificate check on every request, the gateway pipeline, the upstream client |
-| \`airlock-tunnel\` | the same with the pipeline's optional stages off |
+| \`airlock-tunnel\` | the same, with the pipeline's stages given the least work a valid policy allows (below) |
 | \`ssh-R\` | OpenSSH: the bench starts its own \`sshd\` on loopback (generated host key, a key-only login made in a temp dir) and \`ssh -N -R\` from the private side; HTTP rides the SSH connection |
 | \`mcp-proxy\` | [supergateway](https://www.npmjs.com/package/supergateway) ${v.supergateway ?? ''} exposing the stdio build of the same server over Streamable HTTP (\`--stateful\`: one stdio child per MCP session) |
 

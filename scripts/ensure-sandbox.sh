@@ -26,6 +26,20 @@ if [ -n "$missing" ]; then
   fi
 fi
 
+# When the connector runs as root, upstreams are sandboxed as an unprivileged user (65534), and
+# bubblewrap must reach this checkout's dist/ and node_modules/ as that user: grant search permission
+# (x only: no listing) on private parent directories, and say so.
+if [ "$(id -u)" = "0" ]; then
+  d="$(pwd)"
+  while :; do
+    if [ "$(( $(stat -c '%a' "$d" | sed 's/^.*\(.\)$/\1/') & 1 ))" = "0" ]; then
+      chmod o+x "$d" && echo "ensure-sandbox: granted search (o+x) on $d so the sandbox user can reach this checkout"
+    fi
+    [ "$d" = "/" ] && break
+    d="$(dirname "$d")"
+  done
+fi
+
 # Can a sandbox be made? (Fails where unprivileged user namespaces are disabled, e.g. some containers.)
 prefix=""
 if [ "$(id -u)" = "0" ]; then prefix="setpriv --reuid=65534 --regid=65534 --clear-groups --"; fi

@@ -84,6 +84,9 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
   const relayDir = join(dataDir, 'relay');
   const connectorDir = join(dataDir, 'connector');
   const erpDir = join(dataDir, 'erp');
+  // The demo's root stays searchable (the sandboxed ERP reaches its own directory below it); the
+  // connector's directory, with the keys, is private.
+  await mkdir(dataDir, { recursive: true });
   await mkdir(connectorDir, { recursive: true, mode: 0o700 });
   await prepareSandboxWritableDir(erpDir, { traverseFrom: dataDir });
 

@@ -20,6 +20,7 @@ import { statSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { type BwrapPlan, bwrapArguments, type SandboxBind, type SandboxMask } from './bwrap-arguments.js';
+import { unreachableParent } from './path-reachability.js';
 import {
   DEFAULT_SANDBOX_MODE,
   DEFAULT_SANDBOX_ROOT_FALLBACK_USER,
@@ -139,6 +140,18 @@ export async function prepareSandboxedCommand(
 
   // Configuration errors are reported whatever the mode: a contradictory sandbox is never "preferred".
   const plan = planSandbox(input, sandbox, { processEnv, prlimitPath, limits });
+
+  if (uid === 0) {
+    const user = sandbox.runAs ?? DEFAULT_SANDBOX_ROOT_FALLBACK_USER;
+    for (const bind of plan.bwrap.binds) {
+      const blocked = unreachableParent(bind.path, user);
+      if (blocked) {
+        return unavailable(
+          `${bind.path} is not reachable by the sandbox user ${user.uid}:${user.gid}: ${blocked} does not let it search (chmod o+x ${blocked}, or run the connector as an unprivileged user)`,
+        );
+      }
+    }
+  }
 
   const probe = await probeSandbox({ bwrapPath, prlimitPath, prefix, limits });
   if (!probe.ok) return unavailable(probe.reason);
