@@ -1,5 +1,5 @@
 /**
- * Gateway stage 8, "audit": writes one entry per JSON-RPC request, after the rest of the pipeline
+ * The gateway's outermost stage, "audit": writes one entry per JSON-RPC request, after the rest of the pipeline
  * resolved or threw and BEFORE the answer goes back to the agent. Put it FIRST (outermost) in the
  * stage list so it also records requests that an earlier stage refused; add `upstreamTiming()` last
  * to record upstream latency.

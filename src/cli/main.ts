@@ -6,6 +6,12 @@
 import { Command } from 'commander';
 import { reportCliError } from './cli-errors.js';
 
+// `airlock tools list | head`: a closed pipe is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 const program = new Command();
 program
   .name('airlock')

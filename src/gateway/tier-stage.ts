@@ -1,5 +1,5 @@
 /**
- * Stage 6 of the gateway: the tool's tier from policy (`tools` rules; a tool no rule names gets
+ * Stage 7 of the gateway: the tool's tier from policy (`tools` rules; a tool no rule names gets
  * `defaultTier`, which ships as `approve`).
  *
  * - `auto` → the call runs.

@@ -1,5 +1,5 @@
 /**
- * Stage 5 of the gateway: `tools/call` arguments must satisfy the tool's input JSON Schema (2020-12) —
+ * Stage 6 of the gateway: `tools/call` arguments must satisfy the tool's input JSON Schema (2020-12) —
  * the PINNED definition's schema, ANDed with the policy's schema overlay for the tool
  * (`{ allOf: [inputSchema, overlay] }`, so an operator can tighten a `maxLength`, an enum, a pattern).
  *

@@ -1,5 +1,5 @@
 /**
- * The gateway's `pii` stage (pipeline step 7): de-tokenizes the arguments of `tools/call` and
+ * The gateway's `pii` stage (pipeline step 5, before validation): de-tokenizes the arguments of `tools/call` and
  * `prompts/get` (and the URI of `resources/read`) before `next`, so the upstream works with real
  * values, then redacts the result (and any error message) after it, so raw personal data never leaves
  * the connector. A token from another tenant is refused with -32602; a result holding a class whose
