@@ -1,4 +1,4 @@
-/** The shape of `bench/results/results.json`, and the target checks computed from it. */
+/** The shape of `bench/results/comparison.json`, and the target checks computed from it. */
 import type { PathId } from './bench-paths.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import type { SessionMemoryResult } from './idle-sessions.js';

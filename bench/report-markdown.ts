@@ -1,4 +1,4 @@
-/** Markdown of a benchmark run: the results tables (bench/results/results.md) and BENCHMARKS.md. */
+/** Markdown of a benchmark run: the results tables (bench/results/comparison.md) and BENCHMARKS.md. */
 import type { PathId } from './bench-paths.js';
 import type { BenchResults, PathMeasure } from './bench-results.js';
 import type { SessionMemoryResult } from './idle-sessions.js';
@@ -288,10 +288,10 @@ export function renderBenchmarksDoc(r: BenchResults, chartPath: string, analysis
   const method = `# Benchmarks
 
 Airlock side by side with a direct connection, an SSH reverse tunnel and an MCP proxy. Reproduce with
-\`npm run bench\` (about ten minutes; \`npm run bench -- --quick\` is a smoke run of under a minute that
-writes to \`bench/results/quick/\`). Raw results: [\`bench/results/results.json\`](bench/results/results.json)
-(summaries) and [\`bench/results/samples.json\`](bench/results/samples.json) (every sample); tables:
-[\`bench/results/results.md\`](bench/results/results.md). This file is rewritten by every full run.
+\`npm run bench\` (about ten minutes; \`npm run bench -- --quick\` is a smoke run of about a minute that
+writes to \`bench/results/quick/\`). Raw results: [\`bench/results/comparison.json\`](bench/results/comparison.json)
+(summaries) and [\`bench/results/comparison-samples.json\`](bench/results/comparison-samples.json) (every sample); tables:
+[\`bench/results/comparison.md\`](bench/results/comparison.md). This file is rewritten by every full run.
 
 ## Method
 

@@ -10,8 +10,10 @@
  * Usage: node dist/bench/run.js [--quick] [--rounds N] [--only perf,restart,sessions,profile]
  *                               [--no-perf|--no-restart|--no-sessions|--no-profile] [--profile-ms N]
  *                               [--profile-variant full|tunnel] [--no-install]
- *                               [--out DIR] [--no-doc] [--root DIR]
- * Writes bench/results/{results.json,samples.json,results.md,summary.svg} and BENCHMARKS.md (full
+ *                               [--out DIR] [--no-doc] [--root DIR] [--render]
+ * `--render` measures nothing: it rewrites comparison.md, comparison.svg and BENCHMARKS.md from
+ * `<out>/comparison.json` (e.g. after editing bench/analysis.md).
+ * Writes bench/results/comparison{.json,-samples.json,.md,.svg} and BENCHMARKS.md (full
  * runs; `--quick` writes to bench/results/quick/ and leaves BENCHMARKS.md alone).
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -90,6 +92,8 @@ interface Args {
   writeDoc: boolean;
   profileVariant: PipelineVariant;
   installOpenSsh: boolean;
+  /** Only re-render the reports from `<outDir>/comparison.json`. */
+  render: boolean;
 }
 
 const PHASES = ['perf', 'restart', 'sessions', 'profile'] as const;
@@ -127,6 +131,7 @@ function parseArgs(argv: string[]): Args {
     writeDoc: !quick && !only && !has('--no-doc'),
     profileVariant: value('--profile-variant') === 'tunnel' ? 'tunnel' : 'full',
     installOpenSsh: !has('--no-install'),
+    render: has('--render'),
   };
 }
 
@@ -345,8 +350,32 @@ function pathMeasures(states: PathState[], pick: (st: PathState) => MeasureAccum
   return out;
 }
 
+/** comparison.md, comparison.svg and (full runs) BENCHMARKS.md from `results`. */
+async function writeReports(results: BenchResults, args: Args): Promise<void> {
+  await writeFile(join(args.outDir, 'comparison.md'), renderResultsMarkdown(results, 'comparison.svg'));
+  await writeFile(join(args.outDir, 'comparison.svg'), renderChartSvg(results));
+  if (args.writeDoc) {
+    // Hand-written reading of the figures (why a target is missed), kept next to the generator.
+    const analysis = await readFile(join(args.root, 'bench', 'analysis.md'), 'utf8').catch(() => undefined);
+    await writeFile(
+      join(args.root, 'BENCHMARKS.md'),
+      renderBenchmarksDoc(results, 'bench/results/comparison.svg', analysis),
+    );
+  }
+  log(`results written to ${args.outDir}${args.writeDoc ? ' and BENCHMARKS.md' : ''}`);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.render) {
+    // Re-render the reports of an earlier run (after editing bench/analysis.md, say); measure nothing.
+    const results = JSON.parse(await readFile(join(args.outDir, 'comparison.json'), 'utf8')) as BenchResults;
+    await writeReports(results, {
+      ...args,
+      writeDoc: results.meta.settings.mode === 'full' && args.writeDoc,
+    });
+    return;
+  }
   const s = args.settings;
   const machine = machineInfo();
   const startedAt = new Date().toISOString();
@@ -482,19 +511,9 @@ async function main(): Promise<void> {
       ]),
     );
     await mkdir(args.outDir, { recursive: true });
-    await writeFile(join(args.outDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
-    await writeFile(join(args.outDir, 'samples.json'), `${JSON.stringify(samples)}\n`);
-    await writeFile(join(args.outDir, 'results.md'), renderResultsMarkdown(results, 'summary.svg'));
-    await writeFile(join(args.outDir, 'summary.svg'), renderChartSvg(results));
-    if (args.writeDoc) {
-      // Hand-written reading of the figures (why a target is missed), kept next to the generator.
-      const analysis = await readFile(join(args.root, 'bench', 'analysis.md'), 'utf8').catch(() => undefined);
-      await writeFile(
-        join(args.root, 'BENCHMARKS.md'),
-        renderBenchmarksDoc(results, 'bench/results/summary.svg', analysis),
-      );
-    }
-    log(`results written to ${args.outDir}${args.writeDoc ? ' and BENCHMARKS.md' : ''}`);
+    await writeFile(join(args.outDir, 'comparison.json'), `${JSON.stringify(results, null, 2)}\n`);
+    await writeFile(join(args.outDir, 'comparison-samples.json'), `${JSON.stringify(samples)}\n`);
+    await writeReports(results, args);
     for (const t of results.targets) {
       log(
         `${t.met === undefined ? '?' : t.met ? 'MET ' : 'MISS'} ${t.name}: ${t.measured} (target ${t.target})`,
