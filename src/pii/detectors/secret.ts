@@ -62,8 +62,12 @@ export const SECRET_FORMATS: readonly SecretFormat[] = [
 ];
 
 const SECRET_KEY = /passw|passphrase|secret|token|api.?key|private.?key|credential|auth/i;
-/** A run of characters that random keys are made of. */
-const CANDIDATE = /[A-Za-z0-9+/_-]{16,}={0,2}/g;
+/**
+ * A run of characters that random keys are made of. Bounded: a multi-megabyte run (a base64 blob)
+ * is examined in consecutive 4 KiB pieces instead of one match, which would exhaust the regex
+ * engine's stack.
+ */
+const CANDIDATE = /[A-Za-z0-9+/_-]{16,4096}={0,2}/g;
 
 /** Shannon entropy of `text` in bits per character. */
 export function shannonEntropy(text: string): number {
