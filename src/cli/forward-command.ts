@@ -3,45 +3,34 @@
  * for MCP clients that speak Streamable HTTP but cannot pin a CA or present a client certificate.
  */
 import type { Command } from 'commander';
+import { type TenantConnectionFlags, tenantConnectionOptions } from './tenant-connection-flags.js';
 
-interface ForwardFlags {
-  url: string;
-  ca: string;
-  cert?: string;
-  key?: string;
-  connect?: string;
+interface ForwardFlags extends TenantConnectionFlags {
   listen: string;
   allowAnyHost?: boolean;
   json?: boolean;
 }
 
 export function register(program: Command): void {
-  program
-    .command('forward')
-    .description('loopback HTTP endpoint forwarding to a tenant URL with an agent identity (mTLS, pinned CA)')
-    .requiredOption('--url <url>', 'tenant MCP URL, e.g. https://acme.relay.example.com/mcp')
-    .requiredOption('--ca <file>', 'tenant CA certificate (PEM) to pin')
-    .option('--cert <file>', 'agent client certificate (PEM)')
-    .option('--key <file>', 'agent private key (PEM)')
-    .option('--connect <host:port>', 'open the TCP connection here instead of resolving the URL host')
+  tenantConnectionOptions(
+    program
+      .command('forward')
+      .description(
+        'loopback HTTP endpoint forwarding to a tenant URL with an agent identity (mTLS, pinned CA)',
+      ),
+  )
     .option('--listen <host:port>', 'loopback address to listen on', '127.0.0.1:0')
     .option('--allow-any-host', 'forward foreign Host/Origin headers instead of refusing them (testing only)')
     .option('--json', 'print one JSON line when ready')
     .action(async (flags: ForwardFlags) => {
-      const { loadTenantConnection } = await import('../agent/load-tenant-connection.js');
+      const { tenantConnectionFromFlags } = await import('./tenant-connection-flags.js');
       const { startLocalForwarder } = await import('../agent/local-forwarder.js');
       const { listenAddress } = await import('../connector/listen-address.js');
       const { cliLogger } = await import('./logger.js');
       const { catchShutdownSignals, runUntilSignal } = await import('./run-until-signal.js');
       const signals = catchShutdownSignals();
       const logger = cliLogger();
-      const conn = await loadTenantConnection({
-        url: flags.url,
-        caFile: flags.ca,
-        ...(flags.cert ? { certFile: flags.cert } : {}),
-        ...(flags.key ? { keyFile: flags.key } : {}),
-        ...(flags.connect ? { connect: flags.connect } : {}),
-      });
+      const conn = await tenantConnectionFromFlags(flags);
       const { host, port } = listenAddress(flags.listen);
       const forwarder = await startLocalForwarder(conn, {
         host,
