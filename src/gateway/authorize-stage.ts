@@ -1,5 +1,5 @@
 /**
- * Stage 3 of the gateway: the identity's roles decide what it may see and use (policy `roles`).
+ * Stage 4 of the gateway: the identity's roles decide what it may see and use (policy `roles`).
  *
  * - `tools/call` of a tool no role allows → -32003 `AIRLOCK_TOOL_FORBIDDEN` naming the tool.
  * - `prompts/get` → `AIRLOCK_PROMPT_FORBIDDEN`; `resources/read` → `AIRLOCK_RESOURCE_FORBIDDEN`;
@@ -80,8 +80,16 @@ export function authorize(options: AuthorizeOptions): Stage {
         checkPrompt(ctx, engine, subject, requestedName(ctx), identity.name);
         return next(ctx);
       case 'resources/read':
+      case 'resources/subscribe':
         checkResource(ctx, engine, subject, String(ctx.params.uri ?? ''), identity.name);
         return next(ctx);
+      case 'subscriptions/listen': {
+        const uris = ctx.params.resourceSubscriptions;
+        for (const uri of Array.isArray(uris) ? uris : []) {
+          checkResource(ctx, engine, subject, String(uri), identity.name);
+        }
+        return next(ctx);
+      }
       case 'completion/complete': {
         const ref = (ctx.params.ref ?? {}) as Record<string, unknown>;
         if (ref.type === 'ref/prompt')

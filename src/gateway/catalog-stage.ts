@@ -1,5 +1,5 @@
 /**
- * Stage 4 of the gateway: only pinned, approved, enabled tool definitions reach agents (see
+ * Stage 5 of the gateway: only pinned, approved, enabled tool definitions reach agents (see
  * src/catalog/tool-pinning.ts for pinning, quarantine and the kill switch).
  *
  * - `tools/list`: disabled, never-approved and changed-since-approval tools are removed from the result.

@@ -6,10 +6,10 @@
  *                  the answer; fails closed when the trail cannot be written (src/audit/audit-stage.ts)
  *   1. authenticate   identity exists in the store, not revoked, token unexpired (authenticate-stage.ts)
  *   2. budget         rate limit, turn budget, concurrency, sizes, upstream timeout (budget-stage.ts)
- *   3. authorize      roles → allowed tools; forbidden ones absent from lists too  (authorize-stage.ts)
- *   4. catalog        definition matches its pin; quarantine; kill switch         (catalog-stage.ts)
- *   5. pii            de-tokenize arguments / tokenize results (src/pii/pii-stage.ts); before
- *                     validation, so schemas (formats, patterns) see the real values
+ *   3. pii            de-tokenize arguments and URIs / tokenize results (src/pii/pii-stage.ts); before
+ *                     authorization and validation, so policy and schemas see the real values
+ *   4. authorize      roles → allowed tools; forbidden ones absent from lists too  (authorize-stage.ts)
+ *   5. catalog        definition matches its pin; quarantine; kill switch         (catalog-stage.ts)
  *   6. validate       arguments against the pinned JSON Schema (+ policy overlay); strip extras
  *   7. tier           auto / approve (the approval hook) / block                   (tier-stage.ts)
  *   upstreamTiming  INNERMOST: upstream latency for the audit entry
@@ -47,7 +47,7 @@ export interface GatewayStageDeps {
   pinning?: CatalogStageOptions['pinning'] & ValidateOptions['definitions'];
   /** The human approval queue for the `approve` tier; without it such calls are refused. */
   approvals?: ApprovalHook;
-  /** De-tokenize arguments / tokenize results (`piiStage`), placed before validation. */
+  /** De-tokenize arguments / tokenize results (`piiStage`), placed before authorization. */
   pii?: Stage;
 }
 
@@ -64,9 +64,10 @@ export function gatewayStages(deps: GatewayStageDeps): Stage[] {
     const policy = deps.policy;
     stages.push(
       budget({ policy, ...(deps.now ? { now: deps.now } : {}) }),
+      // De-tokenized before authorization, so policy decides on the URI and arguments the upstream gets.
+      ...(deps.pii ? [deps.pii] : []),
       authorize({ policy }),
       catalogStage({ pinning: deps.pinning }),
-      ...(deps.pii ? [deps.pii] : []),
       validate({ policy, definitions: deps.pinning }),
       tier({ policy, ...(deps.approvals ? { approvals: deps.approvals } : {}) }),
     );

@@ -66,10 +66,12 @@ import {
 } from '@modelcontextprotocol/server';
 import { type Logger, pino } from 'pino';
 import {
+  JSONRPC_INTERNAL_ERROR,
   JSONRPC_INVALID_PARAMS,
   JSONRPC_INVALID_REQUEST,
   JSONRPC_METHOD_NOT_FOUND,
   JSONRPC_PARSE_ERROR,
+  toWireError,
   WireError,
 } from '../errors/wire-error.js';
 import { JSONRPC_UNAUTHENTICATED } from '../gateway/authenticate-stage.js';
@@ -257,7 +259,10 @@ export class AgentMcpEndpoint {
    * Web-standard face: serves one HTTP request to the MCP path (both eras). The caller (TLS termination)
    * supplies the authenticated identity as `authInfo`.
    */
-  async fetch(request: Request, options: { authInfo?: AuthInfo } = {}): Promise<Response> {
+  async fetch(
+    request: Request,
+    options: { authInfo?: AuthInfo; parsedBody?: unknown } = {},
+  ): Promise<Response> {
     if (this.#closed) {
       return refusalResponse({
         status: 503,
@@ -275,23 +280,33 @@ export class AgentMcpEndpoint {
         message: 'No authenticated identity: present a client certificate issued by the tenant CA',
       });
     }
-    if (request.method === 'POST') {
+    // The node handler checked and parsed the raw bytes already (`parsedBody`); a web-standard caller
+    // that did not is checked here. Either way the body is read once and handed on parsed.
+    let parsedBody = options.parsedBody;
+    if (request.method === 'POST' && parsedBody === undefined) {
       const bytes = new Uint8Array(await request.clone().arrayBuffer());
       const refusal = bytes.length <= this.#maxBody ? this.#bodyRefusal(bytes) : undefined;
       if (refusal) return refusalResponse(refusal);
+      try {
+        parsedBody =
+          bytes.length <= this.#maxBody ? JSON.parse(Buffer.from(bytes).toString('utf8')) : undefined;
+      } catch {
+        parsedBody = undefined; // not JSON: the SDK answers with its parse error
+      }
     }
+    const forward = { authInfo: options.authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
     let legacy: boolean;
     try {
-      legacy = await isLegacyRequest(request, undefined, { maxRequestBodySize: this.#maxBody });
+      legacy = await isLegacyRequest(request, parsedBody, { maxRequestBodySize: this.#maxBody });
     } catch {
       legacy = false; // the modern leg owns every error answer
     }
     if (!legacy) {
       if (request.method === 'POST' && request.headers.get('mcp-method') === 'subscriptions/listen')
         return this.#listen(request, options.authInfo);
-      return this.#modern.fetch(request, { authInfo: options.authInfo });
+      return this.#modern.fetch(request, forward);
     }
-    return this.#legacy(request, identity.name, options.authInfo);
+    return this.#legacy(request, identity.name, forward);
   }
 
   /** Live legacy sessions. */
@@ -409,7 +424,11 @@ export class AgentMcpEndpoint {
     };
   }
 
-  async #legacy(request: Request, owner: string, authInfo: AuthInfo | undefined): Promise<Response> {
+  async #legacy(
+    request: Request,
+    owner: string,
+    handling: { authInfo: AuthInfo | undefined; parsedBody?: unknown },
+  ): Promise<Response> {
     const sessionId = request.headers.get('mcp-session-id');
     if (sessionId) {
       const session = this.#sessions.get(sessionId);
@@ -422,7 +441,7 @@ export class AgentMcpEndpoint {
         });
       }
       session.lastSeenAt = Date.now();
-      return session.transport.handleRequest(request, { authInfo });
+      return session.transport.handleRequest(request, handling);
     }
     if (request.method !== 'POST') {
       return refusalResponse({
@@ -473,7 +492,7 @@ export class AgentMcpEndpoint {
     };
     try {
       await server.connect(transport);
-      const response = await transport.handleRequest(request, { authInfo });
+      const response = await transport.handleRequest(request, handling);
       if (!registered) await server.close().catch(() => {}); // not an initialize request: nothing to keep
       return response;
     } finally {
@@ -617,6 +636,43 @@ export class AgentMcpEndpoint {
     }
   }
 
+  /**
+   * Runs a 2026-07-28 `subscriptions/listen` through the pipeline as the request it is (audited,
+   * budgeted, each resource URI authorized) before the SDK serves the stream. A refusal comes back as
+   * an HTTP answer with the JSON-RPC error.
+   */
+  async #admitListen(
+    request: Request,
+    authInfo: AuthInfo | undefined,
+    uris: string[],
+  ): Promise<Response | undefined> {
+    const ctx: GatewayContext = {
+      identity: identityFromAuthInfo(authInfo),
+      era: 'modern',
+      sessionId: undefined,
+      method: 'subscriptions/listen',
+      params: { resourceSubscriptions: uris },
+      requestId: 'listen',
+      signal: request.signal,
+      progressToken: undefined,
+      sendProgress: async () => {},
+      decisions: [],
+      startedAt: Date.now(),
+    };
+    try {
+      await this.#pipeline(ctx);
+      return undefined;
+    } catch (err) {
+      const wire = toWireError(err);
+      return refusalResponse({
+        status: wire.rpcCode === JSONRPC_INTERNAL_ERROR ? 500 : 403,
+        code: wire.rpcCode,
+        airlock: wire.airlockCode,
+        message: wire.message,
+      });
+    }
+  }
+
   /** Adds the per-upstream headers (minted end-user tokens) to an upstream request, when configured. */
   #withHeaders(ctx: GatewayContext, opts: UpstreamRequestOptions): UpstreamRequestOptions {
     const mint = this.#upstreamHeaders;
@@ -648,7 +704,9 @@ export class AgentMcpEndpoint {
           catalog.readResource(ctx.params, this.#withHeaders(ctx, opts)),
         );
       case 'completion/complete':
-        return this.#withProgress(ctx, (opts) => catalog.complete(ctx.params, opts));
+        return this.#withProgress(ctx, (opts) => catalog.complete(ctx.params, this.#withHeaders(ctx, opts)));
+      case 'subscriptions/listen':
+        return {}; // admitted: the SDK serves the stream (see #admitListen)
       case 'logging/setLevel':
         return this.#setLogLevel(ctx);
       case 'resources/subscribe':
@@ -807,7 +865,19 @@ export class AgentMcpEndpoint {
    * (`resourceSubscriptions`) are subscribed at their upstreams for as long as the stream is open.
    */
   async #listen(request: Request, authInfo: AuthInfo | undefined): Promise<Response> {
-    const uris = await listenedResourceUris(request, this.#maxSubscriptions);
+    const uris = await listenedResourceUris(request);
+    if (uris.length > this.#maxSubscriptions) {
+      return refusalResponse({
+        status: 400,
+        code: JSONRPC_INVALID_PARAMS,
+        airlock: 'AIRLOCK_LIMIT_SUBSCRIPTIONS',
+        message: `At most ${this.#maxSubscriptions} resource subscriptions per stream (asked: ${uris.length})`,
+      });
+    }
+    // The SDK serves the stream itself; the gateway pipeline (audit, budget, authorize) decides first
+    // whether this identity may subscribe to these resources at all.
+    const refused = await this.#admitListen(request, authInfo, uris);
+    if (refused) return refused;
     const held: string[] = [];
     for (const uri of uris) {
       try {
@@ -876,16 +946,16 @@ export class AgentMcpEndpoint {
 }
 
 /** The resource URIs a `subscriptions/listen` request's filter names (at most `max`; none if unreadable). */
-async function listenedResourceUris(request: Request, max: number): Promise<string[]> {
+async function listenedResourceUris(request: Request): Promise<string[]> {
   try {
     const body = (await request.clone().json()) as {
       params?: { notifications?: { resourceSubscriptions?: unknown } };
     };
     const uris = body?.params?.notifications?.resourceSubscriptions;
     if (!Array.isArray(uris)) return [];
-    return [...new Set(uris.filter((u): u is string => typeof u === 'string'))].slice(0, max);
+    return [...new Set(uris.filter((u): u is string => typeof u === 'string'))];
   } catch {
-    return [];
+    return []; // an unreadable body: the SDK answers it with its own parse error
   }
 }
 

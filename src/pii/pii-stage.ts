@@ -1,5 +1,5 @@
 /**
- * The gateway's `pii` stage (pipeline step 5, before validation): de-tokenizes the arguments of `tools/call` and
+ * The gateway's `pii` stage (pipeline step 3, before authorization): de-tokenizes the arguments of `tools/call` and
  * `prompts/get` (and the URI of `resources/read`) before `next`, so the upstream works with real
  * values, then redacts the result (and any error message) after it, so raw personal data never leaves
  * the connector. A token from another tenant is refused with -32602; a result holding a class whose
@@ -11,6 +11,7 @@
  * const stages = [authenticate({ identities: store.identities }), piiStage({ vault, policy: { tools: [{ match: 'erp.get_*', actions: { CARD: 'mask' } }] } })];
  */
 import type { CountryCode } from 'libphonenumber-js/max';
+import { WireError } from '../errors/wire-error.js';
 import { recordDecision } from '../gateway/decision-channel.js';
 import type { GatewayContext, Stage } from '../gateway/gateway-context.js';
 import { detokenizeArguments } from './detokenize.js';
@@ -66,11 +67,15 @@ export function piiStage(options: PiiStageOptions): Stage {
         };
       }
     } catch (err) {
+      // Only an unknown token is the agent's fault; a vault or store failure is recorded as what it is.
+      const unknownToken = err instanceof WireError && err.airlockCode === PII_ERROR_CODES.unknownToken;
       recordDecision(ctx, {
         stage: PII_STAGE,
         outcome: 'deny',
-        code: PII_ERROR_CODES.unknownToken,
-        reason: 'the arguments carry a token this tenant never issued',
+        code: unknownToken ? PII_ERROR_CODES.unknownToken : 'AIRLOCK_PII_UNAVAILABLE',
+        reason: unknownToken
+          ? 'the arguments carry a token this tenant never issued'
+          : `the PII vault could not be read: ${err instanceof Error ? err.message : String(err)}`,
       });
       throw err;
     }

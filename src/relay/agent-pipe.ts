@@ -33,7 +33,11 @@ export function pipeAgent(options: AgentPipeOptions): void {
     closed = true;
     options.onClose();
   };
+  let refused = false;
   const refuse = (status: number | undefined): void => {
+    // 'error' and 'close' (and our own cancel) can each report the same refusal: count it once.
+    if (refused) return;
+    refused = true;
     options.onRefused(status);
     if (bytesToAgent === 0 && !socket.destroyed) {
       socket.end(tlsAlert(TlsAlert.internal_error));

@@ -456,9 +456,10 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     if (tenant === undefined) return refuse(socket, 'unknown_host', TlsAlert.unrecognized_name, sni);
     let tunnel = registry.pick(tenant);
     if (!tunnel) {
+      // The same alert either way, so that probing names from outside does not reveal which tenants
+      // exist; the metric and the log line keep the distinction for the operator.
       const known = await store.relay.getTenant(tenant);
-      if (!known) return refuse(socket, 'unknown_tenant', TlsAlert.unrecognized_name, sni);
-      return refuse(socket, 'no_tunnel', TlsAlert.internal_error, sni);
+      return refuse(socket, known ? 'no_tunnel' : 'unknown_tenant', TlsAlert.unrecognized_name, sni);
     }
     if (socket.destroyed) return;
     const active = activePerTenant.get(tenant) ?? 0;
@@ -467,7 +468,11 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     let stream: ClientHttp2Stream;
     try {
       stream = tunnel.openStream(sni, peerOf(socket));
-    } catch {
+    } catch (err) {
+      logger.warn(
+        { tenant, err: (err as Error).message },
+        'could not open a stream on a tunnel; trying another',
+      );
       tunnel = registry.pick(tenant);
       if (!tunnel) return refuse(socket, 'no_tunnel', TlsAlert.internal_error, sni);
       stream = tunnel.openStream(sni, peerOf(socket));
@@ -475,13 +480,19 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
     activePerTenant.set(tenant, active + 1);
     metrics.agentConnectionsTotal.inc({ tenant });
     metrics.agentConnectionsActive.inc({ tenant });
+    // Label lookups once per connection, not once per chunk (this is the byte pump).
+    const byteCounters = {
+      to_agent: metrics.bytesTotal.labels({ tenant, direction: 'to_agent' }),
+      to_connector: metrics.bytesTotal.labels({ tenant, direction: 'to_connector' }),
+    };
+    const onPipe = options.onPipe;
     pipeAgent({
       socket,
       stream,
       firstBytes: bytes,
       onBytes: (direction, chunk) => {
-        metrics.bytesTotal.inc({ tenant, direction }, chunk.length);
-        options.onPipe?.(tenant, direction, chunk);
+        byteCounters[direction].inc(chunk.length);
+        onPipe?.(tenant, direction, chunk);
       },
       onRefused: (status) => {
         metrics.routingFailures.inc({ reason: 'stream_refused' });

@@ -89,6 +89,25 @@ describe('authorize', () => {
   });
 });
 
+describe('authorize: subscriptions', () => {
+  it('checks every URI of a resources/subscribe and a subscriptions/listen filter', async () => {
+    const handler = compose([authorize({ policy: () => engineOf(POLICY) })], async () => ({}));
+    await handler(ctx('resources/subscribe', { uri: 't://ok/a' }));
+    await handler(ctx('subscriptions/listen', { resourceSubscriptions: ['t://ok/a', 't://ok/b/c'] }));
+    for (const request of [
+      ctx('resources/subscribe', { uri: 't://secret/a' }),
+      ctx('subscriptions/listen', { resourceSubscriptions: ['t://ok/a', 't://secret/a'] }),
+    ]) {
+      await assert.rejects(handler(request), (err: unknown) => {
+        assert.ok(err instanceof WireError);
+        assert.equal(err.airlockCode, 'AIRLOCK_RESOURCE_FORBIDDEN');
+        assert.match(err.message, /t:\/\/secret\/a/);
+        return true;
+      });
+    }
+  });
+});
+
 describe('bearer identities', () => {
   it('are matched by token subject and issuer, never by a certificate name', async () => {
     const engine = engineOf(`

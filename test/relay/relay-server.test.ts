@@ -133,7 +133,11 @@ test('unroutable connections get a TLS alert and a close, and the relay keeps se
     ['unknown host', await captureClientHello({ servername: 'www.example.com' }), 112],
     ['unknown tenant', await captureClientHello({ servername: 'nobody.localhost' }), 112],
     ['no SNI', await captureClientHello({ servername: '' }), 112],
-    ['tenant without tunnel', await captureClientHello({ servername: 'idle.localhost' }), 80],
+    [
+      'tenant without tunnel (same alert as unknown)',
+      await captureClientHello({ servername: 'idle.localhost' }),
+      112,
+    ],
     ['garbage', Buffer.from('GET / HTTP/1.1\r\nHost: acme.localhost\r\n\r\n'), 40],
     ['oversized hello', Buffer.from([0x16, 3, 1, 0x40, 0, 1, 0x01, 0, 0, ...new Array(100).fill(0)]), 40],
   ];
