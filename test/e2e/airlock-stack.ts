@@ -80,6 +80,8 @@ pii:
 export interface StackOptions {
   /** Policy file text for every tenant (default {@link OPEN_POLICY}). */
   policy?: string;
+  /** Extra connector config sections (e.g. `agents`), merged into every tenant's connector.yaml. */
+  connector?: Record<string, unknown>;
   tenants?: string[];
   transport?: 'tls' | 'websocket';
   /** Upstreams for every tenant; default: ERP sample + server-everything. */
@@ -166,6 +168,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         },
         admin: { listen: '127.0.0.1:0' },
         policy: { file: policyFile },
+        ...options.connector,
         upstreams: (options.upstreams ?? defaultUpstreams)(tdir),
       };
       await writeFile(configFile, stringify(config));
