@@ -35,9 +35,15 @@ export function readClientHello(
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_HELLO_TIMEOUT_MS;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_CLIENT_HELLO_BYTES;
   return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
+    let chunks: Buffer[] = [];
     let length = 0;
-    const bytes = (): Buffer => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length));
+    // Parse only once the bytes the last parse asked for have arrived: a hello dribbled one byte at a
+    // time costs one concat and one parse per TLS record, not one per byte.
+    let parseAt = 0;
+    const bytes = (): Buffer => {
+      if (chunks.length > 1) chunks = [Buffer.concat(chunks, length)];
+      return chunks[0] ?? Buffer.alloc(0);
+    };
 
     const finish = (result: ReadClientHelloResult): void => {
       clearTimeout(timer);
@@ -51,10 +57,12 @@ export function readClientHello(
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
       length += chunk.length;
+      if (length < parseAt && length < maxBytes) return;
       const all = bytes();
       const parsed: ClientHelloResult = parseClientHello(all, { maxBytes });
       if (parsed.kind === 'incomplete') {
         if (length >= maxBytes) finish({ kind: 'invalid', reason: 'ClientHello too large', bytes: all });
+        else parseAt = length + parsed.need;
         return;
       }
       if (parsed.kind === 'invalid') finish({ kind: 'invalid', reason: parsed.reason, bytes: all });
