@@ -44,7 +44,7 @@ test('relay heartbeat: a half-open tunnel is removed within interval + timeout',
       fx.relay.port,
       await captureClientHello({ servername: 'acme.localhost' }),
     );
-    assert.deepEqual(answer, tlsAlert(80), 'agents get a clean alert instead of a hang');
+    assert.deepEqual(answer, tlsAlert(112), 'agents get a clean alert instead of a hang');
   } finally {
     tunnel.destroy();
     echo.close();

@@ -194,7 +194,7 @@ test('stop() drains: no new agent streams, in-flight ones finish, then the tunne
       fx.relay.port,
       await captureClientHello({ servername: 'acme.localhost' }),
     );
-    assert.deepEqual(refused, tlsAlert(80));
+    assert.deepEqual(refused, tlsAlert(112));
     // ...while the in-flight one keeps working.
     assert.equal(await roundTrip(agent, 'during drain'), 'during drain');
     assert.equal(stopped, false);
