@@ -13,7 +13,7 @@ export function sandboxUnavailable(upstream: string, reason: string): SandboxErr
   return new SandboxError(
     'AIRLOCK_SANDBOX_UNAVAILABLE',
     `upstream '${upstream}' requires a sandbox, but none can be created here: ${reason}. ` +
-      'Install bubblewrap and util-linux (Debian: apt-get install bubblewrap util-linux; see scripts/ensure-sandbox.sh), ' +
+      'Install bubblewrap and util-linux (Debian: apt-get install bubblewrap util-linux; see scripts/install-system-deps.sh), ' +
       'allow unprivileged user namespaces, or set sandbox.mode to "preferred" or "off" for this upstream.',
   );
 }
