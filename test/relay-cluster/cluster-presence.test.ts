@@ -1,0 +1,118 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, test } from 'node:test';
+import { Redis } from 'ioredis';
+import { type ClusterNode, RedisPresence } from '../../src/relay/cluster/cluster-presence.js';
+
+const REDIS_URL = process.env.AIRLOCK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const prefix = `airlock-test:${randomUUID()}:`;
+const opened: RedisPresence[] = [];
+
+after(async () => {
+  await Promise.all(opened.map((p) => p.close()));
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+});
+
+function node(id: string): ClusterNode {
+  return {
+    id,
+    peerAddress: `127.0.0.1:${id.length}`,
+    publicAddress: '127.0.0.1:1',
+    draining: false,
+    startedAt: 0,
+  };
+}
+
+async function presence(id: string, clock: { now: number } = { now: Date.now() }): Promise<RedisPresence> {
+  const p = await RedisPresence.connect({
+    url: REDIS_URL,
+    self: node(id),
+    prefix,
+    now: () => clock.now,
+    routeCacheMs: 0,
+  });
+  opened.push(p);
+  return p;
+}
+
+test('a node sees which other live nodes hold a tenant, never itself', async () => {
+  const a = await presence('a');
+  const b = await presence('b');
+  await a.heartbeat(() => ['acme']);
+  await b.heartbeat(() => ['acme', 'globex']);
+  assert.deepEqual(
+    (await a.nodesFor('acme')).map((n) => n.id),
+    ['b'],
+  );
+  assert.deepEqual(
+    (await b.nodesFor('acme')).map((n) => n.id),
+    ['a'],
+  );
+  assert.deepEqual(
+    (await a.nodesFor('globex')).map((n) => n.id),
+    ['b'],
+  );
+  assert.deepEqual(await a.nodesFor('initech'), []);
+  const all = (await a.nodes()).map((n) => n.id).sort();
+  assert.ok(all.includes('a') && all.includes('b'));
+});
+
+test('a tenant whose last tunnel left is withdrawn at the next heartbeat', async () => {
+  const c = await presence('c');
+  const d = await presence('d');
+  await c.heartbeat(() => ['umbrella']);
+  assert.deepEqual(
+    (await d.nodesFor('umbrella')).map((n) => n.id),
+    ['c'],
+  );
+  await c.heartbeat(() => []);
+  assert.deepEqual(await d.nodesFor('umbrella'), []);
+});
+
+test('a node that stops beating (killed) drops out after the TTL, without any clean leave', async () => {
+  const clock = { now: Date.now() };
+  const e = await presence('e', clock);
+  const f = await presence('f', clock);
+  await e.heartbeat(() => ['hooli']);
+  assert.deepEqual(
+    (await f.nodesFor('hooli')).map((n) => n.id),
+    ['e'],
+  );
+  clock.now += 3001; // past DEFAULT_PRESENCE_TTL_MS, as seen by the reader
+  assert.deepEqual(await f.nodesFor('hooli'), []);
+  assert.ok(!(await f.nodes()).some((n) => n.id === 'e'));
+});
+
+test('a draining node gets no new agents', async () => {
+  const g = await presence('g');
+  const h = await presence('h');
+  await g.heartbeat(() => ['vandelay']);
+  assert.equal((await h.nodesFor('vandelay')).length, 1);
+  await g.setDraining(true);
+  assert.deepEqual(await h.nodesFor('vandelay'), []);
+});
+
+test('a cached route is forgotten as soon as the owning node publishes a change', async () => {
+  const i = await RedisPresence.connect({ url: REDIS_URL, self: node('i'), prefix, routeCacheMs: 60_000 });
+  opened.push(i);
+  const j = await presence('j');
+  await j.heartbeat(() => ['stark']);
+  assert.equal((await i.nodesFor('stark')).length, 1);
+  await j.heartbeat(() => []);
+  const deadline = Date.now() + 10_000;
+  while ((await i.nodesFor('stark')).length !== 0) {
+    assert.ok(Date.now() < deadline, 'the change event never reached the other node');
+    await new Promise((r) => setImmediate(r));
+  }
+});
+
+test('an unreachable presence store is a clear, retryable error', async () => {
+  await assert.rejects(
+    RedisPresence.connect({ url: 'redis://127.0.0.1:1', self: node('k'), prefix }),
+    (err: Error & { code?: string; retryable?: boolean }) =>
+      err.code === 'AIRLOCK_CLUSTER_PRESENCE_UNAVAILABLE' && err.retryable === true,
+  );
+});
