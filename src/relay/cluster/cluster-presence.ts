@@ -1,15 +1,18 @@
 /**
  * Cluster presence: which relay nodes are alive, and which of them hold tunnels of which tenant.
  *
- * The state lives in Redis, not in a protocol of our own: every node writes its own record and its
- * tenants with an expiry (`presenceTtlMs`) on each heartbeat, so a node killed with -9 drops out by
- * itself within one TTL; changes (a tenant's first tunnel, its last one going, a node draining) are
- * also published on a channel so that other nodes forget cached routes at once instead of at expiry.
+ * The state lives in Redis, not in a protocol of our own. Each node keeps one record with an expiry
+ * (`presenceTtlMs`), refreshed every heartbeat: a node killed with -9 drops out by itself within
+ * one TTL. Which tenants a node holds is written only when it changes (a tenant's first tunnel on the
+ * node, or its last one gone) and in full every `resyncEveryBeats` heartbeats (so a restarted Redis
+ * is repopulated); a heartbeat therefore costs O(1) commands whatever the number of tenants. Readers
+ * keep only members whose node record is alive, and remove dead members they meet. Changes are also
+ * published so that other nodes forget cached routes at once.
  *
  * Keys (prefix default `airlock:`):
- * - `<prefix>nodes` — sorted set, member = node id, score = expiry (ms since the epoch)
  * - `<prefix>node:<id>` — the node's JSON record ({@link ClusterNode}), with a TTL
- * - `<prefix>tenant:<tenant>` — sorted set, member = node id, score = expiry
+ * - `<prefix>nodes` — sorted set, member = node id, score = expiry (ms since the epoch), for listing
+ * - `<prefix>tenant:<tenant>` — set of node ids holding a tunnel of the tenant
  * - channel `<prefix>presence` — messages `tenant:<name>` and `node:<id>`
  *
  * @example
@@ -27,6 +30,8 @@ export const DEFAULT_PRESENCE_TTL_MS = 3000;
 export const DEFAULT_PRESENCE_HEARTBEAT_MS = 1000;
 /** Route look-ups are cached this long (an event on the channel clears the entry sooner). */
 export const DEFAULT_ROUTE_CACHE_MS = 1000;
+/** Every this many heartbeats a node rewrites all its tenants (repopulates a restarted Redis). */
+export const DEFAULT_PRESENCE_RESYNC_EVERY_BEATS = 30;
 /** Key prefix in Redis. */
 export const DEFAULT_PRESENCE_PREFIX = 'airlock:';
 
@@ -50,6 +55,7 @@ export interface PresenceOptions {
   ttlMs?: number;
   heartbeatMs?: number;
   routeCacheMs?: number;
+  resyncEveryBeats?: number;
   logger?: Logger;
   /** Clock (tests). */
   now?: () => number;
@@ -60,6 +66,8 @@ export class RedisPresence {
   private readonly ttlMs: number;
   private readonly heartbeatMs: number;
   private readonly routeCacheMs: number;
+  private readonly resyncEveryBeats: number;
+  private beats = 0;
   private readonly now: () => number;
   private readonly logger: Logger;
   private readonly routeCache = new Map<string, { at: number; nodes: ClusterNode[] }>();
@@ -79,6 +87,7 @@ export class RedisPresence {
     this.ttlMs = options.ttlMs ?? DEFAULT_PRESENCE_TTL_MS;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_PRESENCE_HEARTBEAT_MS;
     this.routeCacheMs = options.routeCacheMs ?? DEFAULT_ROUTE_CACHE_MS;
+    this.resyncEveryBeats = options.resyncEveryBeats ?? DEFAULT_PRESENCE_RESYNC_EVERY_BEATS;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? pino({ level: 'silent' });
   }
@@ -139,22 +148,20 @@ export class RedisPresence {
     this.timer.unref();
   }
 
-  /** Writes this node's record and its tenants now (also called when a tenant appears or leaves). */
+  /** Writes this node's record now, and its tenants where they changed (also on a tenant change). */
   async heartbeat(tenants: () => Iterable<string>): Promise<void> {
     if (this.closed) return;
-    const expiry = this.now() + this.ttlMs;
     const current = new Set(tenants());
+    const resync = this.beats++ % this.resyncEveryBeats === 0;
     const batch = this.redis.multi();
     batch.set(this.key(`node:${this.self.id}`), JSON.stringify(this.self), 'PX', this.ttlMs);
-    batch.zadd(this.key('nodes'), expiry, this.self.id);
-    for (const tenant of current) {
-      batch.zadd(this.key(`tenant:${tenant}`), expiry, this.self.id);
-      batch.pexpire(this.key(`tenant:${tenant}`), this.ttlMs * 4);
-    }
+    batch.zadd(this.key('nodes'), this.now() + this.ttlMs, this.self.id);
+    const added = [...current].filter((tenant) => resync || !this.published.has(tenant));
     const gone = [...this.published].filter((tenant) => !current.has(tenant));
-    for (const tenant of gone) batch.zrem(this.key(`tenant:${tenant}`), this.self.id);
-    const changed = [...current].filter((tenant) => !this.published.has(tenant)).concat(gone);
-    for (const tenant of changed) batch.publish(this.channel, `tenant:${tenant}`);
+    for (const tenant of added) batch.sadd(this.key(`tenant:${tenant}`), this.self.id);
+    for (const tenant of gone) batch.srem(this.key(`tenant:${tenant}`), this.self.id);
+    for (const tenant of added.filter((t) => !this.published.has(t)).concat(gone))
+      batch.publish(this.channel, `tenant:${tenant}`);
     await batch.exec();
     this.published = current;
     this.lastBeatAt = this.now();
@@ -172,7 +179,8 @@ export class RedisPresence {
 
   /** Live nodes (self included), oldest first. */
   async nodes(): Promise<ClusterNode[]> {
-    const ids = await this.redis.zrangebyscore(this.key('nodes'), this.now(), '+inf');
+    await this.redis.zremrangebyscore(this.key('nodes'), '-inf', this.now() - this.ttlMs);
+    const ids = await this.redis.zrange(this.key('nodes'), '0', '-1');
     return this.records(ids);
   }
 
@@ -180,8 +188,12 @@ export class RedisPresence {
   async nodesFor(tenant: string): Promise<ClusterNode[]> {
     const cached = this.routeCache.get(tenant);
     if (cached && this.now() - cached.at < this.routeCacheMs) return cached.nodes;
-    const ids = await this.redis.zrangebyscore(this.key(`tenant:${tenant}`), this.now(), '+inf');
-    const nodes = (await this.records(ids.filter((id) => id !== this.self.id))).filter((n) => !n.draining);
+    const key = this.key(`tenant:${tenant}`);
+    const ids = (await this.redis.smembers(key)).filter((id) => id !== this.self.id);
+    const records = await this.recordsById(ids);
+    const dead = ids.filter((id) => !records.has(id));
+    if (dead.length > 0) await this.redis.srem(key, ...dead); // a killed node's leftovers
+    const nodes = [...records.values()].filter((n) => !n.draining);
     this.routeCache.set(tenant, { at: this.now(), nodes });
     return nodes;
   }
@@ -209,17 +221,22 @@ export class RedisPresence {
   }
 
   private async records(ids: string[]): Promise<ClusterNode[]> {
-    if (ids.length === 0) return [];
+    return [...(await this.recordsById(ids)).values()];
+  }
+
+  /** The live records among `ids` (an expired record is absent). */
+  private async recordsById(ids: string[]): Promise<Map<string, ClusterNode>> {
+    const out = new Map<string, ClusterNode>();
+    if (ids.length === 0) return out;
     const values = await this.redis.mget(ids.map((id) => this.key(`node:${id}`)));
-    const out: ClusterNode[] = [];
-    for (const value of values) {
-      if (value === null) continue;
+    values.forEach((value, i) => {
+      if (value === null) return;
       try {
-        out.push(JSON.parse(value) as ClusterNode);
+        out.set(ids[i] as string, JSON.parse(value) as ClusterNode);
       } catch {
         this.logger.warn('unreadable node record in the presence store');
       }
-    }
+    });
     return out;
   }
 
