@@ -24,7 +24,7 @@ import { RedisPresence } from '../../src/relay/cluster/cluster-presence.js';
 import { machineInfo } from '../machine-info.js';
 import { summarize } from '../sample-stats.js';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const { values } = parseArgs({
   options: {
     tenants: { type: 'string', default: '1000' },
