@@ -19,11 +19,13 @@ import { SqlAdminAccountRepository } from './admin-account-repository.js';
 import { SqlApprovalRepository } from './approval-repository.js';
 import { SqlAuditRepository } from './audit-repository.js';
 import { SqlCatalogRepository } from './catalog-repository.js';
+import { type ChangeFeed, LocalChangeFeed } from './change-feed.js';
 import { type SqlDialect, STORE_ERROR_CODES } from './dialect.js';
 import { SqlIdentityRepository } from './identity-repository.js';
 import { migrate } from './migrations.js';
 import { SqlPiiVaultRepository } from './pii-vault-repository.js';
 import { SqlPolicyVersionRepository } from './policy-version-repository.js';
+import { postgresChangeFeed } from './postgres-change-feed.js';
 import { openPostgresDialect, type PostgresDialectOptions } from './postgres-dialect.js';
 import { SqlRelayRepository } from './relay-repository.js';
 import { openSqliteDialect, type SqliteDialectOptions } from './sqlite-dialect.js';
@@ -59,6 +61,7 @@ export interface OpenStoreOptions {
 export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   const url = opts.url;
   let dialect: SqlDialect;
+  let changes: ChangeFeed | undefined;
   if (url.startsWith('sqlite:')) {
     const path = sqlitePath(url);
     if (path !== ':memory:') {
@@ -77,6 +80,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     dialect = openSqliteDialect({ ...opts.sqlite, path });
   } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     dialect = await openPostgresDialect({ ...opts.postgres, connectionString: url, schema: opts.schema });
+    changes = postgresChangeFeed({ connectionString: url, ...(opts.schema ? { schema: opts.schema } : {}) });
   } else {
     const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? '(none)';
     throw new StoreError(
@@ -84,7 +88,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       `unsupported store URL scheme ${scheme}: use sqlite:<path>, sqlite::memory: or postgres://…`,
     );
   }
-  return openStoreWithDialect(dialect);
+  return openStoreWithDialect(dialect, changes);
 }
 
 /**
@@ -93,14 +97,17 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
  * @example
  * const store = await openStoreWithDialect(openSqliteDialect({ path: ':memory:' }));
  */
-export async function openStoreWithDialect(dialect: SqlDialect): Promise<Store> {
+export async function openStoreWithDialect(
+  dialect: SqlDialect,
+  changes: ChangeFeed = new LocalChangeFeed(),
+): Promise<Store> {
   try {
     await migrate(dialect);
   } catch (cause) {
     await dialect.close().catch(() => {});
     throw cause;
   }
-  return new SqlStore(dialect);
+  return new SqlStore(dialect, changes);
 }
 
 class SqlStore implements Store {
@@ -113,10 +120,12 @@ class SqlStore implements Store {
   readonly catalog: CatalogRepository;
   readonly approvals: ApprovalRepository;
   readonly adminAccounts: AdminAccountRepository;
+  readonly changes: ChangeFeed;
   readonly #dialect: SqlDialect;
 
-  constructor(dialect: SqlDialect) {
+  constructor(dialect: SqlDialect, changes: ChangeFeed) {
     this.#dialect = dialect;
+    this.changes = changes;
     this.backend = dialect.kind;
     this.relay = new SqlRelayRepository(dialect);
     this.identities = new SqlIdentityRepository(dialect);
@@ -128,8 +137,9 @@ class SqlStore implements Store {
     this.catalog = new SqlCatalogRepository(dialect);
   }
 
-  close(): Promise<void> {
-    return this.#dialect.close();
+  async close(): Promise<void> {
+    await this.changes.close();
+    await this.#dialect.close();
   }
 }
 

@@ -6,6 +6,7 @@
  *
  * All times are epoch milliseconds.
  */
+import type { ChangeFeed } from './change-feed.js';
 
 export interface TenantRecord {
   name: string;
@@ -419,5 +420,7 @@ export interface Store {
   readonly approvals: ApprovalRepository;
   /** Console accounts (connector). */
   readonly adminAccounts: AdminAccountRepository;
+  /** Change notifications between processes sharing this store (LISTEN/NOTIFY on PostgreSQL). */
+  readonly changes: ChangeFeed;
   close(): Promise<void>;
 }

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import acme from 'acme-client';
 import { type Logger, pino } from 'pino';
 import { type Clock, systemClock } from '../../supervision/clock.js';
-import { Backoff } from '../backoff.js';
+import { Backoff } from '../../supervision/backoff.js';
 import { createAcmeAccountKey, type IssuedAcmeCertificate, issueAcmeCertificate } from './acme-issuer.js';
 import { AlpnChallenges } from './alpn-challenges.js';
 
