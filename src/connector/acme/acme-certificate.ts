@@ -16,8 +16,8 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import acme from 'acme-client';
 import { type Logger, pino } from 'pino';
-import { type Clock, systemClock } from '../../supervision/clock.js';
 import { Backoff } from '../../supervision/backoff.js';
+import { type Clock, systemClock } from '../../supervision/clock.js';
 import { createAcmeAccountKey, type IssuedAcmeCertificate, issueAcmeCertificate } from './acme-issuer.js';
 import { AlpnChallenges } from './alpn-challenges.js';
 
