@@ -7,7 +7,7 @@
  * stable long enough for that backoff to reset.
  */
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_BACKOFF_RESET_AFTER_MS } from '../src/connector/backoff.js';
+import { DEFAULT_BACKOFF_RESET_AFTER_MS } from '../src/supervision/backoff.js';
 import { startRelayProcess } from './airlock-processes.js';
 import { type AirlockProcesses, waitUntilServing } from './bench-paths.js';
 

@@ -7,8 +7,8 @@
  * Then: relay restarts, idle-session memory (1,000 and 10,000 sessions, relay and connector in their
  * own processes) and a CPU profile of relay and connector under load.
  *
- * Usage: node dist/bench/run.js [--quick] [--rounds N] [--only perf,restart,sessions,profile]
- *                               [--no-perf|--no-restart|--no-sessions|--no-profile] [--profile-ms N]
+ * Usage: node dist/bench/run.js [--quick] [--rounds N] [--only perf,restart,sessions,profile,audit]
+ *                               [--no-perf|--no-restart|--no-sessions|--no-profile|--no-audit] [--profile-ms N]
  *                               [--profile-variant full|tunnel] [--no-install]
  *                               [--out DIR] [--no-doc] [--root DIR] [--render]
  * `--render` measures nothing: it rewrites comparison.md, comparison.svg and BENCHMARKS.md from
@@ -87,6 +87,8 @@ interface Args {
   sessions: boolean;
   profile: boolean;
   restart: boolean;
+  /** The audit-trail benchmark (bench/audit/audit-bench.ts → `<out>/audit.json`). */
+  audit: boolean;
   root: string;
   outDir: string;
   writeDoc: boolean;
@@ -96,7 +98,7 @@ interface Args {
   render: boolean;
 }
 
-const PHASES = ['perf', 'restart', 'sessions', 'profile'] as const;
+const PHASES = ['perf', 'restart', 'sessions', 'profile', 'audit'] as const;
 
 function parseArgs(argv: string[]): Args {
   const has = (f: string) => argv.includes(f);
@@ -126,6 +128,7 @@ function parseArgs(argv: string[]): Args {
     sessions: phase('sessions', true),
     profile,
     restart: phase('restart', true),
+    audit: phase('audit', true),
     root,
     outDir: resolve(value('--out') ?? join(root, 'bench', 'results', quick ? 'quick' : '.')),
     writeDoc: !quick && !only && !has('--no-doc'),
@@ -136,6 +139,15 @@ function parseArgs(argv: string[]): Args {
 }
 
 const started = Date.now();
+/** Durable audit entries/s and the latency the audit adds per call at concurrency 1 and 64. */
+async function auditPhase(outDir: string, quick: boolean): Promise<void> {
+  const { runAuditBench, summarizeAuditBench } = await import('./audit/audit-bench.js');
+  const results = await runAuditBench(quick ? { entries: 2000, samples: 200 } : {});
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'audit.json'), `${JSON.stringify(results, null, 2)}\n`);
+  for (const line of summarizeAuditBench(results)) log(line);
+}
+
 function log(line: string): void {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 }
@@ -436,6 +448,7 @@ async function main(): Promise<void> {
       }
     }
 
+    if (args.audit) await auditPhase(args.outDir, s.mode === 'quick');
     let profile: Skippable<ProfileSummary[]> = { skipped: 'not run (quick run or --no-profile)' };
     if (args.profile) {
       try {

@@ -33,7 +33,6 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type LocalForwarder, startLocalForwarder } from '../src/agent/local-forwarder.js';
 import { type Stack, startStack } from '../test/e2e/airlock-stack.js';
 import { startConformanceServer } from '../test/fixtures/conformance-server.js';
@@ -268,15 +267,12 @@ export async function startThroughAirlock(upstreamUrl: string): Promise<ThroughA
   const stack = await startStack({
     tenants: ['conformance'],
     upstreams: () => ({ [CONFORMANCE_UPSTREAM_NAME]: { url: upstreamUrl } }),
+    // Un-namespaced from the first start, so the fixture's first catalog is pinned under its own names.
+    connector: { mcp: { namespace: 'none' } },
   });
   let forwarder: LocalForwarder | undefined;
   try {
     const tenant = stack.tenant('conformance');
-    // The harness writes a namespaced configuration: switch it to `namespace: none` and restart.
-    const config = parseYaml(await readFile(tenant.configFile, 'utf8')) as Record<string, unknown>;
-    config.mcp = { ...(config.mcp as Record<string, unknown> | undefined), namespace: 'none' };
-    await writeFile(tenant.configFile, stringifyYaml(config));
-    await tenant.restart();
     const names = tenant.connector.catalog.tools().map((t) => t.name);
     if (!names.includes('test_simple_text')) {
       throw new Error(

@@ -69,7 +69,8 @@ export const DEV_TEMPLATES: readonly Template[] = [
   },
   // Invoice text with look-alikes.
   (b, v) => {
-    b.text(`Invoice ${v.orderNumber()} for ${v.company()}, ${v.street()}, ${v.postcode()} ${v.city()}.\n`);
+    b.text(`Invoice ${v.orderNumber()} for ${v.company()}, `);
+    b.pii('ADDRESS', `${v.street()}, ${v.postcode()} ${v.city()}`).text('.\n');
     b.text(`Total ${v.amount()} due ${v.date()}. Pay to `).pii('IBAN', v.iban());
     b.text(`. Reference ${v.luhnNoIin()}. Not valid: ${v.badIban()}, ${v.badSsn()}.\n`);
     b.text(`Questions: `).pii('EMAIL', v.email()).text('\n');
@@ -85,7 +86,11 @@ export const DEV_TEMPLATES: readonly Template[] = [
       email: pii('EMAIL', v.email(first, last)),
       phone: pii('PHONE', v.phone()),
       payment: { cardNumber: pii('CARD', v.card()), iban: pii('IBAN', v.iban()) },
-      address: { street: v.street(), postalCode: v.postcode(), city: v.city() },
+      address: {
+        street: pii('ADDRESS', v.street()),
+        postalCode: pii('POSTCODE', v.postcode()),
+        city: v.city(),
+      },
       createdAt: v.date(),
       lastOrder: v.orderNumber(),
     });
@@ -153,7 +158,9 @@ export const HELDOUT_TEMPLATES: readonly Template[] = [
   (b, v) => {
     b.text(`Parcel ${v.technicalId()} for `)
       .pii('NAME', v.fullName())
-      .text(`, ${v.street()}, ${v.postcode()} ${v.city()}. `);
+      .text(', ')
+      .pii('ADDRESS', `${v.street()}, ${v.postcode()} ${v.city()}`)
+      .text('. ');
     b.text('Driver will phone ').pii('PHONE', v.phone()).text(` between ${v.technicalId()} and noon. `);
     b.text(`Sender ${v.company()}.`);
   },

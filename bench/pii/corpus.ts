@@ -15,10 +15,13 @@ import {
   fakerFR,
   fakerIT,
   fakerNL,
+  fakerPT_BR,
+  fakerPT_PT,
 } from '@faker-js/faker';
 import { DocBuilder, type GoldSpan } from './corpus-builder.js';
 import { DEV_TEMPLATES, HELDOUT_TEMPLATES } from './corpus-templates.js';
-import { CorpusValues } from './corpus-values.js';
+import { EU_DEV_TEMPLATES, EU_HELDOUT_TEMPLATES, type EuTemplate } from './corpus-templates-eu.js';
+import { EuCorpusValues } from './corpus-values-eu.js';
 
 export const LOCALES: Readonly<Record<string, Faker>> = {
   en_US: fakerEN_US,
@@ -28,6 +31,14 @@ export const LOCALES: Readonly<Record<string, Faker>> = {
   es: fakerES,
   nl: fakerNL,
   it: fakerIT,
+  pt_PT: fakerPT_PT,
+  pt_BR: fakerPT_BR,
+};
+
+/** Templates of each pool: the original ones and the European names/addresses/IDs/decoys ones. */
+export const POOLS: Readonly<Record<'dev' | 'heldout', readonly EuTemplate[]>> = {
+  dev: [...DEV_TEMPLATES, ...EU_DEV_TEMPLATES],
+  heldout: [...HELDOUT_TEMPLATES, ...EU_HELDOUT_TEMPLATES],
 };
 
 export interface LabelledDoc {
@@ -45,7 +56,7 @@ export interface CorpusOptions {
 }
 
 export function generateCorpus(options: CorpusOptions): LabelledDoc[] {
-  const templates = options.pool === 'dev' ? DEV_TEMPLATES : HELDOUT_TEMPLATES;
+  const templates = POOLS[options.pool];
   const locales = Object.entries(LOCALES);
   const docs: LabelledDoc[] = [];
   for (let i = 0; i < options.documents; i++) {
@@ -54,7 +65,7 @@ export function generateCorpus(options: CorpusOptions): LabelledDoc[] {
     const template = templates[Math.floor(i / locales.length) % templates.length];
     if (!template) continue;
     const b = new DocBuilder();
-    template(b, new CorpusValues(faker, locale));
+    template(b, new EuCorpusValues(faker, locale));
     const { text, spans } = b.build();
     docs.push({ id: `${options.pool}-${options.seed}-${i}`, locale, text, spans });
   }

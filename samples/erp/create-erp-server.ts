@@ -8,6 +8,7 @@
  */
 import { McpServer } from '@modelcontextprotocol/server';
 import type Database from 'better-sqlite3';
+import type { ErpApprovalGate } from './approval-gate.js';
 import { registerErpPrompts } from './prompts.js';
 import { ErpQueries } from './queries.js';
 import { registerErpResources } from './resources.js';
@@ -21,14 +22,17 @@ const INSTRUCTIONS =
   'lookup_invoice. Changing an invoice status, stock or deleting a customer changes real records: ' +
   'look them up first and state a reason.';
 
-/** Creates a server instance bound to `db`. */
-export function createErpServer(db: Database.Database, opts: { now?: () => Date } = {}): McpServer {
+/** Creates a server instance bound to `db`; with `approvals`, write tools need an approval token. */
+export function createErpServer(
+  db: Database.Database,
+  opts: { now?: () => Date; approvals?: ErpApprovalGate } = {},
+): McpServer {
   const erp = new ErpQueries(db, opts.now);
   const server = new McpServer(ERP_SERVER_INFO, {
     instructions: INSTRUCTIONS,
     capabilities: { tools: { listChanged: false }, resources: {}, prompts: {}, completions: {} },
   });
-  registerErpTools(server, erp);
+  registerErpTools(server, erp, opts.approvals);
   registerErpResources(server, erp);
   registerErpPrompts(server, erp);
   return server;

@@ -2,16 +2,19 @@
 /**
  * stdio entry of the sample ERP MCP server.
  *
- *   node dist/samples/erp/server.js [--db <path>]
+ *   node dist/samples/erp/server.js [--db <path>] [--approval-jwks <url|file> --approval-issuer <iss>
+ *                                    [--approval-tool-prefix erp.]]
  *
  * Opens (creating and seeding when missing) the SQLite file at `--db`, default
  * `<os.tmpdir()>/airlock-sample-erp.sqlite`, and serves MCP on stdin/stdout for both protocol eras.
- * Diagnostics go to stderr; stdout carries only protocol messages.
+ * Diagnostics go to stderr; stdout carries only protocol messages. With `--approval-jwks`, the write
+ * tools run only with a valid Airlock approval token (see approval-gate.ts).
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
+import { approvalGateFromArgs } from './approval-gate.js';
 import { createErpServer } from './create-erp-server.js';
 import { openErpDatabase } from './database.js';
 
@@ -19,9 +22,18 @@ import { openErpDatabase } from './database.js';
 export const DEFAULT_DB_PATH = join(tmpdir(), 'airlock-sample-erp.sqlite');
 
 function main(): void {
-  const { values } = parseArgs({ options: { db: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    options: {
+      db: { type: 'string' },
+      'approval-jwks': { type: 'string' },
+      'approval-issuer': { type: 'string' },
+      'approval-tool-prefix': { type: 'string' },
+    },
+    strict: true,
+  });
+  const approvals = approvalGateFromArgs(values);
   const db = openErpDatabase(values.db ?? DEFAULT_DB_PATH);
-  const handle = serveStdio(() => createErpServer(db), {
+  const handle = serveStdio(() => createErpServer(db, approvals ? { approvals } : {}), {
     onerror: (err) => process.stderr.write(`acme-erp: ${err.message}\n`),
   });
   const shutdown = (): void => {

@@ -9,6 +9,7 @@
  */
 import type { CallToolResult, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
+import type { ErpApprovalGate } from './approval-gate.js';
 import { ErpError, type ErpQueries, MAX_SEARCH_LIMIT } from './queries.js';
 
 /** Default page size of `search_customers`. */
@@ -105,8 +106,24 @@ function answer<T extends Record<string, unknown>>(fn: () => T): CallToolResult 
   }
 }
 
-/** Registers every ERP tool on `server`. */
-export function registerErpTools(server: McpServer, erp: ErpQueries): void {
+/**
+ * `run` behind the approval gate, when there is one: the call's arguments and `_meta` must carry a
+ * valid approval token for this tool, else the caller gets an `isError` result and nothing changes.
+ */
+function approved<A extends Record<string, unknown>>(
+  gate: ErpApprovalGate | undefined,
+  tool: string,
+  run: (args: A) => CallToolResult,
+): (args: A, ctx: { mcpReq: { _meta?: unknown } }) => Promise<CallToolResult> {
+  return async (args, ctx) => {
+    const refusal = gate ? await gate.refusal(tool, args, ctx.mcpReq._meta) : undefined;
+    if (refusal !== undefined) return { isError: true, content: [{ type: 'text', text: refusal }] };
+    return run(args);
+  };
+}
+
+/** Registers every ERP tool on `server`; with `gate`, the write tools need an approval token. */
+export function registerErpTools(server: McpServer, erp: ErpQueries, gate?: ErpApprovalGate): void {
   server.registerTool(
     'lookup_invoice',
     {
@@ -208,8 +225,9 @@ export function registerErpTools(server: McpServer, erp: ErpQueries): void {
         openWorldHint: false,
       },
     },
-    ({ invoice_number, status, reason }) =>
+    approved(gate, 'adjust_invoice_status', ({ invoice_number, status, reason }) =>
       answer(() => ({ ...erp.adjustInvoiceStatus(invoice_number, status, reason) })),
+    ),
   );
 
   server.registerTool(
@@ -241,12 +259,13 @@ export function registerErpTools(server: McpServer, erp: ErpQueries): void {
         openWorldHint: false,
       },
     },
-    ({ sku: item, delta }) =>
+    approved(gate, 'update_stock', ({ sku: item, delta }) =>
       answer(() => {
         if (delta === 0)
           throw new ErpError('INVALID', 'delta must not be 0: pass how many units to add or remove.');
         return { ...erp.updateStock(item, delta) };
       }),
+    ),
   );
 
   server.registerTool(
@@ -272,6 +291,6 @@ export function registerErpTools(server: McpServer, erp: ErpQueries): void {
         openWorldHint: false,
       },
     },
-    ({ id }) => answer(() => erp.deleteCustomer(id)),
+    approved(gate, 'delete_customer', ({ id }) => answer(() => erp.deleteCustomer(id))),
   );
 }

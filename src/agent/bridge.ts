@@ -27,6 +27,7 @@ import { Server, type ServerCapabilities, type ServerContext } from '@modelconte
 import { StdioServerTransport, serveStdio } from '@modelcontextprotocol/server/stdio';
 import pino, { type Logger } from 'pino';
 import type { TenantConnection } from './tenant-connection.js';
+import { tenantFailure } from './tenant-failure.js';
 import {
   connectToTenant,
   DEFAULT_AGENT_CLIENT_INFO,
@@ -35,7 +36,8 @@ import {
 
 /**
  * Upper bound for one forwarded request to the tenant. Generous because a tool call may wait in the
- * tenant's human approval queue; progress notifications reset it. The desktop client's own timeout
+ * tenant's human approval queue (up to `approvals.holdMs`, at most 10 min); progress notifications,
+ * which the bridge always asks the tenant for, reset it. The desktop client's own timeout
  * (and its cancellation, which the bridge forwards) usually ends a call first.
  */
 export const DEFAULT_BRIDGE_REQUEST_TIMEOUT_MS = 15 * 60 * 1000;
@@ -100,8 +102,10 @@ function forwardCapabilities(upstream: ServerCapabilities, legacyUpstream: boole
 }
 
 /**
- * Connects to the tenant, then serves stdio until `io.stdin` ends. Rejects if the tenant connection
- * fails (TLS, refused client certificate, unreachable): nothing is served in that case.
+ * Connects to the tenant, then serves stdio until `io.stdin` ends. Rejects with a `TenantFailureError`
+ * (stable code, hint, the connector's reason) if the tenant connection fails (TLS, refused client
+ * certificate, unreachable): nothing is served in that case. Later connection errors are logged with
+ * their code and hint.
  *
  * @example
  * const bridge = await runBridge(conn, { stdin: process.stdin, stdout: process.stdout }, { requestTimeoutMs: 60_000 });
@@ -140,7 +144,11 @@ export async function runBridge(
       },
     },
   });
-  upstream.onerror = (err) => log.warn({ err }, 'bridge: tenant connection error');
+  upstream.onerror = (err) => {
+    const failure = tenantFailure(err, conn);
+    const { code, hint } = failure as { code?: string; hint?: string };
+    log.warn({ code, hint }, `bridge: tenant connection error: ${failure.message}`);
+  };
   upstream.setNotificationHandler('notifications/resources/updated', (n) =>
     broadcast('resources/updated', (s) => s.sendResourceUpdated(n.params)),
   );
@@ -157,17 +165,19 @@ export async function runBridge(
   };
   const instructions = upstream.getInstructions();
 
-  const requestOptions = (ctx: ServerContext, progressToken?: string | number): RequestOptions => {
-    const options: RequestOptions = { signal: ctx.mcpReq.signal, timeout, resetTimeoutOnProgress: true };
-    if (progressToken !== undefined) {
-      options.onprogress = (progress: Progress) => {
-        ctx.mcpReq
-          .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
-          .catch((err: unknown) => log.debug({ err }, 'bridge: progress not delivered'));
-      };
-    }
-    return options;
-  };
+  // Progress is always asked of the tenant (a held approval reports it and so keeps the request's
+  // timeout from running out); it reaches the desktop client when that client asked for it.
+  const requestOptions = (ctx: ServerContext, progressToken?: string | number): RequestOptions => ({
+    signal: ctx.mcpReq.signal,
+    timeout,
+    resetTimeoutOnProgress: true,
+    onprogress: (progress: Progress) => {
+      if (progressToken === undefined) return;
+      ctx.mcpReq
+        .notify({ method: 'notifications/progress', params: { ...progress, progressToken } })
+        .catch((err: unknown) => log.debug({ err }, 'bridge: progress not delivered'));
+    },
+  });
 
   const createServer = (): Server => {
     const server = new Server(serverInfo, { capabilities, ...(instructions ? { instructions } : {}) });

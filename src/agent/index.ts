@@ -11,12 +11,21 @@ export {
   runBridge,
 } from './bridge.js';
 export {
+  DEFAULT_DOCTOR_EXPIRY_WARNING_DAYS,
+  DEFAULT_DOCTOR_MAX_CLOCK_SKEW_MS,
+  DEFAULT_DOCTOR_STEP_TIMEOUT_MS,
+  type DoctorStatus,
+  type DoctorStep,
+} from './doctor-steps.js';
+export {
   loadTenantConnection,
   parseConnectTarget,
   type TenantConnectionFiles,
 } from './load-tenant-connection.js';
 export type { TenantConnection } from './tenant-connection.js';
 export { TenantConnectionError } from './tenant-connection-error.js';
+export { type DiagnoseTenantOptions, diagnoseTenant } from './tenant-doctor.js';
+export { TenantFailureError, tenantFailure } from './tenant-failure.js';
 export {
   createTenantFetch,
   DEFAULT_TENANT_BODY_TIMEOUT_MS,
@@ -27,6 +36,13 @@ export {
   type TenantFetchOptions,
   tenantUrl,
 } from './tenant-fetch.js';
+export {
+  DEFAULT_REFUSAL_BODY_MAX_BYTES,
+  readRefusal,
+  recordRefusals,
+  refusalHint,
+  type TenantRefusal,
+} from './tenant-refusal.js';
 export {
   type ConnectToTenantOptions,
   connectToTenant,

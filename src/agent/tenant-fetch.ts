@@ -1,5 +1,5 @@
 /**
- * A `fetch` bound to one tenant: TLS verification pins the tenant CA (no system roots) and always
+ * A `fetch` bound to one tenant, over TLS 1.3 only: TLS verification pins the tenant CA (no system roots) and always
  * checks the certificate against the hostname of the tenant URL, even when the TCP connection goes
  * somewhere else (`connectTo`: a relay address, 127.0.0.1 in tests). Presents the client certificate
  * when one is given. Refuses requests to any other origin.
@@ -19,15 +19,27 @@ import { TenantConnectionError } from './tenant-connection-error.js';
 
 /** Time allowed for TCP connect + TLS handshake. */
 export const DEFAULT_TENANT_CONNECT_TIMEOUT_MS = 10_000;
-/** Time allowed until response headers arrive. */
-export const DEFAULT_TENANT_HEADERS_TIMEOUT_MS = 30_000;
+/**
+ * The longest a connector holds a call for a human approval (`approvals.holdMs` accepts up to 600 s).
+ * The agent's timeouts follow it: no transport timeout of the agent decides before the supervisor.
+ */
+export const DEFAULT_TENANT_APPROVAL_HOLD_MS = 600_000;
+/**
+ * Time allowed until response headers arrive: the longest approval hold plus a minute. A connector
+ * answers a held call over SSE at once (headers, then keep-alive comments or progress), so this only
+ * bounds a connector that stays silent; the MCP client's request timeout bounds each request first.
+ */
+export const DEFAULT_TENANT_HEADERS_TIMEOUT_MS = DEFAULT_TENANT_APPROVAL_HOLD_MS + 60_000;
 /**
  * Idle time allowed between body chunks. `0` (no limit) by default: MCP answers stream over SSE and a
  * tool call may wait for a human approval; the MCP client's own request timeout bounds each request.
  */
 export const DEFAULT_TENANT_BODY_TIMEOUT_MS = 0;
-/** Oldest TLS version accepted. */
-export const DEFAULT_TENANT_MIN_TLS_VERSION = 'TLSv1.2';
+/**
+ * The only TLS version spoken to a tenant: 1.3. Under TLS 1.2 the agent's client certificate (with its
+ * SPIFFE id) crosses the relay in clear; 1.3 encrypts it. Not configurable.
+ */
+export const DEFAULT_TENANT_MIN_TLS_VERSION = 'TLSv1.3';
 
 export interface TenantFetchOptions {
   /** TCP connect + TLS handshake timeout. Default {@link DEFAULT_TENANT_CONNECT_TIMEOUT_MS}. */
@@ -36,8 +48,6 @@ export interface TenantFetchOptions {
   headersTimeoutMs?: number;
   /** Idle timeout between body chunks, 0 = none. Default {@link DEFAULT_TENANT_BODY_TIMEOUT_MS}. */
   bodyTimeoutMs?: number;
-  /** Oldest TLS version accepted. Default {@link DEFAULT_TENANT_MIN_TLS_VERSION}. */
-  minTlsVersion?: 'TLSv1.2' | 'TLSv1.3';
 }
 
 /** A fetch bound to one tenant, with the connection pool behind it. */
@@ -95,7 +105,7 @@ export function createTenantFetch(conn: TenantConnection, opts: TenantFetchOptio
       ? { cert: conn.certPem, key: conn.keyPem }
       : {}),
     rejectUnauthorized: true,
-    minVersion: opts.minTlsVersion ?? DEFAULT_TENANT_MIN_TLS_VERSION,
+    minVersion: DEFAULT_TENANT_MIN_TLS_VERSION,
     // The certificate must name the tenant host, wherever the socket goes.
     checkServerIdentity: (_host: string, cert: PeerCertificate) => checkServerIdentity(hostname, cert),
     timeout: opts.connectTimeoutMs ?? DEFAULT_TENANT_CONNECT_TIMEOUT_MS,

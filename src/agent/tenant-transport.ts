@@ -18,7 +18,9 @@ import {
   type StreamableHTTPClientTransportOptions,
 } from '@modelcontextprotocol/client';
 import type { TenantConnection } from './tenant-connection.js';
+import { tenantFailure } from './tenant-failure.js';
 import { createTenantFetch, type TenantFetch, type TenantFetchOptions, tenantUrl } from './tenant-fetch.js';
+import { type RefusalRecorder, recordRefusals, type TenantRefusal } from './tenant-refusal.js';
 
 /** Client name and version announced to tenants unless the caller gives its own. */
 export const DEFAULT_AGENT_CLIENT_INFO: Implementation = { name: 'airlock-agent', version: '0.1.0' };
@@ -31,10 +33,18 @@ export type TenantTransportOptions = Omit<StreamableHTTPClientTransportOptions, 
 /** The SDK transport, which also closes the tenant's connection pool when it closes. */
 export class TenantHttpTransport extends StreamableHTTPClientTransport {
   readonly tenantFetch: TenantFetch;
+  readonly #refusals: RefusalRecorder;
 
   constructor(url: URL, tenantFetch: TenantFetch, opts: Omit<StreamableHTTPClientTransportOptions, 'fetch'>) {
-    super(url, { ...opts, fetch: tenantFetch });
+    const refusals = recordRefusals(tenantFetch);
+    super(url, { ...opts, fetch: refusals.fetch });
     this.tenantFetch = tenantFetch;
+    this.#refusals = refusals;
+  }
+
+  /** The connector's last HTTP refusal (401/403/503 with its `AIRLOCK_*` reason), if any. */
+  get lastRefusal(): TenantRefusal | undefined {
+    return this.#refusals.last;
   }
 
   override async close(): Promise<void> {
@@ -71,7 +81,9 @@ export interface ConnectToTenantOptions {
 }
 
 /**
- * Connects an SDK `Client` to the tenant. On failure the transport (and its sockets) is closed.
+ * Connects an SDK `Client` to the tenant. On failure the transport (and its sockets) is closed and the
+ * rejection is a `TenantFailureError` with a stable code and a hint (see `tenant-failure.ts`), the
+ * original error as its `cause`.
  *
  * @example
  * const client = await connectToTenant(conn, { name: 'claims-bot', version: '2.1.0' });
@@ -87,7 +99,7 @@ export async function connectToTenant(
     await client.connect(transport, opts.connect);
   } catch (err) {
     await transport.close().catch(() => {});
-    throw err;
+    throw tenantFailure(err, conn, transport.lastRefusal);
   }
   return client;
 }

@@ -7,7 +7,9 @@
  * byte of any field changes the hash, and the next entry's `prevHash` no longer matches.
  *
  * Kinds:
- * - `request`: one JSON-RPC request from an agent (see `RequestAuditEvent`);
+ * - `intent`: written (durably) BEFORE a call reaches an upstream: who, what, the arguments' hash;
+ * - `request`: one JSON-RPC request from an agent and its outcome (see `RequestAuditEvent`), naming
+ *   its `intentSeq` when an intent was written;
  * - `admin`: one admin action (policy change, approval, kill switch, identity, tool pin);
  * - `prune`: written by retention; signed, it records which prefix of the chain was deleted.
  *
@@ -17,6 +19,7 @@
  */
 import canonicalize from 'canonicalize';
 import { canonicalJson, type JsonValue, sha256Hex, toJsonValue } from './canonical-json.js';
+import { leafHash } from './merkle-tree.js';
 
 /** Version of the entry format, hashed with every entry. */
 export const AUDIT_ENTRY_VERSION = 1;
@@ -58,8 +61,13 @@ export interface RequestAuditEvent {
   method: string;
   /** Tool name for `tools/call`, else null. */
   tool: string | null;
-  /** `allow`: answered with a result; `deny`: a stage refused; `error`: failed otherwise. */
-  decision: 'allow' | 'deny' | 'error';
+  /**
+   * `allow`: answered with a result; `deny`: a stage refused (also when the refusal is answered as
+   * a tool result, e.g. a denied approval); `pending`: held for a human approval; `error`: failed otherwise.
+   */
+  decision: 'allow' | 'deny' | 'pending' | 'error';
+  /** Seq of the `intent` entry written before the upstream was called, or null. */
+  intentSeq?: number | null;
   code: string | null;
   reason: string | null;
   stages: AuditStageDecision[];
@@ -81,6 +89,12 @@ export type AdminAuditAction =
   | 'policy.change'
   | 'approval.grant'
   | 'approval.deny'
+  /** One approval of a two-person (or more) request that does not yet complete its quorum. */
+  | 'approval.vote'
+  /** Break-glass for `block`: requested by one admin, confirmed by a second, used by one call. */
+  | 'approval.override.request'
+  | 'approval.override.confirm'
+  | 'approval.override.use'
   | 'killswitch.enable'
   | 'killswitch.disable'
   | 'identity.issue'
@@ -89,7 +103,30 @@ export type AdminAuditAction =
   | 'tool.reapprove'
   | 'connector.enroll'
   | 'connector.start'
-  | 'connector.stop';
+  | 'connector.stop'
+  | 'tool.approve'
+  | 'tool.disable'
+  | 'tool.enable'
+  | 'admin.add'
+  | 'admin.disable'
+  | 'pii.reveal'
+  | 'audit.unwitnessed-tail';
+
+/** Written before a call reaches an upstream (write-ahead intent). */
+export interface IntentAuditEvent {
+  kind: 'intent';
+  agent: AuditAgent | null;
+  endUser: string | null;
+  session: string | null;
+  requestId: string | number | null;
+  method: string;
+  tool: string | null;
+  /** Always `allow`: every stage let the call through. */
+  decision: 'allow';
+  stages: AuditStageDecision[];
+  /** The arguments the upstream receives: redacted form and SHA-256 of the raw form. */
+  arguments: AuditPayload | null;
+}
 
 /** One admin action. */
 export interface AdminAuditEvent {
@@ -115,12 +152,14 @@ export interface PruneAuditEvent {
   keyId: string;
   /** Ed25519 signature (base64url) over `prunePayload(...)`; see audit-signing.ts. */
   signature: string;
+  /** Hex roots of the maximal complete Merkle subtrees of entries 1..prunedThroughSeq (largest first). */
+  frontier?: string[];
 }
 
-export type AuditEvent = RequestAuditEvent | AdminAuditEvent | PruneAuditEvent;
+export type AuditEvent = RequestAuditEvent | IntentAuditEvent | AdminAuditEvent | PruneAuditEvent;
 
-/** What callers append: a request or admin event (prune records are written by the ledger). */
-export type AuditEventInput = RequestAuditEvent | AdminAuditEvent;
+/** What callers append: a request, intent or admin event (prune records are written by the ledger). */
+export type AuditEventInput = RequestAuditEvent | IntentAuditEvent | AdminAuditEvent;
 
 /** Position of an entry in the chain. */
 export interface AuditEntryHeader {
@@ -169,4 +208,14 @@ export function entryText(entry: AuditEntry): string {
 
 function toJsonObject(value: object): { [key: string]: JsonValue } {
   return (toJsonValue(value) ?? {}) as { [key: string]: JsonValue };
+}
+
+/**
+ * The entry's Merkle leaf hash: `SHA-256(0x00 || RFC 8785 JSON of the whole entry, hash included)`.
+ *
+ * @example
+ * tree.append(entryLeafHash(entry));
+ */
+export function entryLeafHash(entry: { [key: string]: unknown }): Buffer {
+  return leafHash(Buffer.from(canonicalJson(entry), 'utf8'));
 }

@@ -20,6 +20,15 @@ export const AUDIT_ERROR_CODES = {
   witnessRefused: 'AIRLOCK_AUDIT_WITNESS_REFUSED',
   /** A witness could not be reached or answered with a server error; retried later. */
   witnessUnreachable: 'AIRLOCK_AUDIT_WITNESS_UNREACHABLE',
+  /**
+   * The stored trail does not match its checkpoints or what a witness cosigned (rewritten, cut or
+   * wiped): the ledger refuses to extend it and the gateway refuses calls.
+   */
+  tampered: 'AIRLOCK_AUDIT_TAMPERED',
+  /** A witness holds a history this trail is not consistent with (tlog-witness 409/422). */
+  witnessDiverged: 'AIRLOCK_AUDIT_WITNESS_DIVERGED',
+  /** The witness already cosigned a larger tree (another member of a pair signed it): drop this one. */
+  witnessSuperseded: 'AIRLOCK_AUDIT_WITNESS_SUPERSEDED',
   /** An export file is not an Airlock audit export. */
   exportInvalid: 'AIRLOCK_AUDIT_EXPORT_INVALID',
 } as const;

@@ -1,71 +1,95 @@
 /**
- * Signed statements of the audit trail, Ed25519 over RFC 8785 canonical JSON:
+ * Signed statements of the audit trail:
  *
- * - a **checkpoint** signs `{ treeSize, headHash, time, tenant }`: "the first `treeSize` entries of
- *   tenant's trail end in the entry whose hash is `headHash`";
+ * - a **checkpoint** is a C2SP tlog-checkpoint signed note (see signed-note.ts): origin
+ *   `airlock.audit/<tenant>`, tree size, base64 RFC 6962 root hash of the first `treeSize` entries,
+ *   Ed25519 note signature by the audit key under the key name = origin;
  * - a **prune record** signs `{ type: 'airlock-audit-prune', tenant, prunedThroughSeq,
- *   prunedThroughHash, olderThan, time }`: "entries up to `prunedThroughSeq` were deleted on purpose".
- *
- * The two payloads have different key sets, so one can never pass for the other.
+ *   prunedThroughHash, olderThan, time }` (RFC 8785 JSON): "entries up to `prunedThroughSeq` were
+ *   deleted on purpose".
  *
  * @example
- * const cp = signCheckpoint(key, { tenant: 'acme', treeSize: 10, headHash, time: Date.now() });
+ * const cp = signCheckpoint(key, { tenant: 'acme', treeSize: 10, rootHash: tree.root(), time: Date.now() });
  * verifyCheckpointSignature(cp, key.publicKey) // true
  */
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { z } from 'zod';
 import type { AuditSigningKey } from './audit-key.js';
 import { canonicalJson } from './canonical-json.js';
+import {
+  formatCheckpointBody,
+  formatSignedNote,
+  parseCheckpointBody,
+  parseSignedNote,
+  signNote,
+  verifyNote,
+} from './signed-note.js';
 
-/** A signed checkpoint. */
-export interface AuditCheckpoint {
-  tenant: string;
-  /** Number of entries covered: the seq of the head entry. */
-  treeSize: number;
-  /** `hash` of entry `treeSize`. */
-  headHash: string;
-  /** Epoch milliseconds. */
-  time: number;
-  /** Key id (hex SHA-256 of SPKI DER) of the signing key; a hint, not signed. */
-  keyId: string;
-  /** Ed25519 signature, base64url. */
-  signature: string;
+/** The checkpoint origin (and note key name) of a tenant's audit log. */
+export function auditOrigin(tenant: string): string {
+  return `airlock.audit/${tenant}`;
 }
 
-/** The bytes a checkpoint signature covers. */
-export function checkpointPayload(
-  cp: Pick<AuditCheckpoint, 'treeSize' | 'headHash' | 'time' | 'tenant'>,
-): Buffer {
-  return Buffer.from(
-    canonicalJson({ treeSize: cp.treeSize, headHash: cp.headHash, time: cp.time, tenant: cp.tenant }),
-    'utf8',
-  );
+/** A signed checkpoint as the ledger keeps it. */
+export interface AuditCheckpoint {
+  /** `airlock.audit/<tenant>`. */
+  origin: string;
+  /** Number of entries covered (the seq of the last one). */
+  treeSize: number;
+  /** Lowercase hex RFC 6962 root hash of entries 1..treeSize. */
+  rootHash: string;
+  /** Epoch ms when it was signed (local information, not signed). */
+  time: number;
+  /** The C2SP signed note (checkpoint text, blank line, signature lines). */
+  note: string;
 }
 
 /**
  * Signs a checkpoint with the audit key.
  *
  * @example
- * const cp = signCheckpoint(key, { tenant, treeSize: head.seq, headHash: head.hash, time: Date.now() });
+ * const cp = signCheckpoint(key, { tenant, treeSize: tree.size, rootHash: tree.root(), time: Date.now() });
  */
 export function signCheckpoint(
   key: AuditSigningKey,
-  cp: Pick<AuditCheckpoint, 'treeSize' | 'headHash' | 'time' | 'tenant'>,
+  cp: { tenant: string; treeSize: number; rootHash: Buffer; time: number },
 ): AuditCheckpoint {
-  const signature = sign(null, checkpointPayload(cp), key.privateKey).toString('base64url');
+  const origin = auditOrigin(cp.tenant);
+  const text = formatCheckpointBody({ origin, size: cp.treeSize, rootHash: cp.rootHash });
+  const signature = signNote(text, { name: origin, publicKey: key.publicKey, privateKey: key.privateKey });
   return {
-    tenant: cp.tenant,
+    origin,
     treeSize: cp.treeSize,
-    headHash: cp.headHash,
+    rootHash: cp.rootHash.toString('hex'),
     time: cp.time,
-    keyId: key.keyId,
-    signature,
+    note: formatSignedNote({ text, signatures: [signature] }),
   };
 }
 
-/** True when `cp.signature` is a valid Ed25519 signature by `publicKey` over its payload. */
+/**
+ * True when the note is a checkpoint signed by `publicKey` under its origin and its fields match
+ * `treeSize`/`rootHash`/`origin`.
+ */
 export function verifyCheckpointSignature(cp: AuditCheckpoint, publicKey: KeyObject): boolean {
-  return verifySignature(checkpointPayload(cp), cp.signature, publicKey);
+  const note = parseSignedNote(cp.note);
+  const body = note && parseCheckpointBody(note.text);
+  if (!note || !body) return false;
+  if (
+    body.origin !== cp.origin ||
+    body.size !== cp.treeSize ||
+    body.rootHash.toString('hex') !== cp.rootHash
+  ) {
+    return false;
+  }
+  return verifyNote(note, { name: body.origin, publicKey });
+}
+
+/** A checkpoint read from a signed note (no signature check). */
+export function checkpointFromNote(note: string, time = 0): AuditCheckpoint | undefined {
+  const parsed = parseSignedNote(note);
+  const body = parsed && parseCheckpointBody(parsed.text);
+  if (!body) return undefined;
+  return { origin: body.origin, treeSize: body.size, rootHash: body.rootHash.toString('hex'), time, note };
 }
 
 /** What a prune record signs. */
@@ -116,19 +140,18 @@ function verifySignature(payload: Buffer, signature: unknown, publicKey: KeyObje
 }
 
 const checkpointSchema = z.object({
-  tenant: z.string().min(1).max(253),
+  origin: z.string().min(1).max(300),
   treeSize: z.number().int().min(1),
-  headHash: z.string().regex(/^[0-9a-f]{64}$/),
+  rootHash: z.string().regex(/^[0-9a-f]{64}$/),
   time: z.number().int().min(0),
-  keyId: z.string().max(128),
-  signature: z.string().max(256),
+  note: z.string().max(20_000),
 });
 
 /**
  * Validates untrusted input as a checkpoint (shape only, not the signature); `undefined` when it is not one.
  *
  * @example
- * const cp = parseCheckpoint(JSON.parse(body));
+ * const cp = parseCheckpoint(JSON.parse(row.checkpoint));
  * if (!cp || !verifyCheckpointSignature(cp, key)) refuse();
  */
 export function parseCheckpoint(value: unknown): AuditCheckpoint | undefined {

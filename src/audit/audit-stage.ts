@@ -1,8 +1,10 @@
 /**
  * The gateway's outermost stage, "audit": writes one entry per JSON-RPC request, after the rest of the pipeline
  * resolved or threw and BEFORE the answer goes back to the agent. Put it FIRST (outermost) in the
- * stage list so it also records requests that an earlier stage refused; add `upstreamTiming()` last
- * to record upstream latency.
+ * stage list so it also records requests that an earlier stage refused; add `upstreamTiming()` last:
+ * for calls that reach an upstream (`DEFAULT_INTENT_METHODS`) it first writes a durable `intent`
+ * entry (who, what, the arguments the upstream gets, redacted, with their hash) — write-ahead, so a
+ * crash during a side-effecting call still leaves a record — and the outcome entry names it (`intentSeq`).
  *
  * Fail closed: when the entry cannot be made durable the agent gets JSON-RPC -32603 with
  * `data.airlock = 'AIRLOCK_AUDIT_UNAVAILABLE'` instead of the answer. When the ledger already knows
@@ -14,12 +16,34 @@
  */
 import { JSONRPC_INTERNAL_ERROR, toWireError, WireError } from '../errors/wire-error.js';
 import type { GatewayContext, Stage } from '../gateway/gateway-context.js';
-import type { AuditEventInput, AuditPayload, RequestAuditEvent } from './audit-entry.js';
+import type {
+  AuditEntry,
+  AuditEventInput,
+  AuditPayload,
+  IntentAuditEvent,
+  RequestAuditEvent,
+} from './audit-entry.js';
 import { type AuditRedactor, auditPayload } from './audit-redaction.js';
 import { UPSTREAM_TIMING_STAGE } from './upstream-timing-stage.js';
 
 /** Stable code of the refusal when the audit trail cannot be written. */
 export const AUDIT_UNAVAILABLE_CODE = 'AIRLOCK_AUDIT_UNAVAILABLE';
+/** Methods whose calls get a write-ahead intent entry before they reach an upstream. */
+export const DEFAULT_INTENT_METHODS: readonly string[] = ['tools/call', 'resources/read', 'prompts/get'];
+
+/** Intent writers of the requests in flight, looked up by the innermost stage (`upstreamTiming`). */
+const intentWriters = new WeakMap<GatewayContext, () => Promise<void>>();
+
+/**
+ * Writes the request's intent entry, if the audit stage asked for one; resolves once it is durable.
+ * Throws the fail-closed `WireError` when it cannot be written. Called by `upstreamTiming`.
+ */
+export async function writeIntent(ctx: GatewayContext): Promise<void> {
+  const write = intentWriters.get(ctx);
+  if (!write) return;
+  intentWriters.delete(ctx);
+  await write();
+}
 
 /** The part of `AuditLedger` this stage needs. */
 export interface AuditAppender {
@@ -39,6 +63,8 @@ export interface AuditStageOptions {
   endUser?: (ctx: GatewayContext) => string | undefined;
   /** Monotonic clock in ms for durations. Default `performance.now`. */
   now?: () => number;
+  /** Default `DEFAULT_INTENT_METHODS`. */
+  intentMethods?: readonly string[];
 }
 
 /** See the module comment. */
@@ -51,6 +77,19 @@ export function auditStage(opts: AuditStageOptions): Stage {
     const rawArguments = ctx.method === 'tools/call' ? ctx.params.arguments : ctx.params;
     const args = rawArguments === undefined ? null : auditPayload(rawArguments, 'arguments', opts.redact);
     const requestBytes = jsonBytes(ctx.params);
+    let intentSeq: number | null = null;
+    if ((opts.intentMethods ?? DEFAULT_INTENT_METHODS).includes(ctx.method)) {
+      intentWriters.set(ctx, async () => {
+        try {
+          const entry = (await opts.ledger.append(
+            intentEvent(ctx, endUserOf(ctx), opts.redact),
+          )) as AuditEntry;
+          intentSeq = entry.seq;
+        } catch {
+          throw unavailable();
+        }
+      });
+    }
     let result: unknown;
     let failure: unknown;
     let failed = false;
@@ -59,6 +98,8 @@ export function auditStage(opts: AuditStageOptions): Stage {
     } catch (err) {
       failed = true;
       failure = err;
+    } finally {
+      intentWriters.delete(ctx);
     }
     const durationMs = Math.round((now() - started) * 1000) / 1000;
     const event = requestEvent(ctx, {
@@ -70,6 +111,7 @@ export function auditStage(opts: AuditStageOptions): Stage {
       requestBytes,
       endUser: endUserOf(ctx),
       redact: opts.redact,
+      intentSeq,
     });
     try {
       await opts.ledger.append(event);
@@ -92,6 +134,7 @@ function requestEvent(
     requestBytes: number;
     endUser: string | undefined;
     redact: AuditRedactor | undefined;
+    intentSeq: number | null;
   },
 ): RequestAuditEvent {
   const lastDeny = ctx.decisions.filter((d) => d.outcome === 'deny').at(-1);
@@ -116,9 +159,10 @@ function requestEvent(
     requestId: ctx.requestId ?? null,
     method: ctx.method,
     tool,
-    decision: !wire ? 'allow' : lastDeny ? 'deny' : 'error',
-    code: wire ? (lastDeny?.code ?? wire.airlockCode) : null,
-    reason: wire ? (lastDeny?.reason ?? wire.message) : null,
+    decision: decisionOf(wire !== undefined, lastDeny),
+    intentSeq: o.intentSeq,
+    code: wire ? (lastDeny?.code ?? wire.airlockCode) : (lastDeny?.code ?? null),
+    reason: wire ? (lastDeny?.reason ?? wire.message) : (lastDeny?.reason ?? null),
     stages: ctx.decisions
       .filter((d) => d.stage !== UPSTREAM_TIMING_STAGE)
       .map((d) => ({ stage: d.stage, outcome: d.outcome, ...(d.code ? { code: d.code } : {}) })),
@@ -129,6 +173,46 @@ function requestEvent(
     durationMs: o.durationMs,
     requestBytes: o.requestBytes,
     responseBytes: wire ? jsonBytes(wire.toJSON()) : jsonBytes(o.result),
+  };
+}
+
+/**
+ * The true decision: a stage that refused decides it even when the refusal was answered as a tool
+ * result (a denied or pending approval), not only when it threw.
+ */
+function decisionOf(failed: boolean, deny: { code?: string } | undefined): RequestAuditEvent['decision'] {
+  if (deny?.code === 'AIRLOCK_APPROVAL_PENDING') return 'pending';
+  if (deny) return 'deny';
+  return failed ? 'error' : 'allow';
+}
+
+function intentEvent(
+  ctx: GatewayContext,
+  endUser: string | undefined,
+  redact: AuditRedactor | undefined,
+): IntentAuditEvent {
+  const args = ctx.method === 'tools/call' ? ctx.params.arguments : ctx.params;
+  const identity = ctx.identity;
+  return {
+    kind: 'intent',
+    agent: identity
+      ? {
+          name: identity.name,
+          spiffeId: identity.spiffeId,
+          certSerial: identity.certSerial,
+          authenticatedBy: identity.authenticatedBy,
+        }
+      : null,
+    endUser: endUser ?? null,
+    session: ctx.sessionId ?? null,
+    requestId: ctx.requestId ?? null,
+    method: ctx.method,
+    tool: ctx.method === 'tools/call' && typeof ctx.params.name === 'string' ? ctx.params.name : null,
+    decision: 'allow',
+    stages: ctx.decisions
+      .filter((d) => d.stage !== UPSTREAM_TIMING_STAGE)
+      .map((d) => ({ stage: d.stage, outcome: d.outcome, ...(d.code ? { code: d.code } : {}) })),
+    arguments: args === undefined ? null : auditPayload(args, 'arguments', redact),
   };
 }
 

@@ -1,63 +1,54 @@
 /**
- * Offline verification of an audit trail: from the store, or from an exported copy, with nothing but
- * the audit public key. Checks, in one pass over the entries (oldest first):
+ * Verification of an audit trail: from the store, or from an exported copy, with the audit public
+ * key and, for the part a key holder could rewrite, the witnesses' view. It checks:
  *
- * - every entry's `hash` matches its content and its `prevHash` matches the previous entry's hash;
- * - `seq` runs 1, 2, 3... without gaps, repeats or going backwards (a trail that starts later must be
- *   accounted for by a signed prune record further on);
- * - every checkpoint (local, and witnessed ones fetched from a witness) carries a valid Ed25519
- *   signature by the audit key, and the entry at its tree size has exactly its head hash;
- * - the trail is not shorter than any valid checkpoint (truncation).
+ * - the hash chain: every entry's `hash`, `prevHash` links, `seq` 1, 2, 3... (a pruned prefix must
+ *   be accounted for by a signed prune record carrying the prefix's Merkle frontier);
+ * - the RFC 6962 Merkle tree over the entries: every checkpoint (signed C2SP note by the audit key)
+ *   must carry the root of the first `treeSize` entries; a checkpoint larger than the trail means
+ *   it was cut (truncated);
+ * - the witnesses: each witness's latest cosigned checkpoint must match the trail's root at that
+ *   size. Entries after what a quorum of witnesses cosigned are "unwitnessed": a key holder could
+ *   have rewritten them. Without a reachable quorum the whole trail is unwitnessed; that is a
+ *   problem (kind `unwitnessed`) unless `offline` is set, and then the report says what was not checked.
  *
- * It reports the FIRST problem (smallest seq) and what kind it is:
- *
- * | kind | meaning |
- * |---|---|
- * | `modified` | an entry's content changed after it was written (or the chain was re-hashed after a checkpoint) |
- * | `missing` | entries were deleted (a gap in seq, or a prefix gone without a signed prune record) |
- * | `inserted` | an entry that was never part of the chain was added |
- * | `reordered` | entries are out of order |
- * | `truncated` | the tail was cut off after a checkpoint covered it |
- * | `bad-signature` | a checkpoint or prune record is not signed by the audit key |
- *
- * Entries after the last checkpoint are protected by the chain only: whoever holds the audit key can
- * rewrite or drop them. Witnessed checkpoints bound what even the key holder can change.
+ * It reports the FIRST problem (smallest seq) and its kind: `modified`, `missing`, `inserted`,
+ * `reordered`, `truncated`, `bad-signature`, `unwitnessed`.
  *
  * @example
  * const report = await verifyAuditTrail({
  *   entries: storedAuditEntries(store.audit),
  *   checkpoints: await storedAuditCheckpoints(store.audit),
  *   publicKey: key.publicKeyPem,
- *   witnessed: await fetchWitnessedCheckpoints({ url, tenant: 'acme' }),
+ *   witnesses: [{ name: 'relay', checkpoint: latestFromRelay }],
+ *   quorum: 1,
  * });
- * if (!report.ok) console.error(report.firstProblem); // { seq: 41, kind: 'missing', detail: 'entry 41 is missing' }
+ * if (!report.ok) console.error(report.firstProblem);
  */
 import type { KeyObject } from 'node:crypto';
-import { type AuditEntry, entryHash, GENESIS_HASH } from './audit-entry.js';
+import { type AuditProblem, walkAuditChain } from './audit-chain-walk.js';
+import type { AuditEntry } from './audit-entry.js';
 import { auditPublicKeyFromPem } from './audit-key.js';
 import {
   type AuditCheckpoint,
+  auditOrigin,
   parseCheckpoint,
   verifyCheckpointSignature,
-  verifyPruneSignature,
 } from './audit-signing.js';
+import { MerkleRangeError, MerkleTree } from './merkle-tree.js';
+
+export type { AuditProblem, AuditProblemKind } from './audit-chain-walk.js';
 
 /** How far ahead the verifier looks to tell a reordering from a deletion. */
 export const DEFAULT_VERIFY_LOOKAHEAD = 64;
 
-export type AuditProblemKind =
-  | 'modified'
-  | 'missing'
-  | 'inserted'
-  | 'reordered'
-  | 'truncated'
-  | 'bad-signature';
-
-export interface AuditProblem {
-  /** The first entry affected (for checkpoints: their tree size). */
-  seq: number;
-  kind: AuditProblemKind;
-  detail: string;
+/** What one witness said: its latest cosigned checkpoint, or why it could not be asked. */
+export interface WitnessView {
+  name: string;
+  /** The latest checkpoint it cosigned for this log (undefined: it knows none). */
+  checkpoint?: AuditCheckpoint | undefined;
+  /** Set when the witness could not be reached or answered nonsense. */
+  error?: string;
 }
 
 export interface AuditVerifyReport {
@@ -66,16 +57,29 @@ export interface AuditVerifyReport {
   entries: number;
   /** Local checkpoints with a valid signature. */
   checkpoints: number;
-  /** Witnessed checkpoints with a valid signature. */
+  /** Witness checkpoints with a valid signature. */
   witnessedCheckpoints: number;
   firstSeq: number | undefined;
   lastSeq: number | undefined;
   headHash: string | undefined;
-  /** Largest tree size of a valid checkpoint whose head matched an entry (0: none). */
+  /** Hex Merkle root over all entries read (undefined when the tree could not be built). */
+  rootHash: string | undefined;
+  /** Largest tree size of a valid checkpoint whose root matched (0: none). */
   signedThrough: number;
+  /** Largest tree size a quorum of witnesses cosigned and that matched (0: none). */
+  witnessedThrough: number;
+  /** Witnesses that answered / the quorum asked for. */
+  witnessesReached: number;
+  quorum: number;
+  /** Entries that no witness quorum vouches for (`from > to`: none). */
+  unwitnessed: { from: number; to: number };
   /** Entries before `firstSeq` that a signed prune record accounts for. */
   pruned: number;
+  /** With `offline`: what was not checked. */
+  notChecked?: string;
   firstProblem?: AuditProblem;
+  /** The tree built (for the ledger's start-up check); not serialized. */
+  tree?: MerkleTree;
 }
 
 export interface VerifyAuditTrailOptions {
@@ -85,299 +89,213 @@ export interface VerifyAuditTrailOptions {
   checkpoints?: Iterable<AuditCheckpoint>;
   /** The audit public key: a KeyObject or SPKI PEM. */
   publicKey: KeyObject | string;
-  /** Checkpoints fetched from a witness (`fetchWitnessedCheckpoints`). */
+  /** Further checkpoints held elsewhere (e.g. fetched from witnesses), checked like local ones. */
   witnessed?: Iterable<AuditCheckpoint>;
-  /** When set, checkpoints signed for another tenant are refused. */
+  /**
+   * What each witness holds; see `quorum`. Not given: witnesses are not consulted and the report's
+   * `notChecked` says so (as with `offline`); given (even empty): a missing quorum is a problem.
+   */
+  witnesses?: WitnessView[];
+  /** Witnesses that must answer and agree. Default: all of `witnesses`. */
+  quorum?: number;
+  /** Accept the trail without a witness quorum (the report's `notChecked` says what that leaves out). */
+  offline?: boolean;
+  /** When set, checkpoints for another origin are refused. */
   tenant?: string;
   /** Default `DEFAULT_VERIFY_LOOKAHEAD` (64). */
   lookahead?: number;
 }
 
-interface SignedCheckpoint {
-  checkpoint: AuditCheckpoint;
-  witnessed: boolean;
-}
-
-type EntryLike = Record<string, unknown> & { seq: number; hash: string; prevHash: string };
-type Parsed = { ok: true; entry: EntryLike } | { ok: false; reason: string };
-
 /**
  * Verifies a trail; never throws for a bad trail, only reports.
  *
  * @example
- * const { ok, firstProblem } = await verifyAuditTrail({ entries, checkpoints, publicKey });
+ * const { ok, firstProblem } = await verifyAuditTrail({ entries, checkpoints, publicKey, offline: true });
  */
 export async function verifyAuditTrail(opts: VerifyAuditTrailOptions): Promise<AuditVerifyReport> {
   const key = typeof opts.publicKey === 'string' ? auditPublicKeyFromPem(opts.publicKey) : opts.publicKey;
-  const problems: AuditProblem[] = [];
-  const bySize = new Map<number, SignedCheckpoint[]>();
+  const walk = await walkAuditChain(opts.entries, key, opts.lookahead ?? DEFAULT_VERIFY_LOOKAHEAD);
+  const problems: AuditProblem[] = walk.problem ? [walk.problem] : [];
+  const tree = buildTree(walk.prefixFrontier, walk.firstSeq, walk.leaves, problems);
+  const origin = opts.tenant !== undefined ? auditOrigin(opts.tenant) : undefined;
+  const check = (raw: AuditCheckpoint, what: string): number | undefined =>
+    checkCheckpoint(raw, { key, origin, tree, what, streamBroken: walk.problem !== undefined, problems });
+  let signedThrough = 0;
   let localCount = 0;
   let witnessedCount = 0;
-  let largest: SignedCheckpoint | undefined;
-  const consider = (raw: AuditCheckpoint, witnessed: boolean) => {
-    const what = witnessed ? 'witnessed checkpoint' : 'checkpoint';
-    const cp = parseCheckpoint(raw);
-    const size = typeof raw?.treeSize === 'number' ? raw.treeSize : 0;
-    if (!cp || !verifyCheckpointSignature(cp, key)) {
-      problems.push({
-        seq: size,
-        kind: 'bad-signature',
-        detail: `${what} at tree size ${size} is not signed by the audit key`,
-      });
-      return;
-    }
-    if (opts.tenant !== undefined && cp.tenant !== opts.tenant) {
-      problems.push({
-        seq: size,
-        kind: 'bad-signature',
-        detail: `${what} at tree size ${size} is signed for tenant ${cp.tenant}`,
-      });
-      return;
-    }
-    if (witnessed) witnessedCount += 1;
-    else localCount += 1;
-    const signed = { checkpoint: cp, witnessed };
-    bySize.set(cp.treeSize, [...(bySize.get(cp.treeSize) ?? []), signed]);
-    if (!largest || cp.treeSize > largest.checkpoint.treeSize) largest = signed;
-  };
-  for (const cp of opts.checkpoints ?? []) consider(cp, false);
-  for (const cp of opts.witnessed ?? []) consider(cp, true);
-
-  const it = new Lookahead(opts.entries, opts.lookahead ?? DEFAULT_VERIFY_LOOKAHEAD);
-  let count = 0;
-  let first: { seq: number; prevHash: string } | undefined;
-  let prev: { seq: number; hash: string } | undefined;
-  let prevPrevHash: string | undefined;
-  let pruneResolved = false;
-  /** Largest seq a valid prune record accounts for below the first entry (0: none). */
-  let prunedBelow = 0;
-  let signedThrough = 0;
-  let streamProblem: AuditProblem | undefined;
-  for (;;) {
-    const item = await it.next();
-    if (!item) break;
-    const expected = (prev?.seq ?? 0) + 1;
-    if (!item.ok) {
-      streamProblem = {
-        seq: expected,
-        kind: 'modified',
-        detail: `entry after seq ${expected - 1} is unreadable: ${item.reason}`,
-      };
-      break;
-    }
-    const e = item.entry;
-    count += 1;
-    if (!prev) {
-      first = { seq: e.seq, prevHash: e.prevHash };
-      if (e.seq === 1 && e.prevHash !== GENESIS_HASH) {
-        streamProblem = {
-          seq: 1,
-          kind: 'modified',
-          detail: 'entry 1 does not start the chain (prevHash is not the genesis hash)',
-        };
-        break;
-      }
-    } else if (e.seq === prev.seq) {
-      streamProblem = {
-        seq: e.seq,
-        kind: 'inserted',
-        detail: `two entries claim seq ${e.seq}: an entry was inserted`,
-      };
-      break;
-    } else if (e.seq < prev.seq) {
-      streamProblem = {
-        seq: e.seq,
-        kind: 'reordered',
-        detail: `entry ${e.seq} appears after entry ${prev.seq}`,
-      };
-      break;
-    } else if (e.seq > expected) {
-      const later = await it.find((x) => x.ok && x.entry.seq === expected);
-      streamProblem = later
-        ? { seq: expected, kind: 'reordered', detail: `entry ${expected} appears after entry ${e.seq}` }
-        : {
-            seq: expected,
-            kind: 'missing',
-            detail:
-              e.seq - 1 === expected
-                ? `entry ${expected} is missing`
-                : `entries ${expected}..${e.seq - 1} are missing`,
-          };
-      break;
-    }
-    if (entryHash(e) !== e.hash) {
-      streamProblem = {
-        seq: e.seq,
-        kind: 'modified',
-        detail: `entry ${e.seq} does not match its hash: its content was changed`,
-      };
-      break;
-    }
-    if (prev && e.prevHash !== prev.hash) {
-      streamProblem =
-        prevPrevHash !== undefined && e.prevHash === prevPrevHash
-          ? {
-              seq: prev.seq,
-              kind: 'inserted',
-              detail: `entry ${prev.seq} is not part of the chain: entry ${e.seq} links to the entry before it`,
-            }
-          : {
-              seq: prev.seq,
-              kind: 'modified',
-              detail: `entry ${prev.seq} was rewritten: entry ${e.seq} was chained to a different version of it`,
-            };
-      break;
-    }
-    for (const signed of bySize.get(e.seq) ?? []) {
-      const what = signed.witnessed ? 'witnessed checkpoint' : 'checkpoint';
-      if (signed.checkpoint.headHash !== e.hash) {
-        streamProblem = {
-          seq: e.seq,
-          kind: 'modified',
-          detail: `entry ${e.seq} differs from the ${what} signed at ${iso(signed.checkpoint.time)}: entries up to ${e.seq} were rewritten`,
-        };
-        break;
-      }
-      signedThrough = Math.max(signedThrough, e.seq);
-    }
-    if (streamProblem) break;
-    if (e.kind === 'prune') {
-      const valid = verifyPruneSignature(
-        {
-          tenant: String(e.tenant),
-          prunedThroughSeq: Number(e.prunedThroughSeq),
-          prunedThroughHash: String(e.prunedThroughHash),
-          olderThan: Number(e.olderThan),
-          time: Number(e.time),
-        },
-        String(e.signature),
-        key,
-      );
-      if (!valid) {
-        streamProblem = {
-          seq: e.seq,
-          kind: 'bad-signature',
-          detail: `prune record ${e.seq} is not signed by the audit key`,
-        };
-        break;
-      }
-      if (
-        first &&
-        first.seq > 1 &&
-        e.prunedThroughSeq === first.seq - 1 &&
-        e.prunedThroughHash === first.prevHash
-      ) {
-        pruneResolved = true;
-      } else if (first && typeof e.prunedThroughSeq === 'number' && e.prunedThroughSeq < first.seq) {
-        prunedBelow = Math.max(prunedBelow, e.prunedThroughSeq);
-      }
-    }
-    prevPrevHash = prev?.hash;
-    prev = { seq: e.seq, hash: e.hash };
-  }
-  await it.close();
-
-  if (streamProblem) problems.push(streamProblem);
-  else {
-    if (first && first.seq > 1 && !pruneResolved) {
-      const from = prunedBelow + 1;
-      problems.push({
-        seq: from,
-        kind: 'missing',
-        detail: `entries ${from}..${first.seq - 1} are missing and no signed prune record accounts for them`,
-      });
-    }
-    const lastSeq = prev?.seq ?? 0;
-    if (largest && largest.checkpoint.treeSize > lastSeq) {
-      const what = largest.witnessed ? 'witnessed checkpoint' : 'checkpoint';
-      problems.push({
-        seq: lastSeq + 1,
-        kind: 'truncated',
-        detail: `the trail ends at entry ${lastSeq} but the ${what} signed at ${iso(largest.checkpoint.time)} covers ${largest.checkpoint.treeSize} entries: entries ${lastSeq + 1}..${largest.checkpoint.treeSize} were removed`,
-      });
+  // Largest first, so that a cut tail is reported against the checkpoint that covers the most.
+  const local = [...(opts.checkpoints ?? [])].sort((a, b) => Number(b?.treeSize) - Number(a?.treeSize));
+  for (const cp of local) {
+    const size = check(cp, 'checkpoint');
+    if (size !== undefined) {
+      localCount += 1;
+      signedThrough = Math.max(signedThrough, size);
     }
   }
+  for (const cp of opts.witnessed ?? []) {
+    const size = check(cp, 'witnessed checkpoint');
+    if (size !== undefined) {
+      witnessedCount += 1;
+      signedThrough = Math.max(signedThrough, size);
+    }
+  }
+  const views = opts.witnesses ?? [];
+  const quorum = Math.max(0, Math.min(views.length, opts.quorum ?? views.length));
+  const vouched: number[] = [];
+  let reached = 0;
+  for (const view of views) {
+    if (view.error !== undefined) continue;
+    reached += 1;
+    if (!view.checkpoint) {
+      vouched.push(0);
+      continue;
+    }
+    const size = check(view.checkpoint, `checkpoint cosigned by witness ${view.name}`);
+    if (size !== undefined) witnessedCount += 1;
+    vouched.push(size ?? 0);
+  }
+  vouched.sort((a, b) => b - a);
+  const witnessedThrough = quorum > 0 && vouched.length >= quorum ? (vouched[quorum - 1] ?? 0) : 0;
+  const lastSeq = walk.lastSeq ?? 0;
+  const unwitnessed = { from: witnessedThrough + 1, to: lastSeq };
+  const notChecked = witnessGaps(
+    views.length === 0 || reached < quorum,
+    quorum,
+    reached,
+    unwitnessed,
+    opts,
+    problems,
+  );
   const firstProblem = problems.reduce<AuditProblem | undefined>(
     (best, p) => (best === undefined || p.seq < best.seq ? p : best),
     undefined,
   );
   return {
     ok: firstProblem === undefined,
-    entries: count,
+    entries: walk.count,
     checkpoints: localCount,
     witnessedCheckpoints: witnessedCount,
-    firstSeq: first?.seq,
-    lastSeq: prev?.seq,
-    headHash: prev?.hash,
+    firstSeq: walk.firstSeq,
+    lastSeq: walk.lastSeq,
+    headHash: walk.headHash,
+    rootHash: tree ? tree.root().toString('hex') : undefined,
     signedThrough,
-    pruned: pruneResolved && first ? first.seq - 1 : 0,
+    witnessedThrough,
+    witnessesReached: reached,
+    quorum,
+    unwitnessed,
+    pruned: walk.pruned,
+    ...(notChecked ? { notChecked } : {}),
     ...(firstProblem ? { firstProblem } : {}),
+    ...(tree ? { tree } : {}),
   };
 }
 
-/** Parses entries and lets the verifier peek ahead a bounded distance. */
-class Lookahead {
-  readonly #source: AsyncIterator<AuditEntry | string> | Iterator<AuditEntry | string>;
-  readonly #max: number;
-  readonly #buffer: Parsed[] = [];
-  #done = false;
-
-  constructor(source: AsyncIterable<AuditEntry | string> | Iterable<AuditEntry | string>, max: number) {
-    this.#source =
-      Symbol.asyncIterator in source
-        ? (source as AsyncIterable<AuditEntry | string>)[Symbol.asyncIterator]()
-        : (source as Iterable<AuditEntry | string>)[Symbol.iterator]();
-    this.#max = Math.max(1, max);
-  }
-
-  async next(): Promise<Parsed | undefined> {
-    return this.#buffer.shift() ?? (await this.#pull());
-  }
-
-  /** Whether one of the next `max` items matches (they stay queued). */
-  async find(pred: (item: Parsed) => boolean): Promise<boolean> {
-    while (this.#buffer.length < this.#max && !this.#done) {
-      const item = await this.#pull();
-      if (!item) break;
-      this.#buffer.push(item);
+function buildTree(
+  frontierHex: string[] | undefined,
+  firstSeq: number | undefined,
+  leaves: Buffer[],
+  problems: AuditProblem[],
+): MerkleTree | undefined {
+  // A gap at the start without a frontier is already reported (missing): no tree to compare with.
+  if (firstSeq !== undefined && firstSeq > 1 && !frontierHex) return undefined;
+  try {
+    let tree = new MerkleTree();
+    if (frontierHex && firstSeq !== undefined && firstSeq > 1) {
+      let start = 0;
+      const nodes = frontierHex.map((hex) => {
+        let size = 1;
+        while (size * 2 <= firstSeq - 1 - start) size *= 2;
+        const node = { start, size, hash: Buffer.from(hex, 'hex') };
+        start += size;
+        return node;
+      });
+      if (start !== firstSeq - 1) throw new MerkleRangeError('frontier does not cover the pruned prefix');
+      tree = MerkleTree.afterPrefix(nodes);
     }
-    return this.#buffer.some(pred);
-  }
-
-  async close(): Promise<void> {
-    if (!this.#done) await this.#source.return?.();
-  }
-
-  async #pull(): Promise<Parsed | undefined> {
-    if (this.#done) return undefined;
-    const r = await this.#source.next();
-    if (r.done) {
-      this.#done = true;
-      return undefined;
-    }
-    return parse(r.value);
+    for (const leaf of leaves) tree.append(leaf);
+    return tree;
+  } catch (err) {
+    problems.push({
+      seq: 1,
+      kind: 'modified',
+      detail: `the prune record's Merkle frontier is invalid: ${(err as Error).message}`,
+    });
+    return undefined;
   }
 }
 
-function parse(raw: AuditEntry | string): Parsed {
-  let value: unknown = raw;
-  if (typeof raw === 'string') {
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      return { ok: false, reason: 'not valid JSON' };
-    }
+/** Checks one checkpoint against the tree; returns its size when it is valid and matches. */
+function checkCheckpoint(
+  raw: AuditCheckpoint,
+  c: {
+    key: KeyObject;
+    origin: string | undefined;
+    tree: MerkleTree | undefined;
+    what: string;
+    streamBroken: boolean;
+    problems: AuditProblem[];
+  },
+): number | undefined {
+  const cp = parseCheckpoint(raw);
+  const size = typeof raw?.treeSize === 'number' ? raw.treeSize : 0;
+  if (!cp || !verifyCheckpointSignature(cp, c.key) || (c.origin !== undefined && cp.origin !== c.origin)) {
+    c.problems.push({
+      seq: size,
+      kind: 'bad-signature',
+      detail: `${c.what} at tree size ${size} is not signed by the audit key`,
+    });
+    return undefined;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    return { ok: false, reason: 'not an object' };
-  const v = value as Record<string, unknown>;
-  if (!Number.isSafeInteger(v.seq) || (v.seq as number) < 1) return { ok: false, reason: 'no valid seq' };
-  if (typeof v.hash !== 'string' || typeof v.prevHash !== 'string')
-    return { ok: false, reason: 'no hash or prevHash' };
-  return { ok: true, entry: v as EntryLike };
+  if (!c.tree) return undefined;
+  if (cp.treeSize > c.tree.size) {
+    if (c.streamBroken) return undefined;
+    const last = c.tree.size;
+    c.problems.push({
+      seq: last + 1,
+      kind: 'truncated',
+      detail: `the trail ends at entry ${last} but the ${c.what} covers ${cp.treeSize} entries: entries ${last + 1}..${cp.treeSize} were removed`,
+    });
+    return undefined;
+  }
+  let root: string;
+  try {
+    root = c.tree.root(cp.treeSize).toString('hex');
+  } catch {
+    return undefined; // inside the pruned prefix: nothing left to compare
+  }
+  if (root !== cp.rootHash) {
+    c.problems.push({
+      seq: cp.treeSize,
+      kind: 'modified',
+      detail: `entries 1..${cp.treeSize} do not hash to the root of the ${c.what}: entries at or before ${cp.treeSize} were rewritten`,
+    });
+    return undefined;
+  }
+  return cp.treeSize;
 }
 
-function iso(ms: number): string {
-  const d = new Date(ms);
-  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+function witnessGaps(
+  noQuorum: boolean,
+  quorum: number,
+  reached: number,
+  unwitnessed: { from: number; to: number },
+  opts: VerifyAuditTrailOptions,
+  problems: AuditProblem[],
+): string | undefined {
+  if (!noQuorum) return undefined;
+  const range =
+    unwitnessed.from <= unwitnessed.to ? `entries ${unwitnessed.from}..${unwitnessed.to}` : 'the trail';
+  const why =
+    (opts.witnesses ?? []).length === 0
+      ? 'no witness was consulted'
+      : `only ${reached} of the ${quorum} witnesses needed answered`;
+  const text = `${why}: ${range} (and the trail's completeness) were checked against the audit key only; whoever holds that key could have rewritten, cut or wiped them`;
+  if (opts.offline || opts.witnesses === undefined) return text;
+  problems.push({
+    seq: Math.max(1, unwitnessed.from),
+    kind: 'unwitnessed',
+    detail: `${text} (give --offline to accept that)`,
+  });
+  return undefined;
 }

@@ -38,19 +38,20 @@ export function toOcsfApiActivity(entry: AuditEntry): Record<string, unknown> {
   let service = 'airlock';
   let requestUid: string | undefined;
   let duration: number | undefined;
-  if (entry.kind === 'request') {
+  if (entry.kind === 'request' || entry.kind === 'intent') {
     const read = entry.method.endsWith('/list') || READ_METHODS.has(entry.method);
+    const intent = entry.kind === 'intent';
     activityId = read ? 2 : 99;
-    activityName = read ? 'Read' : entry.method;
+    activityName = intent ? `intent ${entry.method}` : read ? 'Read' : entry.method;
     operation = entry.method;
     severityId = entry.decision === 'allow' ? 1 : entry.decision === 'deny' ? 3 : 4;
     success = entry.decision === 'allow';
-    statusCode = entry.code;
-    statusDetail = entry.reason;
+    statusCode = intent ? null : entry.code;
+    statusDetail = intent ? 'write-ahead intent, before the upstream was called' : entry.reason;
     user = entry.agent ? { name: entry.agent.name, uid: entry.agent.spiffeId, type: 'agent' } : {};
     service = entry.tool ?? 'mcp';
     requestUid = entry.requestId === null ? undefined : String(entry.requestId);
-    duration = entry.durationMs;
+    duration = intent ? undefined : entry.durationMs;
   } else if (entry.kind === 'admin') {
     activityId =
       entry.action === 'identity.issue' || entry.action === 'tool.pin'

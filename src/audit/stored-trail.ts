@@ -33,7 +33,7 @@ export async function* storedAuditEntries(
 
 /**
  * Every stored checkpoint, smallest first. A row whose JSON does not parse comes back as an object
- * without a signature, so verification reports it as a bad signature.
+ * without a note, so verification reports it as a bad signature.
  */
 export async function storedAuditCheckpoints(
   repository: Pick<AuditRepository, 'listAuditCheckpoints'>,
@@ -50,14 +50,7 @@ export async function storedAuditCheckpoints(
       try {
         parsed = JSON.parse(row.checkpoint) as AuditCheckpoint;
       } catch {
-        parsed = {
-          tenant: '',
-          treeSize: row.treeSize,
-          headHash: row.headHash,
-          time: row.time,
-          keyId: '',
-          signature: '',
-        };
+        parsed = { origin: '', treeSize: row.treeSize, rootHash: row.headHash, time: row.time, note: '' };
       }
       out.push(parsed);
     }

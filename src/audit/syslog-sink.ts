@@ -94,6 +94,8 @@ export function formatSyslogMessage(
     );
   } else if (entry.kind === 'admin') {
     params.push(['action', entry.action], ['actor', entry.actor], ['target', entry.target]);
+  } else if (entry.kind === 'intent') {
+    params.push(['intent', entry.method], ['agent', entry.agent?.name], ['tool', entry.tool]);
   } else {
     params.push(['prunedThroughSeq', entry.prunedThroughSeq]);
   }

@@ -1,5 +1,7 @@
 /**
- * Measures the time spent in the upstream MCP server. Put it LAST in the stage list, right before
+ * The innermost stage: writes the request's write-ahead intent entry (see `writeIntent` in
+ * audit-stage.ts; the call goes no further when it cannot be made durable), then measures the time
+ * spent in the upstream MCP server. Put it LAST in the stage list, right before
  * the terminal handler: it records `{ stage: 'upstream', outcome: 'info', detail: { latencyMs } }`,
  * which the audit stage copies into the entry's `upstreamLatencyMs`. Requests refused earlier never
  * reach it, so their entries have no upstream latency.
@@ -9,6 +11,7 @@
  */
 import { recordDecision } from '../gateway/decision-channel.js';
 import type { Stage } from '../gateway/gateway-context.js';
+import { writeIntent } from './audit-stage.js';
 
 /** Stage name of the decision this stage records. */
 export const UPSTREAM_TIMING_STAGE = 'upstream';
@@ -17,6 +20,7 @@ export const UPSTREAM_TIMING_STAGE = 'upstream';
 export function upstreamTiming(opts: { now?: () => number } = {}): Stage {
   const now = opts.now ?? (() => performance.now());
   return (next) => async (ctx) => {
+    await writeIntent(ctx);
     const started = now();
     try {
       return await next(ctx);

@@ -3,20 +3,22 @@
  * bounded queue, are sent oldest first, and an unreachable witness is retried with exponential
  * backoff (with jitter) until it answers; the connector keeps working meanwhile and catches up.
  *
- * A witness refuses checkpoints smaller than one it already holds, so once a checkpoint is
- * delivered, queued ones with a smaller or equal tree size are dropped. A refusal (unknown key, bad
- * signature, inconsistent history) is permanent: it is reported through `onRefused` and the next
- * checkpoint is tried.
+ * Only the newest queued checkpoint is sent (tlog-witness needs a consistency proof from the
+ * witness's size, given by `prover`); delivered sizes and older ones are dropped. A refusal (unknown
+ * key or origin, malformed) is permanent for that checkpoint: it is reported through `onRefused`. A
+ * witness that holds another history (409 on the same size, 422) stops the queue and is reported
+ * through `onDiverged`: the ledger then refuses to extend the trail.
  *
  * @example
- * const queue = new WitnessQueue(new HttpWitness({ url }), { onRefused: (cp, err) => alarm(err) });
+ * const queue = new WitnessQueue(new TlogWitnessClient({ url }), { onRefused: (cp, err) => alarm(err) });
  * queue.enqueue(checkpoint);
  * await queue.close();
  */
 import pino, { type Logger } from 'pino';
 import { AUDIT_ERROR_CODES, AuditError } from './audit-error.js';
 import type { AuditCheckpoint } from './audit-signing.js';
-import type { Witness } from './witness-client.js';
+import type { NoteSignature } from './signed-note.js';
+import type { Witness, WitnessSubmitContext } from './witness-client.js';
 
 /** Most checkpoints waiting for one witness; the oldest is dropped first (newer ones supersede it). */
 export const DEFAULT_WITNESS_QUEUE_MAX = 1000;
@@ -34,8 +36,12 @@ export interface WitnessQueueOptions {
   retryMaxMs?: number;
   /** Called when the witness refuses a checkpoint for good (this is an alarm: investigate). */
   onRefused?: (checkpoint: AuditCheckpoint, error: unknown) => void;
-  /** Called after each delivered checkpoint. */
-  onWitnessed?: (checkpoint: AuditCheckpoint) => void;
+  /** Called after each delivered checkpoint, with the witness's cosignatures. */
+  onWitnessed?: (checkpoint: AuditCheckpoint, cosignatures: NoteSignature[]) => void;
+  /** Called when the witness holds a history the trail contradicts; the queue stops. */
+  onDiverged?: (checkpoint: AuditCheckpoint, error: unknown) => void;
+  /** Consistency proofs for the witness (the ledger's Merkle tree). */
+  prover?: (oldSize: number, newSize: number) => Buffer[];
   /** Default: silent. */
   logger?: Logger;
 }
@@ -133,20 +139,40 @@ export class WitnessQueue {
 
   async #sendAll(): Promise<void> {
     while (!this.#closed) {
-      const next = this.#pending[0];
+      // The newest checkpoint supersedes older ones: tlog-witness only needs a proof from the witness's size.
+      const next = this.#pending.at(-1);
       if (!next) return;
+      const prover = this.#opts.prover;
+      const ctx: WitnessSubmitContext = {
+        consistencyProof: (old) => (prover ? prover(old, next.treeSize) : []),
+      };
       try {
-        await this.witness.submit(next, this.#abort.signal);
+        const cosignatures = await this.witness.submit(next, ctx, this.#abort.signal);
         this.#witnessed = Math.max(this.#witnessed, next.treeSize);
         this.#pending = this.#pending.filter((c) => c.treeSize > this.#witnessed);
         this.#consecutiveFailures = 0;
-        this.#opts.onWitnessed?.(next);
+        this.#opts.onWitnessed?.(next, cosignatures);
       } catch (err) {
         if (this.#closed) return;
         this.#lastError = err instanceof Error ? err.message : String(err);
+        if (err instanceof AuditError && err.code === AUDIT_ERROR_CODES.witnessDiverged) {
+          this.#refused += 1;
+          this.#pending = [];
+          this.#log.error(
+            { treeSize: next.treeSize, err: this.#lastError },
+            'audit witness holds another history',
+          );
+          this.#opts.onDiverged?.(next, err);
+          return;
+        }
+        if (err instanceof AuditError && err.code === AUDIT_ERROR_CODES.witnessSuperseded) {
+          this.#pending = this.#pending.filter((c) => c.treeSize > next.treeSize);
+          this.#log.debug({ treeSize: next.treeSize }, 'checkpoint superseded at the witness');
+          continue;
+        }
         if (err instanceof AuditError && err.code === AUDIT_ERROR_CODES.witnessRefused) {
           this.#refused += 1;
-          this.#pending.shift();
+          this.#pending = this.#pending.filter((c) => c !== next);
           this.#log.error(
             { treeSize: next.treeSize, err: this.#lastError },
             'audit witness refused a checkpoint',

@@ -1,85 +1,162 @@
 /**
- * Relay side of checkpoint witnessing: keeps every checkpoint a connector submits, per tenant, after
- * checking it is signed by that tenant's registered audit key, and serves them back to auditors.
- * It learns only tree sizes, head hashes and times — never entries.
+ * A C2SP tlog-witness (c2sp.org/tlog-witness) for audit logs: the relay runs one for its tenants,
+ * and a customer can run its own (`createAuditWitness` + any HTTP server) and list it in
+ * `audit.witnesses`. It learns tree sizes and root hashes, never entries.
  *
- * A checkpoint is refused (409) when it is inconsistent with what the witness already holds for the
- * tenant: the same tree size with a different head hash (history rewritten), or a smaller tree size
- * than one already witnessed (history truncated). Resubmitting a held checkpoint is a no-op (200).
+ *   POST {basePath}/add-checkpoint   `old <size>\n` + consistency proof lines + `\n` + checkpoint note
+ *        → 200 tlog-cosignature/v1 line(s) | 400 malformed, old > size | 403 no signature by a
+ *          trusted key | 404 unknown origin | 409 `<latest size>\n` (text/x.tlog.size) when old is
+ *          not its latest cosigned size, or same size with another root | 422 bad consistency proof
+ *   GET  {basePath}/checkpoint?origin=<origin>   → 200 the latest cosigned checkpoint (note with the
+ *          log's signature and the cosignature) | 404 none
  *
- * Routes, under `basePath` (default `/v1/audit`), as a web-standard handler
- * `(Request) => Promise<Response>` to mount on the relay:
- *
- *   POST {basePath}/checkpoints                          body: checkpoint JSON → 201 stored | 200 duplicate
- *                                                        | 400 malformed | 403 unknown key / bad signature
- *                                                        | 409 inconsistent | 413 too large
- *   GET  {basePath}/checkpoints?tenant=acme[&after=N][&limit=M]  → 200 { tenant, checkpoints: [...] }
- *
- * Keys are registered out of band with `registerKey` (e.g. when the connector enrolls, over its
- * authenticated channel). Reading is open by default (checkpoints reveal only hashes and counts);
- * `authorizeRead` restricts it.
+ * It accepts a checkpoint only when it is signed by a key `trustedKeys` returns for the origin (the
+ * relay: audit keys the customer pinned, see src/relay/audit-key-pinning.ts) and is consistent
+ * with the last checkpoint it cosigned. Check and store are serialized per origin in this process;
+ * several witness processes on one database need the repository's own serialization (PostgreSQL:
+ * an advisory lock in `addWitnessCheckpoint`) and may answer 409 to one of two racing submissions.
  *
  * @example
- * const witness = createAuditWitness({ repository: store.audit });
- * await witness.registerKey('acme', connectorAuditPublicKeyPem);
- * http.createServer(getRequestListener(witness.handle)).listen(8443);
+ * const witness = createAuditWitness({ repository: store.audit, signer, trustedKeys: async (origin) => [logKey] });
+ * http.createServer(async (req, res) => { ... witness.handle(new Request(...)) ... });
  */
-import type { AuditRepository, WitnessKeyRecord } from '../store/store.js';
+import type { KeyObject } from 'node:crypto';
+import type { AuditRepository, WitnessCheckpointRow } from '../store/store.js';
 import { AUDIT_ERROR_CODES, AuditError } from './audit-error.js';
-import { auditKeyId, auditPublicKeyFromPem } from './audit-key.js';
-import { type AuditCheckpoint, parseCheckpoint, verifyCheckpointSignature } from './audit-signing.js';
-import { canonicalJson } from './canonical-json.js';
+import { verifyConsistency } from './merkle-tree.js';
+import {
+  type CheckpointBody,
+  cosign,
+  formatSignatureLine,
+  formatSignedNote,
+  type NoteSigner,
+  parseCheckpointBody,
+  parseSignedNote,
+  type SignedNote,
+  verifyNote,
+} from './signed-note.js';
 
 export const DEFAULT_WITNESS_BASE_PATH = '/v1/audit';
-/** A checkpoint is a few hundred bytes; anything much larger is refused unread. */
-export const DEFAULT_WITNESS_MAX_BODY_BYTES = 4096;
-/** Checkpoints dated further than this in the future are refused. */
-export const DEFAULT_WITNESS_MAX_FUTURE_SKEW_MS = 5 * 60_000;
-/** Checkpoints per GET page when no limit is given (and the most one page returns). */
-export const DEFAULT_WITNESS_LIST_LIMIT = 1000;
+/** A checkpoint with a proof is well under 4 KiB; anything larger is refused unread. */
+export const DEFAULT_WITNESS_MAX_BODY_BYTES = 8192;
+/** Most consistency proof lines (tlog-witness). */
+export const MAX_PROOF_LINES = 63;
+/** The key name of the relay's witness when none is given. */
+export const DEFAULT_WITNESS_NAME = 'airlock.relay/witness';
+
+export type WitnessRepository = Pick<AuditRepository, 'addWitnessCheckpoint' | 'listWitnessCheckpoints'> & {
+  latestWitnessCheckpoint?: (tenant: string) => Promise<WitnessCheckpointRow | undefined>;
+};
 
 export interface AuditWitnessOptions {
-  /** Usually the relay's `store.audit`. */
-  repository: Pick<
-    AuditRepository,
-    'registerWitnessKey' | 'listWitnessKeys' | 'addWitnessCheckpoint' | 'listWitnessCheckpoints'
-  >;
+  /** Usually the relay's `store.audit`. The "tenant" of a row is the checkpoint origin. */
+  repository: WitnessRepository;
+  /** The witness's cosigning key and name. */
+  signer: NoteSigner;
+  /** Log keys trusted for an origin (empty: unknown origin → 404). */
+  trustedKeys: (origin: string) => Promise<KeyObject[]>;
   /** Default `DEFAULT_WITNESS_BASE_PATH` (`/v1/audit`). */
   basePath?: string;
-  /** Default `DEFAULT_WITNESS_MAX_BODY_BYTES` (4 KiB). */
+  /** Default `DEFAULT_WITNESS_MAX_BODY_BYTES` (8 KiB). */
   maxBodyBytes?: number;
-  /** Default `DEFAULT_WITNESS_MAX_FUTURE_SKEW_MS` (5 min). */
-  maxFutureSkewMs?: number;
-  /** Who may read a tenant's checkpoints. Default: anyone. */
-  authorizeRead?: (request: Request, tenant: string) => boolean | Promise<boolean>;
   /** Clock (epoch ms). Default `Date.now`. */
   now?: () => number;
 }
 
-export type WitnessSubmitResult =
-  | { status: 'stored' | 'duplicate' }
-  | { status: 'refused'; httpStatus: 400 | 403 | 409; code: string; message: string };
+export type AddCheckpointResult =
+  | { status: 200; cosignatures: string }
+  | { status: 400 | 403 | 404 | 409 | 422; body: string; contentType?: string };
 
 export interface AuditWitness {
-  /** Registers a tenant's audit public key (idempotent). Throws `AIRLOCK_AUDIT_KEY` for a non-Ed25519 key. */
-  registerKey(tenant: string, publicKeyPem: string): Promise<WitnessKeyRecord>;
-  /** Checks and stores a checkpoint (what POST does). */
-  submit(checkpoint: unknown): Promise<WitnessSubmitResult>;
-  /** A tenant's checkpoints, smallest first. */
-  list(tenant: string, opts?: { afterTreeSize?: number; limit?: number }): Promise<AuditCheckpoint[]>;
+  /** What POST add-checkpoint does, on the request body. */
+  addCheckpoint(body: string): Promise<AddCheckpointResult>;
+  /** The latest cosigned checkpoint note for an origin. */
+  latest(origin: string): Promise<string | undefined>;
   /** The HTTP surface; answers 404 outside `basePath`. */
   handle(request: Request): Promise<Response>;
 }
 
-/** Refusal codes (in the JSON body's `error.code`). */
-export const WITNESS_REFUSAL_CODES = {
-  malformed: 'AIRLOCK_AUDIT_WITNESS_MALFORMED',
-  unknownKey: 'AIRLOCK_AUDIT_WITNESS_UNKNOWN_KEY',
-  badSignature: 'AIRLOCK_AUDIT_WITNESS_BAD_SIGNATURE',
-  inconsistent: 'AIRLOCK_AUDIT_WITNESS_INCONSISTENT',
-  future: 'AIRLOCK_AUDIT_WITNESS_FUTURE',
-  tooLarge: 'AIRLOCK_AUDIT_WITNESS_TOO_LARGE',
-} as const;
+interface ParsedRequest {
+  old: number;
+  proof: Buffer[];
+  note: SignedNote;
+  body: CheckpointBody;
+}
+
+/** Parses an add-checkpoint body; a string says what is wrong. */
+export function parseAddCheckpoint(text: string): ParsedRequest | string {
+  const m = /^old (0|[1-9][0-9]{0,15})\n/.exec(text);
+  if (!m) return 'the body must start with "old <size>"';
+  const old = Number(m[1]);
+  let rest = text.slice(m[0].length);
+  const proof: Buffer[] = [];
+  for (;;) {
+    const nl = rest.indexOf('\n');
+    if (nl < 0) return 'no empty line before the checkpoint';
+    const line = rest.slice(0, nl);
+    rest = rest.slice(nl + 1);
+    if (line === '') break;
+    const hash = Buffer.from(line, 'base64');
+    if (hash.length !== 32 || hash.toString('base64') !== line) return 'a proof line is not a base64 hash';
+    proof.push(hash);
+    if (proof.length > MAX_PROOF_LINES) return `more than ${MAX_PROOF_LINES} proof lines`;
+  }
+  const note = parseSignedNote(rest);
+  const body = note && parseCheckpointBody(note.text);
+  if (!note || !body) return 'the checkpoint is not a signed note';
+  return { old, proof, note, body };
+}
+
+/** Runs `fn` after every earlier call for the same key finished (check-then-store is atomic per origin). */
+function keyedMutex(): <T>(key: string, fn: () => Promise<T>) => Promise<T> {
+  const locks = new Map<string, Promise<unknown>>();
+  return (key, fn) => {
+    const run = (locks.get(key) ?? Promise.resolve()).then(fn, fn);
+    const tail = run.catch(() => undefined);
+    locks.set(key, tail);
+    void tail.then(() => {
+      if (locks.get(key) === tail) locks.delete(key);
+    });
+    return run;
+  };
+}
+
+/** The checks after the signature: old size, same-size root, consistency proof; then cosign and store. */
+async function accept(
+  repo: WitnessRepository,
+  signer: NoteSigner,
+  time: number,
+  req: ParsedRequest,
+): Promise<AddCheckpointResult> {
+  const { origin, size, rootHash } = req.body;
+  const latest = await latestRow(repo, origin);
+  const latestSize = latest?.treeSize ?? 0;
+  const conflict = { status: 409 as const, body: `${latestSize}\n`, contentType: 'text/x.tlog.size' };
+  if (req.old !== latestSize) return conflict;
+  const oldRoot = Buffer.from(latest?.headHash ?? '', 'hex');
+  if (req.old === size) {
+    if (size > 0 && !oldRoot.equals(rootHash)) return conflict;
+  } else if (
+    !verifyConsistency({ oldSize: req.old, newSize: size, proof: req.proof, oldRoot, newRoot: rootHash })
+  ) {
+    return { status: 422, body: 'the consistency proof does not verify\n' };
+  }
+  const cosignature = cosign(req.note.text, signer, Math.floor(time / 1000));
+  const logSignatures = req.note.signatures.filter((s) => s.name === origin);
+  const stored = formatSignedNote({ text: req.note.text, signatures: [...logSignatures, cosignature] });
+  if (size > latestSize) {
+    const result = await repo.addWitnessCheckpoint({
+      tenant: origin,
+      treeSize: size,
+      headHash: rootHash.toString('hex'),
+      time,
+      checkpoint: stored,
+      receivedAt: time,
+    });
+    if (result.status === 'conflict') return { ...conflict, body: `${result.existing.treeSize}\n` };
+  }
+  return { status: 200, cosignatures: formatSignatureLine(cosignature) };
+}
 
 /** See the module comment. */
 export function createAuditWitness(opts: AuditWitnessOptions): AuditWitness {
@@ -87,159 +164,67 @@ export function createAuditWitness(opts: AuditWitnessOptions): AuditWitness {
   const now = opts.now ?? Date.now;
   const base = (opts.basePath ?? DEFAULT_WITNESS_BASE_PATH).replace(/\/+$/, '');
   const maxBody = opts.maxBodyBytes ?? DEFAULT_WITNESS_MAX_BODY_BYTES;
-  const maxSkew = opts.maxFutureSkewMs ?? DEFAULT_WITNESS_MAX_FUTURE_SKEW_MS;
+  const serialized = keyedMutex();
 
-  const refuse = (httpStatus: 400 | 403 | 409, code: string, message: string): WitnessSubmitResult => ({
-    status: 'refused',
-    httpStatus,
-    code,
-    message,
-  });
-
-  async function registerKey(tenant: string, publicKeyPem: string): Promise<WitnessKeyRecord> {
-    const key = auditPublicKeyFromPem(publicKeyPem);
-    const record: WitnessKeyRecord = {
-      tenant,
-      keyId: auditKeyId(key),
-      publicKeyPem: key.export({ type: 'spki', format: 'pem' }).toString(),
-      registeredAt: now(),
-    };
-    await repo.registerWitnessKey(record);
-    return record;
+  async function addCheckpoint(text: string): Promise<AddCheckpointResult> {
+    const req = parseAddCheckpoint(text);
+    if (typeof req === 'string') return { status: 400, body: `${req}\n` };
+    const { origin, size } = req.body;
+    const keys = await opts.trustedKeys(origin);
+    if (keys.length === 0) return { status: 404, body: `unknown origin ${origin}\n` };
+    if (!keys.some((publicKey) => verifyNote(req.note, { name: origin, publicKey }))) {
+      return { status: 403, body: 'the checkpoint is not signed by a key trusted for this origin\n' };
+    }
+    if (req.old > size) return { status: 400, body: 'old size is larger than the checkpoint size\n' };
+    return serialized(origin, () => accept(repo, opts.signer, now(), req));
   }
 
-  async function submit(input: unknown): Promise<WitnessSubmitResult> {
-    const cp = parseCheckpoint(input);
-    if (!cp)
-      return refuse(400, WITNESS_REFUSAL_CODES.malformed, 'the body is not a well-formed audit checkpoint');
-    if (cp.time > now() + maxSkew) {
-      return refuse(400, WITNESS_REFUSAL_CODES.future, 'the checkpoint is dated in the future');
-    }
-    const keys = await repo.listWitnessKeys(cp.tenant);
-    if (keys.length === 0) {
-      return refuse(
-        403,
-        WITNESS_REFUSAL_CODES.unknownKey,
-        `no audit key is registered for tenant ${cp.tenant}`,
-      );
-    }
-    // Try the key the checkpoint names first, then the others (key rotation).
-    const ordered = [...keys].sort((a, b) => Number(b.keyId === cp.keyId) - Number(a.keyId === cp.keyId));
-    const signedBy = ordered.find((k) => {
-      try {
-        return verifyCheckpointSignature(cp, auditPublicKeyFromPem(k.publicKeyPem));
-      } catch {
-        return false;
-      }
-    });
-    if (!signedBy) {
-      return refuse(
-        403,
-        WITNESS_REFUSAL_CODES.badSignature,
-        `the checkpoint is not signed by an audit key registered for tenant ${cp.tenant}`,
-      );
-    }
-    const stored: AuditCheckpoint = { ...cp, keyId: signedBy.keyId };
-    const result = await repo.addWitnessCheckpoint({
-      tenant: cp.tenant,
-      treeSize: cp.treeSize,
-      headHash: cp.headHash,
-      time: cp.time,
-      checkpoint: canonicalJson(stored),
-      receivedAt: now(),
-    });
-    if (result.status !== 'conflict') return result;
-    const existing = result.existing;
-    const message =
-      existing.treeSize === cp.treeSize
-        ? `a checkpoint of tree size ${cp.treeSize} with a different head hash was already witnessed`
-        : `a larger checkpoint (tree size ${existing.treeSize}) was already witnessed`;
-    return refuse(409, WITNESS_REFUSAL_CODES.inconsistent, message);
-  }
-
-  async function list(
-    tenant: string,
-    o: { afterTreeSize?: number; limit?: number } = {},
-  ): Promise<AuditCheckpoint[]> {
-    const limit = Math.min(
-      DEFAULT_WITNESS_LIST_LIMIT,
-      Math.max(1, Math.trunc(o.limit ?? DEFAULT_WITNESS_LIST_LIMIT)),
-    );
-    const rows = await repo.listWitnessCheckpoints(tenant, { afterTreeSize: o.afterTreeSize ?? 0, limit });
-    const out: AuditCheckpoint[] = [];
-    for (const row of rows) {
-      try {
-        out.push(JSON.parse(row.checkpoint) as AuditCheckpoint);
-      } catch {
-        // A corrupted row is served as-is (without signature): verifiers report it.
-        out.push({
-          tenant,
-          treeSize: row.treeSize,
-          headHash: row.headHash,
-          time: row.time,
-          keyId: '',
-          signature: '',
-        });
-      }
-    }
-    return out;
+  async function latest(origin: string): Promise<string | undefined> {
+    return (await latestRow(repo, origin))?.checkpoint;
   }
 
   async function handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    if (url.pathname !== `${base}/checkpoints`)
-      return json(404, { error: { code: 'NOT_FOUND', message: 'not found' } });
     try {
-      if (request.method === 'POST') {
+      if (url.pathname === `${base}/add-checkpoint` && request.method === 'POST') {
         const body = await readLimited(request, maxBody);
-        if (body === undefined) {
-          return json(413, {
-            error: { code: WITNESS_REFUSAL_CODES.tooLarge, message: `body larger than ${maxBody} bytes` },
-          });
-        }
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(body);
-        } catch {
-          return json(400, {
-            error: { code: WITNESS_REFUSAL_CODES.malformed, message: 'the body is not JSON' },
-          });
-        }
-        const result = await submit(parsed);
-        if (result.status === 'refused') {
-          return json(result.httpStatus, { error: { code: result.code, message: result.message } });
-        }
-        return json(result.status === 'stored' ? 201 : 200, { status: result.status });
+        if (body === undefined) return text(413, `body larger than ${maxBody} bytes\n`);
+        const result = await addCheckpoint(body);
+        if (result.status === 200) return text(200, result.cosignatures);
+        return text(result.status, result.body, result.contentType);
       }
-      if (request.method === 'GET') {
-        const tenant = url.searchParams.get('tenant');
-        if (!tenant)
-          return json(400, {
-            error: { code: 'BAD_REQUEST', message: 'the tenant query parameter is required' },
-          });
-        if (opts.authorizeRead && !(await opts.authorizeRead(request, tenant))) {
-          return json(403, { error: { code: 'FORBIDDEN', message: 'not allowed to read this tenant' } });
-        }
-        const after = Number(url.searchParams.get('after') ?? 0);
-        const limit = Number(url.searchParams.get('limit') ?? DEFAULT_WITNESS_LIST_LIMIT);
-        const checkpoints = await list(tenant, {
-          afterTreeSize: Number.isFinite(after) ? after : 0,
-          limit: Number.isFinite(limit) ? limit : DEFAULT_WITNESS_LIST_LIMIT,
-        });
-        return json(200, { tenant, checkpoints });
+      if (url.pathname === `${base}/checkpoint` && request.method === 'GET') {
+        const origin = url.searchParams.get('origin');
+        if (!origin) return text(400, 'the origin query parameter is required\n');
+        const note = await latest(origin);
+        return note ? text(200, note) : text(404, 'no checkpoint for this origin\n');
       }
-      return new Response(null, { status: 405, headers: { allow: 'GET, POST' } });
+      return text(404, 'not found\n');
     } catch (err) {
       const code = err instanceof AuditError ? err.code : AUDIT_ERROR_CODES.unavailable;
-      return json(503, { error: { code, message: 'the witness cannot serve this request right now' } });
+      return text(503, `the witness cannot serve this request right now (${code})\n`);
     }
   }
 
-  return { registerKey, submit, list, handle };
+  return { addCheckpoint, latest, handle };
 }
 
-function json(status: number, body: unknown): Response {
-  return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+/** The latest row for an origin: the repository's own query, else by paging. */
+async function latestRow(repo: WitnessRepository, origin: string): Promise<WitnessCheckpointRow | undefined> {
+  if (repo.latestWitnessCheckpoint) return repo.latestWitnessCheckpoint(origin);
+  let last: WitnessCheckpointRow | undefined;
+  for (;;) {
+    const rows = await repo.listWitnessCheckpoints(origin, {
+      afterTreeSize: last?.treeSize ?? 0,
+      limit: 1000,
+    });
+    if (rows.length === 0) return last;
+    last = rows.at(-1);
+  }
+}
+
+function text(status: number, body: string, contentType = 'text/plain; charset=utf-8'): Response {
+  return new Response(body, { status, headers: { 'content-type': contentType } });
 }
 
 /** The body as text, or undefined when it exceeds `max` bytes. */

@@ -22,6 +22,7 @@ import type {
 } from '../store/store.js';
 import { prettyCanonical } from './canonical-hash.js';
 import { CatalogError } from './catalog-error.js';
+import { classifyDrift, type DriftClass, type DriftReport } from './drift-classify.js';
 import { DEFAULT_QUARANTINE_SEVERITY, type PinState, pinState } from './pin-state.js';
 import type { ScanFinding, ScanSeverity } from './poisoning-scan.js';
 
@@ -57,6 +58,8 @@ export interface CatalogEntry {
   findings: ScanFinding[];
   severity: ScanSeverity | undefined;
   disabled: DisabledToolRecord | undefined;
+  /** For a definition changed since approval: `cosmetic`, `compatible` or `breaking` (see drift-classify.ts). */
+  drift?: DriftClass;
 }
 
 export interface ToolDiff {
@@ -68,6 +71,8 @@ export interface ToolDiff {
   changed: boolean;
   /** Unified diff of the canonical JSON (one member per line): approved → served. */
   patch: string;
+  /** What kind of change it is, when an approved definition was changed (absent for a new tool). */
+  drift?: DriftReport;
   findings: ScanFinding[];
 }
 
@@ -112,6 +117,7 @@ export class CatalogAdmin {
         findings: derived.findings,
         severity: derived.severity,
         disabled: off,
+        ...(derived.state === 'changed' ? { drift: driftOf(pin)?.drift } : {}),
       };
     });
     for (const off of disabled.values()) {
@@ -154,6 +160,7 @@ export class CatalogAdmin {
       undefined,
       { context: 3 },
     );
+    const drift = pin.approvedHash !== pin.observedHash ? driftOf(pin) : undefined;
     return {
       tool,
       state: derived.state,
@@ -162,6 +169,7 @@ export class CatalogAdmin {
       changed: pin.approvedHash !== pin.observedHash,
       patch,
       findings: derived.findings,
+      ...(drift ? { drift } : {}),
     };
   }
 
@@ -242,6 +250,19 @@ export class CatalogAdmin {
     const pin = await this.#store.getToolPin(tool);
     if (!pin) throw unknown(tool);
     return pin;
+  }
+}
+
+/** The drift class of a pin whose served definition differs from its approved one. */
+export function driftOf(pin: ToolPinRecord): DriftReport | undefined {
+  if (pin.approvedDefinition === null) return undefined;
+  try {
+    return classifyDrift(JSON.parse(pin.approvedDefinition), JSON.parse(pin.observedDefinition));
+  } catch {
+    return {
+      drift: 'breaking',
+      changes: [{ path: '', drift: 'breaking', message: 'stored definition unreadable' }],
+    };
   }
 }
 

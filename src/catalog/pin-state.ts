@@ -12,8 +12,11 @@ import { maxSeverity, type ScanFinding, type ScanSeverity } from './poisoning-sc
 
 export type PinState = 'approved' | 'unreviewed' | 'changed' | 'poisoning';
 
-/** Severity at or above which a never-approved definition is quarantined for poisoning. */
-export const DEFAULT_QUARANTINE_SEVERITY: ScanSeverity = 'high';
+/**
+ * Severity at or above which a never-approved definition is quarantined for poisoning: `medium`, i.e.
+ * any finding above `low` (`tofu` mode trusts only definitions with nothing but low findings).
+ */
+export const DEFAULT_QUARANTINE_SEVERITY: ScanSeverity = 'medium';
 
 const RANK: Record<ScanSeverity, number> = { low: 1, medium: 2, high: 3 };
 

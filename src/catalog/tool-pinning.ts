@@ -3,9 +3,10 @@
  * called, from the pins in the store and the definitions the upstreams serve now.
  *
  * - Every served definition is hashed (`definitionOf`) and observed in the store: first sight records it
- *   (`tofu` mode: approved at once unless the poisoning scan flags it `high`; `review` mode: hidden until
- *   an admin approves), a changed definition is recorded as the served one while the approved one stays
- *   pinned — the tool is quarantined until an admin approves the diff.
+ *   (`tofu` mode: approved at once unless the poisoning scan has a finding above `low`, and only for
+ *   tools of an upstream's first catalog — see first-catalog.ts; `review` mode: hidden until an admin
+ *   approves), a changed definition is recorded as the served one while the approved one stays pinned —
+ *   the tool is quarantined until an admin approves the diff.
  * - The kill switch (`disabled_tools`) refuses and hides a tool at once, even one no upstream serves.
  * - Freshness: the store's catalog revision is read on every request (`stateTtlMs` 0, the default) and
  *   the full state reloaded only when it changed, so a change made by `airlock tools …` in another
@@ -27,6 +28,7 @@ import { type Logger, pino } from 'pino';
 import type { CatalogRepository, DisabledToolRecord, ToolPinRecord } from '../store/store.js';
 import { CatalogAdmin } from './catalog-admin.js';
 import { CatalogError } from './catalog-error.js';
+import { inFirstCatalog } from './first-catalog.js';
 import { atLeast, DEFAULT_QUARANTINE_SEVERITY, type PinState, pinState } from './pin-state.js';
 import { maxSeverity, type ScanFinding, type ScanSeverity, scanToolDefinition } from './poisoning-scan.js';
 import { definitionOf, type ToolLike } from './tool-definition.js';
@@ -43,6 +45,8 @@ export interface LiveToolSource {
   tools(): readonly ToolLike[];
   /** Called when an aggregated list changed; the pinning re-observes the tools. */
   onChanged?(listener: (kind: string) => void): () => void;
+  /** The upstream-local name of a namespaced tool (an `UpstreamCatalog` has it), to find its namespace. */
+  resolveTool?(name: string): { name: string } | undefined;
 }
 
 export interface ToolPinningOptions {
@@ -56,7 +60,7 @@ export interface ToolPinningOptions {
   stateTtlMs?: number;
   /** Default {@link DEFAULT_CATALOG_POLL_INTERVAL_MS}; 0 disables the background poll. */
   pollIntervalMs?: number;
-  /** Never-approved definitions with a finding at least this severe are quarantined. Default `high`. */
+  /** Never-approved definitions with a finding at least this severe are quarantined. Default `medium` (above `low`). */
   quarantineSeverity?: ScanSeverity;
   /** Epoch ms. Default `Date.now`. */
   now?: () => number;
@@ -316,7 +320,11 @@ export class ToolPinning implements ToolDefinitionLookup {
         definition: def.canonical,
         findings: JSON.stringify(findings),
         at: this.#now(),
-        autoApprove: this.#mode() === 'tofu' && !flagged,
+        autoApprove:
+          this.#mode() === 'tofu' &&
+          !flagged &&
+          this.#state !== undefined &&
+          inFirstCatalog(this.#state.pins, tool.name, (n) => this.#catalog.resolveTool?.(n)),
       });
       if (this.#state) this.#state.pins.set(tool.name, record);
       if (change === 'changed' && record.approvedHash !== null && record.approvedHash !== def.hash) {

@@ -1,22 +1,28 @@
 /**
- * `airlock audit verify|export`: check and export the connector's audit trail.
+ * `airlock audit verify|prove|check-proof|export`: check and export the connector's audit trail.
  *
- *   airlock audit verify --config connector.yaml [--witness]     the trail in the connector store
- *   airlock audit verify --file trail.jsonl [--key audit.pub.pem] an exported copy, offline
+ *   airlock audit verify --config connector.yaml [--offline]      the trail in the connector store
+ *   airlock audit verify --file trail.jsonl --key audit.pub.pem [--config c.yaml] [--offline]
+ *   airlock audit prove <seq> --config connector.yaml [--from <size>]   inclusion (+ consistency) proof
+ *   airlock audit check-proof --proof proof.json --key audit.pub.pem     checks a `prove` output offline
  *   airlock audit export --config connector.yaml --format jsonl|ocsf --out trail.jsonl
  *
- * `verify` checks the hash chain, the checkpoint signatures and, with `--witness`, the checkpoints
- * the relay (and every configured witness) holds; it names the first bad entry and what is wrong
- * with it (modified, missing, inserted, reordered, truncated, bad signature). Exit status 0: the
- * trail verifies; 1: it does not (or it could not be checked).
+ * `verify` checks the hash chain, every checkpoint's RFC 6962 Merkle root and signature, and asks
+ * every witness (the relay, `audit.witnesses`) what it cosigned: `audit.quorum` of them must answer
+ * and match. It names the first bad entry and what is wrong (modified, missing, inserted, reordered,
+ * truncated, bad signature, unwitnessed). Without the witness quorum it fails, unless `--offline`:
+ * then it says what was not checked. Exit status 0: the trail verifies; 1: it does not.
  */
 import type { Command } from 'commander';
 import type { AuditVerifyReport } from '../audit/audit-verify.js';
+import type { ConnectorContext } from '../connector/connector-context.js';
+import { registerProofCommands } from './audit-proof-command.js';
 
 interface VerifyFlags {
   config?: string;
   file?: string;
   key?: string;
+  offline?: boolean;
   witness?: boolean;
   json?: boolean;
 }
@@ -30,25 +36,32 @@ interface ExportFlags {
 export function register(program: Command): void {
   const audit = program
     .command('audit')
-    .description('verify and export the tamper-evident audit trail of a connector');
+    .description('verify, prove and export the tamper-evident audit trail of a connector');
 
   audit
     .command('verify')
-    .description('check the hash chain, checkpoint signatures and (with --witness) witnessed checkpoints')
-    .option('-c, --config <file>', 'connector config file (the trail in its store, its audit key)')
-    .option('-f, --file <export.jsonl>', 'verify an exported trail (airlock audit export) instead, offline')
+    .description('check the hash chain, Merkle roots, checkpoint signatures and what the witnesses cosigned')
+    .option(
+      '-c, --config <file>',
+      'connector config file (the trail in its store, its audit key, its witnesses)',
+    )
+    .option('-f, --file <export.jsonl>', 'verify an exported trail (airlock audit export) instead')
     .option(
       '-k, --key <file>',
       'audit public key (PEM) to verify with (default: the connector’s, or the export’s)',
     )
-    .option('-w, --witness', 'also check against the checkpoints the relay and other witnesses hold')
+    .option('--offline', 'accept the trail without a witness quorum (the report says what was not checked)')
+    .option('-w, --witness', 'consult the witnesses (the default; kept for older scripts)')
     .option('--json', 'print the report as JSON')
     .action(async (flags: VerifyFlags) => {
       const report = await verify(flags);
-      if (flags.json) process.stdout.write(`${JSON.stringify(report)}\n`);
+      const { tree: _tree, ...printable } = report;
+      if (flags.json) process.stdout.write(`${JSON.stringify(printable)}\n`);
       else process.stdout.write(`${describeReport(report)}\n`);
       if (!report.ok) process.exitCode = 1;
     });
+
+  registerProofCommands(audit);
 
   audit
     .command('export')
@@ -81,16 +94,21 @@ export function register(program: Command): void {
     });
 }
 
-/** One line for people: OK with the counts, or the first problem. */
+/** For people: OK with the counts and what the witnesses vouch for, or the first problem. */
 export function describeReport(r: AuditVerifyReport): string {
   const range = r.firstSeq !== undefined ? ` (seq ${r.firstSeq}..${r.lastSeq})` : '';
-  const counts = `${r.checkpoints} checkpoints, ${r.witnessedCheckpoints} witnessed`;
+  const counts = `${r.checkpoints} checkpoints; witnesses: ${r.witnessesReached} answered, quorum ${r.quorum}, witnessed through entry ${r.witnessedThrough}`;
+  const tail =
+    r.unwitnessed.from <= r.unwitnessed.to
+      ? `\n  entries ${r.unwitnessed.from}..${r.unwitnessed.to} are not witnessed yet: only the audit key vouches for them`
+      : '';
+  const offline = r.notChecked ? `\n  NOT CHECKED: ${r.notChecked}` : '';
   if (r.ok) {
     const pruned = r.pruned > 0 ? `, ${r.pruned} older entries pruned with a signed record` : '';
-    return `audit trail OK: ${r.entries} entries${range}, signed through entry ${r.signedThrough} (${counts})${pruned}; head ${r.headHash ?? '-'}`;
+    return `audit trail OK: ${r.entries} entries${range}, signed through entry ${r.signedThrough} (${counts})${pruned}; root ${r.rootHash ?? '-'}${tail}${offline}`;
   }
   const p = r.firstProblem;
-  return `audit trail FAILED at entry ${p?.seq}: ${p?.kind}: ${p?.detail}\n  read ${r.entries} entries${range}, ${counts}`;
+  return `audit trail FAILED at entry ${p?.seq}: ${p?.kind}: ${p?.detail}\n  read ${r.entries} entries${range}, ${counts}${offline}`;
 }
 
 async function verify(flags: VerifyFlags): Promise<AuditVerifyReport> {
@@ -100,20 +118,15 @@ async function verify(flags: VerifyFlags): Promise<AuditVerifyReport> {
   if (!flags.config && !flags.file) {
     throw new AirlockError('AIRLOCK_CLI_USAGE', 'give --config <connector.yaml> or --file <export.jsonl>');
   }
-  if (flags.witness && !flags.config) {
-    throw new AirlockError(
-      'AIRLOCK_CLI_USAGE',
-      '--witness needs --config (the connector’s relay and credential)',
-    );
-  }
   const { loadConnectorContext } = await import('../connector/connector-context.js');
+  const { auditTenant } = await import('../connector/connector-audit.js');
   const ctx = flags.config ? await loadConnectorContext(flags.config) : undefined;
   const pinnedKey = flags.key
     ? await readFile(flags.key, 'utf8')
     : ctx
       ? await connectorPublicKey(ctx.dataDir)
       : undefined;
-
+  const offline = flags.offline === true;
   if (flags.file) {
     const { readAuditExport } = await import('../audit/audit-export.js');
     const trail = await readAuditExport(flags.file);
@@ -122,24 +135,23 @@ async function verify(flags: VerifyFlags): Promise<AuditVerifyReport> {
         'airlock: verifying with the key named in the export itself; pin the connector’s key with --key <audit-key.pub.pem>\n',
       );
     }
-    const tenant = ctx
-      ? (await import('../connector/connector-audit.js')).auditTenant(ctx)
-      : trail.header.tenant;
-    const witnessed = flags.witness && ctx ? await witnessedCheckpoints(ctx, tenant) : undefined;
+    const tenant = ctx ? auditTenant(ctx) : trail.header.tenant;
+    const w = ctx ? await witnessViews(ctx, tenant) : { views: [], quorum: 0 };
     return verifyAuditTrail({
       entries: trail.entries,
       checkpoints: trail.checkpoints,
       publicKey: pinnedKey ?? trail.header.publicKey,
       tenant,
-      ...(witnessed ? { witnessed } : {}),
+      witnesses: w.views,
+      quorum: w.quorum,
+      offline,
     });
   }
   if (!ctx || !pinnedKey) throw new AirlockError('AIRLOCK_CLI_USAGE', 'nothing to verify');
-  const { auditTenant } = await import('../connector/connector-audit.js');
   const { storedAuditCheckpoints, storedAuditEntries } = await import('../audit/stored-trail.js');
   const { openStore } = await import('../store/open-store.js');
   const tenant = auditTenant(ctx);
-  const witnessed = flags.witness ? await witnessedCheckpoints(ctx, tenant) : undefined;
+  const w = await witnessViews(ctx, tenant);
   const store = await openStore({ url: ctx.storeUrl });
   try {
     return await verifyAuditTrail({
@@ -147,60 +159,32 @@ async function verify(flags: VerifyFlags): Promise<AuditVerifyReport> {
       checkpoints: await storedAuditCheckpoints(store.audit),
       publicKey: pinnedKey,
       tenant,
-      ...(witnessed ? { witnessed } : {}),
+      witnesses: w.views,
+      quorum: w.quorum,
+      offline,
     });
   } finally {
     await store.close();
   }
 }
 
-/** Every checkpoint the relay and the configured witnesses hold for `tenant`. */
-async function witnessedCheckpoints(
-  ctx: import('../connector/connector-context.js').ConnectorContext,
-  tenant: string,
-) {
-  const { AirlockError } = await import('../errors/airlock-error.js');
-  const { fetchWitnessedCheckpoints } = await import('../audit/witness-client.js');
-  const { configuredWitnesses, connectorRelayClient } = await import('../connector/connector-audit.js');
-  const { relayWitnessUrl } = await import('../connector/relay-audit-witness.js');
-  const out: Awaited<ReturnType<typeof fetchWitnessedCheckpoints>> = [];
-  const relay = connectorRelayClient(ctx);
-  const extra = await configuredWitnesses(ctx);
+/** What every configured witness (relay included) cosigned last, and the quorum. */
+async function witnessViews(ctx: ConnectorContext, tenant: string) {
+  const { connectorWitnesses } = await import('../connector/audit-witnesses.js');
+  const set = await connectorWitnesses(ctx, tenant);
   try {
-    if (!relay && extra.witnesses.length === 0) {
-      throw new AirlockError(
-        'AIRLOCK_CLI_USAGE',
-        '--witness: this connector has no witness (no enrolled relay and no audit.witnesses)',
-      );
+    const views = await set.views(tenant);
+    for (const v of views.filter((x) => x.error)) {
+      process.stderr.write(`airlock: audit witness ${v.name}: ${v.error}\n`);
     }
-    if (relay) {
-      out.push(
-        ...(await fetchWitnessedCheckpoints({
-          url: relayWitnessUrl(relay),
-          tenant,
-          dispatcher: relay.dispatcher,
-        })),
-      );
-    }
-    for (const w of extra.witnesses) {
-      out.push(
-        ...(await fetchWitnessedCheckpoints({
-          url: w.url,
-          tenant,
-          ...(w.agent ? { dispatcher: w.agent } : {}),
-          ...(w.headers ? { headers: w.headers } : {}),
-        })),
-      );
-    }
-    return out;
+    return { views, quorum: set.quorum };
   } finally {
-    await relay?.close();
-    await extra.close();
+    await set.close();
   }
 }
 
 /** The connector's audit public key (PEM) from `<dataDir>/audit/`, without creating one. */
-async function connectorPublicKey(dataDir: string): Promise<string> {
+export async function connectorPublicKey(dataDir: string): Promise<string> {
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { createPrivateKey, createPublicKey } = await import('node:crypto');

@@ -1,4 +1,7 @@
-/** How the CLI reports failures: one clear line on stderr with the stable code, exit status 1 or 2. */
+/**
+ * How the CLI reports failures: one clear line on stderr with the stable code (and a `hint:` line when the
+ * error carries one, e.g. agent-side `TenantFailureError`s), exit status 1 or 2.
+ */
 import { AirlockError, ConfigError } from '../errors/airlock-error.js';
 
 export function reportCliError(err: unknown): number {
@@ -7,7 +10,9 @@ export function reportCliError(err: unknown): number {
     return 2;
   }
   if (err instanceof AirlockError) {
+    const hint = (err as { hint?: unknown }).hint;
     process.stderr.write(`airlock: ${err.message} [${err.code}]\n`);
+    if (typeof hint === 'string') process.stderr.write(`  hint: ${hint}\n`);
     return 1;
   }
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);

@@ -42,7 +42,7 @@ export function register(program: Command): void {
         const password = await readPassword(opts.passwordFile);
         const problem = passwordProblem(password);
         if (problem) throw new AirlockError('AIRLOCK_CONSOLE_PASSWORD', problem);
-        await withConnectorStore(opts.config, async (_ctx, store) => {
+        await withConnectorStore(opts.config, async (ctx, store) => {
           const existing = await store.adminAccounts.getAdminAccount(name);
           if (existing && !opts.update) {
             throw new AirlockError(
@@ -54,6 +54,12 @@ export function register(program: Command): void {
             { name, passwordHash: await hashPassword(password), role, revealPii: opts.revealPii === true },
             Date.now(),
           );
+          const { recordCliAdminAction } = await import('./identity-audit.js');
+          await recordCliAdminAction(ctx, store, {
+            action: 'admin.add',
+            target: name,
+            detail: { role, revealPii: opts.revealPii === true, outcome },
+          });
           process.stdout.write(
             `${outcome} console account ${name} (role ${role}${opts.revealPii ? ', may reveal personal data' : ''})\n`,
           );
@@ -97,10 +103,12 @@ export function register(program: Command): void {
     .action(async (name: string, opts: { config: string }) => {
       const { AirlockError } = await import('../errors/airlock-error.js');
       const { withConnectorStore } = await import('./connector-store.js');
-      await withConnectorStore(opts.config, async (_ctx, store) => {
+      await withConnectorStore(opts.config, async (ctx, store) => {
         if (!(await store.adminAccounts.disableAdminAccount(name, Date.now()))) {
           throw new AirlockError('AIRLOCK_CONSOLE_ACCOUNT_UNKNOWN', `no console account named "${name}"`);
         }
+        const { recordCliAdminAction } = await import('./identity-audit.js');
+        await recordCliAdminAction(ctx, store, { action: 'admin.disable', target: name });
         process.stdout.write(`disabled console account ${name}\n`);
       });
     });

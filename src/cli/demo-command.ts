@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .option('--port <n>', 'relay port (0 picks a free one)', (v) => Number.parseInt(v, 10), 8443)
     .option('--json', 'print exactly one JSON line on stdout when ready')
     .action(async (opts: { dataDir: string; port: number; json?: boolean }) => {
-      const { startDemo } = await import('../demo/demo.js');
+      const { startDemo, demoSandboxBanner } = await import('../demo/demo.js');
       const { cliLogger } = await import('./logger.js');
       const { catchShutdownSignals, runUntilSignal } = await import('./run-until-signal.js');
       const signals = catchShutdownSignals();
@@ -45,7 +45,7 @@ export function register(program: Command): void {
       if (!opts.json) process.stderr.write('starting relay, connector and sample MCP servers…\n');
       const demo = await startDemo({ dataDir: opts.dataDir, port: opts.port, logger });
       if (opts.json) process.stdout.write(`${JSON.stringify(demo.info)}\n`);
-      else process.stdout.write(nextSteps(demo.info));
+      else process.stdout.write(demoSandboxBanner(demo.info) + nextSteps(demo.info));
       await runUntilSignal(
         signals,
         () => demo.close(),

@@ -100,10 +100,12 @@ export function register(program: Command): void {
         const { recordIdentityAction } = await import('./identity-audit.js');
         if (opts.reinstate) {
           const lifted = await store.identities.reinstateSubject(opts.issuer, opts.subject);
+          await store.changes.publish('identities').catch(() => undefined);
           process.stdout.write(lifted ? `reinstated ${target}\n` : `${target} was not revoked\n`);
           return;
         }
         await store.identities.revokeSubject(opts.issuer, opts.subject, Date.now());
+        await store.changes.publish('identities').catch(() => undefined);
         await recordIdentityAction(ctx, store, { action: 'identity.revoke', target });
         process.stdout.write(`revoked ${target}\n`);
       });

@@ -21,6 +21,10 @@ program
   .showHelpAfterError();
 
 const registrations = [
+  () => import('./version-command.js'),
+  () => import('./init-command.js'),
+  () => import('./doctor-command.js'),
+  () => import('./status-command.js'),
   () => import('./relay-command.js'),
   () => import('./tenant-command.js'),
   () => import('./connector-command.js'),
@@ -29,6 +33,8 @@ const registrations = [
   () => import('./approvals-command.js'),
   () => import('./console-command.js'),
   () => import('./audit-command.js'),
+  () => import('./report-command.js'),
+  () => import('./discover-command.js'),
   () => import('./bridge-command.js'),
   () => import('./forward-command.js'),
   () => import('./demo-command.js'),

@@ -1,5 +1,10 @@
-/** `airlock relay`: run the public relay (one port for agents and connectors, plus an admin port). */
+/**
+ * `airlock relay`: run the public relay (one port for agents and connectors, plus an admin port).
+ * SIGTERM drains the node first (`/readyz` 503, connectors move, streams finish within `drainGraceMs`);
+ * SIGINT closes at once. `airlock relay drain|status --admin <url>` talk to a running node's admin port.
+ */
 import type { Command } from 'commander';
+import { registerRelayAdminCommands } from './relay-admin-command.js';
 
 interface RelayFlags {
   config?: string;
@@ -11,8 +16,12 @@ interface RelayFlags {
 }
 
 export function register(program: Command): void {
-  program
-    .command('relay')
+  // `relay status --admin …`: options after a sub-command name belong to the sub-command (commander
+  // needs this on the root too; the root has no options of its own, so nothing else changes).
+  program.enablePositionalOptions();
+  const relayCommand = program.command('relay').enablePositionalOptions();
+  registerRelayAdminCommands(relayCommand);
+  relayCommand
     .description('run the relay: routes agents by SNI to tenant tunnels without decrypting anything')
     .option('-c, --config <file>', 'relay config file (YAML)')
     .option('--domain <domain>', 'tenants are <tenant>.<domain>, connectors dial relay.<domain>')
@@ -53,9 +62,10 @@ export function register(program: Command): void {
           `relay ready on ${relay.host}:${relay.port} (tenants: <name>.${relay.domain}, connectors: ${relay.relayHost})\n` +
             `  metrics: http://127.0.0.1:${relay.adminPort}/metrics\n  relay CA for connectors: ${ready.caFile}\n`,
         );
+      const signal = await signals.received;
       await runUntilSignal(
         signals,
-        () => relay.close(),
+        () => (signal === 'SIGTERM' ? relay.drain() : relay.close()),
         (m) => logger.info(m),
       );
     });

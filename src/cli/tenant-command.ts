@@ -81,10 +81,19 @@ export function register(program: Command): void {
         const tenants = await store.relay.listTenants();
         if (tenants.length === 0)
           process.stdout.write('no tenants yet: add one with "airlock tenant add <name>"\n');
+        const tunnels = await liveTunnelCounts(loaded.config.admin.listen);
         for (const t of tenants) {
           const connectors = await store.relay.listConnectors(t.name);
           const live = connectors.filter((c) => !c.revokedAt).length;
-          process.stdout.write(`${t.name}\t${t.name}.${loaded.config.domain}\t${live} connector(s)\n`);
+          const online =
+            tunnels === undefined
+              ? 'relay not reachable: online state unknown'
+              : (tunnels.get(t.name) ?? 0) > 0
+                ? `online (${tunnels.get(t.name)} tunnel(s))`
+                : 'offline (no tunnel)';
+          process.stdout.write(
+            `${t.name}\t${t.name}.${loaded.config.domain}\t${live} connector(s)\t${online}\n`,
+          );
         }
       });
     });
@@ -100,4 +109,26 @@ export function register(program: Command): void {
         process.stdout.write(`revoked connector ${id}\n`);
       });
     });
+}
+
+/**
+ * Live tunnels per tenant, read from the running relay's admin `/metrics` (`airlock_relay_tunnels`);
+ * undefined when the relay is not running or its admin port is not reachable from here.
+ */
+async function liveTunnelCounts(adminListen: string): Promise<Map<string, number> | undefined> {
+  const at = adminListen.lastIndexOf(':');
+  const host = adminListen.slice(0, at).replace(/^0\.0\.0\.0$/, '127.0.0.1');
+  try {
+    const res = await fetch(`http://${host}:${adminListen.slice(at + 1)}/metrics`, {
+      signal: AbortSignal.timeout(2000),
+    });
+    if (!res.ok) return undefined;
+    const counts = new Map<string, number>();
+    for (const match of (await res.text()).matchAll(/^airlock_relay_tunnels\{tenant="([^"]+)"\} (\d+)$/gm)) {
+      counts.set(match[1] as string, Number(match[2]));
+    }
+    return counts;
+  } catch {
+    return undefined;
+  }
 }

@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { CatalogAdmin, CatalogEntry } from '../catalog/catalog-admin.js';
+import type { DriftClass } from '../catalog/drift-classify.js';
 
 interface ConfigOption {
   config: string;
@@ -51,6 +52,13 @@ export function register(program: Command): void {
         process.stdout.write(
           `${tool}: ${diff.state}\n  approved: ${diff.approvedHash ?? '(never)'}\n  served:   ${diff.observedHash}\n`,
         );
+        if (diff.drift) {
+          process.stdout.write(
+            `  change:   ${diff.drift.drift.toUpperCase()} (${DRIFT_TEXT[diff.drift.drift]})\n`,
+          );
+          for (const c of diff.drift.changes)
+            process.stdout.write(`    ${c.drift.padEnd(10)} ${c.path}: ${c.message}\n`);
+        }
         for (const f of diff.findings) {
           process.stdout.write(
             `  scan ${f.severity.padEnd(6)} ${f.rule} at ${f.where}: ${f.message} — ${f.excerpt}\n`,
@@ -74,8 +82,9 @@ export function register(program: Command): void {
     .option('--hash <prefix>', 'only if the served definition still has this hash (as shown by "tools diff")')
     .option('--by <name>', 'who approves (recorded)', defaultActor())
     .action(async (tool: string, opts: ConfigOption & { hash?: string; by: string }) => {
-      await withAdmin(opts, async (admin) => {
+      await withAdmin(opts, async (admin, audit) => {
         const record = await admin.approve(tool, { hash: opts.hash, by: opts.by });
+        await audit({ action: 'tool.approve', target: tool, detail: { hash: record.approvedHash ?? null } });
         process.stdout.write(
           `approved ${tool} at ${record.approvedHash?.slice(0, 12)} (by ${record.approvedBy})\n`,
         );
@@ -89,9 +98,10 @@ export function register(program: Command): void {
     .option('--reason <text>', 'why (shown to agents and recorded)', 'disabled by an administrator')
     .option('--by <name>', 'who disables (recorded)', defaultActor())
     .action(async (tool: string, opts: ConfigOption & { reason: string; by: string }) => {
-      await withAdmin(opts, async (admin) => {
+      await withAdmin(opts, async (admin, audit) => {
         const known = (await admin.listCatalog()).some((e) => e.tool === tool);
         await admin.disable(tool, opts.reason, { by: opts.by });
+        await audit({ action: 'tool.disable', target: tool, reason: opts.reason });
         process.stdout.write(`disabled ${tool}: ${opts.reason}\n`);
         if (!known)
           process.stderr.write(
@@ -107,24 +117,42 @@ export function register(program: Command): void {
     .option('--by <name>', 'who enables (recorded)', defaultActor())
     .action(async (tool: string, opts: ConfigOption & { by: string }) => {
       const { AirlockError } = await import('../errors/airlock-error.js');
-      await withAdmin(opts, async (admin) => {
+      await withAdmin(opts, async (admin, audit) => {
         if (!(await admin.enable(tool, { by: opts.by }))) {
           throw new AirlockError('AIRLOCK_CATALOG_NOT_DISABLED', `tool '${tool}' is not disabled`);
         }
+        await audit({ action: 'tool.enable', target: tool });
         process.stdout.write(`enabled ${tool}\n`);
       });
     });
 }
 
+/** An admin action to record in the audit trail (`actor` is `cli:<--by>`). */
+type AuditAction = {
+  action: 'tool.approve' | 'tool.disable' | 'tool.enable';
+  target: string;
+  reason?: string;
+  detail?: { hash: string | null };
+};
+
 async function withAdmin(
   opts: ConfigOption & { by?: string },
-  fn: (admin: CatalogAdmin) => Promise<void>,
+  fn: (admin: CatalogAdmin, audit: (a: AuditAction) => Promise<void>) => Promise<void>,
 ): Promise<void> {
   const { withConnectorStore } = await import('./connector-store.js');
   const { CatalogAdmin: Admin } = await import('../catalog/catalog-admin.js');
-  await withConnectorStore(opts.config, (_ctx, store) =>
-    fn(new Admin({ store: store.catalog, actor: opts.by })),
+  const { recordCliAdminAction } = await import('./identity-audit.js');
+  await withConnectorStore(opts.config, (ctx, store) =>
+    // onChange: running connectors (every member of a pair) apply the change at once.
+    fn(new Admin({ store: store.catalog, actor: opts.by, onChange: () => announce(store) }), (a) =>
+      recordCliAdminAction(ctx, store, { ...a, ...(opts.by ? { actor: `cli:${opts.by}` } : {}) }),
+    ),
   );
+}
+
+async function announce(store: import('../store/store.js').Store): Promise<void> {
+  const { announceChange } = await import('../connector/pair/pair-changes.js');
+  await announceChange(store, 'catalog');
 }
 
 function defaultActor(): string {
@@ -135,7 +163,8 @@ function formatEntry(e: CatalogEntry): string {
   const status = e.status === 'disabled' ? `disabled (${e.disabled?.reason ?? ''})` : STATUS_TEXT[e.status];
   const hash = (e.observedHash ?? '').slice(0, 12).padEnd(12);
   const scan = e.findings.length === 0 ? '' : `  scan: ${e.findings.length} finding(s), worst ${e.severity}`;
-  return `${e.tool.padEnd(32)} ${hash}  ${status}${scan}`;
+  const drift = e.drift ? `  change: ${e.drift}` : '';
+  return `${e.tool.padEnd(32)} ${hash}  ${status}${drift}${scan}`;
 }
 
 const STATUS_TEXT: Record<Exclude<CatalogEntry['status'], 'disabled'>, string> = {
@@ -143,4 +172,10 @@ const STATUS_TEXT: Record<Exclude<CatalogEntry['status'], 'disabled'>, string> =
   unreviewed: 'new: hidden until approved (airlock tools diff / approve)',
   changed: 'QUARANTINED: definition changed since approval (airlock tools diff / approve)',
   poisoning: 'QUARANTINED: flagged by the poisoning scan (airlock tools diff / approve)',
+};
+
+const DRIFT_TEXT: Record<DriftClass, string> = {
+  cosmetic: 'description, title or annotations only; still review: descriptions steer models',
+  compatible: 'the schema still accepts what existing callers send',
+  breaking: 'removed or newly required properties, narrowed types or values: existing callers may fail',
 };

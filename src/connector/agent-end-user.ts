@@ -65,7 +65,12 @@ export async function resolveEndUser(
       return invalid('A DPoP-bound end-user token cannot be presented by an agent');
     return {
       ok: true,
-      endUser: { subject: token.subject, issuer: token.issuer, expiresAt: token.expiresAt },
+      endUser: {
+        subject: token.subject,
+        issuer: token.issuer,
+        expiresAt: token.expiresAt,
+        claims: token.claims,
+      },
     };
   } catch (err) {
     if (!(err instanceof TokenError)) throw err;

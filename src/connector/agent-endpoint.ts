@@ -51,77 +51,30 @@ import type { EndUser, GatewayIdentity } from '../gateway/gateway-context.js';
 import { certificateInfo } from '../identity/pki.js';
 import { authInfoForIdentity } from '../mcp/agent-auth-info.js';
 import { writeRefusal } from '../mcp/json-rpc-http-error.js';
-import { AgentBearerAuth, type AgentOAuthOptions, type BearerRefusal } from './agent-bearer-auth.js';
+import { HttpConnectionDeadlines } from '../tunnel/http-connection-deadlines.js';
+import { AgentBearerAuth, type AgentOAuthOptions } from './agent-bearer-auth.js';
 import {
   AgentConnectionWatch,
   type ConnectionCloseReason,
   DEFAULT_AGENT_REVALIDATE_INTERVAL_MS,
   DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS,
 } from './agent-connection-watch.js';
+import { closeAfterResponse, hostnameOf, writeBearerRefusal } from './agent-early-answers.js';
 import { type AgentEndUserOptions, END_USER_HEADER, resolveEndUser } from './agent-end-user.js';
+import {
+  type AgentEndpointLimits,
+  DEFAULT_AGENT_CONNECTIONS_CHECKING_INTERVAL_MS,
+  DEFAULT_AGENT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_AGENT_HEADERS_TIMEOUT_MS,
+  DEFAULT_AGENT_KEEP_ALIVE_TIMEOUT_MS,
+  DEFAULT_AGENT_MAX_CONNECTIONS,
+  DEFAULT_AGENT_MAX_HEADER_SIZE,
+  DEFAULT_AGENT_REQUEST_TIMEOUT_MS,
+} from './agent-endpoint-limits.js';
 import { type PeerCertificate, readPeerCertificate, resolvePeerIdentity } from './agent-peer-identity.js';
+import { agentSecureContext } from './agent-tls-context.js';
 
-export { DEFAULT_AGENT_REVALIDATE_INTERVAL_MS, DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS };
-
-/** Default time to receive all request headers (slowloris defence). */
-export const DEFAULT_AGENT_HEADERS_TIMEOUT_MS = 10_000;
-/** Default time to receive a whole request (headers and body). SSE responses are not limited by it. */
-export const DEFAULT_AGENT_REQUEST_TIMEOUT_MS = 30_000;
-/** Default idle time of a keep-alive connection between requests. */
-export const DEFAULT_AGENT_KEEP_ALIVE_TIMEOUT_MS = 5_000;
-/** Default largest request header block. */
-export const DEFAULT_AGENT_MAX_HEADER_SIZE = 16 * 1024;
-/** Default time to complete the TLS handshake. */
-export const DEFAULT_AGENT_HANDSHAKE_TIMEOUT_MS = 10_000;
-/** Default most concurrent agent connections, per source (tunnel streams; local port). */
-export const DEFAULT_AGENT_MAX_CONNECTIONS = 10_000;
-/**
- * Default period of the check that enforces the header and request timeouts (Node's own default, 30 s,
- * lets a slow client hold a connection up to 30 s past its timeout).
- */
-export const DEFAULT_AGENT_CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
-
-export interface AgentEndpointLimits {
-  /** Default {@link DEFAULT_AGENT_HEADERS_TIMEOUT_MS}. */
-  headersTimeoutMs?: number;
-  /** Default {@link DEFAULT_AGENT_REQUEST_TIMEOUT_MS}. */
-  requestTimeoutMs?: number;
-  /** Default {@link DEFAULT_AGENT_KEEP_ALIVE_TIMEOUT_MS}. */
-  keepAliveTimeoutMs?: number;
-  /** Default {@link DEFAULT_AGENT_MAX_HEADER_SIZE}. */
-  maxHeaderSize?: number;
-  /** Default {@link DEFAULT_AGENT_HANDSHAKE_TIMEOUT_MS}. */
-  handshakeTimeoutMs?: number;
-  /** Default {@link DEFAULT_AGENT_MAX_CONNECTIONS}. */
-  maxConnections?: number;
-  /**
-   * Time from the end of the TLS handshake until the first request's headers are in; a connection that
-   * says nothing is closed then (later idle time between requests is `keepAliveTimeoutMs`).
-   * Default: `headersTimeoutMs`. `0` disables.
-   *
-   * @example
-   * new AgentEndpoint({ ...options, limits: { headersTimeoutMs: 5_000, firstRequestTimeoutMs: 5_000 } });
-   */
-  firstRequestTimeoutMs?: number;
-  /**
-   * How often header and request timeouts are checked, on tunnel streams (`accept`) and on the direct
-   * port alike. Default {@link DEFAULT_AGENT_CONNECTIONS_CHECKING_INTERVAL_MS} (1 s).
-   */
-  connectionsCheckingIntervalMs?: number;
-  /**
-   * Default {@link DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS} (500 ms). Open connections of identities
-   * revoked in the store since the last poll are closed (one `listRevokedSince` query per poll), which also
-   * ends their SSE streams; bearer connections also close when their token expires. `0` disables
-   * (requests are still checked one by one).
-   */
-  revocationPollIntervalMs?: number;
-  /**
-   * Default {@link DEFAULT_AGENT_REVALIDATE_INTERVAL_MS} (30 s). Every interval, the identity behind each
-   * open connection is looked up again; connections of revoked, deleted or expired identities are closed.
-   * `0` disables.
-   */
-  revalidateIntervalMs?: number;
-}
+export * from './agent-endpoint-limits.js';
 
 export interface AgentEndpointOptions {
   tls: {
@@ -168,8 +121,7 @@ export class AgentEndpoint {
   readonly #endUser: AgentEndUserOptions | undefined;
   readonly #strippedHeaders: Set<string>;
   readonly #accepted = new Set<Duplex>();
-  readonly #firstRequestTimeoutMs: number;
-  readonly #firstRequestTimers = new WeakMap<Duplex, NodeJS.Timeout>();
+  readonly #caPem: string;
   #closed = false;
 
   /** Throws `IdentityError` `AIRLOCK_TOKEN_CONFIG` / `AIRLOCK_RESOURCE_METADATA_INVALID` for a bad `oauth`. */
@@ -177,10 +129,10 @@ export class AgentEndpoint {
     const limits = options.limits ?? {};
     this.#identities = options.identities;
     this.#handler = options.handler;
+    this.#caPem = options.tls.caPem;
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ part: 'agent-endpoint' });
     this.#maxConnections = limits.maxConnections ?? DEFAULT_AGENT_MAX_CONNECTIONS;
     const headersTimeoutMs = limits.headersTimeoutMs ?? DEFAULT_AGENT_HEADERS_TIMEOUT_MS;
-    this.#firstRequestTimeoutMs = limits.firstRequestTimeoutMs ?? headersTimeoutMs;
     const hostnames = options.hostnames ?? certificateInfo(options.tls.certPem).dnsNames;
     this.#hostnames = new Set(hostnames.map((h) => h.toLowerCase()));
     this.#bearer = options.oauth ? new AgentBearerAuth(options.oauth, options.identities) : undefined;
@@ -193,12 +145,9 @@ export class AgentEndpoint {
     ]);
     this.#server = createServer(
       {
-        key: options.tls.keyPem,
-        cert: options.tls.certPem,
-        ca: options.tls.caPem,
+        ...agentSecureContext(options.tls), // TLS 1.3 only, client certificates from the tenant CA
         requestCert: true,
         rejectUnauthorized: false, // answer 401 with a reason instead of a bare handshake failure
-        minVersion: 'TLSv1.2',
         ALPNProtocols: ['http/1.1'],
         handshakeTimeout: limits.handshakeTimeoutMs ?? DEFAULT_AGENT_HANDSHAKE_TIMEOUT_MS,
         maxHeaderSize: limits.maxHeaderSize ?? DEFAULT_AGENT_MAX_HEADER_SIZE,
@@ -232,16 +181,19 @@ export class AgentEndpoint {
       ...(options.onConnectionsClosed ? { onClosed: options.onConnectionsClosed } : {}),
       logger: this.#log,
     });
+    // Streams handed to accept() never make the server listen, so Node's periodic header/request-timeout
+    // check would not cover them: per-connection timers do, on both paths.
+    const deadlines = new HttpConnectionDeadlines(this.#server, {
+      headersTimeoutMs,
+      requestTimeoutMs: limits.requestTimeoutMs ?? DEFAULT_AGENT_REQUEST_TIMEOUT_MS,
+      firstRequestTimeoutMs: limits.firstRequestTimeoutMs ?? headersTimeoutMs,
+      keepAliveTimeoutMs: limits.keepAliveTimeoutMs ?? DEFAULT_AGENT_KEEP_ALIVE_TIMEOUT_MS,
+      onExpired: (_socket, phase) => this.#log.debug({ phase }, 'agent connection closed: deadline missed'),
+    });
     this.#server.on('secureConnection', (socket: TLSSocket) => {
       this.#watch.track(socket);
-      this.#awaitFirstRequest(socket);
+      deadlines.watch(socket);
     });
-    this.#server.on('request', (req: IncomingMessage) => this.#firstRequestSeen(req.socket));
-    // Node starts the header/request-timeout checker (and the connection list it checks) only when the
-    // server emits 'listening'; streams handed to accept() never make it listen. Start it here, before
-    // any connection: a later listen() re-runs Node's setup, which clears this timer and keeps the list,
-    // so the checker never runs twice. close() stops it.
-    this.#server.emit('listening');
     this.#server.on('tlsClientError', (err) =>
       this.#log.debug({ err: err.message }, 'agent TLS handshake failed'),
     );
@@ -279,6 +231,11 @@ export class AgentEndpoint {
     });
   }
 
+  /** New connections get `certificate` (e.g. a renewed ACME one); open ones keep theirs. Same CA, TLS 1.3. */
+  setCertificate(certificate: { certPem: string; keyPem: string }): void {
+    this.#server.setSecureContext(agentSecureContext({ ...certificate, caPem: this.#caPem }));
+  }
+
   /** Open TLS connections. */
   connectionCount(): number {
     return this.#watch.size;
@@ -311,29 +268,10 @@ export class AgentEndpoint {
 
   // ---------------------------------------------------------------------------------------------
 
-  /** Closes `socket` unless its first request's headers arrive within `firstRequestTimeoutMs`. */
-  #awaitFirstRequest(socket: TLSSocket): void {
-    const ms = this.#firstRequestTimeoutMs;
-    if (ms <= 0) return;
-    const timer = setTimeout(() => {
-      this.#log.debug({ ms }, 'agent connection closed: no request after the TLS handshake');
-      socket.destroy();
-    }, ms);
-    timer.unref();
-    this.#firstRequestTimers.set(socket, timer);
-    socket.once('close', () => clearTimeout(timer));
-  }
-
-  #firstRequestSeen(socket: Duplex): void {
-    const timer = this.#firstRequestTimers.get(socket);
-    if (timer === undefined) return;
-    clearTimeout(timer);
-    this.#firstRequestTimers.delete(socket);
-  }
-
   async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const hostRefusal = this.#checkHost(req);
     if (hostRefusal) {
+      closeAfterResponse(res);
       writeRefusal(res, {
         status: 403,
         code: -32000,
@@ -349,6 +287,7 @@ export class AgentEndpoint {
     }
     const originRefusal = this.#checkOrigin(req);
     if (originRefusal) {
+      closeAfterResponse(res);
       writeRefusal(res, {
         status: 403,
         code: -32000,
@@ -364,6 +303,7 @@ export class AgentEndpoint {
       const result = await resolveEndUser(req, this.#endUser);
       if (!result.ok) {
         this.#log.info({ reason: result.airlock }, 'agent request refused (end user)');
+        closeAfterResponse(res);
         writeRefusal(res, {
           status: result.status,
           code: JSONRPC_UNAUTHENTICATED,
@@ -397,12 +337,14 @@ export class AgentEndpoint {
       const result = await this.#bearer.authenticate(req, `https://${req.headers.host ?? ''}${path}`);
       if (result.ok) return result.identity;
       this.#log.info({ reason: result.refusal.airlock }, 'agent request refused (token)');
+      closeAfterResponse(res);
       writeBearerRefusal(res, result.refusal);
       return undefined;
     }
     const result = await resolvePeerIdentity(peer, this.#identities);
     if (result.ok) return result.identity;
     this.#log.info({ reason: result.reason }, 'agent request refused');
+    closeAfterResponse(res);
     writeRefusal(res, {
       status: result.reason === 'AIRLOCK_IDENTITY_UNVERIFIABLE' ? 503 : 401,
       code: JSONRPC_UNAUTHENTICATED,
@@ -451,33 +393,6 @@ export class AgentEndpoint {
       const originHost = hostnameOf(origin);
       if (!originHost || !this.#hostnames.has(originHost)) return `Origin '${origin}' is not allowed`;
     }
-    return undefined;
-  }
-}
-
-function writeBearerRefusal(res: ServerResponse, refusal: BearerRefusal): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  const text = JSON.stringify({
-    jsonrpc: '2.0',
-    id: null,
-    error: { code: JSONRPC_UNAUTHENTICATED, message: refusal.message, data: { airlock: refusal.airlock } },
-  });
-  res.writeHead(refusal.status, {
-    'content-type': 'application/json',
-    'content-length': Buffer.byteLength(text),
-    ...refusal.headers,
-  });
-  res.end(text);
-}
-
-function hostnameOf(url: string | undefined): string | undefined {
-  if (!url) return undefined;
-  try {
-    return new URL(url).hostname.toLowerCase();
-  } catch {
     return undefined;
   }
 }

@@ -17,7 +17,9 @@
  * ```
  */
 import { z } from 'zod';
+import { consoleConfigSchema } from '../console/console-config-schema.js';
 import { sandboxYamlSchema } from '../sandbox/sandbox-config.js';
+import { connectorTlsSchema } from './acme/acme-config.js';
 
 const hostPort = z
   .string()
@@ -41,12 +43,14 @@ export const upstreamSchema = z
     /** Environment for the child. Nothing of the connector's own environment is passed unless listed here. */
     env: z.record(z.string(), z.string()).optional(),
     cwd: z.string().optional(),
-    /** Sandbox of a stdio upstream (bubblewrap): mode required | preferred (default) | off; see src/sandbox/. */
+    /** Sandbox of a stdio upstream (bubblewrap): mode required (default) | preferred | off; see src/sandbox/. */
     sandbox: sandboxYamlSchema.optional(),
     /** Streamable HTTP endpoint of the upstream (HTTP upstream). */
     url: z.url({ protocol: /^https?$/ }).optional(),
     /** Static headers for an HTTP upstream (its own API key, say). Agents' credentials are never forwarded. */
     headers: z.record(z.string(), z.string()).optional(),
+    /** Protocol era towards this upstream: auto (default) | 2025-11-25 (never upgraded) | 2026-07-28. */
+    protocol: z.enum(['auto', '2025-11-25', '2026-07-28']).optional(),
   })
   .superRefine((u, ctx) => {
     if ((u.command === undefined) === (u.url === undefined)) {
@@ -80,15 +84,17 @@ const duration = z
   .refine((ms) => ms > 0, 'the duration must be positive');
 
 /**
- * The audit trail (src/audit/): hash-chained entries in the connector's store, checkpoints signed
- * with the connector's audit key (`<dataDir>/audit/`) and sent to witnesses: always the relay when
- * one is configured, plus `witnesses`. Every field has a default; the section may be omitted.
+ * The audit trail (src/audit/): hash-chained entries in the connector's store (leaves of an RFC 6962
+ * Merkle tree), C2SP checkpoints signed with the connector's audit key (`<dataDir>/audit/`) and sent
+ * to tlog-witnesses: always the relay when one is configured, plus `witnesses`. Verification needs
+ * `quorum` witnesses (default: all of them, the relay included). Every field has a default.
  *
  * ```yaml
  * audit:
  *   checkpointEvery: 1000          # entries
- *   checkpointIntervalMs: 60000
- *   witnesses: [{ url: https://witness.example.com/v1/audit }]
+ *   checkpointIntervalMs: 1000
+ *   witnesses: [{ url: https://witness.example.com/v1/audit, key: "witness.example.com+1a2b3c4d+BP..." }]
+ *   quorum: 2
  *   sinks:
  *     syslog: { host: siem.internal, port: 6514, tls: true, caFile: ./siem-ca.pem }
  *     otlp: { endpoint: http://otel-collector:4318 }
@@ -98,9 +104,11 @@ const duration = z
 export const auditConfigSchema = z.strictObject({
   /** A checkpoint is signed at least every this many entries (default 1000). */
   checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000),
-  /** ...and at least this often while entries are added (default 60 s; 0 disables the timer). */
-  checkpointIntervalMs: z.number().int().min(0).max(86_400_000).default(60_000),
-  /** Extra witnesses (same HTTP API as the relay's: POST/GET `{url}/checkpoints`). */
+  /** ...and at least this often while entries are added (default 1 s; 0 disables the timer). */
+  checkpointIntervalMs: z.number().int().min(0).max(86_400_000).default(1000),
+  /** Witnesses that must vouch for the trail in `airlock audit verify` (default: every witness, relay included). */
+  quorum: z.number().int().min(1).max(100).optional(),
+  /** Extra witnesses (C2SP tlog-witness: POST `{url}/add-checkpoint`, and GET `{url}/checkpoint?origin=`). */
   witnesses: z
     .array(
       z.strictObject({
@@ -109,6 +117,8 @@ export const auditConfigSchema = z.strictObject({
         caFile: z.string().optional(),
         /** Extra request headers, e.g. an authorization token of the witness. */
         headers: z.record(z.string(), z.string()).optional(),
+        /** The witness's C2SP verifier key (cosignature type); when set, its cosignatures are checked. */
+        key: z.string().max(512).optional(),
       }),
     )
     .default([]),
@@ -199,6 +209,8 @@ const connectorConfigObject = z.strictObject({
       listen: hostPort.default('127.0.0.1:7070'),
     })
     .default({ listen: '127.0.0.1:7070' }),
+  /** The console on the admin address: `oidc` signs people in through the customer's IdP (local accounts stay as break-glass). */
+  console: consoleConfigSchema.optional(),
   agents: z
     .strictObject({
       /** Optional direct TLS listener for agents inside the network (same policy as the tunnel). */
@@ -214,6 +226,8 @@ const connectorConfigObject = z.strictObject({
       revocationPollMs: z.number().int().min(50).max(60_000).default(500),
     })
     .default({ revocationPollMs: 500 }),
+  /** The tenant certificate agents see: `tls.acme` obtains a publicly trusted one (hosted agents). */
+  tls: connectorTlsSchema.optional(),
   /**
    * The policy file (YAML): identities → roles → tools, tiers, limits, schema overlays, PII actions.
    * Hot-reloaded; an invalid new version keeps the old one in force. Without one, every call is refused.
@@ -294,6 +308,13 @@ const connectorConfigObject = z.strictObject({
 
 /** The whole file, with the checks that span several sections. */
 export const connectorConfigSchema = connectorConfigObject.superRefine((config, ctx) => {
+  if (config.tls?.acme && !config.tls.acme.dns01Hook && !config.relay) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['tls', 'acme'],
+      message: 'TLS-ALPN-01 validations arrive through the relay: configure "relay", or use "dns01Hook"',
+    });
+  }
   const upstreams = Object.keys(config.upstreams).length;
   if (config.mcp.namespace === 'none' && upstreams > 1) {
     ctx.addIssue({

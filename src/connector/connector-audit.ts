@@ -4,6 +4,11 @@
  * the relay as witness whenever a relay is configured (plus `audit.witnesses`), the live sinks of
  * `audit.sinks` and `audit.retention`. The connector records its own start and stop.
  *
+ * Start-up check: before it serves, the connector asks its witnesses what they cosigned last and
+ * verifies the stored trail against that and its own checkpoints (`AuditLedger.open`); a trail that
+ * does not verify throws `AIRLOCK_AUDIT_TAMPERED` (the connector does not start) with what to run.
+ * Unreachable witnesses do not stop the start; they are caught up (and checked) by the witness queue.
+ *
  * `withAdminAuditLedger` opens a second, short-lived ledger on the same store for CLI commands
  * (identity issue/revoke, enrollment): both writers append to one chain.
  *
@@ -15,19 +20,19 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Logger, pino } from 'pino';
-import { Agent } from 'undici';
 import { loadOrCreateAuditKey } from '../audit/audit-key.js';
 import { AuditLedger } from '../audit/audit-ledger.js';
 import type { AuditSink } from '../audit/audit-sink.js';
+import type { WitnessView } from '../audit/audit-verify.js';
 import { OtlpLogSink } from '../audit/otlp-sink.js';
 import { SyslogSink } from '../audit/syslog-sink.js';
-import { HttpWitness, type Witness } from '../audit/witness-client.js';
 import type { Store } from '../store/store.js';
 import { type AdminActionInput, recordAdminAction } from './admin-audit.js';
+import { connectorWitnesses } from './audit-witnesses.js';
 import type { ConnectorContext } from './connector-context.js';
-import { listenAddress } from './listen-address.js';
-import { RelayAuditWitness } from './relay-audit-witness.js';
-import { type RelayHttpsClient, relayHttpsClient } from './relay-https-client.js';
+import type { RelayAuditWitness } from './relay-audit-witness.js';
+
+export { connectorRelayClient } from './audit-witnesses.js';
 
 /** How often retention (`audit.retention`) looks for entries to prune. */
 export const DEFAULT_AUDIT_RETENTION_CHECK_MS = 3_600_000;
@@ -51,63 +56,6 @@ export interface OpenConnectorAuditOptions {
 /** The tenant name recorded in entries and checkpoints. */
 export function auditTenant(ctx: ConnectorContext): string {
   return ctx.credential?.tenant ?? ctx.tenantHost?.split('.')[0] ?? 'default';
-}
-
-/**
- * The relay host's HTTPS client for this connector (witness, key registration, `audit verify
- * --witness`), or undefined without a relay or before enrollment.
- *
- * @example
- * const relay = connectorRelayClient(ctx);
- */
-export function connectorRelayClient(
-  ctx: ConnectorContext,
-  opts: { proxy?: string } = {},
-): RelayHttpsClient | undefined {
-  const relay = ctx.config.relay;
-  const cred = ctx.credential;
-  if (!relay || !cred) return undefined;
-  return relayHttpsClient({
-    relayUrl: relay.url,
-    ...(relay.connect ? { connectTo: listenAddress(relay.connect) } : {}),
-    ...(cred.relayCaPem ? { relayCaPem: cred.relayCaPem } : {}),
-    credential: { keyPem: cred.keyPem, certPem: cred.certPem },
-    ...(opts.proxy ? { proxy: opts.proxy } : {}),
-  });
-}
-
-/**
- * Extra witnesses from `audit.witnesses`, each with its own HTTP client.
- *
- * @example
- * const { witnesses, close } = await configuredWitnesses(ctx);
- */
-export async function configuredWitnesses(ctx: ConnectorContext): Promise<{
-  witnesses: Array<{ url: string; witness: HttpWitness; agent?: Agent; headers?: Record<string, string> }>;
-  close(): Promise<void>;
-}> {
-  const out: Array<{ url: string; witness: HttpWitness; agent?: Agent; headers?: Record<string, string> }> =
-    [];
-  for (const w of ctx.config.audit.witnesses) {
-    const ca = w.caFile ? await readFile(ctx.resolvePath(w.caFile), 'utf8') : undefined;
-    const agent = ca ? new Agent({ connect: { ca } }) : undefined;
-    out.push({
-      url: w.url,
-      witness: new HttpWitness({
-        url: w.url,
-        ...(agent ? { dispatcher: agent } : {}),
-        ...(w.headers ? { headers: w.headers } : {}),
-      }),
-      ...(agent ? { agent } : {}),
-      ...(w.headers ? { headers: w.headers } : {}),
-    });
-  }
-  return {
-    witnesses: out,
-    close: async () => {
-      await Promise.all(out.map((w) => w.agent?.destroy()));
-    },
-  };
 }
 
 async function configuredSinks(ctx: ConnectorContext): Promise<AuditSink[]> {
@@ -142,27 +90,26 @@ export async function openConnectorAudit(
 ): Promise<ConnectorAudit> {
   const logger = (opts.logger ?? pino({ level: 'silent' })).child({ part: 'audit' });
   const key = await loadOrCreateAuditKey(ctx.dataDir);
-  const relay = connectorRelayClient(ctx, opts.proxy ? { proxy: opts.proxy } : {});
-  const relayWitness = relay ? new RelayAuditWitness({ relay, publicKeyPem: key.publicKeyPem }) : undefined;
-  const extra = await configuredWitnesses(ctx);
-  const witnesses: Witness[] = [
-    ...(relayWitness ? [relayWitness] : []),
-    ...extra.witnesses.map((w) => w.witness),
-  ];
+  const tenant = auditTenant(ctx);
+  const set = await connectorWitnesses(ctx, tenant, { key, ...(opts.proxy ? { proxy: opts.proxy } : {}) });
+  const relayWitness = set.relayWitness;
   const sinks = await configuredSinks(ctx);
-  const releaseClients = async () => {
-    await relay?.close().catch(() => undefined);
-    await extra.close().catch(() => undefined);
-  };
+  const releaseClients = () => set.close();
   let ledger: AuditLedger;
+  let witnessViews: WitnessView[] = [];
   try {
+    witnessViews = await set.views(tenant);
+    for (const v of witnessViews.filter((w) => w.error)) {
+      logger.warn({ witness: v.name, err: v.error }, 'audit witness not reachable for the start-up check');
+    }
     ledger = await AuditLedger.open({
       repository: store.audit,
-      tenant: auditTenant(ctx),
+      tenant,
       key,
       checkpointEvery: ctx.config.audit.checkpointEvery,
       checkpointIntervalMs: ctx.config.audit.checkpointIntervalMs,
-      witnesses,
+      witnesses: set.witnesses,
+      witnessViews,
       witnessQueue: {
         onRefused: (cp, err) =>
           logger.error(
@@ -170,6 +117,7 @@ export async function openConnectorAudit(
             'an audit witness refused a checkpoint: investigate (history rewritten, or a key it does not know)',
           ),
       },
+      onDiverged: (err) => logger.error({ err: err.message }, 'audit trail diverged from a witness'),
       sinks,
       logger,
     });
@@ -188,6 +136,7 @@ export async function openConnectorAudit(
     });
   try {
     await lifecycle('connector.start');
+    await noteUnwitnessedTail(ledger, witnessViews, logger);
   } catch (err) {
     await ledger.close({ drainMs: 0 }).catch(() => undefined);
     await releaseClients();
@@ -230,6 +179,29 @@ export async function openConnectorAudit(
       await releaseClients();
     },
   };
+}
+
+/**
+ * After a crash, entries the witnesses had not cosigned yet are vouched for by the audit key alone:
+ * the connector says so in the trail itself (`audit.unwitnessed-tail`, with the range), so that an
+ * auditor knows exactly which entries a key holder could have rewritten while it was down.
+ */
+async function noteUnwitnessedTail(ledger: AuditLedger, views: WitnessView[], logger: Logger): Promise<void> {
+  const reached = views.filter((v) => v.error === undefined);
+  if (reached.length === 0) return;
+  const witnessed = Math.max(...reached.map((v) => v.checkpoint?.treeSize ?? 0));
+  const before = ledger.head.seq - 1; // the connector.start entry just written
+  if (before <= witnessed) return;
+  logger.warn(
+    { from: witnessed + 1, to: before },
+    'audit entries written before the restart were not witnessed',
+  );
+  await recordAdminAction(ledger, {
+    action: 'audit.unwitnessed-tail',
+    actor: 'connector',
+    target: `${witnessed + 1}..${before}`,
+    reason: 'entries of the previous run that no witness had cosigned (crash or witness outage)',
+  });
 }
 
 /**

@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ApprovalQueue } from '../approvals/approval-queue.js';
 import { ToolPinning } from '../catalog/tool-pinning.js';
-import type { Stage } from '../gateway/gateway-context.js';
 import type { GatewayStageDeps } from '../gateway/gateway-stages.js';
 import type { UpstreamCatalog } from '../mcp/upstream-catalog.js';
+import { PiiBoundary } from '../pii/pii-boundary.js';
 import { piiStage } from '../pii/pii-stage.js';
 import { PiiVault } from '../pii/pii-vault.js';
 import { loadTenantPiiKeys } from '../pii/tenant-pii-keys.js';
@@ -32,6 +32,8 @@ export interface Governance {
   pinning: ToolPinning;
   approvals: ApprovalQueue;
   vault: PiiVault;
+  /** The redaction boundary every message towards an agent passes (the pii stage redacts with it too). */
+  outbound: PiiBoundary;
   stageDeps: Required<Pick<GatewayStageDeps, 'policy' | 'pinning' | 'approvals' | 'pii'>>;
   close(): Promise<void>;
 }
@@ -93,8 +95,15 @@ export async function openGovernance(
     await pinning.start();
     closers.push(() => pinning.close());
 
+    const keys = await loadTenantPiiKeys({
+      path: join(ctx.dataDir, 'pii', 'vault-key.json'),
+      tenant: options.tenant,
+      create: true,
+    });
     const approvals = new ApprovalQueue({
       repository: store.approvals,
+      // Arguments of held calls are sealed at rest with the tenant's vault key.
+      argumentsKey: { tenant: options.tenant, key: keys.vaultKey },
       holdMs: ctx.config.approvals.holdMs,
       expiryMs: ctx.config.approvals.expiryMs,
       ...(ctx.config.approvals.webhook
@@ -110,13 +119,10 @@ export async function openGovernance(
     });
     closers.push(() => approvals.close());
 
-    const keys = await loadTenantPiiKeys({
-      path: join(ctx.dataDir, 'pii', 'vault-key.json'),
-      tenant: options.tenant,
-      create: true,
-    });
     const vault = new PiiVault({ tenant: options.tenant, keys, repository: store.vault });
-    const pii = hotPiiStage(vault, current);
+    // One boundary for the stage and the endpoint; it follows the policy in force (hot reload).
+    const outbound = new PiiBoundary({ vault, policy: () => current().policy.pii });
+    const pii = piiStage({ vault, boundary: outbound });
 
     return {
       current,
@@ -124,6 +130,7 @@ export async function openGovernance(
       pinning,
       approvals,
       vault,
+      outbound,
       stageDeps: { policy, pinning, approvals, pii },
       close: async () => {
         for (const close of closers.reverse()) await close();
@@ -133,18 +140,4 @@ export async function openGovernance(
     for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
     throw err;
   }
-}
-
-/** The PII stage of the policy in force, rebuilt (scanner included) only when the policy changes. */
-function hotPiiStage(vault: PiiVault, current: () => LoadedPolicy): Stage {
-  let hash: string | undefined;
-  let stage: Stage | undefined;
-  return (next) => (ctx) => {
-    const loaded = current();
-    if (!stage || loaded.hash !== hash) {
-      stage = piiStage({ vault, ...(loaded.policy.pii ? { policy: loaded.policy.pii } : {}) });
-      hash = loaded.hash;
-    }
-    return stage(next)(ctx);
-  };
 }

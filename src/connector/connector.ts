@@ -14,6 +14,7 @@
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
+import { ApprovalTokenSigner, approvalTokenHeaders } from '../approvals/approval-token.js';
 import type { AuditLedger } from '../audit/audit-ledger.js';
 import type { ConnectorStatus } from '../console/connector-status.js';
 import { startConsole } from '../console/console-server.js';
@@ -25,17 +26,25 @@ import { UpstreamTokenMinter } from '../identity/upstream-token-minter.js';
 import { AgentMcpEndpoint } from '../mcp/agent-mcp-endpoint.js';
 import { Upstream } from '../mcp/upstream.js';
 import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
-import type { UpstreamConfig } from '../mcp/upstream-config.js';
+import { DEFAULT_UPSTREAM_PROTOCOL, type UpstreamConfig } from '../mcp/upstream-config.js';
+import { consoleReportSource } from '../report/console-report-source.js';
 import { sandboxFromYaml } from '../sandbox/sandbox-config.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
+import type { AcmeCertificate } from './acme/acme-certificate.js';
+import { divertAcmeValidation } from './acme/acme-validation-divert.js';
+import { openConnectorAcme } from './acme/connector-acme.js';
 import { AgentEndpoint } from './agent-endpoint.js';
 import type { UpstreamEntry } from './config-schema.js';
 import { agentAuthFromConfig } from './connector-agent-auth.js';
 import { openConnectorAudit } from './connector-audit.js';
 import { type ConnectorContext, requireTenantHost } from './connector-context.js';
 import { type Governance, openGovernance } from './connector-governance.js';
+import { connectorHealth } from './health/connector-health.js';
+import type { ConnectorMetrics } from './health/connector-metrics.js';
+import type { ReadinessReport } from './health/connector-readiness.js';
 import { listenAddress } from './listen-address.js';
+import { followPairChanges } from './pair/pair-changes.js';
 import { TunnelSupervisor } from './tunnel-supervisor.js';
 
 export interface StartConnectorOptions {
@@ -62,7 +71,13 @@ export interface Connector {
   /** Address of the direct agent listener, when configured. */
   readonly agentsAddress: AddressInfo | undefined;
   readonly supervisor: TunnelSupervisor | undefined;
+  /** The publicly trusted tenant certificate (`tls.acme`), obtained after the first tunnel is up. */
+  readonly acme: AcmeCertificate | undefined;
   status(): ConnectorStatus;
+  /** What `/readyz` answers: tunnels, upstreams (sandboxed or not), approvals, audit; `ready` and why not. */
+  readiness(): Promise<ReadinessReport>;
+  /** Prometheus metrics served at `/metrics` on the admin address. */
+  readonly metrics: ConnectorMetrics;
   /** Resolves once at least one tunnel is up (immediately when no relay is configured). */
   whenTunnelUp(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -70,8 +85,9 @@ export interface Connector {
 
 function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorContext): UpstreamConfig {
   const timeoutMs = ctx.config.mcp.upstreamTimeoutMs;
+  const protocol = entry.protocol ?? DEFAULT_UPSTREAM_PROTOCOL;
   if (entry.url !== undefined)
-    return { name, kind: 'http', url: entry.url, headers: entry.headers ?? {}, timeoutMs };
+    return { name, kind: 'http', url: entry.url, headers: entry.headers ?? {}, timeoutMs, protocol };
   return {
     name,
     kind: 'stdio',
@@ -90,6 +106,7 @@ function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorCont
     }),
     ...(entry.cwd ? { cwd: ctx.resolvePath(entry.cwd) } : {}),
     timeoutMs,
+    protocol,
   };
 }
 
@@ -102,7 +119,11 @@ export async function startConnector(
   const pki = await ensureTenantPki(join(ctx.dataDir, 'tenant'), tenantHost);
   const store = await openStore({ url: ctx.storeUrl });
   const cleanups: Array<() => Promise<unknown>> = [() => store.close()];
+  let beginDrain = () => {};
+  let beginStop = () => {}; // upstreams: a child lost from now on is expected (no restart, no warning)
   const closeAll = async () => {
+    beginStop();
+    beginDrain();
     for (const fn of cleanups.reverse()) await fn().catch((err) => logger.warn({ err }, 'close failed'));
   };
 
@@ -125,22 +146,29 @@ export async function startConnector(
           header: tokens.header,
         })
       : undefined;
-    const upstreamFetch = minter ? fetchWithUpstreamHeaders() : undefined;
+    // Approved calls carry a signed approval token to their upstream (same key and JWKS as the minter).
+    const approvalTokens = await ApprovalTokenSigner.open({
+      dataDir: ctx.dataDir,
+      issuer: tokens?.issuer ?? `https://${tenantHost}`,
+      ...(tokens?.alg ? { alg: tokens.alg } : {}),
+    });
+    const upstreamFetch = fetchWithUpstreamHeaders();
 
     const upstreams = Object.entries(ctx.config.upstreams).map(
       ([name, entry]) =>
         new Upstream(toUpstreamConfig(name, entry, ctx), {
-          logger: logger.child({ upstream: name }),
+          logger, // Upstream adds { upstream: name } itself.
           serverRequests: ctx.config.mcp.allowServerRequests,
-          ...(upstreamFetch ? { fetch: upstreamFetch } : {}),
+          fetch: upstreamFetch,
         }),
     );
     const catalog = new UpstreamCatalog(upstreams, {
       separator: ctx.config.mcp.namespaceSeparator,
       prefix: ctx.config.mcp.namespace !== 'none',
-      logger: logger.child({ part: 'catalog' }),
+      logger,
     });
     cleanups.push(() => catalog.close());
+    beginStop = () => catalog.beginStop();
     await catalog.start();
 
     const tenant = ctx.credential?.tenant ?? tenantHost.split('.')[0] ?? tenantHost;
@@ -153,13 +181,22 @@ export async function startConnector(
 
     const mcp = new AgentMcpEndpoint({
       catalog,
-      stages: gatewayStages({ identities: store.identities, audit: audit.ledger, ...governance.stageDeps }),
+      stages: gatewayStages({
+        identities: store.identities,
+        audit: audit.ledger,
+        approvalTokens,
+        ...governance.stageDeps,
+      }),
       maxRequestBodyBytes: ctx.config.mcp.maxRequestBytes,
       allowServerRequests: ctx.config.mcp.allowServerRequests,
-      ...(minter ? { upstreamHeaders: (c, upstream) => minter.mintUpstreamHeaders(c, upstream) } : {}),
+      outbound: governance.outbound,
+      upstreamHeaders: async (c, upstream) => ({
+        ...(minter ? await minter.mintUpstreamHeaders(c, upstream) : {}),
+        ...approvalTokenHeaders(c),
+      }),
       maxSessions: ctx.config.mcp.maxSessions,
       sessionIdleTimeoutMs: ctx.config.mcp.sessionIdleMs,
-      logger: logger.child({ part: 'mcp' }),
+      logger,
     });
     cleanups.push(() => mcp.close());
     // Approvals, quarantines and the kill switch change what agents may see: tell connected sessions.
@@ -176,9 +213,25 @@ export async function startConnector(
       onConnectionsClosed: (identity, reason) => {
         if (reason !== 'expired') void mcp.closeSessionsOf(identity.name);
       },
-      logger: logger.child({ part: 'agents' }),
+      logger,
     });
     cleanups.push(() => endpoint.close());
+    // Members of a pair share the store: apply the others' changes at once (src/connector/pair/).
+    const { watcher, pinning, approvals } = governance;
+    const stopPair = followPairChanges({ store, watcher, pinning, approvals, endpoint, logger });
+    cleanups.push(async () => stopPair());
+    // tls.acme: a public certificate for hosted agents; the tenant CA still checks client certificates.
+    const acmeConfig = ctx.config.tls?.acme;
+    const acme = acmeConfig
+      ? await openConnectorAcme(acmeConfig, {
+          dataDir: ctx.dataDir,
+          hostname: tenantHost,
+          resolvePath: ctx.resolvePath,
+          onCertificate: (c) => endpoint.setCertificate(c),
+          logger,
+        })
+      : undefined;
+    if (acme) cleanups.push(async () => acme.stop());
 
     let agentsAddress: AddressInfo | undefined;
     const agentsListen = options.agentsListen ?? ctx.config.agents.listen;
@@ -213,13 +266,19 @@ export async function startConnector(
             stream.destroy();
             return;
           }
-          endpoint.accept(stream);
+          // TLS-ALPN-01 validations of the ACME CA are answered here; agents go on to the endpoint.
+          if (!acme || acme.dns01) endpoint.accept(stream);
+          else
+            void divertAcmeValidation(stream, acme.certificate.challenges).then(
+              (t) => t || endpoint.accept(stream),
+            );
         },
       });
       const sup = supervisor;
       cleanups.push(() => sup.stop());
       supervisor.start();
     }
+    acme?.start(() => whenTunnelUp(supervisor, 60_000));
 
     const status = (): ConnectorStatus => ({
       tenant,
@@ -235,12 +294,28 @@ export async function startConnector(
         name: u.name,
         state: u.state,
         restarts: u.restarts,
+        kind: u.kind,
+        ...(u.sandboxed !== undefined ? { sandboxed: u.sandboxed } : {}),
         ...(u.lastError ? { lastError: u.lastError } : {}),
       })),
       sessions: mcp.sessions().length,
     });
 
-    // The console and admin API: loopback by default, never reachable through the tunnel.
+    const health = connectorHealth({
+      tenant,
+      tenantHost,
+      supervisor,
+      catalog,
+      sessions: () => mcp.sessions().length,
+      store,
+      audit: audit.ledger,
+      logger,
+    });
+    beginDrain = () => health.beginDrain();
+    cleanups.push(async () => health.close());
+
+    // The console and admin API (with /healthz, /readyz, /metrics): loopback by default, never
+    // reachable through the tunnel.
     const admin = listenAddress(options.adminListen ?? ctx.config.admin.listen);
     const consoleServer = await startConsole({
       host: admin.host,
@@ -254,11 +329,15 @@ export async function startConnector(
       auditPublicKeyPem: audit.ledger.publicKeyPem,
       pki,
       identityOutDir: join(ctx.dataDir, 'agents'),
-      onCatalogChange: () => governance.pinning.refresh(true),
-      ...(minter ? { upstreamTokenJwks: () => minter.jwks() } : {}),
-      logger: logger.child({ part: 'console' }),
+      onCatalogChange: () => governance.pinning.refresh(true).then(() => store.changes.publish('catalog')),
+      upstreamTokenJwks: () => (minter ?? approvalTokens).jwks(),
+      ...(ctx.config.console?.oidc ? { oidc: ctx.config.console.oidc } : {}),
+      report: consoleReportSource({ ctx, store, tenant, live: () => catalog.status() }),
+      logger,
+      adminRoutes: health.routes,
     });
     cleanups.push(() => consoleServer.close());
+    health.logStartup({ console: consoleServer.url });
 
     return {
       tenantHost,
@@ -270,7 +349,10 @@ export async function startConnector(
       adminUrl: consoleServer.url,
       agentsAddress,
       supervisor,
+      acme: acme?.certificate,
       status,
+      readiness: () => health.readiness(),
+      metrics: health.metrics,
       whenTunnelUp: (timeoutMs = 15_000) => whenTunnelUp(supervisor, timeoutMs),
       close: closeAll,
     };

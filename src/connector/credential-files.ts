@@ -73,3 +73,48 @@ export async function loadCredential(dataDir: string): Promise<ConnectorCredenti
     );
   }
 }
+
+/**
+ * A connector binding bundle (`airlock connector add --out <dir>`): `binding.pem` (issued by the tenant
+ * CA), `tenant-ca.pem`, and `connector.key` (0600) when the key was made with the binding. Later rounds
+ * add the tenant key material for a full HA copy next to these files.
+ */
+export interface BindingBundle {
+  keyPem?: string;
+  certPem: string;
+  tenantCaPem: string;
+}
+
+const BINDING_FILES = { key: 'connector.key', cert: 'binding.pem', ca: 'tenant-ca.pem' } as const;
+
+/** Writes a binding bundle into `dir` (created 0700). */
+export async function saveBindingBundle(dir: string, bundle: BindingBundle): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (bundle.keyPem !== undefined)
+    await writeFile(join(dir, BINDING_FILES.key), bundle.keyPem, { mode: 0o600 });
+  await writeFile(join(dir, BINDING_FILES.cert), bundle.certPem);
+  await writeFile(join(dir, BINDING_FILES.ca), bundle.tenantCaPem);
+}
+
+/** Reads a binding bundle; `keyFile` overrides `<dir>/connector.key` (a key made on this host). */
+export async function loadBindingBundle(dir: string, keyFile?: string): Promise<BindingBundle> {
+  try {
+    const certPem = await readFile(join(dir, BINDING_FILES.cert), 'utf8');
+    const tenantCaPem = await readFile(join(dir, BINDING_FILES.ca), 'utf8');
+    const keyPem = await readFile(keyFile ?? join(dir, BINDING_FILES.key), 'utf8').catch(
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT' && keyFile === undefined) return undefined;
+        throw err;
+      },
+    );
+    return { certPem, tenantCaPem, ...(keyPem !== undefined ? { keyPem } : {}) };
+  } catch (err) {
+    throw new AirlockError(
+      'AIRLOCK_CREDENTIAL_BINDING_UNREADABLE',
+      `cannot read the connector binding in ${dir}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}

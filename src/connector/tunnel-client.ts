@@ -18,12 +18,8 @@
  */
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
-import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import tls from 'node:tls';
-import { HttpsProxyAgent } from 'https-proxy-agent';
 import { type Logger, pino } from 'pino';
-import { createWebSocketStream, WebSocket } from 'ws';
 import { TunnelError } from '../errors/airlock-error.js';
 import type { CertifiedKey } from '../identity/pki.js';
 import {
@@ -32,29 +28,35 @@ import {
   startHeartbeat,
 } from '../tunnel/heartbeat.js';
 import {
+  CLUSTER_PATH,
+  type ClusterView,
   decodeRejection,
   HELLO_PATH,
-  isPermanentTunnelCode,
+  MAX_CLUSTER_VIEW_BYTES,
   PEER_HEADER,
+  parseClusterView,
   READY_PATH,
   SNI_HEADER,
   STREAM_PATH,
-  TUNNEL_ALPN,
   TUNNEL_PROTOCOL_VERSION,
-  TUNNEL_WEBSOCKET_PATH,
   TunnelCodes,
   type TunnelHello,
 } from '../tunnel/protocol.js';
-import { openProxyTunnel, resolveProxy } from './proxy-connect.js';
+import { connectTransport, parseRelayUrl, tunnelError } from './tunnel-transport.js';
 
-/** Time to reach the relay and finish TLS (and the WebSocket upgrade). */
-export const DEFAULT_TUNNEL_CONNECT_TIMEOUT_MS = 10_000;
+export {
+  DEFAULT_TUNNEL_CONNECT_TIMEOUT_MS,
+  DEFAULT_TUNNEL_WEBSOCKET_MAX_PAYLOAD,
+  parseRelayUrl,
+  type RelayAddress,
+} from './tunnel-transport.js';
+
 /** Time the relay has to ask for the hello and confirm the tunnel once the connection is up. */
 export const DEFAULT_TUNNEL_HELLO_TIMEOUT_MS = 10_000;
 /** Concurrent agent streams the connector accepts per tunnel (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
 export const DEFAULT_TUNNEL_MAX_CONCURRENT_STREAMS = 1000;
-/** Largest WebSocket message accepted from the relay. */
-export const DEFAULT_TUNNEL_WEBSOCKET_MAX_PAYLOAD = 1024 * 1024;
+/** Draining a tunnel waits at most this long for the PING round trip between its two GOAWAY frames. */
+export const DEFAULT_GOAWAY_ROUND_TRIP_MS = 1_000;
 
 export type TunnelTransportKind = 'tls' | 'websocket';
 
@@ -91,190 +93,16 @@ export interface TunnelClientOptions {
   onStream: (stream: Duplex, meta: TunnelStreamMeta) => void;
 }
 
-export interface RelayAddress {
-  transport: TunnelTransportKind;
-  host: string;
-  port: number;
-}
-
-/**
- * Parses `tls://host:port`, `wss://host:port` (or `https://host:port`, treated as `wss`).
- *
- * @example
- * parseRelayUrl('wss://relay.example.com') // { transport: 'websocket', host: 'relay.example.com', port: 443 }
- */
-export function parseRelayUrl(relayUrl: string): RelayAddress {
-  let url: URL;
-  try {
-    url = new URL(relayUrl);
-  } catch {
-    throw new TunnelError(
-      'AIRLOCK_TUNNEL_RELAY_URL',
-      `relay URL "${relayUrl}" is not a URL (tls://host:port)`,
-    );
-  }
-  const transport: TunnelTransportKind | undefined =
-    url.protocol === 'tls:'
-      ? 'tls'
-      : url.protocol === 'wss:' || url.protocol === 'https:'
-        ? 'websocket'
-        : undefined;
-  if (!transport || !url.hostname) {
-    throw new TunnelError(
-      'AIRLOCK_TUNNEL_RELAY_URL',
-      `relay URL "${relayUrl}" must be tls://host:port or wss://host:port`,
-    );
-  }
-  return {
-    transport,
-    host: url.hostname.replace(/^\[|\]$/g, '').toLowerCase(),
-    port: Number(url.port || 443),
-  };
-}
-
-const CERT_VERIFY_ERRORS = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'CERT_UNTRUSTED',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_REJECTED',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-]);
-
-function classifyConnectError(err: unknown, what: string): TunnelError {
-  if (err instanceof TunnelError) return err;
-  const code = (err as { code?: string } | undefined)?.code ?? '';
-  const message = (err as Error | undefined)?.message ?? String(err);
-  if (CERT_VERIFY_ERRORS.has(code)) {
-    return new TunnelError(
-      TunnelCodes.RELAY_UNTRUSTED,
-      `${what}: the relay certificate is not trusted (${code}); check the pinned relay CA and the relay URL`,
-      { cause: err },
-    );
-  }
-  return new TunnelError(TunnelCodes.CONNECT_FAILED, `${what}: ${message}`, { cause: err, retryable: true });
-}
-
-function tunnelError(code: string, message: string, cause?: unknown): TunnelError {
-  return new TunnelError(code, message, { cause, retryable: !isPermanentTunnelCode(code) });
-}
-
-/** Connects the raw duplex for the chosen transport. */
-async function connectTransport(
-  options: TunnelClientOptions,
-  address: RelayAddress,
-  transport: TunnelTransportKind,
-): Promise<Duplex> {
-  const dial = options.connectTo ?? { host: address.host, port: address.port };
-  const timeoutMs = options.connectTimeoutMs ?? DEFAULT_TUNNEL_CONNECT_TIMEOUT_MS;
-  const proxy = resolveProxy({ host: dial.host, port: dial.port, proxy: options.proxy, env: options.env });
-  const what = `tunnel to ${address.host}:${address.port}${proxy ? ` via proxy ${new URL(proxy).host}` : ''}`;
-  const tlsOptions = {
-    servername: address.host,
-    ca: options.relayCaPem,
-    key: options.credential.keyPem,
-    cert: options.credential.certPem,
-    minVersion: 'TLSv1.2' as const,
-  };
-  if (transport === 'tls') {
-    const raw: Socket | undefined = proxy
-      ? await openProxyTunnel(proxy, dial, { timeoutMs }).catch((err: unknown) => {
-          throw classifyConnectError(err, what);
-        })
-      : undefined;
-    return new Promise<Duplex>((resolve, reject) => {
-      const socket = tls.connect({
-        ...tlsOptions,
-        ...(raw ? { socket: raw } : { host: dial.host, port: dial.port }),
-        ALPNProtocols: [TUNNEL_ALPN],
-      });
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(
-          new TunnelError(TunnelCodes.CONNECT_FAILED, `${what}: timed out after ${timeoutMs} ms`, {
-            retryable: true,
-          }),
-        );
-      }, timeoutMs);
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        socket.destroy();
-        reject(classifyConnectError(err, what));
-      });
-      socket.once('secureConnect', () => {
-        clearTimeout(timer);
-        if (socket.alpnProtocol !== TUNNEL_ALPN) {
-          socket.destroy();
-          reject(tunnelError(TunnelCodes.PROTOCOL, `${what}: the relay did not accept ALPN ${TUNNEL_ALPN}`));
-          return;
-        }
-        resolve(socket);
-      });
-    });
-  }
-  const hostInUrl = dial.host.includes(':') ? `[${dial.host}]` : dial.host;
-  const ws = new WebSocket(`wss://${hostInUrl}:${dial.port}${TUNNEL_WEBSOCKET_PATH}`, {
-    ...tlsOptions,
-    headers: { host: `${address.host}:${address.port}` },
-    agent: proxy ? new HttpsProxyAgent(proxy) : undefined,
-    handshakeTimeout: timeoutMs,
-    maxPayload: options.websocketMaxPayload ?? DEFAULT_TUNNEL_WEBSOCKET_MAX_PAYLOAD,
-    perMessageDeflate: false,
-  });
-  return new Promise<Duplex>((resolve, reject) => {
-    let settled = false;
-    const fail = (err: TunnelError): void => {
-      if (settled) return;
-      settled = true;
-      reject(err);
-    };
-    ws.on('error', (err) => fail(classifyConnectError(err, what)));
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        if (body.length < 4096) body += chunk;
-      });
-      res.on('end', () => {
-        const rejection = decodeRejection(body);
-        fail(
-          rejection
-            ? tunnelError(rejection.code, `${what}: relay refused the tunnel: ${rejection.message}`)
-            : new TunnelError(
-                TunnelCodes.CONNECT_FAILED,
-                `${what}: HTTP ${res.statusCode} on WebSocket upgrade`,
-                {
-                  retryable: true,
-                },
-              ),
-        );
-        ws.terminate();
-      });
-      res.on('error', () =>
-        fail(new TunnelError(TunnelCodes.CONNECT_FAILED, `${what}: upgrade failed`, { retryable: true })),
-      );
-    });
-    ws.once('open', () => {
-      if (settled) return;
-      settled = true;
-      const duplex = createWebSocketStream(ws);
-      resolve(duplex);
-    });
-  });
-}
-
 /**
  * One live tunnel. `closed` resolves (never rejects) with the reason it ended.
  *
- * Events: `stream-open`, `stream-close` (active stream count changed).
+ * Events: `stream-open`, `stream-close` (active stream count changed), `cluster` ({@link ClusterView}:
+ * a clustered relay said which node this tunnel is on and which others exist, or that it drains).
  */
 export class TunnelConnection extends EventEmitter {
   readonly connectedAt = Date.now();
+  /** The last cluster view the relay sent on this tunnel (clustered relays only). */
+  clusterView: ClusterView | undefined;
   readonly closed: Promise<TunnelError>;
   private active = 0;
   private draining = false;
@@ -329,6 +157,10 @@ export class TunnelConnection extends EventEmitter {
    * in-flight ones up to `timeoutMs`, then closes.
    */
   async drain(timeoutMs: number): Promise<void> {
+    // Two-step GOAWAY (RFC 9113 §6.8): first "no new streams" with the highest stream id, so that a
+    // stream the relay opened meanwhile is still served; after a PING round trip every such stream
+    // has arrived, and the final GOAWAY refuses nothing in flight.
+    if (timeoutMs > 0 && !this.draining && !this.session.destroyed) await this.announceGoaway(timeoutMs);
     this.draining = true;
     this.setReason(
       new TunnelError(TunnelCodes.CLOSED, 'tunnel drained by the connector', { retryable: true }),
@@ -348,6 +180,23 @@ export class TunnelConnection extends EventEmitter {
     await done;
     clearTimeout(timer);
     this.duplex.destroy();
+  }
+
+  private announceGoaway(timeoutMs: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, Math.min(timeoutMs, DEFAULT_GOAWAY_ROUND_TRIP_MS));
+      timer.unref();
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      try {
+        this.session.goaway(http2.constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+        if (!this.session.ping(done)) done();
+      } catch {
+        done();
+      }
+    });
   }
 
   /** Closes at once; in-flight streams are reset. */
@@ -440,6 +289,13 @@ export async function dialTunnel(options: TunnelClientOptions): Promise<TunnelCo
         }
         return;
       }
+      if (method === 'POST' && path === CLUSTER_PATH) {
+        readClusterView(stream, (view) => {
+          tunnel.clusterView = view;
+          tunnel.emit('cluster', view);
+        });
+        return;
+      }
       if (method === 'POST' && path === STREAM_PATH) {
         if (tunnel.isDraining) {
           stream.respond({ ':status': 503 }, { endStream: true });
@@ -462,5 +318,20 @@ export async function dialTunnel(options: TunnelClientOptions): Promise<TunnelCo
       }
       stream.respond({ ':status': 404 }, { endStream: true });
     });
+  });
+}
+
+/** Reads a bounded cluster view body, answers 204 (400 when it is not one), then hands it on. */
+function readClusterView(stream: http2.ServerHttp2Stream, onView: (view: ClusterView) => void): void {
+  let body = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    body += chunk;
+    if (body.length > MAX_CLUSTER_VIEW_BYTES) stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+  });
+  stream.on('end', () => {
+    const view = parseClusterView(body);
+    if (!stream.headersSent) stream.respond({ ':status': view ? 204 : 400 }, { endStream: true });
+    if (view) onView(view);
   });
 }

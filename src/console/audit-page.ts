@@ -1,6 +1,6 @@
 /**
  * The Audit page: the stored trail, newest first, searchable and filterable (free text, kind,
- * decision, agent, tool), one entry's full JSON, and the trail's verification status (hash chain,
+ * decision, agent, tool), one entry (audit-entry-view.ts), and the trail's verification status (hash chain,
  * signed checkpoints, truncation) from `verifyAuditTrail`.
  */
 import { html } from 'hono/html';
@@ -115,7 +115,7 @@ export function toListItem(row: AuditEntryRow): AuditListItem {
       who: str(agent?.name),
       what: str(e.method),
       target: str(e.tool),
-      outcome: str(e.decision),
+      outcome: trueDecision(str(e.decision), stages),
       code: str(e.code) || (stageCode ?? ''),
       reason: str(e.reason),
     };
@@ -133,6 +133,7 @@ export function toListItem(row: AuditEntryRow): AuditListItem {
       reason: str(e.reason),
     };
   }
+  if (kind === 'intent') return intentItem(row, e);
   if (kind === 'prune') {
     return {
       seq: row.seq,
@@ -223,14 +224,14 @@ ${opts.verification}
 <form class="filters" method="get" action="/audit" role="search" aria-label="Filter audit entries">
 <label>Search text<input type="search" name="q" value="${f.q ?? ''}" placeholder="code, tool, agent…"></label>
 <label>Kind<select name="kind">${option('', 'any', f.kind)}${option('request', 'request', f.kind)}${option('admin', 'admin action', f.kind)}${option('prune', 'prune', f.kind)}</select></label>
-<label>Decision<select name="decision">${option('', 'any', f.decision)}${option('allow', 'allow', f.decision)}${option('deny', 'deny', f.decision)}${option('error', 'error', f.decision)}</select></label>
+<label>Decision<select name="decision">${option('', 'any', f.decision)}${option('allow', 'allow', f.decision)}${option('deny', 'deny', f.decision)}${option('pending', 'pending', f.decision)}${option('error', 'error', f.decision)}</select></label>
 <label>Agent or actor<input name="agent" value="${f.agent ?? ''}"></label>
 <label>Tool or target<input name="tool" value="${f.tool ?? ''}"></label>
 <button type="submit">Apply</button> <a class="button secondary" href="/audit">Clear</a>
 </form>
 ${
   opts.result.items.length
-    ? html`<table><thead><tr><th scope="col" class="num">#</th><th scope="col">Time</th><th scope="col">Kind</th><th scope="col">Agent / actor</th><th scope="col">Method / action</th><th scope="col">Tool / target</th><th scope="col">Decision</th><th scope="col">Code / reason</th></tr></thead><tbody>${rows}</tbody></table>`
+    ? html`<table class="audit"><thead><tr><th scope="col" class="num">#</th><th scope="col">Time</th><th scope="col">Kind</th><th scope="col">Agent / actor</th><th scope="col">Method / action</th><th scope="col">Tool / target</th><th scope="col">Decision</th><th scope="col">Code / reason</th></tr></thead><tbody>${rows}</tbody></table>`
     : empty(
         filtered
           ? 'No audit entries match these filters.'
@@ -240,21 +241,38 @@ ${
 ${opts.result.nextBefore ? html`<p><a href="${query(opts.result.nextBefore)}">Older entries</a></p>` : ''}`;
 }
 
-export function renderAuditEntryBody(row: AuditEntryRow | undefined, seq: number): Html {
-  if (!row)
-    return html`<h1>Audit entry ${seq}</h1>${empty('No entry with this number (it may have been pruned by retention).')}<p><a href="/audit">Back to the audit trail</a></p>`;
-  let pretty = row.entry;
-  try {
-    pretty = JSON.stringify(JSON.parse(row.entry), null, 2);
-  } catch {
-    // shown as stored
-  }
-  return html`<h1>Audit entry ${row.seq}</h1><p>${time(row.time)} · hash <code>${row.hash}</code></p><pre>${pretty}</pre><p><a href="/audit">Back to the audit trail</a></p>`;
+function intentItem(row: AuditEntryRow, e: Record<string, unknown>): AuditListItem {
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const agent = e.agent as { name?: string } | null;
+  return {
+    seq: row.seq,
+    time: row.time,
+    kind: 'intent',
+    who: str(agent?.name),
+    what: str(e.method),
+    target: str(e.tool),
+    outcome: 'intent',
+    code: '',
+    reason: 'written before the call reached the upstream',
+  };
 }
 
-function outcomePill(outcome: string): Html | string {
+/**
+ * The decision as it happened: a refusal answered as a tool result (a denied or pending approval)
+ * was recorded as `allow` by older entries; the stage that refused tells the truth.
+ */
+function trueDecision(recorded: string, stages: Array<{ outcome?: string; code?: string }>): string {
+  if (recorded !== 'allow') return recorded;
+  const deny = stages.find((s) => s.outcome === 'deny');
+  if (!deny) return recorded;
+  return deny.code === 'AIRLOCK_APPROVAL_PENDING' ? 'pending' : 'deny';
+}
+
+/** A pill for a decision (`allow`, `deny`, `error`, `pending`, …). */
+export function outcomePill(outcome: string): Html | string {
   if (outcome === 'allow') return pill('ok', 'allow');
   if (outcome === 'deny') return pill('bad', 'deny');
   if (outcome === 'error') return pill('warn', 'error');
+  if (outcome === 'pending') return pill('warn', 'pending');
   return outcome ? pill('neutral', outcome) : '';
 }

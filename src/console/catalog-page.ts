@@ -6,7 +6,12 @@
 import { html } from 'hono/html';
 import type { CatalogEntry, ToolDiff } from '../catalog/catalog-admin.js';
 import type { CatalogEventRecord } from '../store/store.js';
+import type { ToolFacts } from './approval-facts.js';
 import { csrfField, empty, type Html, isAdmin, pill, time, type Viewer } from './console-layout.js';
+import { renderPatch } from './patch-view.js';
+
+/** Characters of a tool's description shown in the catalog list (the tool page shows all of it). */
+export const CATALOG_DESCRIPTION_PREVIEW = 240;
 
 /** Separators the connector may use between server and tool name. */
 const SEPARATORS = ['.', '__', '_'];
@@ -22,6 +27,8 @@ export function serverOf(tool: string, servers: readonly string[]): string {
 
 export function renderCatalogBody(opts: {
   entries: readonly CatalogEntry[];
+  /** Title, description and annotations of each tool's pinned definition. */
+  facts: ReadonlyMap<string, ToolFacts | undefined>;
   servers: ReadonlyArray<{ name: string; state: string }>;
   tierOf: ((tool: string) => string) | undefined;
   viewer: Viewer;
@@ -44,8 +51,8 @@ export function renderCatalogBody(opts: {
     const heading = html`<h2 id="server-${server}">${server} ${state ? pill(state === 'ready' ? 'ok' : 'warn', state) : ''}</h2>`;
     if (entries.length === 0)
       return html`${heading}${empty('No tools from this server have been seen yet: they are pinned when an agent first lists them.')}`;
-    return html`${heading}<table><thead><tr><th scope="col">Tool</th><th scope="col">Tier</th><th scope="col">Pin state</th><th scope="col">Pinned definition</th><th scope="col">Findings</th><th scope="col">Kill switch</th></tr></thead><tbody>${entries.map(
-      (e) => renderToolRow(e, opts.tierOf, opts.viewer),
+    return html`${heading}<table class="catalog"><thead><tr><th scope="col">Tool</th><th scope="col">Tier</th><th scope="col">Risk</th><th scope="col">Pin state</th><th scope="col">Kill switch</th></tr></thead><tbody>${entries.map(
+      (e) => renderToolRow(e, opts.facts.get(e.tool), opts.tierOf, opts.viewer),
     )}</tbody></table>`;
   });
   return html`<h1>Catalog</h1>
@@ -58,30 +65,55 @@ ${opts.entries.length === 0 && names.length === 0 ? empty('No servers and no too
 
 function renderToolRow(
   e: CatalogEntry,
+  facts: ToolFacts | undefined,
   tierOf: ((tool: string) => string) | undefined,
   viewer: Viewer,
 ): Html {
   const tier = tierOf ? tierOf(e.tool) : undefined;
   const toolUrl = `/catalog/tools/${encodeURIComponent(e.tool)}`;
-  const kill = isAdmin(viewer)
-    ? e.disabled
-      ? html`<form method="post" action="${toolUrl}/enable">${csrfField(viewer)}<button type="submit" class="secondary" aria-label="Enable ${e.tool} again">Enable</button></form>`
-      : html`<form method="post" action="${toolUrl}/disable" class="stack" data-confirm="Disable ${e.tool} for every agent now?">${csrfField(viewer)}<label>Reason<input name="reason" maxlength="500" aria-label="Reason for disabling ${e.tool}"></label><button type="submit" class="danger" aria-label="Kill switch: disable ${e.tool}">Disable</button></form>`
-    : e.disabled
-      ? pill('bad', 'disabled')
-      : html`<span class="muted">on</span>`;
-  return html`<tr id="tool-${e.tool}"><td><a href="${toolUrl}"><code>${e.tool}</code></a></td>
+  const description = facts?.description ?? '';
+  const preview =
+    description.length > CATALOG_DESCRIPTION_PREVIEW
+      ? `${description.slice(0, CATALOG_DESCRIPTION_PREVIEW)}…`
+      : description;
+  return html`<tr id="tool-${e.tool}"><td><a href="${toolUrl}"><code>${e.tool}</code></a>${facts?.title ? html` <strong>${facts.title}</strong>` : ''}
+<div class="desc">${preview || html`<span class="muted">No description.</span>`}</div></td>
 <td>${tier ? pill(tier === 'auto' ? 'ok' : tier === 'block' ? 'bad' : 'warn', tier) : html`<span class="muted">–</span>`}</td>
+<td>${renderRisk(e, facts)}</td>
 <td>${statePill(e)}${e.disabled ? html`<div class="muted">disabled by ${e.disabled.disabledBy} ${time(e.disabled.disabledAt)}: ${e.disabled.reason}</div>` : ''}</td>
-<td>${e.approvedHash ? html`<code>${e.approvedHash.slice(0, 12)}</code> <span class="muted">by ${e.approvedBy ?? '?'}</span>` : html`<span class="muted">not approved</span>`}</td>
-<td>${e.findings.length ? pill(e.severity === 'high' ? 'bad' : 'warn', `${e.findings.length} (${e.severity ?? 'low'})`) : html`<span class="muted">none</span>`}</td>
-<td>${kill}</td></tr>`;
+<td>${renderKillSwitch(e, viewer, toolUrl)}</td></tr>`;
+}
+
+/** Risk at a glance: poisoning-scan severity, what the annotations say the tool does, drift class. */
+export function renderRisk(e: CatalogEntry, facts: ToolFacts | undefined): Html {
+  const parts: Html[] = [];
+  if (e.findings.length)
+    parts.push(
+      pill(
+        e.severity === 'high' ? 'bad' : 'warn',
+        `scan: ${e.findings.length} finding${e.findings.length === 1 ? '' : 's'} (${e.severity ?? 'low'})`,
+      ),
+    );
+  const a = facts?.annotations ?? {};
+  if (a.destructiveHint === true) parts.push(pill('bad', 'destructive'));
+  else if (a.readOnlyHint === true) parts.push(pill('ok', 'read-only'));
+  if (a.openWorldHint === true) parts.push(pill('warn', 'open world'));
+  if (e.drift) parts.push(pill(e.drift === 'breaking' ? 'bad' : 'warn', `drift: ${e.drift}`));
+  return parts.length ? html`${parts}` : html`<span class="muted">nothing flagged</span>`;
+}
+
+/** Enable (admins, when disabled), or a secondary "Disable…" that opens a form with a reason and asks to confirm. */
+function renderKillSwitch(e: CatalogEntry, viewer: Viewer, toolUrl: string): Html {
+  if (!isAdmin(viewer)) return e.disabled ? pill('bad', 'disabled') : html`<span class="muted">on</span>`;
+  if (e.disabled)
+    return html`<form method="post" action="${toolUrl}/enable">${csrfField(viewer)}<button type="submit" class="secondary" aria-label="Enable ${e.tool} again">Enable</button></form>`;
+  return html`<details class="kill"><summary>Disable…</summary><form method="post" action="${toolUrl}/disable" class="stack" data-confirm="Disable ${e.tool} for every agent now?">${csrfField(viewer)}<label>Reason<input name="reason" maxlength="500" aria-label="Reason for disabling ${e.tool}"></label><button type="submit" class="secondary" aria-label="Kill switch: disable ${e.tool}">Disable for every agent</button></form></details>`;
 }
 
 function statePill(e: CatalogEntry): Html {
   const state = e.pinState;
   if (state === 'approved') return pill('ok', 'approved');
-  if (state === 'changed') return pill('bad', 'changed: review');
+  if (state === 'changed') return pill('bad', e.drift ? `changed: review (${e.drift})` : 'changed: review');
   if (state === 'poisoning') return pill('bad', 'quarantined: poisoning');
   if (state === 'unreviewed') return pill('warn', 'unreviewed');
   return pill('neutral', 'not seen');
@@ -95,6 +127,7 @@ export function renderToolBody(opts: {
   viewer: Viewer;
   /** The approved definition, pretty-printed, shown when nothing changed. */
   pinnedDefinition?: string;
+  facts?: ToolFacts | undefined;
 }): Html {
   const d = opts.diff;
   const toolUrl = `/catalog/tools/${encodeURIComponent(opts.tool)}`;
@@ -102,18 +135,7 @@ export function renderToolBody(opts: {
     d && !d.changed && opts.pinnedDefinition !== undefined
       ? html`<pre aria-label="Pinned definition">${opts.pinnedDefinition}</pre>`
       : d
-        ? html`<pre aria-label="Definition diff, approved to served">${d.patch
-            .split('\n')
-            .filter((line) => !/^=+$/.test(line))
-            .map((line) =>
-              line.startsWith('+') && !line.startsWith('+++')
-                ? html`<span class="add">${line}</span>\n`
-                : line.startsWith('-') && !line.startsWith('---')
-                  ? html`<span class="del">${line}</span>\n`
-                  : line.startsWith('@@')
-                    ? html`<span class="hunk">${line}</span>\n`
-                    : html`${line}\n`,
-            )}</pre>`
+        ? renderPatch(d.patch, 'Definition diff, approved to served')
         : empty('This tool has not been seen from its server yet, so there is no definition to show.');
   const approve =
     d?.changed && isAdmin(opts.viewer)
@@ -135,8 +157,10 @@ export function renderToolBody(opts: {
     : empty('No catalog history for this tool.');
   return html`<h1>Tool <code>${opts.tool}</code></h1>
 <p><a href="/catalog">Back to the catalog</a></p>
+${opts.facts ? html`<div class="tool-facts">${opts.facts.title ? html`<p class="tool-title">${opts.facts.title}</p>` : ''}<p>${opts.facts.description ?? html`<span class="muted">No description.</span>`}</p>${opts.entry ? html`<p>${renderRisk(opts.entry, opts.facts)}</p>` : ''}</div>` : ''}
 ${opts.entry?.disabled ? html`<p class="notice error" role="status">Disabled by ${opts.entry.disabled.disabledBy}: ${opts.entry.disabled.reason}</p>` : ''}
 <h2>${d && !d.changed ? 'Pinned definition (approved and served)' : 'Definition: approved → served'}</h2>
+${d?.drift ? html`<p class="drift">Change: ${pill(d.drift.drift === 'breaking' ? 'bad' : 'warn', d.drift.drift)}</p><ul>${d.drift.changes.map((c) => html`<li>${c.drift}: <code>${c.path}</code> ${c.message}</li>`)}</ul>` : ''}
 ${patch}
 ${approve}
 ${findings}

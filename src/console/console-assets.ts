@@ -81,6 +81,26 @@ td.empty{border:0;border-bottom:1px solid var(--line);border-radius:0}
 .login label{display:flex;flex-direction:column;gap:.25rem;font-weight:600}
 .live{font-size:.85rem;color:var(--muted)}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);border:0}
+.kv th{font-weight:600;background:#f8fafc;width:30%;word-break:break-word}
+.kv th.depth-1{padding-left:1.6rem}.kv th.depth-2{padding-left:2.6rem}.kv th.depth-3{padding-left:3.6rem}
+.kv th.depth-4{padding-left:4.6rem}.kv th.depth-5{padding-left:5.6rem}.kv th.depth-6{padding-left:6.6rem}
+.kv .value{white-space:pre-wrap;word-break:break-word}
+table.audit{table-layout:fixed}
+table.audit th:nth-child(1){width:4rem}table.audit th:nth-child(2){width:10rem}table.audit th:nth-child(3){width:5.5rem}
+table.audit th:nth-child(4),table.audit th:nth-child(5){width:9rem}table.audit th:nth-child(7){width:6rem}table.audit th:nth-child(8){width:28%}
+table.audit td,table.audit td code{overflow-wrap:anywhere}table.audit td time{white-space:normal}
+table.catalog th:nth-child(1){width:40%}table.catalog td{overflow-wrap:anywhere}
+.desc{color:var(--muted);font-size:.88rem;margin-top:.2rem}
+.tool-facts{background:#f8fafc;border:1px solid var(--line);border-radius:.4rem;padding:.5rem .8rem;margin:.25rem 0 .6rem}
+.tool-facts p{margin:.25rem 0}.tool-title{font-weight:600}
+details.kill summary{cursor:pointer;color:var(--ink);border:1px solid #8a94a3;border-radius:.35rem;padding:.2rem .6rem;display:inline-block;font-size:.88rem}
+details.kill form{margin-top:.4rem}
+details.raw{margin:1rem 0}details.raw summary{cursor:pointer;color:var(--accent)}
+dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1.2rem;background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.8rem 1rem}
+dl.fields dt{color:var(--muted)}dl.fields dd{margin:0;overflow-wrap:anywhere}
+.local{color:var(--muted);font-size:.85em}td .local{display:block}
+table.catalog td code,dl.fields dd code{overflow-wrap:anywhere}
+p.or{text-align:center;color:var(--muted);margin:.8rem 0 .4rem}.login a.button{display:block;text-align:center}
 .split{display:grid;grid-template-columns:1fr 1fr;gap:1.25rem}
 @media (max-width:900px){.split{grid-template-columns:1fr}}
 `;
@@ -96,6 +116,23 @@ export const CONSOLE_JS = `
       event.preventDefault();
     }
   });
+
+  // Local time beside the UTC text of every <time datetime>.
+  function localTimes(root) {
+    var fmt;
+    try { fmt = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short' }); } catch (e) { return; }
+    Array.prototype.forEach.call(root.querySelectorAll('time[datetime]'), function (el) {
+      if (el.hasAttribute('data-local')) return;
+      var d = new Date(el.getAttribute('datetime'));
+      if (isNaN(d.getTime())) return;
+      el.setAttribute('data-local', '');
+      var span = document.createElement('span');
+      span.className = 'local';
+      span.textContent = ' (' + fmt.format(d) + ' local)';
+      el.insertAdjacentElement('afterend', span);
+    });
+  }
+  localTimes(document);
 
   if (!('EventSource' in window) || !document.body.hasAttribute('data-live')) return;
   var list = document.getElementById('pending-list');
@@ -116,7 +153,7 @@ export const CONSOLE_JS = `
       el.textContent = String(snapshot.count);
       el.setAttribute('data-count', String(snapshot.count));
     });
-    if (recent && typeof snapshot.recentHtml === 'string') recent.innerHTML = snapshot.recentHtml;
+    if (recent && typeof snapshot.recentHtml === 'string') { recent.innerHTML = snapshot.recentHtml; localTimes(recent); }
     if (!list) { known = snapshot.items.map(function (i) { return i.id; }); return; }
     var ids = snapshot.items.map(function (i) { return i.id; });
     Array.prototype.slice.call(list.querySelectorAll('[data-approval-id]')).forEach(function (el) {
@@ -134,6 +171,7 @@ export const CONSOLE_JS = `
       if (at !== el) list.insertBefore(el, at || null);
     });
     if (empty) empty.hidden = ids.length > 0;
+    localTimes(document);
     if (announcer && added.length) {
       announcer.textContent = added.length === 1
         ? 'New approval request: ' + added[0].tool + ' by ' + added[0].identity

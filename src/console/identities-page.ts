@@ -67,7 +67,7 @@ export function renderIdentitiesBody(opts: {
 ${issued}
 <h2>Agents with client certificates</h2>
 ${rows.length ? html`<table><thead><tr><th scope="col">Agent</th><th scope="col">Authenticates with</th><th scope="col">Roles</th><th scope="col">State</th><th scope="col" class="num">Certificates</th><th scope="col">Latest expires</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>${rows}</tbody></table>` : empty('No agent identities yet. Issue one below or with "airlock identity issue <name>".')}
-<h2>OAuth bearer tokens</h2>
+<h2>Hosted clients and other OAuth agents (bearer tokens)</h2>
 ${tokens}
 ${issue}`;
 }

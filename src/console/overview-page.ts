@@ -26,12 +26,49 @@ export interface OverviewData {
 
 export function renderOverviewBody(d: OverviewData): Html {
   const s = d.status;
+  const cards = renderCards(d);
+  const tunnels = s.tunnels.length
+    ? s.tunnels.map(
+        (t) =>
+          html`<tr><td>${t.slot}</td><td>${t.transport}</td><td>${stateCell(t.state)}</td><td>${t.since ? html`${time(t.since)}` : ''}</td><td>${t.lastError ?? ''}</td></tr>`,
+      )
+    : [
+        html`<tr><td colspan="5" class="empty">No relay configured: agents reach this connector directly.</td></tr>`,
+      ];
+  const upstreams = s.upstreams.length
+    ? s.upstreams.map(
+        (u) =>
+          html`<tr><td><code>${u.name}</code></td><td>${stateCell(u.state)}</td><td>${sandboxCell(u)}</td><td class="num">${u.restarts}</td><td>${u.lastError ?? ''}</td></tr>`,
+      )
+    : [html`<tr><td colspan="5" class="empty">No upstream MCP servers configured.</td></tr>`];
+  const unsandboxed = s.upstreams.filter((u) => u.sandboxed === false);
+  const sandboxWarning = unsandboxed.length
+    ? html`<p class="notice error" role="alert" data-sandbox-warning><strong>Not sandboxed:</strong> ${unsandboxed.map((u) => u.name).join(', ')} ${unsandboxed.length === 1 ? 'runs' : 'run'} as the connector's own user and could read its keys (tenant CA, vault, audit). Install bubblewrap, or set <code>sandbox.mode: required</code> so such a server is refused instead.</p>`
+    : '';
+
+  const sessions = renderSessions(d);
+  const { perMinute, refusalTable } = renderActivity(d);
+  return html`<h1>Overview</h1>
+${sandboxWarning}
+${cards}
+<div class="split"><section aria-labelledby="h-tunnels"><h2 id="h-tunnels">Tunnels to the relay</h2>
+<table><thead><tr><th scope="col">Slot</th><th scope="col">Transport</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Last error</th></tr></thead><tbody>${tunnels}</tbody></table></section>
+<section aria-labelledby="h-upstreams"><h2 id="h-upstreams">Upstream MCP servers</h2>
+<table><thead><tr><th scope="col">Name</th><th scope="col">State</th><th scope="col">Sandbox</th><th scope="col" class="num">Restarts</th><th scope="col">Last error</th></tr></thead><tbody>${upstreams}</tbody></table></section></div>
+<section aria-labelledby="h-sessions"><h2 id="h-sessions">Connected agents</h2>${sessions}</section>
+<div class="split"><section aria-labelledby="h-calls"><h2 id="h-calls">Tool calls per minute</h2>${perMinute}</section>
+<section aria-labelledby="h-refusals"><h2 id="h-refusals">Refusals by reason (last hour)</h2>${refusalTable}</section></div>`;
+}
+
+/** The summary cards at the top. */
+function renderCards(d: OverviewData): Html {
+  const s = d.status;
   const up = s.tunnels.filter((t) => t.state === 'up').length;
   const sessionCount = d.sessions?.length ?? (typeof s.sessions === 'number' ? s.sessions : undefined);
   const agents = d.sessions ? new Set(d.sessions.map((x) => x.identity)).size : undefined;
   const refusals = d.activity?.refusalsByCode.reduce((n, r) => n + r.count, 0);
   const tunnelSummary = s.tunnels.length === 0 ? 'direct only' : `${up} of ${s.tunnels.length} up`;
-  const cards = html`<div class="cards">
+  return html`<div class="cards">
 <div class="card"><div class="label">Relay tunnels</div><div class="value">${tunnelSummary}</div>${
     s.tunnels.length > 0
       ? up > 0
@@ -48,22 +85,10 @@ export function renderOverviewBody(d: OverviewData): Html {
 <div class="card"><div class="label">Refusals, last hour</div><div class="value">${refusals ?? '–'}</div></div>
 <div class="card"><div class="label">Pending approvals</div><div class="value"><a href="/approvals"><span data-pending-count data-count="${d.pendingApprovals ?? 0}">${d.pendingApprovals ?? '–'}</span></a></div></div>
 </div>`;
+}
 
-  const tunnels = s.tunnels.length
-    ? s.tunnels.map(
-        (t) =>
-          html`<tr><td>${t.slot}</td><td>${t.transport}</td><td>${stateCell(t.state)}</td><td>${t.since ? html`${time(t.since)}` : ''}</td><td>${t.lastError ?? ''}</td></tr>`,
-      )
-    : [
-        html`<tr><td colspan="5" class="empty">No relay configured: agents reach this connector directly.</td></tr>`,
-      ];
-  const upstreams = s.upstreams.length
-    ? s.upstreams.map(
-        (u) =>
-          html`<tr><td><code>${u.name}</code></td><td>${stateCell(u.state)}</td><td class="num">${u.restarts}</td><td>${u.lastError ?? ''}</td></tr>`,
-      )
-    : [html`<tr><td colspan="4" class="empty">No upstream MCP servers configured.</td></tr>`];
-
+/** Connected agents (sessions grouped by identity). */
+function renderSessions(d: OverviewData): Html {
   const byAgent = new Map<string, { sessions: number; open: number; lastSeen: number }>();
   for (const x of d.sessions ?? []) {
     const a = byAgent.get(x.identity) ?? { sessions: 0, open: 0, lastSeen: 0 };
@@ -72,7 +97,7 @@ export function renderOverviewBody(d: OverviewData): Html {
     a.lastSeen = Math.max(a.lastSeen, x.lastSeenAt);
     byAgent.set(x.identity, a);
   }
-  const sessions = d.sessions
+  return d.sessions
     ? byAgent.size
       ? html`<table><thead><tr><th scope="col">Agent</th><th scope="col" class="num">Sessions</th><th scope="col" class="num">Open requests</th><th scope="col">Last seen</th></tr></thead><tbody>${[
           ...byAgent,
@@ -82,7 +107,10 @@ export function renderOverviewBody(d: OverviewData): Html {
         )}</tbody></table>`
       : empty('No agent sessions right now. (Agents on the stateless 2026-07-28 protocol hold no session.)')
     : empty('Session details are not available.');
+}
 
+/** Tool calls per minute and refusals by reason code. */
+function renderActivity(d: OverviewData): { perMinute: Html; refusalTable: Html } {
   const maxCalls = Math.max(1, ...(d.activity?.minutes.map((m) => m.calls) ?? [0]));
   const perMinute = d.activity
     ? html`<table aria-label="Tool calls per minute"><thead><tr><th scope="col">Minute (UTC)</th><th scope="col" class="num">Calls</th><th scope="col" class="num">Refusals</th><th scope="col"><span class="sr-only">Chart</span></th></tr></thead><tbody>${[
@@ -101,16 +129,17 @@ export function renderOverviewBody(d: OverviewData): Html {
         )}</tbody></table>`
       : empty('No refusals in the last hour.')
     : empty('Refusals are not counted in this process.');
+  return { perMinute, refusalTable };
+}
 
-  return html`<h1>Overview</h1>
-${cards}
-<div class="split"><section aria-labelledby="h-tunnels"><h2 id="h-tunnels">Tunnels to the relay</h2>
-<table><thead><tr><th scope="col">Slot</th><th scope="col">Transport</th><th scope="col">State</th><th scope="col">Since</th><th scope="col">Last error</th></tr></thead><tbody>${tunnels}</tbody></table></section>
-<section aria-labelledby="h-upstreams"><h2 id="h-upstreams">Upstream MCP servers</h2>
-<table><thead><tr><th scope="col">Name</th><th scope="col">State</th><th scope="col" class="num">Restarts</th><th scope="col">Last error</th></tr></thead><tbody>${upstreams}</tbody></table></section></div>
-<section aria-labelledby="h-sessions"><h2 id="h-sessions">Connected agents</h2>${sessions}</section>
-<div class="split"><section aria-labelledby="h-calls"><h2 id="h-calls">Tool calls per minute</h2>${perMinute}</section>
-<section aria-labelledby="h-refusals"><h2 id="h-refusals">Refusals by reason (last hour)</h2>${refusalTable}</section></div>`;
+/** Sandbox state of one upstream: sandboxed, or unsandboxed with the reason. */
+function sandboxCell(u: ConnectorStatus['upstreams'][number]): Html | string {
+  if (u.kind === 'http') return html`<span class="muted">n/a (HTTP)</span>`;
+  if (u.sandboxed === true) return pill('ok', 'sandboxed');
+  if (u.sandboxed === false) {
+    return html`${pill('bad', 'unsandboxed')} <span class="muted">${u.unsandboxedReason ?? 'sandbox.mode is "preferred" or "off"'}</span>`;
+  }
+  return html`<span class="muted">not started</span>`;
 }
 
 function stateCell(state: string): Html {

@@ -7,6 +7,7 @@ import { ConfigValidationError } from '../config/load-yaml.js';
 import { type LoadedPolicy, parsePolicy } from '../policy/policy-loader.js';
 import type { PolicyVersionRecord } from '../store/store.js';
 import { empty, type Html, pill, time } from './console-layout.js';
+import { renderPatch, textPatch } from './patch-view.js';
 
 export interface PolicyValidation {
   ok: boolean;
@@ -58,7 +59,7 @@ ${validation.ok ? '' : html`<ul>${validation.problems.map((m) => html`<li>${m}</
   const history = opts.history.length
     ? html`<table><thead><tr><th scope="col" class="num">Version</th><th scope="col">Loaded</th><th scope="col">Source</th><th scope="col">Hash</th><th scope="col"><span class="sr-only">View</span></th></tr></thead><tbody>${opts.history.map(
         (v) =>
-          html`<tr><td class="num">${v.seq}${opts.currentVersion?.seq === v.seq ? html` ${pill('ok', 'in force')}` : ''}</td><td>${time(v.loadedAt)}</td><td>${v.source}</td><td><code>${v.hash.slice(0, 16)}</code></td><td><a href="/policy/versions/${v.seq}">View version ${v.seq}</a></td></tr>`,
+          html`<tr><td class="num">${v.seq}${opts.currentVersion?.seq === v.seq ? html` ${pill('ok', 'in force')}` : ''}</td><td>${time(v.loadedAt)}</td><td>${v.source}</td><td><code>${v.hash.slice(0, 16)}</code></td><td><a href="/policy/versions/${v.seq}">View version ${v.seq} and its changes</a></td></tr>`,
       )}</tbody></table>`
     : empty('No policy versions recorded yet.');
   return html`<h1>Policy</h1>
@@ -70,12 +71,28 @@ ${inForce}
 ${history}`;
 }
 
-export function renderPolicyVersionBody(v: PolicyVersionRecord | undefined, seq: number): Html {
+export function renderPolicyVersionBody(
+  v: PolicyVersionRecord | undefined,
+  seq: number,
+  base?: PolicyVersionRecord,
+): Html {
   if (!v)
     return html`<h1>Policy version ${seq}</h1>${empty('No such policy version.')}<p><a href="/policy">Back to the policy</a></p>`;
   const validation = validatePolicyText(v.text, v.source);
   return html`<h1>Policy version ${v.seq}</h1>
 <p>${validation.ok ? pill('ok', 'valid') : pill('bad', 'invalid with this Airlock')} ${v.source} · loaded ${time(v.loadedAt)} · hash <code>${v.hash}</code></p>
 ${validation.ok ? '' : html`<ul>${validation.problems.map((m) => html`<li>${m}</li>`)}</ul>`}
+${renderVersionDiff(v, base)}
+<h2>Full text</h2>
 <pre>${v.text}</pre><p><a href="/policy">Back to the policy</a></p>`;
+}
+
+/** The change from `base` (the version before, or the one asked for) to `v`. */
+function renderVersionDiff(v: PolicyVersionRecord, base: PolicyVersionRecord | undefined): Html {
+  if (!base)
+    return html`<h2>Changes</h2>${empty('This is the first recorded version: nothing to compare with.')}`;
+  const patch = textPatch(`version ${base.seq}`, base.text, `version ${v.seq}`, v.text);
+  const heading = html`<h2>Changes from version ${base.seq} to ${v.seq}</h2>`;
+  if (!patch) return html`${heading}${empty(`The text is the same as in version ${String(base.seq)}.`)}`;
+  return html`${heading}${renderPatch(patch, `Policy diff, version ${base.seq} to ${v.seq}`)}`;
 }

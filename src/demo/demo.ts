@@ -52,6 +52,37 @@ export interface DemoInfo {
   dataDir: string;
   tenantHost: string;
   agent: string;
+  /** The demo runs its sample servers with `sandbox.mode: preferred` (not the default `required`). */
+  sandbox: DemoSandboxInfo;
+}
+
+/** Sandbox state of the demo's upstreams, for the banner (`demoSandboxBanner`). */
+export interface DemoSandboxInfo {
+  mode: 'preferred';
+  upstreams: Array<{ name: string; sandboxed: boolean | undefined }>;
+  /** The loud warning the CLI prints. */
+  warning: string;
+}
+
+/** What the demo says about its sandbox mode, first thing in its banner. */
+export const DEMO_SANDBOX_WARNING =
+  'WARNING: this demo runs its sample MCP servers with sandbox.mode "preferred": where bubblewrap is ' +
+  "missing they run WITHOUT a sandbox, as your user, and could read the connector's keys. A real " +
+  'connector defaults to "required" and refuses to start an upstream it cannot sandbox.';
+
+/**
+ * The banner lines about the sandbox (the CLI prints them before the demo's URLs).
+ *
+ * @example
+ * process.stdout.write(demoSandboxBanner(demo.info));
+ */
+export function demoSandboxBanner(info: Pick<DemoInfo, 'sandbox'>): string {
+  const rows = info.sandbox.upstreams.map(
+    (u) =>
+      `  ${u.name.padEnd(12)} ${u.sandboxed === true ? 'sandboxed' : u.sandboxed === false ? 'UNSANDBOXED' : 'not started'}`,
+  );
+  const line = '!'.repeat(78);
+  return `${line}\n${info.sandbox.warning}\n${rows.join('\n')}\n${line}\n`;
 }
 
 export interface Demo {
@@ -119,9 +150,14 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
         erp: {
           command: process.execPath,
           args: [sampleErpEntry(), '--db', join(erpDir, 'erp.sqlite')],
-          sandbox: { readWritePaths: [erpDir] },
+          // The demo must run where bubblewrap is missing too: "preferred", said loudly (DEMO_SANDBOX_WARNING).
+          sandbox: { mode: 'preferred', readWritePaths: [erpDir] },
         },
-        everything: { command: process.execPath, args: [everythingEntry(), 'stdio'] },
+        everything: {
+          command: process.execPath,
+          args: [everythingEntry(), 'stdio'],
+          sandbox: { mode: 'preferred' },
+        },
       },
     };
     await writeFile(
@@ -178,7 +214,13 @@ export async function startDemo(options: DemoOptions): Promise<Demo> {
       dataDir,
       tenantHost: connector.tenantHost,
       agent: DEMO_AGENT,
+      sandbox: {
+        mode: 'preferred',
+        upstreams: connector.catalog.status().map((u) => ({ name: u.name, sandboxed: u.sandboxed })),
+        warning: DEMO_SANDBOX_WARNING,
+      },
     };
+    logger.warn({ upstreams: info.sandbox.upstreams }, DEMO_SANDBOX_WARNING);
     const started = connector;
     return {
       info,

@@ -31,7 +31,7 @@
 import { WireError } from '../errors/wire-error.js';
 import { KeyedTokenBucket } from '../policy/token-bucket.js';
 import { recordDecision } from './decision-channel.js';
-import type { GatewayContext, Stage } from './gateway-context.js';
+import { type GatewayContext, type Stage, UPSTREAM_CLOCK } from './gateway-context.js';
 import { type PolicySource, requestedName, requireIdentity } from './policy-source.js';
 import { identityKey, policySubject } from './policy-subject.js';
 import { JSONRPC_LIMIT_EXCEEDED } from './refusal-codes.js';
@@ -183,9 +183,8 @@ async function withTimeout(
   timeoutMs: number,
 ): Promise<unknown> {
   const derived = new TimeoutContext(ctx);
-  let handle: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
-    handle = setTimeout(() => {
+    derived.clock.start(timeoutMs, () => {
       derived.abort(new Error('upstream timeout'));
       reject(
         refuse(
@@ -196,16 +195,56 @@ async function withTimeout(
           `Upstream timeout: ${describe(ctx)} took longer than upstreamTimeoutMs = ${timeoutMs} ms and was cancelled`,
         ),
       );
-    }, timeoutMs);
-    handle.unref();
+    });
   });
   const call = next(derived);
   try {
     return await Promise.race([call, timedOut]);
   } finally {
-    clearTimeout(handle);
+    derived.clock.stop();
     derived.release();
     call.catch(() => {}); // a late failure after the timeout answer is not unhandled
+  }
+}
+
+/** A countdown that can be paused (while a person decides) and resumed with the time left. */
+class PausableCountdown {
+  #handle: NodeJS.Timeout | undefined;
+  #leftMs = 0;
+  #startedAt = 0;
+  #onExpiry: (() => void) | undefined;
+  #paused = 0;
+
+  start(ms: number, onExpiry: () => void): void {
+    this.#leftMs = ms;
+    this.#onExpiry = onExpiry;
+    this.#arm();
+  }
+
+  pause(): void {
+    if (this.#paused++ > 0 || !this.#handle) return;
+    clearTimeout(this.#handle);
+    this.#handle = undefined;
+    this.#leftMs -= performance.now() - this.#startedAt;
+  }
+
+  resume(): void {
+    if (this.#paused === 0 || --this.#paused > 0 || !this.#onExpiry) return;
+    this.#arm();
+  }
+
+  stop(): void {
+    clearTimeout(this.#handle);
+    this.#handle = undefined;
+    this.#onExpiry = undefined;
+  }
+
+  #arm(): void {
+    const onExpiry = this.#onExpiry;
+    if (!onExpiry) return;
+    this.#startedAt = performance.now();
+    this.#handle = setTimeout(onExpiry, Math.max(0, this.#leftMs));
+    this.#handle.unref();
   }
 }
 
@@ -217,6 +256,9 @@ async function withTimeout(
  */
 class TimeoutContext implements GatewayContext {
   readonly #inner: GatewayContext;
+  /** The upstream-timeout countdown; `whileClockPaused` stops it during an approval hold. */
+  readonly clock = new PausableCountdown();
+  readonly [UPSTREAM_CLOCK] = this.clock;
   #controller: AbortController | undefined;
   #onAgentAbort: (() => void) | undefined;
   #abortedWith: unknown;
@@ -227,6 +269,9 @@ class TimeoutContext implements GatewayContext {
 
   get identity() {
     return this.#inner.identity;
+  }
+  get endUser() {
+    return this.#inner.endUser;
   }
   get era() {
     return this.#inner.era;

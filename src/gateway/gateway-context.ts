@@ -40,6 +40,8 @@ export interface EndUser {
   issuer: string;
   /** When the end-user token expires (epoch ms). */
   expiresAt?: number;
+  /** The end-user token's verified claims (policy `when.endUser` conditions read them). */
+  claims?: Record<string, unknown>;
 }
 
 /** MCP protocol era of the agent connection: `legacy` = 2025-11-25 sessions, `modern` = 2026-07-28. */
@@ -91,6 +93,31 @@ export interface GatewayContext {
   readonly decisions: GatewayDecision[];
   /** Epoch milliseconds when the request entered the gateway. */
   readonly startedAt: number;
+}
+
+/** Where the budget stage's upstream-timeout clock listens for pauses (see {@link whileClockPaused}). */
+export const UPSTREAM_CLOCK = Symbol('airlock.upstreamClock');
+
+interface PausableClock {
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * Runs `work` (a wait for a person, such as an approval hold) with the upstream timeout of `ctx`
+ * paused: `upstreamTimeoutMs` bounds the upstream, not the time a supervisor takes to decide.
+ *
+ * @example
+ * const outcome = await whileClockPaused(ctx, () => approvals.request(request));
+ */
+export async function whileClockPaused<T>(ctx: GatewayContext, work: () => Promise<T>): Promise<T> {
+  const clock = (ctx as { [UPSTREAM_CLOCK]?: PausableClock })[UPSTREAM_CLOCK];
+  clock?.pause();
+  try {
+    return await work();
+  } finally {
+    clock?.resume();
+  }
 }
 
 /** Handles one request: resolves with the JSON-RPC result or throws (a `WireError` for refusals). */

@@ -28,7 +28,7 @@ import { budget } from './budget-stage.js';
 import { type CatalogStageOptions, catalogStage } from './catalog-stage.js';
 import type { Stage } from './gateway-context.js';
 import type { PolicySource } from './policy-source.js';
-import { tier } from './tier-stage.js';
+import { type ApprovalTokenIssuer, tier } from './tier-stage.js';
 import { type ValidateOptions, validate } from './validate-stage.js';
 
 export interface GatewayStageDeps {
@@ -47,6 +47,8 @@ export interface GatewayStageDeps {
   pinning?: CatalogStageOptions['pinning'] & ValidateOptions['definitions'];
   /** The human approval queue for the `approve` tier; without it such calls are refused. */
   approvals?: ApprovalHook;
+  /** Signs the approval token an approved call carries to its upstream (`ApprovalTokenSigner`). */
+  approvalTokens?: ApprovalTokenIssuer;
   /** De-tokenize arguments / tokenize results (`piiStage`), placed before authorization. */
   pii?: Stage;
 }
@@ -69,7 +71,12 @@ export function gatewayStages(deps: GatewayStageDeps): Stage[] {
       authorize({ policy }),
       catalogStage({ pinning: deps.pinning }),
       validate({ policy, definitions: deps.pinning }),
-      tier({ policy, ...(deps.approvals ? { approvals: deps.approvals } : {}) }),
+      tier({
+        policy,
+        ...(deps.approvals ? { approvals: deps.approvals } : {}),
+        ...(deps.approvalTokens ? { approvalTokens: deps.approvalTokens } : {}),
+        ...(deps.now ? { now: deps.now } : {}),
+      }),
     );
   } else if (deps.pii) {
     stages.push(deps.pii);

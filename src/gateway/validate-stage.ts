@@ -10,6 +10,9 @@
  *   names each problem and what to do (`arguments.limit must be <= 50; arguments.query is required`),
  *   with `data.problems` = `[{ path, message, keyword }]`.
  * - A schema that cannot be compiled → -32603 `AIRLOCK_SCHEMA_UNUSABLE` (fail closed).
+ * - A `when.arguments` condition of a policy rule for the tool that names a property the pinned input
+ *   schema does not declare → -32603 `AIRLOCK_POLICY_CONDITION_INVALID` naming the rule and property
+ *   (checked once per policy and pinned definition: the policy is wrong, so no call of the tool runs).
  * - A tool served but without an approved definition (the catalog stage normally refuses it first) →
  *   -32003 `AIRLOCK_TOOL_UNPINNED`. Tools no upstream serves pass on (the terminal answers "unknown").
  * - Results: when the tool declares an `outputSchema` and the result is not a tool error, its
@@ -25,6 +28,7 @@
 import { canonicalJson } from '../catalog/canonical-hash.js';
 import type { ToolDefinitionLookup } from '../catalog/tool-pinning.js';
 import { JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
+import type { PolicyEngine } from '../policy/policy-engine.js';
 import {
   type ArgumentProblem,
   combinedSchema,
@@ -55,6 +59,43 @@ export interface ValidateOptions {
 }
 
 const overlayKeys = new WeakMap<object, string>();
+const conditionChecks = new WeakMap<PolicyEngine, Map<string, string[]>>();
+
+/** The engine's condition problems for `tool` at pinned definition `hash`, computed once. */
+function conditionProblemsOf(
+  engine: PolicyEngine,
+  tool: string,
+  hash: string,
+  inputSchema: unknown,
+): string[] {
+  let byTool = conditionChecks.get(engine);
+  if (!byTool) {
+    byTool = new Map();
+    conditionChecks.set(engine, byTool);
+  }
+  const key = `${tool}\0${hash}`;
+  let problems = byTool.get(key);
+  if (problems === undefined) {
+    problems = engine.conditionProblemsFor(tool, inputSchema);
+    if (byTool.size >= DEFAULT_VALIDATOR_CACHE_SIZE) byTool.clear();
+    byTool.set(key, problems);
+  }
+  return problems;
+}
+
+function conditionInvalid(ctx: GatewayContext, tool: string, problems: string[]): WireError {
+  const message = `The policy's conditions for tool '${tool}' do not fit its pinned input schema: ${problems.join('; ')}. Fix the policy; the call was refused`;
+  recordDecision(ctx, {
+    stage: VALIDATE_STAGE,
+    outcome: 'deny',
+    code: 'AIRLOCK_POLICY_CONDITION_INVALID',
+    reason: message,
+  });
+  return new WireError(JSONRPC_INTERNAL_ERROR, 'AIRLOCK_POLICY_CONDITION_INVALID', message, {
+    tool,
+    problems,
+  });
+}
 
 /**
  * See the module comment.
@@ -80,7 +121,10 @@ export function validate(options: ValidateOptions): Stage {
       });
       throw new WireError(JSONRPC_FORBIDDEN, 'AIRLOCK_TOOL_UNPINNED', message, { tool: name });
     }
-    const overlay = options.policy().schemaOverlayFor(name);
+    const engine = options.policy();
+    const conditionProblems = conditionProblemsOf(engine, name, pinned.hash, pinned.tool.inputSchema);
+    if (conditionProblems.length > 0) throw conditionInvalid(ctx, name, conditionProblems);
+    const overlay = engine.schemaOverlayFor(name);
     const key = `in|${pinned.hash}|${overlay === undefined ? '' : overlayKey(overlay)}`;
     const compiled = cache.get(key, () => combinedSchema(pinned.tool.inputSchema, overlay));
     if (!compiled.ok) throw unusable(ctx, name, 'input', compiled.reason);

@@ -186,7 +186,10 @@ export async function revokeAgentIdentity(
   now: number = Date.now(),
 ): Promise<boolean> {
   assertAgentName(name);
-  return store.identities.revokeIdentity(name, now);
+  const revoked = await store.identities.revokeIdentity(name, now);
+  // Other connectors sharing the store close the identity's open connections at once.
+  if (revoked) await store.changes.publish('identities', { name }).catch(() => undefined);
+  return revoked;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -65,6 +65,7 @@ export function endUserFromAuthInfo(authInfo: AuthInfo | undefined): EndUser | u
   if (typeof v.subject !== 'string' || typeof v.issuer !== 'string') return undefined;
   const endUser: EndUser = { subject: v.subject, issuer: v.issuer };
   if (typeof v.expiresAt === 'number') endUser.expiresAt = v.expiresAt;
+  if (v.claims !== null && typeof v.claims === 'object') endUser.claims = v.claims;
   return endUser;
 }
 

@@ -1,43 +1,39 @@
 /**
  * Aggregation of several upstream MCP servers into one catalog for agents.
  *
- * - Tools and prompts are namespaced `<upstream><separator><name>` (separator default `.`), e.g.
- *   `erp.lookup_invoice`; calls are routed by a table built from the upstreams' lists, never by parsing.
- *   With `prefix: false` names are exposed as the upstreams give them (meant for a single upstream, so
- *   that agents see that server exactly; with several, collisions resolve as below).
+ * - Tools and prompts are namespaced `<upstream><separator><name>` (e.g. `erp.lookup_invoice`), routed by
+ *   a table built from the upstreams' lists (upstream-catalog-tables.ts), never by parsing; with
+ *   `prefix: false` names are exposed as the upstreams give them (meant for a single upstream).
  * - Resource URIs are kept as the upstream gives them; `resources/read` is routed by a table built from
  *   `resources/list`, then by matching each upstream's resource templates in config order.
- * - Collisions (same namespaced name, same URI, same URI template) are resolved deterministically: the
- *   first upstream in config order wins, and the loser is logged.
- * - Lists are fetched page by page (following `nextCursor`) when an upstream becomes ready (also after
- *   each restart) and whenever it sends `notifications/<kind>/list_changed`; `onChanged` fires when the
- *   aggregated list actually changed, so the endpoint can tell connected agents.
+ * - Collisions (same name, URI or URI template): the first upstream in config order wins, the loser is logged.
+ * - Lists are fetched page by page when an upstream becomes ready and on its `list_changed`;
+ *   `onChanged` fires when the aggregated list actually changed, so the endpoint can tell agents.
  * - Resource subscriptions are reference counted per URI and held at the upstream that serves the URI
  *   (`subscribeResource`); its `notifications/resources/updated` reach `onResourceUpdated` listeners.
  *   `setLoggingLevel` reaches every 2025-11-25 upstream that advertises `logging`.
- * - While an upstream is down its last known entries stay listed, so a call gets the clear
- *   "upstream unavailable, restarting" error instead of "unknown tool".
+ * - While an upstream is down its last entries stay listed: a call gets "upstream unavailable", not "unknown".
  *
  * @example
  * const catalog = UpstreamCatalog.fromConfig(config.upstreams, { logger });
  * await catalog.start();
  * catalog.tools().map((t) => t.name); // ['erp.lookup_invoice', 'wiki.search', ...]
  */
-
 import {
   type LoggingLevel,
+  type LoggingMessageNotificationParams,
   type Prompt,
   ProtocolError,
   type Resource,
   ResourceNotFoundError,
   type ResourceTemplateType,
   type Tool,
-  UriTemplate,
 } from '@modelcontextprotocol/server';
 import { type Logger, pino } from 'pino';
 import { UpstreamError } from '../errors/airlock-error.js';
 import { JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
 import { runWithUpstreamHeaders } from '../identity/upstream-token-context.js';
+import { redactedErrorText } from '../pii/log-redaction.js';
 import {
   type ListKind,
   Upstream,
@@ -45,7 +41,20 @@ import {
   type UpstreamRequestOptions,
   type UpstreamStatus,
 } from './upstream.js';
+import { CatalogFace } from './upstream-catalog-face.js';
+import { CatalogSubscriptions } from './upstream-catalog-subscriptions.js';
+import {
+  buildCatalogTables,
+  type CatalogRoute,
+  type CatalogSnapshot,
+  type CatalogTables,
+  changedLists,
+  emptyCatalogTables,
+} from './upstream-catalog-tables.js';
 import type { UpstreamConfig } from './upstream-config.js';
+import { withoutHopMeta } from './upstream-hop-meta.js';
+
+export type { CatalogRoute } from './upstream-catalog-tables.js';
 
 /** Default separator between the upstream name and the tool / prompt name. */
 export const DEFAULT_NAMESPACE_SEPARATOR = '.';
@@ -65,31 +74,6 @@ export interface UpstreamCatalogOptions {
   logger?: Logger;
 }
 
-/** Where a namespaced name or URI goes. */
-export interface CatalogRoute {
-  upstream: Upstream;
-  /** The name (or URI) as the upstream knows it. */
-  name: string;
-}
-
-interface Snapshot {
-  tools: Tool[];
-  prompts: Prompt[];
-  resources: Resource[];
-  resourceTemplates: ResourceTemplateType[];
-}
-
-interface Tables {
-  tools: Tool[];
-  prompts: Prompt[];
-  resources: Resource[];
-  resourceTemplates: ResourceTemplateType[];
-  toolRoutes: Map<string, CatalogRoute>;
-  promptRoutes: Map<string, CatalogRoute>;
-  resourceRoutes: Map<string, Upstream>;
-  templateRoutes: { template: UriTemplate; raw: string; upstream: Upstream }[];
-}
-
 const KIND_LISTS: Record<CatalogListKind, ListKind[]> = {
   tools: ['tools'],
   prompts: ['prompts'],
@@ -101,15 +85,17 @@ export class UpstreamCatalog {
   readonly separator: string;
   /** Whether tool and prompt names carry the `<upstream><separator>` prefix. */
   readonly prefix: boolean;
+  /** Capabilities and merged instructions of the upstreams, as agents see them. */
+  readonly face: CatalogFace;
   readonly #log: Logger;
-  readonly #snapshots = new Map<string, Snapshot>();
+  readonly #snapshots = new Map<string, CatalogSnapshot>();
   readonly #refreshSeq = new Map<string, number>();
   readonly #listeners = new Set<(kind: CatalogListKind) => void>();
   readonly #resourceUpdatedListeners = new Set<(uri: string) => void>();
-  /** Subscribed resource URIs: the owning upstream and how many subscribers (agent sessions, listen streams). */
-  readonly #resourceSubs = new Map<string, { upstream: Upstream; count: number }>();
+  readonly #logListeners = new Set<(upstream: string, params: LoggingMessageNotificationParams) => void>();
+  readonly #resourceSubs = new CatalogSubscriptions((uri) => this.resolveResource(uri));
   readonly #unsubscribe: (() => void)[] = [];
-  #tables: Tables = emptyTables();
+  #tables: CatalogTables = emptyCatalogTables();
   #started = false;
 
   constructor(upstreams: readonly Upstream[], options: UpstreamCatalogOptions = {}) {
@@ -129,6 +115,7 @@ export class UpstreamCatalog {
     this.upstreams = upstreams;
     this.separator = separator;
     this.prefix = options.prefix ?? true;
+    this.face = new CatalogFace(upstreams, { prefix: this.prefix });
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ part: 'catalog' });
   }
 
@@ -162,8 +149,11 @@ export class UpstreamCatalog {
           const list: CatalogListKind = kind === 'resourceTemplates' ? 'resources' : kind;
           void this.#refreshUpstream(upstream, [list]);
         }),
+        upstream.onUnsolicitedLog((params) => {
+          for (const listener of this.#logListeners) listener(upstream.name, params);
+        }),
         upstream.onResourceUpdated((uri) => {
-          if (this.#resourceSubs.get(uri)?.upstream !== upstream) return;
+          if (this.#resourceSubs.ownerOf(uri) !== upstream) return;
           for (const listener of this.#resourceUpdatedListeners) listener(uri);
         }),
       );
@@ -180,6 +170,11 @@ export class UpstreamCatalog {
   async close(): Promise<void> {
     for (const off of this.#unsubscribe.splice(0)) off();
     await Promise.all(this.upstreams.map((u) => u.close()));
+  }
+
+  /** Shutdown has begun (before children may get signals): lost upstreams are expected, not restarted. */
+  beginStop(): void {
+    for (const u of this.upstreams) u.beginStop();
   }
 
   /** Re-reads the lists of one upstream (or all), e.g. after an admin action. */
@@ -199,6 +194,12 @@ export class UpstreamCatalog {
     return () => this.#listeners.delete(listener);
   }
 
+  /** Called with log messages an upstream sent outside any agent request (unsolicited). */
+  onUpstreamLog(listener: (upstream: string, params: LoggingMessageNotificationParams) => void): () => void {
+    this.#logListeners.add(listener);
+    return () => this.#logListeners.delete(listener);
+  }
+
   /** Called with the URI when the upstream owning a subscribed resource reports it updated. */
   onResourceUpdated(listener: (uri: string) => void): () => void {
     this.#resourceUpdatedListeners.add(listener);
@@ -213,30 +214,13 @@ export class UpstreamCatalog {
    * catalog.onResourceUpdated((uri) => notifySubscribers(uri));
    * await catalog.subscribeResource('wiki://page/1');
    */
-  async subscribeResource(uri: string): Promise<void> {
-    const existing = this.#resourceSubs.get(uri);
-    if (existing) {
-      existing.count++;
-      return;
-    }
-    const upstream = this.resolveResource(uri);
-    if (!upstream) throw new ResourceNotFoundError(uri);
-    const entry = { upstream, count: 1 };
-    this.#resourceSubs.set(uri, entry);
-    try {
-      await upstream.subscribeResource(uri);
-    } catch (err) {
-      if (--entry.count <= 0 && this.#resourceSubs.get(uri) === entry) this.#resourceSubs.delete(uri);
-      throw err;
-    }
+  subscribeResource(uri: string): Promise<void> {
+    return this.#resourceSubs.subscribe(uri);
   }
 
   /** Removes one subscriber from `uri`; the last one unsubscribes at the upstream. Unknown URIs are ignored. */
-  async unsubscribeResource(uri: string): Promise<void> {
-    const entry = this.#resourceSubs.get(uri);
-    if (!entry || --entry.count > 0) return;
-    this.#resourceSubs.delete(uri);
-    await entry.upstream.unsubscribeResource(uri);
+  unsubscribeResource(uri: string): Promise<void> {
+    return this.#resourceSubs.unsubscribe(uri);
   }
 
   /**
@@ -373,7 +357,7 @@ export class UpstreamCatalog {
   }
 
   async #refreshUpstream(upstream: Upstream, kinds: CatalogListKind[]): Promise<void> {
-    const updates: Partial<Snapshot> = {};
+    const updates: Partial<CatalogSnapshot> = {};
     await Promise.all(
       kinds.flatMap((kind) =>
         KIND_LISTS[kind].map(async (list) => {
@@ -385,144 +369,30 @@ export class UpstreamCatalog {
             if (this.#refreshSeq.get(key) !== seq) return; // a newer refresh superseded this one
             (updates as Record<string, unknown>)[list] = items;
           } catch (err) {
-            this.#log.warn(
-              { upstream: upstream.name, list, err: err instanceof Error ? err.message : String(err) },
-              'could not list',
-            );
+            this.#log.warn({ upstream: upstream.name, list, err: redactedErrorText(err) }, 'could not list');
           }
         }),
       ),
     );
     if (Object.keys(updates).length === 0) return;
-    const current = this.#snapshots.get(upstream.name) ?? {
-      tools: [],
-      prompts: [],
-      resources: [],
-      resourceTemplates: [],
-    };
+    const none: CatalogSnapshot = { tools: [], prompts: [], resources: [], resourceTemplates: [] };
+    const current = this.#snapshots.get(upstream.name) ?? none;
     this.#snapshots.set(upstream.name, { ...current, ...updates });
     this.#rebuild();
   }
 
-  #exposedName(upstream: Upstream, name: string): string {
-    return this.prefix ? `${upstream.name}${this.separator}${name}` : name;
-  }
-
   #rebuild(): void {
-    const next = emptyTables();
-    for (const upstream of this.upstreams) {
-      const snap = this.#snapshots.get(upstream.name);
-      if (!snap) continue;
-      for (const tool of snap.tools) {
-        const exposed = this.#exposedName(upstream, tool.name);
-        const existing = next.toolRoutes.get(exposed);
-        if (existing) {
-          this.#log.warn(
-            { tool: exposed, kept: existing.upstream.name, dropped: upstream.name },
-            'tool name collision',
-          );
-          continue;
-        }
-        next.toolRoutes.set(exposed, { upstream, name: tool.name });
-        next.tools.push({ ...tool, name: exposed });
-      }
-      for (const prompt of snap.prompts) {
-        const exposed = this.#exposedName(upstream, prompt.name);
-        const existing = next.promptRoutes.get(exposed);
-        if (existing) {
-          this.#log.warn(
-            { prompt: exposed, kept: existing.upstream.name, dropped: upstream.name },
-            'prompt name collision',
-          );
-          continue;
-        }
-        next.promptRoutes.set(exposed, { upstream, name: prompt.name });
-        next.prompts.push({ ...prompt, name: exposed });
-      }
-      for (const resource of snap.resources) {
-        const existing = next.resourceRoutes.get(resource.uri);
-        if (existing) {
-          this.#log.warn(
-            { uri: resource.uri, kept: existing.name, dropped: upstream.name },
-            'resource URI collision',
-          );
-          continue;
-        }
-        next.resourceRoutes.set(resource.uri, upstream);
-        next.resources.push(resource);
-      }
-      for (const template of snap.resourceTemplates) {
-        const existing = next.templateRoutes.find((t) => t.raw === template.uriTemplate);
-        if (existing) {
-          this.#log.warn(
-            { uriTemplate: template.uriTemplate, kept: existing.upstream.name, dropped: upstream.name },
-            'template collision',
-          );
-          continue;
-        }
-        let parsed: UriTemplate;
-        try {
-          parsed = new UriTemplate(template.uriTemplate);
-        } catch {
-          this.#log.warn(
-            { uriTemplate: template.uriTemplate, upstream: upstream.name },
-            'invalid URI template skipped',
-          );
-          continue;
-        }
-        next.templateRoutes.push({ template: parsed, raw: template.uriTemplate, upstream });
-        next.resourceTemplates.push(template);
-      }
-    }
+    const next = buildCatalogTables(
+      this.upstreams,
+      this.#snapshots,
+      (u, n) => (this.prefix ? `${u.name}${this.separator}${n}` : n),
+      this.#log,
+    );
     const previous = this.#tables;
     this.#tables = next;
-    const changed: CatalogListKind[] = [];
-    if (JSON.stringify(previous.tools) !== JSON.stringify(next.tools)) changed.push('tools');
-    if (JSON.stringify(previous.prompts) !== JSON.stringify(next.prompts)) changed.push('prompts');
-    if (
-      JSON.stringify(previous.resources) !== JSON.stringify(next.resources) ||
-      JSON.stringify(previous.resourceTemplates) !== JSON.stringify(next.resourceTemplates)
-    ) {
-      changed.push('resources');
-    }
+    const changed = changedLists(previous, next);
     for (const kind of changed) {
       for (const listener of this.#listeners) listener(kind);
     }
   }
-}
-
-function emptyTables(): Tables {
-  return {
-    tools: [],
-    prompts: [],
-    resources: [],
-    resourceTemplates: [],
-    toolRoutes: new Map(),
-    promptRoutes: new Map(),
-    resourceRoutes: new Map(),
-    templateRoutes: [],
-  };
-}
-
-const RESERVED_META_PREFIX = 'io.modelcontextprotocol/';
-
-/**
- * `_meta` keys that belong to one hop (the protocol envelope, the agent's progress token) are not
- * forwarded: the SDK sets its own on the next hop.
- */
-function withoutHopMeta(value: Record<string, unknown>, dropProgressToken: boolean): Record<string, unknown> {
-  const meta = value._meta;
-  if (meta === null || typeof meta !== 'object' || Array.isArray(meta)) return value;
-  const kept: Record<string, unknown> = {};
-  let dropped = false;
-  for (const [key, v] of Object.entries(meta as Record<string, unknown>)) {
-    if (key.startsWith(RESERVED_META_PREFIX) || (dropProgressToken && key === 'progressToken')) {
-      dropped = true;
-      continue;
-    }
-    kept[key] = v;
-  }
-  if (!dropped) return value;
-  const { _meta: _ignored, ...rest } = value;
-  return Object.keys(kept).length > 0 ? { ...rest, _meta: kept } : rest;
 }

@@ -19,16 +19,38 @@ export const MAX_UPSTREAM_NAME_LENGTH = 48;
 
 /**
  * Which protocol era the gateway speaks to an upstream: `auto` probes with `server/discover` and falls
- * back to the 2025 `initialize` handshake; `legacy` always uses `initialize` (no probe process on stdio).
+ * back to the 2025 `initialize` handshake; `2025-11-25` (alias `legacy`) always uses `initialize` (no
+ * probe process on stdio; agents of either era reach the upstream as a 2025-11-25 client, never
+ * upgraded); `2026-07-28` requires the modern era (connecting fails if `server/discover` does not offer
+ * it, no fallback).
+ *
+ * @example
+ * { name: 'everything', kind: 'http', url: 'http://10.0.0.7:3001/mcp', protocol: '2025-11-25' }
  */
-export type UpstreamProtocol = 'auto' | 'legacy';
+export type UpstreamProtocol = 'auto' | 'legacy' | '2025-11-25' | '2026-07-28';
+/** The protocol setting of an upstream that sets none. */
+export const DEFAULT_UPSTREAM_PROTOCOL: UpstreamProtocol = 'auto';
+/** The values of {@link UpstreamProtocol}. */
+export const UPSTREAM_PROTOCOLS = ['auto', 'legacy', '2025-11-25', '2026-07-28'] as const;
+
+/**
+ * The SDK client's negotiation mode for a protocol setting.
+ *
+ * @example
+ * negotiationMode('2026-07-28'); // { pin: '2026-07-28' }
+ */
+export function negotiationMode(protocol: UpstreamProtocol | undefined): 'auto' | 'legacy' | { pin: string } {
+  if (protocol === 'legacy' || protocol === '2025-11-25') return 'legacy';
+  if (protocol === '2026-07-28') return { pin: '2026-07-28' };
+  return 'auto';
+}
 
 interface UpstreamCommon {
   /** Namespace for this upstream's tools and prompts, e.g. `erp` → `erp.lookup_invoice`. */
   name: string;
   /** Per-request timeout towards this upstream in milliseconds (progress resets it). Default 60 s. */
   timeoutMs?: number;
-  /** Protocol era negotiation. Default `auto`. */
+  /** Protocol era towards this upstream (see {@link UpstreamProtocol}). Default `auto`. */
   protocol?: UpstreamProtocol;
 }
 
@@ -61,7 +83,7 @@ const nameSchema = z
 const common = {
   name: nameSchema,
   timeoutMs: z.number().int().positive().optional(),
-  protocol: z.enum(['auto', 'legacy']).optional(),
+  protocol: z.enum(UPSTREAM_PROTOCOLS).optional(),
 };
 
 /** zod schema of one upstream entry (strict: unknown keys are errors). */

@@ -43,6 +43,7 @@ import {
 } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import { JSONRPC_INTERNAL_ERROR } from '../errors/wire-error.js';
+import type { RequestTaint } from '../pii/request-taint.js';
 
 /** The server→client requests the gateway relays to agents. */
 export type RelayedRequestMethod = 'sampling/createMessage' | 'elicitation/create' | 'roots/list';
@@ -75,6 +76,8 @@ export interface UpstreamInteraction {
   clientCapabilities?: ClientCapabilities;
   /** Log level for this request; sent in the 2026-07-28 request envelope. Absent: no logs. */
   logLevel?: LoggingLevel;
+  /** Values de-tokenized for the agent request: its upstream's stderr lines are redacted with them. */
+  taint?: RequestTaint;
 }
 
 /**
@@ -152,6 +155,8 @@ export interface InteractionHandlerOptions {
   log: Logger;
   /** Only while this returns true (the connection is current). */
   isCurrent: () => boolean;
+  /** A log message related to no agent request in flight (unsolicited). Absent: dropped. */
+  onUnrelatedLog?: (params: LoggingMessageNotificationParams) => void;
 }
 
 /**
@@ -165,7 +170,7 @@ export function installInteractionHandlers(
 ): void {
   const related = (
     want: (i: UpstreamInteraction) => boolean,
-  ): { interaction: UpstreamInteraction } | { refusal: string; why: string } => {
+  ): { interaction: UpstreamInteraction } | { refusal: string; why: string; unsolicited?: true } => {
     const scope = upstreamCallStorage.getStore();
     if (scope && scope.owner === owner) {
       if (scope.interaction && want(scope.interaction)) return { interaction: scope.interaction };
@@ -175,13 +180,20 @@ export function installInteractionHandlers(
       return {
         refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED',
         why: 'it is not related to an agent request (it arrived outside any request stream)',
+        unsolicited: true,
       };
     }
     const candidates = [...options.inFlight].filter(want);
     const only = candidates[0];
     if (candidates.length === 1 && only) return { interaction: only };
+    if (candidates.length === 0 && options.inFlight.size === 0)
+      return {
+        refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED',
+        why: 'no agent request is in flight',
+        unsolicited: true,
+      };
     if (candidates.length === 0)
-      return { refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED', why: 'no agent request is in flight' };
+      return { refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED', why: 'no agent request in flight can take it' };
     return {
       refusal: 'AIRLOCK_SERVER_REQUEST_AMBIGUOUS',
       why: `${candidates.length} agent requests are in flight and this transport does not say which one it belongs to`,
@@ -196,7 +208,12 @@ export function installInteractionHandlers(
       ) => {
         const found = related((i) => i.onServerRequest !== undefined);
         if ('refusal' in found) {
-          options.log.info({ method, reason: found.why }, 'server→client request refused');
+          // Servers ask `roots/list` on their own after `initialize`: with no agent request that is routine.
+          const routine = method === 'roots/list' && found.unsolicited === true;
+          options.log[routine ? 'debug' : 'info'](
+            { method, reason: found.why },
+            'server→client request refused',
+          );
           throw relayRefusal(
             found.refusal,
             `Airlock cannot relay ${method} from upstream '${options.name}' to an agent: ${found.why}`,
@@ -219,7 +236,10 @@ export function installInteractionHandlers(
     if (!options.isCurrent()) return;
     const found = related((i) => i.onLog !== undefined);
     if ('refusal' in found) {
-      options.log.debug({ reason: found.why }, 'upstream log message not relayed');
+      // Not a request's: sessions that asked for logs may get it (agent-subscriptions.ts).
+      // Only when no agent request could own it: an ambiguous one may carry another agent's data.
+      if (found.unsolicited && options.onUnrelatedLog) options.onUnrelatedLog(notification.params);
+      else options.log.debug({ reason: found.why }, 'upstream log message not relayed');
       return;
     }
     found.interaction.onLog?.(notification.params);

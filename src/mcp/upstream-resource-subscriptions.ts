@@ -15,8 +15,10 @@
  * subs.attach({ client, era: 'legacy', supported: true, send: (m, p) => upstream.request(m, p) });
  * await subs.add('wiki://page/1');
  */
+
 import type { Client, McpSubscription } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
+import { redactedErrorText, redactLogText } from '../pii/log-redaction.js';
 import { upstreamCallStorage } from './upstream-interaction.js';
 
 /** Default most URIs one upstream subscription set may hold. */
@@ -129,7 +131,7 @@ export class UpstreamResourceSubscriptions {
 
   #warn(uri: string, err: unknown): void {
     this.#log.warn(
-      { upstream: this.#name, uri, err: err instanceof Error ? err.message : String(err) },
+      { upstream: this.#name, uri: redactLogText(uri), err: redactedErrorText(err) },
       'resource subscription failed',
     );
   }

@@ -26,15 +26,26 @@
  *   patterns:
  *     - { name: acme-customer-no, pattern: "ACME-\\d{6}", class: CUSTOMER_NO }
  *   phoneRegions: [DE, GB, US]
+ *   tokenScope: session   # default tenant
  * ```
  */
 import { z } from 'zod';
 import { compileGlob, globProblem, type NameMatcher } from '../policy/tool-glob.js';
 import type { CustomPattern } from './detectors/custom-pattern.js';
 import { PII_ERROR_CODES, PiiError } from './pii-errors.js';
+import { BUILTIN_DETECTORS } from './pii-scanner.js';
 import { BUILTIN_PII_CLASSES, type BuiltinPiiClass, PII_CLASS_PATTERN, type PiiClass } from './pii-types.js';
 
 export const PII_ACTIONS = ['tokenize', 'mask', 'hash', 'allow', 'block'] as const;
+/**
+ * Where a token is valid. `tenant`: one token per value for the whole tenant (joins across agents and
+ * sessions). `session`: the token also depends on the agent's session (2025-11-25 `Mcp-Session-Id`; for
+ * stateless 2026-07-28 requests, the agent identity), and tokens of another session are refused.
+ */
+export const PII_TOKEN_SCOPES = ['tenant', 'session'] as const;
+export type PiiTokenScope = (typeof PII_TOKEN_SCOPES)[number];
+/** Default token scope: tenant-wide (see SECURITY.md, "guessing oracle", for when to choose `session`). */
+export const DEFAULT_PII_TOKEN_SCOPE: PiiTokenScope = 'tenant';
 export type PiiAction = (typeof PII_ACTIONS)[number];
 
 /** Actions per built-in class when the policy names none. */
@@ -48,6 +59,15 @@ export const DEFAULT_PII_ACTIONS: Readonly<Record<BuiltinPiiClass, PiiAction>> =
   IP: 'tokenize',
   NAME: 'tokenize',
   SECRET: 'mask',
+  DNI: 'tokenize',
+  NIE: 'tokenize',
+  CODICE_FISCALE: 'tokenize',
+  NIR: 'tokenize',
+  BSN: 'tokenize',
+  STEUER_ID: 'tokenize',
+  ADDRESS: 'tokenize',
+  POSTCODE: 'tokenize',
+  DOB: 'tokenize',
 };
 /** Action for a tenant class no rule names. */
 export const DEFAULT_CUSTOM_CLASS_ACTION: PiiAction = 'tokenize';
@@ -101,9 +121,8 @@ export const piiPolicySchema = z
       .array(z.string().regex(/^[A-Z]{2}$/))
       .min(1)
       .optional(),
-    disable: z
-      .array(z.enum(['email', 'phone', 'card', 'iban', 'ssn', 'nino', 'ip', 'name', 'secret']))
-      .optional(),
+    disable: z.array(z.enum(BUILTIN_DETECTORS)).optional(),
+    tokenScope: z.enum(PII_TOKEN_SCOPES).optional(),
   })
   .strict();
 
@@ -120,12 +139,15 @@ export type PiiPolicy = z.infer<typeof piiPolicySchema>;
 export class CompiledPiiPolicy {
   readonly source: PiiPolicy;
   readonly patterns: readonly CustomPattern[];
+  /** `tenant` (default) or `session`. */
+  readonly tokenScope: PiiTokenScope;
   readonly #base: ReadonlyMap<string, PiiAction>;
   readonly #tools: readonly { matches: NameMatcher; actions: ReadonlyMap<string, PiiAction> }[];
 
   constructor(source: PiiPolicy) {
     this.source = source;
     this.patterns = (source.patterns ?? []) as CustomPattern[];
+    this.tokenScope = source.tokenScope ?? DEFAULT_PII_TOKEN_SCOPE;
     this.#base = new Map(Object.entries({ ...DEFAULT_PII_ACTIONS, ...source.actions }));
     this.#tools = (source.tools ?? []).map((t) => ({
       matches: compileGlob(t.match),

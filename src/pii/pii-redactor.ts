@@ -1,22 +1,20 @@
 /**
- * Applies the PII policy to what flows back to an agent: finds spans with the scanner and replaces each
- * by its action's output (token, mask, hash), walking MCP results field by field so the JSON-RPC shape
- * never changes and string fields stay strings:
+ * Applies the PII policy to one payload going towards an agent: walks it once, deep (every string value
+ * and object key, each scanned with its key as context; numbers only when they are card numbers,
+ * replaced by a string), so the JSON-RPC shape never changes and string fields stay strings. URIs,
+ * names, titles, `_meta` and fields no schema knows are scanned like any text. Left alone: base64
+ * (`blob`, image and audio `data`), the agent's own `progressToken`, and the fields a route names as
+ * identifiers (tool and prompt names in lists).
  *
- * - tool results: every `content` block's text (text blocks, embedded resource text, resource-link
- *   title/description) and `structuredContent` deep (string values and object keys, each scanned
- *   with its key as context; numbers only when they are card numbers, replaced by a string);
- * - `resources/read`: every `contents[].text`; `prompts/get`: `description` and each message's content;
- * - error messages.
- *
- * Binary content (`blob`, image and audio `data`), URIs, `_meta` and protocol fields are left alone.
- * Classes whose action is `block` are collected in the report; the caller refuses the whole result.
+ * Before the detectors, the request's taint (values de-tokenized for it, see request-taint.ts) is put
+ * back as tokens wherever it appears. Classes whose action is `block` are collected in the report; the
+ * caller refuses (or drops) the whole message. Used through the boundary (pii-boundary.ts).
  *
  * @example
  * const redactor = new PiiRedactor({ scanner: new PiiScanner(), vault, policy: compilePiiPolicy() });
- * const report = new RedactionReport();
- * const safe = await redactor.redactResult('tools/call', result, 'erp.get_customer', report);
- * report.blocked.size === 0 // else refuse with blockedResultError([...report.blocked])
+ * const pass = { report: new RedactionReport(), target: 'erp.get_customer' };
+ * const safe = await redactor.redactPayload(result, pass);
+ * pass.report.blocked.size === 0 // else refuse with blockedResultError([...pass.report.blocked])
  */
 import { WireError } from '../errors/wire-error.js';
 import { isCardNumber } from './detectors/card.js';
@@ -24,6 +22,7 @@ import type { CompiledPiiPolicy, PiiAction } from './pii-policy.js';
 import type { PiiScanner } from './pii-scanner.js';
 import type { PiiClass, PiiSpan } from './pii-types.js';
 import type { PiiVault } from './pii-vault.js';
+import type { RequestTaint } from './request-taint.js';
 
 /** Classes whose masks keep the last four characters (PCI DSS allows showing a PAN's last four). */
 const KEEP_LAST_FOUR = new Set<PiiClass>(['CARD', 'IBAN', 'PHONE']);
@@ -59,6 +58,19 @@ export class RedactionReport {
   }
 }
 
+/** One redaction of one message: where results are counted, and what the policy and taint need. */
+export interface RedactionPass {
+  report: RedactionReport;
+  /** Tool/prompt name or resource URI the policy's per-tool overrides match. */
+  target?: string | undefined;
+  /** Values de-tokenized for the request this message belongs to. */
+  taint?: RequestTaint | undefined;
+  /** Token scope (session scope), undefined for tenant-wide tokens. */
+  scope?: string | undefined;
+  /** Keys whose string values are identifiers at depth 2 (e.g. `name` of `tools[i]`): left alone. */
+  identifiers?: ReadonlySet<string> | undefined;
+}
+
 export interface PiiRedactorOptions {
   scanner: PiiScanner;
   vault: PiiVault;
@@ -66,6 +78,11 @@ export interface PiiRedactorOptions {
 }
 
 type Json = unknown;
+
+/** Keys whose values are base64 or the agent's own opaque values: never scanned. */
+const OPAQUE_KEYS = new Set(['blob', 'progressToken']);
+/** Content block types whose `data` is base64. */
+const BINARY_TYPES = new Set(['image', 'audio']);
 
 export class PiiRedactor {
   readonly scanner: PiiScanner;
@@ -78,185 +95,95 @@ export class PiiRedactor {
     this.policy = options.policy;
   }
 
-  /**
-   * Redacts one string. `target` is the tool/prompt name or resource URI the policy's overrides match;
-   * `key` the JSON field name the string came from (a detection hint).
-   */
-  async redactText(text: string, report: RedactionReport, target?: string, key?: string): Promise<string> {
-    const spans = this.scanner.scan(text, key === undefined ? undefined : { key });
-    if (spans.length === 0) return text;
+  /** Redacts one string (taint first, then detectors). `key`: the JSON field it came from (a hint). */
+  async redactText(text: string, pass: RedactionPass, key?: string): Promise<string> {
+    let input = text;
+    const tainted = pass.taint?.apply(text);
+    if (tainted) {
+      input = tainted.text;
+      for (const [cls, n] of tainted.hits) for (let i = 0; i < n; i++) pass.report.add(cls, 'tokenize');
+    }
+    const spans = this.scanner.scan(input, key === undefined ? undefined : { key });
+    if (spans.length === 0) return input;
     let out = '';
     let at = 0;
     for (const span of spans) {
-      const action = this.policy.actionFor(span.class, target);
-      report.add(span.class, action);
-      out += text.slice(at, span.start) + (await this.#replacement(span, action));
+      const action = this.policy.actionFor(span.class, pass.target);
+      pass.report.add(span.class, action);
+      out += input.slice(at, span.start) + (await this.#replacement(span, action, pass.scope));
       at = span.end;
     }
-    return out + text.slice(at);
+    return out + input.slice(at);
   }
 
-  /** Redacts any JSON value deep: strings, object keys, and numbers that are card numbers. */
-  async redactJson(value: Json, report: RedactionReport, target?: string, key?: string): Promise<Json> {
-    if (typeof value === 'string') return this.redactText(value, report, target, key);
+  /** Redacts any JSON value deep (see the module comment for what is left alone). */
+  async redactPayload(value: Json, pass: RedactionPass): Promise<Json> {
+    return this.#walk(value, pass, undefined, 0);
+  }
+
+  async #walk(value: Json, pass: RedactionPass, key: string | undefined, depth: number): Promise<Json> {
+    if (typeof value === 'string') return this.redactText(value, pass, key);
     if (typeof value === 'number') {
       if (!Number.isInteger(value) || value < 1e12) return value;
       const digits = String(value);
-      if (!isCardNumber(digits)) return value;
-      return this.redactText(digits, report, target, key);
+      if (!isCardNumber(digits) && !pass.taint?.apply(digits)) return value;
+      const redacted = await this.redactText(digits, pass, key);
+      return redacted === digits ? value : redacted;
     }
     if (Array.isArray(value)) {
       const out: Json[] = [];
-      for (const item of value) out.push(await this.redactJson(item, report, target, key));
+      for (const item of value) out.push(await this.#walk(item, pass, key, depth + 1));
       return out;
     }
     if (value !== null && typeof value === 'object') {
+      const record = value as Record<string, Json>;
+      const binary = typeof record.type === 'string' && BINARY_TYPES.has(record.type);
       const out: Record<string, Json> = {};
-      for (const [k, v] of Object.entries(value)) {
-        const safeKey = await this.redactText(k, report, target);
-        out[safeKey] = await this.redactJson(v, report, target, k);
+      for (const [k, v] of Object.entries(record)) {
+        const keep =
+          OPAQUE_KEYS.has(k) ||
+          (binary && k === 'data') ||
+          (depth === 2 && typeof v === 'string' && pass.identifiers?.has(k) === true);
+        const safeKey = await this.redactText(k, pass);
+        out[safeKey] = keep ? v : await this.#walk(v, pass, k, depth + 1);
       }
       return out;
     }
     return value;
   }
 
-  /** Redacts the result of `method` (`tools/call`, `resources/read`, `prompts/get`); others pass through. */
-  async redactResult(
-    method: string,
-    result: Json,
-    target: string | undefined,
-    report: RedactionReport,
-  ): Promise<Json> {
-    if (!isRecord(result)) return result;
-    switch (method) {
-      case 'tools/call':
-        return this.#redactToolResult(result, target, report);
-      case 'resources/read':
-        return this.#redactResourceResult(result, target, report);
-      case 'prompts/get':
-        return this.#redactPromptResult(result, target, report);
-      default:
-        return result;
-    }
-  }
-
   /**
    * Redacts an error's message (and a `WireError`'s data) before it reaches the agent. A `WireError` is
    * rebuilt; other errors keep their type and get the redacted message. A blocked class in an error
-   * replaces the whole message.
+   * replaces the whole message (errors are never refused, so `block` counts as `mask`).
    */
-  async redactError(err: unknown, target: string | undefined, report: RedactionReport): Promise<unknown> {
+  async redactError(err: unknown, pass: RedactionPass): Promise<unknown> {
     if (!(err instanceof Error)) return err;
-    const local = new RedactionReport();
-    let message = await this.redactText(err.message, local, target);
+    const local: RedactionPass = { ...pass, report: new RedactionReport() };
+    let message = await this.redactText(err.message, local);
     let data: Record<string, unknown> | undefined;
-    if (err instanceof WireError && err.data)
-      data = (await this.redactJson(err.data, local, target)) as Record<string, unknown>;
-    for (const [cls, perAction] of local.counts)
+    const rawData = err instanceof WireError ? err.data : (err as { data?: unknown }).data;
+    if (rawData !== undefined) data = (await this.redactPayload(rawData, local)) as Record<string, unknown>;
+    for (const [cls, perAction] of local.report.counts)
       for (const [action, n] of perAction)
-        for (let i = 0; i < n; i++) report.add(cls, action === 'block' ? 'mask' : action);
-    if (local.blocked.size > 0) {
-      message = `The error message was withheld: it contains data of class ${[...local.blocked].join(', ')}.`;
+        for (let i = 0; i < n; i++) pass.report.add(cls, action === 'block' ? 'mask' : action);
+    if (local.report.blocked.size > 0) {
+      message = `The error message was withheld: it contains data of class ${[...local.report.blocked].join(', ')}.`;
       data = undefined;
     }
     if (err instanceof WireError) return new WireError(err.rpcCode, err.airlockCode, message, data);
     err.message = message;
+    if (rawData !== undefined) (err as { data?: unknown }).data = data;
     return err;
   }
 
-  async #redactToolResult(
-    result: Record<string, Json>,
-    target: string | undefined,
-    report: RedactionReport,
-  ): Promise<Json> {
-    const out: Record<string, Json> = { ...result };
-    if (Array.isArray(result.content)) out.content = await this.#redactBlocks(result.content, target, report);
-    if (result.structuredContent !== undefined) {
-      out.structuredContent = await this.redactJson(result.structuredContent, report, target);
-    }
-    return out;
-  }
-
-  async #redactResourceResult(
-    result: Record<string, Json>,
-    target: string | undefined,
-    report: RedactionReport,
-  ): Promise<Json> {
-    if (!Array.isArray(result.contents)) return result;
-    const contents: Json[] = [];
-    for (const c of result.contents) contents.push(await this.#redactResourceContents(c, target, report));
-    return { ...result, contents };
-  }
-
-  async #redactPromptResult(
-    result: Record<string, Json>,
-    target: string | undefined,
-    report: RedactionReport,
-  ): Promise<Json> {
-    const out: Record<string, Json> = { ...result };
-    if (typeof result.description === 'string')
-      out.description = await this.redactText(result.description, report, target);
-    if (Array.isArray(result.messages)) {
-      const messages: Json[] = [];
-      for (const m of result.messages) {
-        if (isRecord(m) && m.content !== undefined) {
-          const content = Array.isArray(m.content)
-            ? await this.#redactBlocks(m.content, target, report)
-            : (await this.#redactBlocks([m.content], target, report))[0];
-          messages.push({ ...m, content });
-        } else {
-          messages.push(m);
-        }
-      }
-      out.messages = messages;
-    }
-    return out;
-  }
-
-  async #redactBlocks(
-    blocks: readonly Json[],
-    target: string | undefined,
-    report: RedactionReport,
-  ): Promise<Json[]> {
-    const out: Json[] = [];
-    for (const block of blocks) {
-      if (!isRecord(block)) {
-        out.push(block);
-        continue;
-      }
-      const copy: Record<string, Json> = { ...block };
-      if (block.type === 'text' && typeof block.text === 'string') {
-        copy.text = await this.redactText(block.text, report, target);
-      } else if (block.type === 'resource' && block.resource !== undefined) {
-        copy.resource = await this.#redactResourceContents(block.resource, target, report);
-      } else if (block.type === 'resource_link') {
-        for (const field of ['title', 'description'] as const) {
-          const v = block[field];
-          if (typeof v === 'string') copy[field] = await this.redactText(v, report, target);
-        }
-      }
-      out.push(copy);
-    }
-    return out;
-  }
-
-  async #redactResourceContents(
-    contents: Json,
-    target: string | undefined,
-    report: RedactionReport,
-  ): Promise<Json> {
-    if (!isRecord(contents) || typeof contents.text !== 'string') return contents;
-    return { ...contents, text: await this.redactText(contents.text, report, target) };
-  }
-
-  async #replacement(span: PiiSpan, action: PiiAction): Promise<string> {
+  async #replacement(span: PiiSpan, action: PiiAction, scope: string | undefined): Promise<string> {
     const normalized = span.normalized ?? span.value;
     switch (action) {
       case 'allow':
         return span.value;
       case 'tokenize':
-        return this.vault.tokenize(span.class, span.value, normalized);
+        return this.vault.tokenize(span.class, span.value, normalized, scope);
       case 'hash':
         return this.vault.hash(span.class, normalized);
       case 'mask':
@@ -278,8 +205,4 @@ export function maskValue(cls: PiiClass, normalized: string): string {
     if (tail.length === 4) return `[MASKED:${cls}:…${tail}]`;
   }
   return `[MASKED:${cls}]`;
-}
-
-function isRecord(value: unknown): value is Record<string, Json> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

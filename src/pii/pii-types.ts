@@ -19,6 +19,15 @@ export const BUILTIN_PII_CLASSES = [
   'IP',
   'NAME',
   'SECRET',
+  'DNI',
+  'NIE',
+  'CODICE_FISCALE',
+  'NIR',
+  'BSN',
+  'STEUER_ID',
+  'ADDRESS',
+  'POSTCODE',
+  'DOB',
 ] as const;
 export type BuiltinPiiClass = (typeof BUILTIN_PII_CLASSES)[number];
 /** A built-in class or a tenant-defined one (uppercase, `[A-Z][A-Z0-9_]{1,31}`). */

@@ -9,6 +9,11 @@
  * const vault = new PiiVault({ tenant: 'acme', keys, repository: store.vault });
  * const token = await vault.tokenize('EMAIL', 'anna@example.com'); // '[[EMAIL:7f3a9c21]]'
  * await vault.resolve(token); // { class: 'EMAIL', value: 'anna@example.com' }
+ *
+ * Session-scoped tokens (`pii.tokenScope: session`): pass a `scope` (see `tokenScopeOf`). The scope is
+ * mixed into the HMAC (the same value gets another token in another scope) and sealed with the value
+ * (as a keyed digest, never the session id itself); `resolve` reports the token's scope so the caller
+ * can refuse a token of another session.
  */
 import { createHmac } from 'node:crypto';
 import type { PiiVaultRepository } from '../store/store.js';
@@ -34,7 +39,12 @@ export interface PiiVaultOptions {
 export interface ResolvedToken {
   class: string;
   value: string;
+  /** Keyed digest of the scope the token was issued in; absent for tenant-wide tokens. */
+  scope?: string;
 }
+
+/** Marks a sealed value that carries its scope digest (never present in tenant-wide values). */
+const SCOPED_PREFIX = '\u0000airlock-scope:';
 
 export class PiiVault {
   readonly tenant: string;
@@ -65,9 +75,19 @@ export class PiiVault {
     this.#byToken = new BoundedCache(size);
   }
 
-  /** The full keyed HMAC of a class and normalised value (hex). */
-  digest(cls: string, normalized: string): string {
-    return createHmac('sha256', this.#keys.tokenKey).update(`${cls}\u0000${normalized}`).digest('hex');
+  /** The full keyed HMAC of a class and normalised value (hex), in `scope` when given. */
+  digest(cls: string, normalized: string, scope?: string): string {
+    const mac = createHmac('sha256', this.#keys.tokenKey);
+    if (scope !== undefined) mac.update(`scope\u0000${this.scopeDigest(scope)}\u0000`);
+    return mac.update(`${cls}\u0000${normalized}`).digest('hex');
+  }
+
+  /** Keyed digest naming a token scope (a session): stored with scoped values instead of the session id. */
+  scopeDigest(scope: string): string {
+    return createHmac('sha256', this.#keys.tokenKey)
+      .update(`token-scope\u0000${scope}`)
+      .digest('hex')
+      .slice(0, 32);
   }
 
   /** Irreversible keyed hash for the `hash` action: `[HASH:EMAIL:<16 hex>]`. */
@@ -80,8 +100,10 @@ export class PiiVault {
    * The token for `value` (stored in the vault on first use). `normalized` defaults to `value`; pass the
    * detector's canonical form so spellings of one value share a token.
    */
-  async tokenize(cls: string, value: string, normalized: string = value): Promise<string> {
-    const digest = this.digest(cls, normalized);
+  async tokenize(cls: string, value: string, normalized: string = value, scope?: string): Promise<string> {
+    const digest = this.digest(cls, normalized, scope);
+    const scopeDigest = scope === undefined ? undefined : this.scopeDigest(scope);
+    const sealed = scopeDigest === undefined ? value : `${SCOPED_PREFIX}${scopeDigest}\u0000${value}`;
     const cached = this.#byDigest.get(digest);
     if (cached) return cached;
     const existing = await this.#repo.getVaultEntryByDigest(this.tenant, digest);
@@ -93,11 +115,11 @@ export class PiiVault {
         token,
         digest,
         dataClass: cls,
-        sealedValue: sealValue(this.#keys.vaultKey, value, this.#aad(token)),
+        sealedValue: sealValue(this.#keys.vaultKey, sealed, this.#aad(token)),
         createdAt: this.#now(),
       });
       if (inserted) {
-        this.#byToken.set(token, { class: cls, value });
+        this.#byToken.set(token, { class: cls, value, ...(scopeDigest ? { scope: scopeDigest } : {}) });
         return this.#remember(digest, token);
       }
       // Either another writer stored this very value meanwhile, or the short token is taken by another value.
@@ -113,31 +135,46 @@ export class PiiVault {
     if (cached) return cached;
     const row = await this.#repo.getVaultEntryByToken(this.tenant, token);
     if (!row) return undefined;
-    const resolved = {
-      class: row.dataClass,
-      value: openValue(this.#keys.vaultKey, row.sealedValue, this.#aad(token)),
-    };
+    const opened = openValue(this.#keys.vaultKey, row.sealedValue, this.#aad(token));
+    let resolved: ResolvedToken = { class: row.dataClass, value: opened };
+    if (opened.startsWith(SCOPED_PREFIX)) {
+      const end = opened.indexOf('\u0000', SCOPED_PREFIX.length);
+      resolved = {
+        class: row.dataClass,
+        value: opened.slice(end + 1),
+        scope: opened.slice(SCOPED_PREFIX.length, end),
+      };
+    }
     this.#byToken.set(token, resolved);
     return resolved;
   }
 
   /**
    * Replaces every token in `text` by its value. Unknown tokens are returned in `unknown` (the caller
-   * refuses the request); known ones are counted per class in `counts`.
+   * refuses the request); known ones are counted per class in `counts`. With `options.scope` (session
+   * scope), tokens issued in another scope (or tenant-wide) are left in place and returned in
+   * `options.foreign`; `options.onValue` sees every replaced token with its value (request taint).
    */
-  async detokenizeText(text: string, counts: Map<string, number>, unknown: string[]): Promise<string> {
+  async detokenizeText(
+    text: string,
+    counts: Map<string, number>,
+    unknown: string[],
+    options: DetokenizeOptions = {},
+  ): Promise<string> {
     const tokens = findTokens(text);
     if (tokens.length === 0) return text;
+    const wantScope = options.scope === undefined ? undefined : this.scopeDigest(options.scope);
     let out = '';
     let at = 0;
     for (const t of tokens) {
       const resolved = await this.resolve(t.token);
       out += text.slice(at, t.start);
-      if (resolved) {
+      if (resolved && (wantScope === undefined || resolved.scope === wantScope)) {
         out += resolved.value;
         counts.set(resolved.class, (counts.get(resolved.class) ?? 0) + 1);
+        options.onValue?.(t.token, resolved.class, resolved.value);
       } else {
-        unknown.push(t.token);
+        (resolved ? (options.foreign ?? unknown) : unknown).push(t.token);
         out += t.token;
       }
       at = t.end;
@@ -153,6 +190,15 @@ export class PiiVault {
     this.#byDigest.set(digest, token);
     return token;
   }
+}
+
+export interface DetokenizeOptions {
+  /** Session scope (`pii.tokenScope: session`): only tokens issued in it are replaced. */
+  scope?: string;
+  /** Receives tokens of this tenant issued in another scope (default: they count as unknown). */
+  foreign?: string[];
+  /** Called for every replaced token (e.g. to record the value as request taint). */
+  onValue?: (token: string, cls: string, value: string) => void;
 }
 
 /** Insertion-ordered map that forgets its oldest entry beyond `limit` (least recently used first). */

@@ -7,7 +7,12 @@
  *   `name` / `spiffeId` entries only match mTLS identities, `subject` / `clientId` entries only match
  *   OAuth tokens, so a token whose `sub` happens to equal a certificate name gains nothing.
  * - `canCall` / `canReadResource` / `canGetPrompt`: does any of those roles list a matching glob.
- * - `tierFor(tool)`: the first `tools` rule with a `tier` whose `match` matches; else `defaultTier`.
+ * - `decideTier(query)`: the first `tools` rule with a `tier` whose `match` matches and whose `when`
+ *   conditions hold for this call (arguments, agent, end user, time); else `defaultTier`. Names the rule.
+ * - `tierFor(tool)`: the tier without a call to judge: the one every call of `tool` gets, or `approve`
+ *   when conditions make it depend on the call (so only an always-blocked tool is hidden from lists).
+ * - `conditionProblemsFor(tool, inputSchema)`: conditions of rules for `tool` naming arguments the
+ *   pinned schema does not declare.
  * - `schemaOverlayFor(tool)`: every matching rule's `schema` (allOf), or undefined.
  * - `limitsFor(identity)`: defaults ← policy `limits` ← each matching entry's `limits`, in file order.
  *
@@ -16,8 +21,11 @@
  * const who = { authenticatedBy: 'mtls', name: 'claims-bot', spiffeId: 'spiffe://acme.airlock/agent/claims-bot' } as const;
  * engine.canCall(who, 'erp.list_claims'); // true
  * engine.tierFor('erp.delete_claim');     // 'block'
+ * engine.decideTier({ tool: 'erp.refund', arguments: { amount: 20_000 }, agent: who, now: Date.now() });
+ * // { tier: 'approve', rule: { index: 2, name: 'big-refunds', conditions: ['arguments'] } }
  */
 
+import { conditionPropertyProblems } from './condition-pin-check.js';
 import {
   DEFAULT_LIMITS,
   type IdentityEntry,
@@ -25,7 +33,14 @@ import {
   type PolicyLimits,
   type ResolvedLimits,
   type Tier,
+  type ToolRule,
 } from './policy-schema.js';
+import {
+  type CompiledConditions,
+  type ConditionFacts,
+  compileConditions,
+  conditionValidators,
+} from './rule-conditions.js';
 import { compileGlobs, type NameMatcher } from './tool-glob.js';
 
 /**
@@ -57,9 +72,51 @@ interface CompiledRole {
 }
 
 interface CompiledToolRule {
+  index: number;
+  name: string;
   matches: NameMatcher;
   tier: Tier | undefined;
   schema: JsonSchemaObject | undefined;
+  when: CompiledConditions | undefined;
+  quorum: ApprovalQuorum | undefined;
+}
+
+/** One `tools/call` as the tier decision sees it. */
+export interface TierQuery {
+  /** Namespaced tool name. */
+  tool: string;
+  /** The validated arguments. Default `{}`. */
+  arguments?: Record<string, unknown>;
+  /** The agent (its roles are looked up here). */
+  agent?: PolicySubject & { scopes?: string[] };
+  /** The verified end user: subject, issuer and any further claims. */
+  endUser?: { subject: string; issuer: string; claims?: Record<string, unknown> };
+  /** Epoch ms for time windows. Default `Date.now()`. */
+  now?: number;
+}
+
+/** The rule that decided a tier. */
+export interface RuleRef {
+  /** Position in `tools:`. */
+  index: number;
+  /** The rule's `name`, or `tools[<index>]`. */
+  name: string;
+  /** The condition kinds the rule checked (`arguments`, `agent`, `endUser`, `time`); empty without `when`. */
+  conditions: string[];
+}
+
+export interface TierDecision {
+  tier: Tier;
+  /** Undefined when no rule matched (`defaultTier`). */
+  rule: RuleRef | undefined;
+  /** For `approve`: the deciding rule's `approvers` (distinct principals, optional console roles). */
+  quorum?: ApprovalQuorum;
+}
+
+/** A two-person (or more) rule: `approvers` distinct principals, from `roles` when given. */
+export interface ApprovalQuorum {
+  approvers: number;
+  roles?: string[];
 }
 
 export class PolicyEngine {
@@ -91,10 +148,15 @@ export class PolicyEngine {
         prompts: compileGlobs(role.prompts),
       });
     }
-    this.#toolRules = policy.tools.map((rule) => ({
+    const validators = conditionValidators(policy.tools.length);
+    this.#toolRules = policy.tools.map((rule, index) => ({
+      index,
+      name: rule.name ?? `tools[${index}]`,
       matches: compileGlobs([rule.match]),
       tier: rule.tier,
       schema: rule.schema,
+      when: rule.when ? compileConditions(rule.when, validators, `rule-${index}`) : undefined,
+      quorum: quorumOf(rule.approvers),
     }));
   }
 
@@ -125,12 +187,61 @@ export class PolicyEngine {
     return this.#anyRole(identity, (role) => role.prompts(prompt));
   }
 
-  /** The tier of `tool`: the first matching rule that sets one, else `defaultTier`. */
-  tierFor(tool: string): Tier {
+  /**
+   * The tier of one call: the first rule with a tier whose `match` matches `query.tool` and whose `when`
+   * conditions all hold; else `defaultTier`.
+   */
+  decideTier(query: TierQuery): TierDecision {
+    let facts: ConditionFacts | undefined;
     for (const rule of this.#toolRules) {
-      if (rule.tier !== undefined && rule.matches(tool)) return rule.tier;
+      if (rule.tier === undefined || !rule.matches(query.tool)) continue;
+      if (rule.when) {
+        facts ??= this.#factsOf(query);
+        if (!rule.when.holds(facts)) continue;
+      }
+      return {
+        tier: rule.tier,
+        rule: { index: rule.index, name: rule.name, conditions: rule.when?.kinds ?? [] },
+        ...(rule.quorum ? { quorum: rule.quorum } : {}),
+      };
     }
-    return this.policy.defaultTier;
+    return { tier: this.policy.defaultTier, rule: undefined };
+  }
+
+  /**
+   * The tier of `tool` without a call to judge: the tier every call gets when the matching rules agree
+   * (conditional ones up to the first unconditional one, or `defaultTier`), else `approve`.
+   */
+  tierFor(tool: string): Tier {
+    const possible = new Set<Tier>();
+    let settled = false;
+    for (const rule of this.#toolRules) {
+      if (rule.tier === undefined || !rule.matches(tool)) continue;
+      possible.add(rule.tier);
+      if (!rule.when) {
+        settled = true;
+        break;
+      }
+    }
+    if (!settled) possible.add(this.policy.defaultTier);
+    const [only] = possible;
+    return possible.size === 1 && only !== undefined ? only : 'approve';
+  }
+
+  /**
+   * Conditions of the rules matching `tool` that name arguments its pinned `inputSchema` does not
+   * declare, each prefixed with the rule (`rule 'big-refunds' (tools[2]): arguments.amout is not …`).
+   */
+  conditionProblemsFor(tool: string, inputSchema: unknown): string[] {
+    const problems: string[] = [];
+    for (const rule of this.#toolRules) {
+      const fragment = rule.when?.argumentsSchema;
+      if (fragment === undefined || !rule.matches(tool)) continue;
+      for (const p of conditionPropertyProblems(fragment, inputSchema)) {
+        problems.push(`rule ${ruleLabel(rule)}: ${p}`);
+      }
+    }
+    return problems;
   }
 
   /**
@@ -176,6 +287,26 @@ export class PolicyEngine {
     return [...new Set(found)].sort((a, b) => (this.#order.get(a) ?? 0) - (this.#order.get(b) ?? 0));
   }
 
+  #factsOf(query: TierQuery): ConditionFacts {
+    const facts: ConditionFacts = { arguments: query.arguments ?? {}, now: query.now ?? Date.now() };
+    const agent = query.agent;
+    if (agent) {
+      facts.agent = {
+        authenticatedBy: agent.authenticatedBy,
+        name: agent.name,
+        spiffeId: agent.spiffeId,
+        subject: agent.subject,
+        clientId: agent.clientId,
+        issuer: agent.issuer,
+        scopes: agent.scopes,
+        roles: this.rolesFor(agent),
+      };
+    }
+    const user = query.endUser;
+    if (user) facts.endUser = { ...user.claims, sub: user.subject, iss: user.issuer };
+    return facts;
+  }
+
   #anyRole(identity: PolicySubject, test: (role: CompiledRole) => boolean): boolean {
     for (const name of this.rolesFor(identity)) {
       const role = this.#roles.get(name);
@@ -208,6 +339,18 @@ export function mergeLimits(base: Readonly<ResolvedLimits>, override: PolicyLimi
     maxResponseBytes: override.maxResponseBytes ?? base.maxResponseBytes,
     upstreamTimeoutMs: override.upstreamTimeoutMs ?? base.upstreamTimeoutMs,
   };
+}
+
+function quorumOf(approvers: ToolRule['approvers']): ApprovalQuorum | undefined {
+  if (approvers === undefined) return undefined;
+  if (approvers.count < 2 && approvers.roles === undefined) return undefined;
+  return { approvers: approvers.count, ...(approvers.roles ? { roles: [...approvers.roles] } : {}) };
+}
+
+/** `'name' (tools[2])`, or `tools[2]` for an unnamed rule. */
+export function ruleLabel(rule: { index: number; name: string }): string {
+  const position = `tools[${rule.index}]`;
+  return rule.name === position ? position : `'${rule.name}' (${position})`;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -47,6 +47,7 @@ import addFormats from 'ajv-formats';
 import { z } from 'zod';
 import { suggest } from '../config/did-you-mean.js';
 import { piiPolicySchema } from '../pii/pii-policy.js';
+import { ruleConditionsSchema } from './rule-conditions.js';
 import { globProblem } from './tool-glob.js';
 
 /** `auto` runs at once, `approve` waits for a human in the approval queue, `block` is refused. */
@@ -198,11 +199,37 @@ const schemaFragment = z.record(z.string(), z.unknown()).superRefine((fragment, 
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** Console roles that may approve. */
+export const APPROVER_ROLES = ['admin', 'supervisor'] as const;
+/** Most approvers a rule may require. */
+export const MAX_APPROVERS = 5;
+const approverCount = z.number().int().min(1).max(MAX_APPROVERS);
+
 export const toolRuleSchema = z
   .strictObject({
+    /** Shown in decisions and refusals; default `tools[<index>]`. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'rule names are letters, digits, "_", "-" or "." (max 64)')
+      .optional(),
     /** Glob over namespaced tool names. */
     match: glob,
+    /**
+     * Conditions (see src/policy/rule-conditions.ts): the rule decides the tier only when all hold.
+     * Needs `tier`; schema overlays stay unconditional, so `when` and `schema` do not mix.
+     */
+    when: ruleConditionsSchema.optional(),
     tier: z.enum(TIERS).optional(),
+    /**
+     * With `tier: approve`: how many distinct principals must approve (two-person rule), optionally only
+     * console accounts of the named roles. `approvers: 2` or `approvers: { count: 2, roles: [supervisor] }`.
+     */
+    approvers: z
+      .preprocess(
+        (v) => (typeof v === 'number' ? { count: v } : v),
+        z.strictObject({ count: approverCount, roles: z.array(z.enum(APPROVER_ROLES)).min(1).optional() }),
+      )
+      .optional(),
     /**
      * A JSON Schema fragment the arguments must ALSO satisfy (allOf with the tool's own input schema):
      * it can only tighten (`maxLength`, `enum`, `pattern`, `maximum`...), never loosen.
@@ -213,6 +240,24 @@ export const toolRuleSchema = z
   .superRefine((rule, ctx) => {
     if (rule.tier === undefined && rule.schema === undefined) {
       ctx.addIssue({ code: 'custom', message: 'a tool rule needs a "tier", a "schema", or both' });
+    }
+    const conditionSchema = rule.when?.arguments;
+    const conditionProblem = conditionSchema ? jsonSchemaProblem(conditionSchema) : undefined;
+    if (conditionProblem) {
+      ctx.addIssue({ code: 'custom', path: ['when', 'arguments'], message: conditionProblem });
+    }
+    if (rule.approvers !== undefined && rule.tier !== 'approve') {
+      ctx.addIssue({ code: 'custom', path: ['approvers'], message: '"approvers" needs "tier: approve"' });
+    }
+    if (rule.when !== undefined && rule.tier === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['when'], message: '"when" decides a tier: add "tier"' });
+    }
+    if (rule.when !== undefined && rule.schema !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['when'],
+        message: 'schema overlays are unconditional: put "schema" in a rule of its own (without "when")',
+      });
     }
   });
 export type ToolRule = z.infer<typeof toolRuleSchema>;
@@ -226,13 +271,28 @@ export const policySchema = z
       .default({ mode: DEFAULT_CATALOG_MODE }),
     identities: z.array(identityEntrySchema).default([]),
     roles: z.record(roleName, roleSchema).default({}),
-    /** Ordered: the first rule with a `tier` decides the tier; all matching `schema`s apply. */
+    /**
+     * Ordered: the first rule with a `tier` whose `match` matches and whose `when` conditions hold
+     * decides the tier; all matching `schema`s apply.
+     */
     tools: z.array(toolRuleSchema).default([]),
     limits: limitsSchema.default({}),
     /** What happens to personal data and secrets in results: per data class, overridable per tool. */
     pii: piiPolicySchema.optional(),
   })
   .superRefine((policy, ctx) => {
+    const names = new Map<string, number>();
+    policy.tools.forEach((rule, i) => {
+      if (rule.name === undefined) return;
+      const first = names.get(rule.name);
+      if (first === undefined) names.set(rule.name, i);
+      else
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tools', i, 'name'],
+          message: `rule name "${rule.name}" is already used by tools[${first}]`,
+        });
+    });
     const known = Object.keys(policy.roles);
     policy.identities.forEach((entry, i) => {
       entry.roles.forEach((role, j) => {

@@ -61,6 +61,11 @@ export interface PolicyWatcherOptions {
   maxBytes?: number;
   /** Clock for `loadedAt` (epoch ms). Default `Date.now`. */
   now?: () => number;
+  /**
+   * Checks a parsed change against live state, e.g. conditions against the pinned tool schemas
+   * (`pinnedConditionProblems`); any problem rejects the change like a parse error. Default: none.
+   */
+  check?: (loaded: LoadedPolicy) => string[];
   logger?: Logger;
 }
 
@@ -232,6 +237,13 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
     let loaded: LoadedPolicy;
     try {
       loaded = parsePolicy(text, this.file);
+      const problems = this.#options.check?.(loaded) ?? [];
+      if (problems.length > 0) {
+        throw new ConfigValidationError(
+          this.file,
+          problems.map((message) => ({ line: undefined, path: 'tools', message })),
+        );
+      }
     } catch (err) {
       return this.#reject(err instanceof Error ? err : new Error(String(err)), hash);
     }
@@ -250,7 +262,40 @@ export class PolicyWatcher extends EventEmitter<PolicyWatcherEvents> {
         return this.#reject(error, undefined);
       }
     }
+    return this.#swap(loaded, version);
+  }
+
+  /**
+   * Applies a version another process recorded in the shared store (a connector pair: the store's
+   * newest version is in force on every member). The text is parsed and checked like a file; it is
+   * not recorded again. Versions not newer than the one in force are ignored.
+   *
+   * @example
+   * store.changes.subscribe('policy', async () => watcher.adopt(await versions.latestPolicyVersion()));
+   */
+  adopt(version: PolicyVersionRecord): Promise<PolicyReloadResult> {
+    const run = this.#queue.then(() => this.#adoptOnce(version));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #adoptOnce(version: PolicyVersionRecord): PolicyReloadResult {
+    const stale = this.#version !== undefined && version.seq <= this.#version.seq;
+    if (this.#closed || stale || version.hash === this.#current.hash) return { outcome: 'unchanged' };
+    let loaded: LoadedPolicy;
+    try {
+      loaded = parsePolicy(version.text, `${version.source} (stored version ${version.seq})`);
+      const problems = this.#options.check?.(loaded) ?? [];
+      if (problems.length > 0) throw new Error(problems.join('; '));
+    } catch (err) {
+      return this.#reject(err instanceof Error ? err : new Error(String(err)), version.hash);
+    }
+    return this.#swap(loaded, version);
+  }
+
+  #swap(loaded: LoadedPolicy, version: PolicyVersionRecord | undefined): PolicyReloadResult {
     if (this.#closed) return { outcome: 'unchanged' };
+    const hash = loaded.hash;
     const change: PolicyChange = { previous: this.#current, current: loaded, version };
     this.#current = loaded;
     this.#version = version;

@@ -1,6 +1,9 @@
 /**
  * The relay's admin listener (loopback by default): `GET /metrics` (Prometheus text from the
- * relay's own Registry) and `GET /healthz`. Never on the public port, never payload data.
+ * relay's own Registry), `GET /healthz` (alive), `GET /readyz` (takes new connections: 503 once the
+ * node drains, for the load balancer's health check), `POST /drain` (starts a drain, 202) and
+ * `GET /status` (JSON: this node, the cluster's nodes, tunnels). Never on the public port, never
+ * payload data.
  *
  * DNS-rebinding defence: a request is served only when its `Host` is a loopback name (`localhost`,
  * `*.localhost`, `127.0.0.0/8`, `[::1]`), an IP literal (a rebinding page always sends its own DNS
@@ -11,12 +14,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { hostCheck } from './host-header-check.js';
-import { DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS } from './http-connection-deadlines.js';
 
 /** Default time to receive the request headers on the admin listener. */
 export const DEFAULT_ADMIN_HEADERS_TIMEOUT_MS = 5_000;
 /** Default time to receive a whole request on the admin listener. */
 export const DEFAULT_ADMIN_REQUEST_TIMEOUT_MS = 10_000;
+/** How often Node checks the admin listener's header and request timeouts (Node's own default is 30 s). */
+export const DEFAULT_ADMIN_CONNECTIONS_CHECKING_INTERVAL_MS = 1_000;
 
 export interface AdminServer {
   port: number;
@@ -28,6 +32,12 @@ export interface AdminServerOptions {
   port: number;
   registry: Registry;
   healthy: () => boolean;
+  /** False once the node drains or closes (`/readyz` → 503). Default: `healthy`. */
+  ready?: () => boolean;
+  /** `POST /drain` starts a drain (answered 202 at once); absent → 404. */
+  onDrain?: () => void;
+  /** `GET /status` body; absent → 404. */
+  status?: () => Promise<unknown>;
   /**
    * Further `Host` names served besides loopback names and IP literals, e.g. the name a Prometheus
    * server scrapes the relay by (`['relay-1.internal']`). Default none.
@@ -51,7 +61,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     {
       headersTimeout: options.headersTimeoutMs ?? DEFAULT_ADMIN_HEADERS_TIMEOUT_MS,
       requestTimeout: options.requestTimeoutMs ?? DEFAULT_ADMIN_REQUEST_TIMEOUT_MS,
-      connectionsCheckingInterval: DEFAULT_CONNECTIONS_CHECKING_INTERVAL_MS,
+      connectionsCheckingInterval: DEFAULT_ADMIN_CONNECTIONS_CHECKING_INTERVAL_MS,
     },
     (req, res) => {
       const refusal = refusalOf(req);
@@ -75,6 +85,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
           });
         return;
       }
+      if (handleLifecycle(options, req.method ?? '', path ?? '', res)) return;
       if (req.method === 'GET' && path === '/healthz') {
         const ok = options.healthy();
         res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
@@ -100,4 +111,36 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
         server.closeAllConnections();
       }),
   };
+}
+
+function json(res: http.ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+/** `/readyz`, `POST /drain`, `GET /status`; true when the request was one of them. */
+function handleLifecycle(
+  options: AdminServerOptions,
+  method: string,
+  path: string,
+  res: http.ServerResponse,
+): boolean {
+  if (method === 'GET' && path === '/readyz') {
+    const ok = (options.ready ?? options.healthy)();
+    json(res, ok ? 200 : 503, { status: ok ? 'ready' : 'draining' });
+    return true;
+  }
+  if (method === 'POST' && path === '/drain' && options.onDrain) {
+    options.onDrain();
+    json(res, 202, { status: 'draining' });
+    return true;
+  }
+  if (method === 'GET' && path === '/status' && options.status) {
+    options.status().then(
+      (body) => json(res, 200, body),
+      (err: unknown) => json(res, 500, { error: { message: (err as Error).message } }),
+    );
+    return true;
+  }
+  return false;
 }

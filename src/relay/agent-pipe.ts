@@ -4,12 +4,13 @@
  * the tunnel). The bytes are TLS records the relay cannot read; it only counts them.
  */
 import http2 from 'node:http2';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { TlsAlert, tlsAlert } from './client-hello.js';
 import type { ByteDirection } from './relay-metrics.js';
 
 export interface AgentPipeOptions {
-  socket: Socket;
+  /** The agent's side: its TCP socket, or a splice stream from another relay node. */
+  socket: Duplex;
   stream: http2.ClientHttp2Stream;
   /** The ClientHello bytes already read from the socket; sent first. */
   firstBytes: Buffer;
@@ -18,6 +19,8 @@ export interface AgentPipeOptions {
   onRefused: (status: number | undefined) => void;
   /** Called once when both sides are closed. */
   onClose: () => void;
+  /** The stream already answered 200 (the caller waited for it, e.g. a splice to another node). */
+  responded?: boolean;
 }
 
 /** Wires `socket` and `stream` together and handles every error on both. */
@@ -46,18 +49,20 @@ export function pipeAgent(options: AgentPipeOptions): void {
     if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
   };
 
-  stream.on('response', (headers) => {
-    const status = headers[':status'];
-    if (status !== 200) {
-      refuse(status);
-      return;
-    }
+  const toAgent = (): void => {
     stream.on('data', (chunk: Buffer) => {
       bytesToAgent += chunk.length;
       onBytes('to_agent', chunk);
     });
     stream.pipe(socket);
-  });
+  };
+  if (options.responded) toAgent();
+  else
+    stream.on('response', (headers) => {
+      const status = headers[':status'];
+      if (status !== 200) refuse(status);
+      else toAgent();
+    });
   stream.on('error', () => {
     if (bytesToAgent === 0) refuse(undefined);
     else socket.destroy();

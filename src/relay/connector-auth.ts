@@ -1,7 +1,8 @@
 /**
  * Authenticates a connector by its TLS client certificate: issued by the relay's connector CA
  * (checked by OpenSSL through the TLS server's `ca`), naming `airlock://connector/<tenant>/<id>`,
- * enrolled in the store with the same public key, and not revoked.
+ * enrolled in the store with the same public key, not revoked, and bound to the tenant's pinned CA
+ * (see connector-binding.ts).
  */
 import type { TLSSocket } from 'node:tls';
 import { certificateInfo, publicKeyFingerprint } from '../identity/pki.js';
@@ -81,6 +82,16 @@ export async function authenticateConnector(socket: TLSSocket, store: Store): Pr
       rejection: {
         code: TunnelCodes.CONNECTOR_REVOKED,
         message: `connector ${name.connectorId} was revoked`,
+      },
+    };
+  }
+  const pin = await store.relay.getTenantCaPin(name.tenant);
+  if (record.boundCaFingerprint === null || pin?.caFingerprint !== record.boundCaFingerprint) {
+    return {
+      ok: false,
+      rejection: {
+        code: TunnelCodes.CONNECTOR_UNBOUND,
+        message: `connector ${name.connectorId} is not bound to tenant ${name.tenant}'s CA; enroll it again with a binding from "airlock connector add" on an existing connector`,
       },
     };
   }

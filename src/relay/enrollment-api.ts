@@ -6,6 +6,11 @@
  * with a broken CSR burns its token; `enrollConnector` always sends a valid one. An optional
  * `auditPublicKeyPem` is checked BEFORE the token is consumed and, once the connector is enrolled,
  * registered with the relay's audit witness for the token's tenant.
+ *
+ * Binding (see connector-binding.ts): with a valid `bindingCertPem` (and, for the tenant's first
+ * connector, `tenantCaPem`, which is then pinned) the connector is bound; without one it is enrolled
+ * UNBOUND (no tunnels, no audit key); with an invalid one the enrollment is refused (403
+ * `AIRLOCK_ENROLL_BINDING_INVALID`, the token is spent).
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -13,8 +18,14 @@ import type { Logger } from 'pino';
 import { auditPublicKeyFromPem } from '../audit/audit-key.js';
 import { type CertifiedKey, issueFromCsr } from '../identity/pki.js';
 import type { Store } from '../store/store.js';
-import { EnrollCodes, type EnrollResponse, enrollRequestSchema } from '../tunnel/enrollment-protocol.js';
+import {
+  EnrollCodes,
+  type EnrollRequest,
+  type EnrollResponse,
+  enrollRequestSchema,
+} from '../tunnel/enrollment-protocol.js';
 import { connectorUri } from '../tunnel/protocol.js';
+import { checkConnectorBinding } from './connector-binding.js';
 import { parseEnrollmentToken } from './enrollment-token.js';
 
 /** Largest accepted enrollment request body. */
@@ -28,6 +39,8 @@ export interface EnrollmentContext {
   maxBodyBytes: number;
   /** Registers the connector's audit public key with the audit witness (see audit-witness-api.ts). */
   registerAuditKey?: (tenant: string, publicKeyPem: string) => Promise<unknown>;
+  /** Counts a refused token (rate-limited summary instead of a log line each). Default: a log line. */
+  onTokenRefused?: (reason: string) => void;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -65,28 +78,27 @@ const TOKEN_ERRORS = {
   mismatch: [EnrollCodes.TOKEN_UNKNOWN, 'unknown enrollment token; check that it was copied completely'],
 } as const;
 
-/** Handles one enrollment request. */
-export async function handleEnroll(
+/** Reads and checks the request body; writes the refusal and returns undefined when it is not valid. */
+async function readEnrollRequest(
   req: IncomingMessage,
   res: ServerResponse,
   ctx: EnrollmentContext,
-): Promise<void> {
+): Promise<EnrollRequest | undefined> {
   const text = await readBody(req, ctx.maxBodyBytes);
   if (text === undefined) {
     sendError(res, 413, EnrollCodes.TOO_LARGE, `request body exceeds ${ctx.maxBodyBytes} bytes`);
-    return;
+    return undefined;
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    sendError(res, 400, EnrollCodes.BAD_REQUEST, 'body must be JSON { "token": "...", "csr": "..." }');
-    return;
+    json = undefined;
   }
   const parsed = enrollRequestSchema.safeParse(json);
   if (!parsed.success) {
     sendError(res, 400, EnrollCodes.BAD_REQUEST, 'body must be JSON { "token": "...", "csr": "..." }');
-    return;
+    return undefined;
   }
   const auditKeyPem = parsed.data.auditPublicKeyPem;
   if (auditKeyPem !== undefined) {
@@ -94,9 +106,22 @@ export async function handleEnroll(
       auditPublicKeyFromPem(auditKeyPem);
     } catch (err) {
       sendError(res, 400, EnrollCodes.AUDIT_KEY_INVALID, (err as Error).message);
-      return;
+      return undefined;
     }
   }
+  return parsed.data;
+}
+
+/** Handles one enrollment request. */
+export async function handleEnroll(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: EnrollmentContext,
+): Promise<void> {
+  const request = await readEnrollRequest(req, res, ctx);
+  if (request === undefined) return;
+  const parsed = { data: request };
+  const auditKeyPem = request.auditPublicKeyPem;
   const token = parseEnrollmentToken(parsed.data.token);
   if (!token) {
     const [code, message] = TOKEN_ERRORS.unknown;
@@ -106,7 +131,8 @@ export async function handleEnroll(
   const consumed = await ctx.store.relay.consumeEnrollmentToken(token.id, token.secretHash, Date.now());
   if (!consumed.ok) {
     const [code, message] = TOKEN_ERRORS[consumed.reason];
-    ctx.logger.info({ tokenId: token.id, reason: consumed.reason }, 'enrollment refused');
+    if (ctx.onTokenRefused) ctx.onTokenRefused(consumed.reason);
+    else ctx.logger.info({ tokenId: token.id, reason: consumed.reason }, 'enrollment refused');
     sendError(res, 401, code, message);
     return;
   }
@@ -122,25 +148,37 @@ export async function handleEnroll(
     sendError(res, 400, EnrollCodes.CSR_INVALID, `CSR rejected: ${(err as Error).message}`);
     return;
   }
+  const binding = await checkConnectorBinding(ctx.store, tenant, parsed.data, issued.publicKeyFingerprint);
+  if (!binding.bound && binding.invalid) {
+    ctx.logger.info({ tenant, reason: binding.reason }, 'enrollment refused: invalid binding');
+    sendError(res, 403, EnrollCodes.BINDING_INVALID, `connector binding refused: ${binding.reason}`);
+    return;
+  }
   await ctx.store.relay.addConnector({
     id: connectorId,
     tenant,
     keyFingerprint: issued.publicKeyFingerprint,
     certSerial: issued.serial,
     enrolledAt: Date.now(),
+    boundCaFingerprint: binding.bound ? binding.caFingerprint : null,
   });
-  if (auditKeyPem !== undefined && ctx.registerAuditKey) {
+  if (!binding.bound) {
+    // Enrolled, visible to the tenant as `unbound`, but without tunnels nor an audit key.
+    ctx.logger.warn({ tenant, connectorId, reason: binding.reason }, 'connector enrolled UNBOUND');
+  } else if (auditKeyPem !== undefined && ctx.registerAuditKey) {
     // The connector registers its key again on every start, so a failure here is not fatal.
     await ctx.registerAuditKey(tenant, auditKeyPem).catch((err: unknown) => {
       ctx.logger.warn({ tenant, connectorId, err: (err as Error).message }, 'audit key not registered');
     });
   }
-  ctx.logger.info({ tenant, connectorId }, 'connector enrolled');
+  if (binding.bound)
+    ctx.logger.info({ tenant, connectorId, pinnedCa: binding.pinnedNow }, 'connector enrolled');
   const body: EnrollResponse = {
     tenant,
     connectorId,
     certPem: issued.certPem,
     tenantHost: `${tenant}.${ctx.domain}`,
+    bound: binding.bound,
   };
   sendJson(res, 200, body);
 }

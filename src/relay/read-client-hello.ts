@@ -3,7 +3,7 @@
  * byte read so far and either replays them into a local TLS server (`socket.unshift`) or forwards
  * them, unchanged, to a tenant's tunnel.
  */
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { type ClientHelloResult, DEFAULT_MAX_CLIENT_HELLO_BYTES, parseClientHello } from './client-hello.js';
 
 /** Default time a new connection has to send its complete ClientHello. */
@@ -21,15 +21,16 @@ export interface ReadClientHelloOptions {
 }
 
 /**
- * Reads from `socket` until a ClientHello is complete, invalid, too large, timed out or the peer
- * closed. On return the socket is paused and no listener of ours remains attached.
+ * Reads from `socket` (a net.Socket, or any byte stream such as a tunnel stream) until a ClientHello is
+ * complete, invalid, too large, timed out or the peer closed. On return the stream is paused and no
+ * listener of ours remains attached.
  *
  * @example
  * const hello = await readClientHello(socket, { timeoutMs: 5000 });
  * if (hello.kind === 'ok') console.log(hello.sni);
  */
 export function readClientHello(
-  socket: Socket,
+  socket: Duplex,
   options: ReadClientHelloOptions = {},
 ): Promise<ReadClientHelloResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLIENT_HELLO_TIMEOUT_MS;

@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
+import { loadOrCreateAuditKey } from '../audit/audit-key.js';
 import { loadYamlFile, parseYamlConfig } from '../config/load-yaml.js';
 import { listenAddress } from '../connector/listen-address.js';
 import { openStore } from '../store/open-store.js';
@@ -69,6 +70,9 @@ export async function startRelayFromConfig(loaded: LoadedRelayConfig, logger?: L
       store,
       identity,
       limits: config.limits,
+      witnessKey: await loadOrCreateAuditKey(join(dataDir, 'identity', 'witness')),
+      ...(config.cluster ? { cluster: config.cluster } : {}),
+      ...(config.drainGraceMs !== undefined ? { drainGraceMs: config.drainGraceMs } : {}),
       ...(logger ? { logger } : {}),
     });
     const close = relay.close.bind(relay);

@@ -13,6 +13,8 @@ export class RelayMetrics {
   readonly agentConnectionsActive: Gauge<'tenant'>;
   readonly bytesTotal: Counter<'tenant' | 'direction'>;
   readonly routingFailures: Counter<'reason'>;
+  /** Cluster: agent connections spliced to another node (`out`) or from one (`in`). */
+  readonly splicesTotal: Counter<'direction'>;
 
   /** `tunnelCounts` is read at scrape time, so the gauge always matches the registry. */
   constructor(tunnelCounts: () => Map<string, number>) {
@@ -49,6 +51,12 @@ export class RelayMetrics {
       name: 'airlock_relay_routing_failures_total',
       help: 'Connections refused before routing (no SNI, unknown tenant, no tunnel, limits, ...)',
       labelNames: ['reason'],
+      registers,
+    });
+    this.splicesTotal = new Counter({
+      name: 'airlock_relay_splices_total',
+      help: 'Agent connections spliced between relay nodes, as raw TLS bytes (out: to the node with the tunnel)',
+      labelNames: ['direction'],
       registers,
     });
   }

@@ -7,6 +7,8 @@ import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { startHeartbeat } from '../tunnel/heartbeat.js';
 import {
+  CLUSTER_PATH,
+  type ClusterView,
   encodeRejection,
   HELLO_PATH,
   PEER_HEADER,
@@ -138,6 +140,28 @@ export class RelayTunnel extends EventEmitter {
       req.resume();
     } catch {
       // the session is already closing; its close event handles the rest
+    }
+  }
+
+  /** The last cluster view sent on this tunnel (JSON), so that only changes are sent. */
+  private sentView: string | undefined;
+
+  /** Tells the connector which node it reached and which others exist (only when the view changed). */
+  sendClusterView(view: ClusterView): void {
+    const body = JSON.stringify(view);
+    if (body === this.sentView || !this.hello || this.closed || this.session.closed) return;
+    this.sentView = body;
+    try {
+      const req = this.session.request({
+        ':method': 'POST',
+        ':path': CLUSTER_PATH,
+        'content-type': 'application/json',
+      });
+      req.on('error', () => {});
+      req.end(body);
+      req.resume();
+    } catch {
+      // the session is closing; the connector reconnects elsewhere
     }
   }
 

@@ -7,6 +7,9 @@
  * if (!perSource.tryAdd(socket)) socket.destroy();
  */
 import type { Socket } from 'node:net';
+import { sourceKey } from './source-key.js';
+
+export { sourceKey };
 
 /**
  * Default most concurrent relay-host connections (tunnels, enrollment, witness, handshakes) from one
@@ -41,30 +44,4 @@ export class SourceConnectionLimit {
   count(address: string | undefined): number {
     return this.#counts.get(sourceKey(address)) ?? 0;
   }
-}
-
-/**
- * The source a remote address is counted under: the IPv4 address (also for IPv4-mapped IPv6), or the
- * IPv6 /64 prefix.
- *
- * @example
- * sourceKey('::ffff:203.0.113.7') // '203.0.113.7'
- * sourceKey('2001:db8:1:2:aaaa::1') // '2001:db8:1:2::/64'
- */
-export function sourceKey(address: string | undefined): string {
-  const bare = (address ?? 'unknown').split('%')[0] ?? '';
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(bare);
-  if (mapped?.[1]) return mapped[1];
-  if (!bare.includes(':')) return bare;
-  const [head = '', tail] = bare.split('::');
-  const split = (part: string): string[] =>
-    part === '' ? [] : part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g]));
-  const left = split(head);
-  const right = tail === undefined ? [] : split(tail);
-  const groups =
-    tail === undefined
-      ? left
-      : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  const prefix = groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16));
-  return `${prefix.join(':')}::/64`;
 }

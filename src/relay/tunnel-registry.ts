@@ -47,6 +47,11 @@ export class TunnelRegistry {
     return false;
   }
 
+  /** Tenants with at least one tunnel that accepts streams (what this node announces to its cluster). */
+  availableTenants(): string[] {
+    return [...this.byTenant.keys()].filter((tenant) => this.hasAvailable(tenant));
+  }
+
   /** The available tunnel with the fewest active streams; ties are broken round-robin. */
   pick(tenant: string): RelayTunnel | undefined {
     const candidates = [...(this.byTenant.get(tenant)?.values() ?? [])].filter((t) => t.available);

@@ -9,7 +9,7 @@
  *     command: node
  *     args: [dist/samples/erp/server.js, --db, /var/lib/erp/erp.sqlite]
  *     sandbox:
- *       mode: required            # refuse to start the server when the sandbox is unavailable
+ *       mode: required            # the default: refuse to start the server when the sandbox is unavailable
  *       network: false            # default: no network at all (own network namespace)
  *       readWritePaths: [/var/lib/erp]
  *       env: [TZ]                 # names passed through from the connector's environment
@@ -25,8 +25,12 @@ import { z } from 'zod';
  */
 export type SandboxMode = 'required' | 'preferred' | 'off';
 
-/** Mode used by the connector when an upstream's config has no `sandbox.mode`. */
-export const DEFAULT_SANDBOX_MODE: SandboxMode = 'preferred';
+/**
+ * Mode used by the connector when an upstream's config has no `sandbox.mode`: `required` (fail
+ * closed). A host without bubblewrap then refuses to start the upstream with
+ * `AIRLOCK_SANDBOX_UNAVAILABLE` instead of running it as the connector's user.
+ */
+export const DEFAULT_SANDBOX_MODE: SandboxMode = 'required';
 
 /**
  * Resource limits applied with `prlimit` inside the sandbox (hard = soft).
@@ -113,6 +117,11 @@ export const sandboxYamlSchema = z.strictObject({
     .array(z.string().regex(ENV_NAME, 'environment variable names are [A-Za-z_][A-Za-z0-9_]*'))
     .optional(),
   limits: limitsSchema.optional(),
+  /**
+   * bubblewrap binary (absolute path) when it is not `bwrap` on the connector's PATH. A path that does
+   * not exist makes the sandbox unavailable (mode `required`: the upstream is not started).
+   */
+  bwrapPath: z.string().min(1).max(4096).optional(),
   /** `uid:gid` to run as when the connector runs as root (default 65534:65534). */
   runAs: z
     .string()
@@ -139,7 +148,7 @@ export const sandboxConfigSchema = z.strictObject({
 /**
  * Turns the YAML block into a {@link SandboxConfig}: relative paths are resolved with `resolvePath`
  * (the connector resolves them against its config file) and `hiddenPaths` (the connector's dataDir)
- * are added. A missing block means the defaults (mode `preferred`, no network, no extra paths).
+ * are added. A missing block means the defaults (mode `required`, no network, no extra paths).
  *
  * @example
  * const sandbox = sandboxFromYaml(entry.sandbox, { resolvePath: ctx.resolvePath, hiddenPaths: [ctx.dataDir] });
@@ -157,6 +166,7 @@ export function sandboxFromYaml(
     hiddenPaths: options.hiddenPaths.map(options.resolvePath),
   };
   if (yaml?.limits) config.limits = yaml.limits;
+  if (yaml?.bwrapPath) config.bwrapPath = options.resolvePath(yaml.bwrapPath);
   if (yaml?.runAs) {
     const [uid, gid] = yaml.runAs.split(':').map(Number);
     config.runAs = { uid: uid!, gid: gid! };

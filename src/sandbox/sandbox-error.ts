@@ -14,7 +14,10 @@ export function sandboxUnavailable(upstream: string, reason: string): SandboxErr
     'AIRLOCK_SANDBOX_UNAVAILABLE',
     `upstream '${upstream}' requires a sandbox, but none can be created here: ${reason}. ` +
       'Install bubblewrap and util-linux (Debian: apt-get install bubblewrap util-linux; see scripts/install-system-deps.sh), ' +
-      'allow unprivileged user namespaces, or set sandbox.mode to "preferred" or "off" for this upstream.',
+      'point sandbox.bwrapPath at it when it is not on PATH, allow unprivileged user namespaces ' +
+      '(sysctl kernel.unprivileged_userns_clone=1 / kernel.apparmor_restrict_unprivileged_userns=0), ' +
+      "or, accepting that the server then runs as the connector's own user and can read its keys, " +
+      'set sandbox.mode to "preferred" or "off" for this upstream.',
   );
 }
 

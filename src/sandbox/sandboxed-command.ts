@@ -58,7 +58,7 @@ export interface SandboxedCommandInput {
   env: Record<string, string>;
   /** Working directory on the host (default: the connector's). */
   cwd?: string;
-  /** Undefined: no sandbox (library default; the connector always passes one, mode `preferred` by default). */
+  /** Undefined: no sandbox (library default; the connector always passes one, mode `required` by default). */
   sandbox: SandboxConfig | undefined;
 }
 

@@ -2,13 +2,21 @@
  * Console accounts of the connector (supervisors, admins, auditors). Only a password hash is stored
  * (see src/console/password-hash.ts); the store never sees a password.
  *
+ * The account name is the account's id: its primary key, never renamed, and the principal
+ * `console:<name>` that approvals are decided by. Names are ASCII ({@link ADMIN_ACCOUNT_NAME}), so no
+ * account can look like another one or like an agent identity through Unicode look-alikes.
+ *
  * @example
  * const accounts = new SqlAdminAccountRepository(dialect);
  * await accounts.putAdminAccount({ name: 'alice', passwordHash, role: 'admin', revealPii: true }, Date.now());
  * const alice = await accounts.getAdminAccount('alice');
  */
+import { StoreError } from '../errors/airlock-error.js';
 import type { SqlDialect } from './dialect.js';
 import type { AdminAccountRecord, AdminAccountRepository, AdminRole } from './store.js';
+
+/** What an account name may be: 1-100 ASCII letters, digits, `.`, `_`, `@`, `-`, starting with a letter or digit. */
+export const ADMIN_ACCOUNT_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$/;
 
 interface AdminAccountRow {
   name: string;
@@ -37,6 +45,12 @@ export class SqlAdminAccountRepository implements AdminAccountRepository {
     account: { name: string; passwordHash: string; role: AdminRole; revealPii: boolean },
     now: number,
   ): Promise<'created' | 'updated'> {
+    if (!ADMIN_ACCOUNT_NAME.test(account.name)) {
+      throw new StoreError(
+        'AIRLOCK_STORE_ACCOUNT_NAME',
+        `invalid console account name ${JSON.stringify(account.name)}: 1-100 characters A-Z a-z 0-9 . _ @ - starting with a letter or digit`,
+      );
+    }
     return this.#db.transaction(async (tx) => {
       const { changes } = await tx.run(
         'UPDATE admin_accounts SET password_hash = ?, role = ?, reveal_pii = ?, updated_at = ?, disabled_at = NULL WHERE name = ?',

@@ -10,13 +10,18 @@
  * const result = await approvals.decideApproval(id, { status: 'approved', decidedBy: 'alice', reason: null, decidedAt: Date.now() });
  * if (await approvals.consumeApproval(id, Date.now())) runTheCall();
  */
-import type { SqlDialect } from './dialect.js';
+import { SqlApprovalOverrideRepository } from './approval-override-repository.js';
+import type { SqlDialect, SqlExecutor } from './dialect.js';
 import type {
+  ApprovalOverrideRepository,
+  ApprovalQuorumSpec,
   ApprovalRecord,
   ApprovalRepository,
   ApprovalStatus,
+  ApprovalVoteRecord,
   DecideApprovalResult,
   NewApprovalRecord,
+  VoteApprovalResult,
 } from './store.js';
 
 /** Rows returned by `listApprovals` when no limit is given. */
@@ -38,22 +43,36 @@ interface ApprovalRow {
   decided_by: string | null;
   reason: string | null;
   consumed_at: number | null;
+  quorum: string | null;
+}
+
+interface VoteRow {
+  approval_id: string;
+  principal: string;
+  name: string;
+  role: string | null;
+  decision: string;
+  reason: string | null;
+  voted_at: number;
 }
 
 const COLUMNS =
-  'id, identity, spiffe_id, tool, args_hash, arguments, tier, session_id, status, created_at, expires_at, decided_at, decided_by, reason, consumed_at';
+  'id, identity, spiffe_id, tool, args_hash, arguments, tier, session_id, status, created_at, expires_at, decided_at, decided_by, reason, consumed_at, quorum';
+const VOTE_COLUMNS = 'approval_id, principal, name, role, decision, reason, voted_at';
 
 export class SqlApprovalRepository implements ApprovalRepository {
   readonly #db: SqlDialect;
+  readonly overrides: ApprovalOverrideRepository;
 
   constructor(db: SqlDialect) {
     this.#db = db;
+    this.overrides = new SqlApprovalOverrideRepository(db);
   }
 
   /** Inserts a `pending` request. Throws `StoreError` `AIRLOCK_STORE_DUPLICATE` for a reused id. */
   async createApproval(record: NewApprovalRecord): Promise<ApprovalRecord> {
     await this.#db.run(
-      `INSERT INTO approvals (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, NULL, NULL, NULL, NULL)`,
+      `INSERT INTO approvals (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, NULL, NULL, NULL, NULL, ?)`,
       [
         record.id,
         record.identity,
@@ -65,21 +84,23 @@ export class SqlApprovalRepository implements ApprovalRepository {
         record.sessionId,
         record.createdAt,
         record.expiresAt,
+        record.quorum ? JSON.stringify(record.quorum) : null,
       ],
     );
     return {
       ...record,
+      quorum: record.quorum ?? null,
       status: 'pending',
       decidedAt: null,
       decidedBy: null,
       reason: null,
       consumedAt: null,
+      votes: [],
     };
   }
 
-  async getApproval(id: string): Promise<ApprovalRecord | undefined> {
-    const rows = await this.#db.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approvals WHERE id = ?`, [id]);
-    return rows[0] && toApproval(rows[0]);
+  getApproval(id: string): Promise<ApprovalRecord | undefined> {
+    return getWith(this.#db, id);
   }
 
   /**
@@ -99,7 +120,7 @@ export class SqlApprovalRepository implements ApprovalRepository {
        ORDER BY created_at DESC, id DESC LIMIT 1`,
       [identity, tool, argsHash, now],
     );
-    return rows[0] && toApproval(rows[0]);
+    return (await withVotes(this.#db, rows))[0];
   }
 
   /** Newest first; filters combine with AND. `limit` defaults to `DEFAULT_APPROVAL_LIST_LIMIT`. */
@@ -127,7 +148,7 @@ export class SqlApprovalRepository implements ApprovalRepository {
        ORDER BY created_at DESC, id DESC LIMIT ?`,
       params,
     );
-    return rows.map(toApproval);
+    return withVotes(this.#db, rows);
   }
 
   async countApprovals(status: ApprovalStatus): Promise<number> {
@@ -153,10 +174,45 @@ export class SqlApprovalRepository implements ApprovalRepository {
     const after = await this.getApproval(id);
     if (!after) return { ok: false, reason: 'unknown' };
     if (changes === 1) return { ok: true, approval: after };
-    if (after.status === 'pending' || after.status === 'expired') {
-      return { ok: false, reason: 'expired', approval: after };
-    }
-    return { ok: false, reason: 'decided', approval: after };
+    return { ok: false, reason: refusalReason(after), approval: after };
+  }
+
+  /**
+   * One principal's vote on a pending request with a quorum, in one transaction that first locks the
+   * request row (a no-op UPDATE: PostgreSQL queues concurrent voters there, SQLite runs write
+   * transactions one at a time), so the count that flips the status sees every earlier vote. The
+   * vote's primary key (request, principal) makes a second vote by the same principal a `duplicate`.
+   */
+  voteApproval(id: string, vote: ApprovalVoteRecord, required: number): Promise<VoteApprovalResult> {
+    return this.#db.transaction(async (tx): Promise<VoteApprovalResult> => {
+      const locked = await tx.run(
+        `UPDATE approvals SET status = status WHERE id = ? AND status = 'pending' AND expires_at > ?`,
+        [id, vote.votedAt],
+      );
+      const before = await getWith(tx, id);
+      if (!before) return { ok: false, reason: 'unknown' };
+      if (locked.changes !== 1) return { ok: false, reason: refusalReason(before), approval: before };
+      const inserted = await tx.run(
+        `INSERT INTO approval_votes (${VOTE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (approval_id, principal) DO NOTHING`,
+        [id, vote.principal, vote.name, vote.role, vote.decision, vote.reason, vote.votedAt],
+      );
+      if (inserted.changes !== 1) return { ok: false, reason: 'duplicate', approval: before };
+      const approvals = await tx.query<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM approval_votes WHERE approval_id = ? AND decision = 'approved'`,
+        [id],
+      );
+      const decides = vote.decision === 'denied' || Number(approvals[0]?.n ?? 0) >= required;
+      if (decides) {
+        await tx.run(
+          `UPDATE approvals SET status = ?, decided_by = ?, reason = ?, decided_at = ?
+           WHERE id = ? AND status = 'pending'`,
+          [vote.decision, vote.principal, vote.reason, vote.votedAt, id],
+        );
+      }
+      const after = await getWith(tx, id);
+      return after ? { ok: true, approval: after } : { ok: false, reason: 'unknown' };
+    });
   }
 
   /**
@@ -183,8 +239,53 @@ export class SqlApprovalRepository implements ApprovalRepository {
   }
 }
 
+/** Why a decision on `record` lost: it was decided before, or it is past its expiry. */
+function refusalReason(record: ApprovalRecord): 'decided' | 'expired' {
+  return record.status === 'pending' || record.status === 'expired' ? 'expired' : 'decided';
+}
+
+async function getWith(db: SqlExecutor, id: string): Promise<ApprovalRecord | undefined> {
+  const rows = await db.query<ApprovalRow>(`SELECT ${COLUMNS} FROM approvals WHERE id = ?`, [id]);
+  return (await withVotes(db, rows))[0];
+}
+
+/** The records of `rows` with the votes of those that have a quorum. */
+async function withVotes(db: SqlExecutor, rows: readonly ApprovalRow[]): Promise<ApprovalRecord[]> {
+  const ids = rows.filter((r) => r.quorum !== null).map((r) => r.id);
+  const votes = new Map<string, ApprovalVoteRecord[]>();
+  if (ids.length > 0) {
+    const found = await db.query<VoteRow>(
+      `SELECT ${VOTE_COLUMNS} FROM approval_votes WHERE approval_id IN (${ids.map(() => '?').join(', ')})
+       ORDER BY voted_at, principal`,
+      ids,
+    );
+    for (const v of found) {
+      const list = votes.get(v.approval_id) ?? [];
+      list.push({
+        principal: v.principal,
+        name: v.name,
+        role: v.role,
+        decision: v.decision === 'denied' ? 'denied' : 'approved',
+        reason: v.reason,
+        votedAt: Number(v.voted_at),
+      });
+      votes.set(v.approval_id, list);
+    }
+  }
+  return rows.map((r) => ({ ...toApproval(r), votes: votes.get(r.id) ?? [] }));
+}
+
+function parseQuorum(text: string | null): ApprovalQuorumSpec | null {
+  if (text === null) return null;
+  const parsed = JSON.parse(text) as { count?: unknown; roles?: unknown };
+  const count = typeof parsed.count === 'number' ? parsed.count : Number.MAX_SAFE_INTEGER;
+  const roles = Array.isArray(parsed.roles) ? parsed.roles.filter((r) => typeof r === 'string') : undefined;
+  return roles ? { count, roles } : { count };
+}
+
 function toApproval(row: ApprovalRow): ApprovalRecord {
   return {
+    quorum: parseQuorum(row.quorum),
     id: row.id,
     identity: row.identity,
     spiffeId: row.spiffe_id,

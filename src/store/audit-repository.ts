@@ -187,6 +187,15 @@ export class SqlAuditRepository implements AuditRepository {
     });
   }
 
+  /** Relay witness: the largest checkpoint held for `tenant` (an origin for tlog-witness rows). */
+  async latestWitnessCheckpoint(tenant: string): Promise<WitnessCheckpointRow | undefined> {
+    const rows = await this.#db.query<WitnessRow>(
+      `SELECT ${WITNESS_COLUMNS} FROM audit_witness_checkpoints WHERE tenant = ? ORDER BY tree_size DESC LIMIT 1`,
+      [tenant],
+    );
+    return rows[0] && toWitness(rows[0]);
+  }
+
   async listWitnessCheckpoints(
     tenant: string,
     opts: { afterTreeSize?: number; limit?: number } = {},

@@ -207,6 +207,52 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 8,
+    name: 'tenant CA pins, connector bindings and last seen',
+    statements: [
+      `CREATE TABLE tenant_ca_pins (
+        tenant TEXT PRIMARY KEY REFERENCES tenants (name) ON DELETE CASCADE,
+        ca_cert_pem TEXT NOT NULL,
+        ca_fingerprint TEXT NOT NULL,
+        pinned_at BIGINT NOT NULL
+      )`,
+      'ALTER TABLE connectors ADD COLUMN bound_ca_fingerprint TEXT',
+      'ALTER TABLE connectors ADD COLUMN last_seen_at BIGINT',
+    ],
+  },
+  {
+    version: 9,
+    name: 'two-person approvals and break-glass overrides',
+    statements: [
+      'ALTER TABLE approvals ADD COLUMN quorum TEXT',
+      `CREATE TABLE approval_votes (
+        approval_id TEXT NOT NULL REFERENCES approvals (id) ON DELETE CASCADE,
+        principal TEXT NOT NULL,
+        name TEXT NOT NULL,
+        role TEXT,
+        decision TEXT NOT NULL,
+        reason TEXT,
+        voted_at BIGINT NOT NULL,
+        PRIMARY KEY (approval_id, principal)
+      )`,
+      `CREATE TABLE approval_overrides (
+        id TEXT PRIMARY KEY,
+        identity TEXT NOT NULL,
+        tool TEXT NOT NULL,
+        args_hash TEXT NOT NULL,
+        arguments TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        requested_at BIGINT NOT NULL,
+        confirmed_by TEXT,
+        confirmed_at BIGINT,
+        expires_at BIGINT NOT NULL,
+        consumed_at BIGINT
+      )`,
+      'CREATE INDEX approval_overrides_binding ON approval_overrides (identity, tool, args_hash)',
+    ],
+  },
 ];
 
 /**

@@ -5,7 +5,7 @@
  * |---|---|
  * | `sqlite:<path>` (also `sqlite://<path>`, `sqlite:///abs/path`) | SQLite file, parent directory created |
  * | `sqlite::memory:` | SQLite in memory (tests, demos) |
- * | `postgres://…` / `postgresql://…` | PostgreSQL |
+ * | `postgres://…` / `postgresql://…` | PostgreSQL; `?schema=<name>` picks (and creates) a schema, e.g. one per tenant or per test |
  *
  * @example
  * const store = await openStore({ url: 'sqlite:./data/relay.db' });
@@ -79,8 +79,9 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
     }
     dialect = openSqliteDialect({ ...opts.sqlite, path });
   } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
-    dialect = await openPostgresDialect({ ...opts.postgres, connectionString: url, schema: opts.schema });
-    changes = postgresChangeFeed({ connectionString: url, ...(opts.schema ? { schema: opts.schema } : {}) });
+    const { connectionString, schema } = postgresSchemaOf(url, opts.schema);
+    dialect = await openPostgresDialect({ ...opts.postgres, connectionString, schema });
+    changes = postgresChangeFeed({ connectionString, ...(schema ? { schema } : {}) });
   } else {
     const scheme = /^[a-z][a-z0-9+.-]*:/i.exec(url)?.[0] ?? '(none)';
     throw new StoreError(
@@ -141,6 +142,15 @@ class SqlStore implements Store {
     await this.changes.close();
     await this.#dialect.close();
   }
+}
+
+/** Splits `?schema=<name>` off a PostgreSQL URL (an explicit `schema` option wins). */
+function postgresSchemaOf(url: string, schema: string | undefined) {
+  const parsed = new URL(url);
+  const fromUrl = parsed.searchParams.get('schema') ?? undefined;
+  if (fromUrl === undefined) return { connectionString: url, schema };
+  parsed.searchParams.delete('schema');
+  return { connectionString: parsed.toString(), schema: schema ?? fromUrl };
 }
 
 function sqlitePath(url: string): string {

@@ -15,6 +15,7 @@ import type {
   ConsumeTokenResult,
   EnrollmentTokenRecord,
   RelayRepository,
+  TenantCaPin,
   TenantRecord,
 } from './store.js';
 
@@ -39,10 +40,21 @@ interface ConnectorRow {
   cert_serial: string;
   enrolled_at: number;
   revoked_at: number | null;
+  bound_ca_fingerprint: string | null;
+  last_seen_at: number | null;
+}
+
+interface PinRow {
+  tenant: string;
+  ca_cert_pem: string;
+  ca_fingerprint: string;
+  pinned_at: number;
 }
 
 const TOKEN_COLUMNS = 'id, tenant, secret_hash, created_at, expires_at, used_at';
-const CONNECTOR_COLUMNS = 'id, tenant, key_fingerprint, cert_serial, enrolled_at, revoked_at';
+const CONNECTOR_COLUMNS =
+  'id, tenant, key_fingerprint, cert_serial, enrolled_at, revoked_at, bound_ca_fingerprint, last_seen_at';
+const PIN_COLUMNS = 'tenant, ca_cert_pem, ca_fingerprint, pinned_at';
 
 export class SqlRelayRepository implements RelayRepository {
   readonly #db: SqlDialect;
@@ -119,15 +131,19 @@ export class SqlRelayRepository implements RelayRepository {
    * Records an enrolled connector. Throws `StoreError` `AIRLOCK_STORE_REFERENCE` for an unknown
    * tenant and `AIRLOCK_STORE_DUPLICATE` for a reused id.
    */
-  async addConnector(record: Omit<ConnectorRecord, 'revokedAt'>): Promise<void> {
+  async addConnector(record: Omit<ConnectorRecord, 'revokedAt' | 'lastSeenAt'>): Promise<void> {
     try {
-      await this.#db.run(`INSERT INTO connectors (${CONNECTOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL)`, [
-        record.id,
-        record.tenant,
-        record.keyFingerprint,
-        record.certSerial,
-        record.enrolledAt,
-      ]);
+      await this.#db.run(
+        `INSERT INTO connectors (${CONNECTOR_COLUMNS}) VALUES (?, ?, ?, ?, ?, NULL, ?, NULL)`,
+        [
+          record.id,
+          record.tenant,
+          record.keyFingerprint,
+          record.certSerial,
+          record.enrolledAt,
+          record.boundCaFingerprint,
+        ],
+      );
     } catch (err) {
       throw renamed(err, STORE_ERROR_CODES.reference, `unknown tenant ${JSON.stringify(record.tenant)}`);
     }
@@ -162,6 +178,41 @@ export class SqlRelayRepository implements RelayRepository {
       [now, id],
     );
     return changes > 0;
+  }
+
+  async touchConnector(id: string, now: number): Promise<void> {
+    await this.#db.run('UPDATE connectors SET last_seen_at = ? WHERE id = ?', [now, id]);
+  }
+
+  async getTenantCaPin(tenant: string): Promise<TenantCaPin | undefined> {
+    const rows = await this.#db.query<PinRow>(`SELECT ${PIN_COLUMNS} FROM tenant_ca_pins WHERE tenant = ?`, [
+      tenant,
+    ]);
+    return rows[0] && toPin(rows[0]);
+  }
+
+  /**
+   * First writer wins: a concurrent or later pin of another CA leaves the first in force (the caller
+   * compares fingerprints). Throws `StoreError` `AIRLOCK_STORE_REFERENCE` for an unknown tenant.
+   */
+  async pinTenantCa(pin: TenantCaPin): Promise<TenantCaPin> {
+    try {
+      await this.#db.run(`INSERT INTO tenant_ca_pins (${PIN_COLUMNS}) VALUES (?, ?, ?, ?)`, [
+        pin.tenant,
+        pin.caCertPem,
+        pin.caFingerprint,
+        pin.pinnedAt,
+      ]);
+      return pin;
+    } catch (err) {
+      if (!(err instanceof StoreError) || err.code !== STORE_ERROR_CODES.duplicate) {
+        throw renamed(err, STORE_ERROR_CODES.reference, `unknown tenant ${JSON.stringify(pin.tenant)}`);
+      }
+    }
+    const current = await this.getTenantCaPin(pin.tenant);
+    if (!current)
+      throw new StoreError(STORE_ERROR_CODES.reference, `unknown tenant ${JSON.stringify(pin.tenant)}`);
+    return current;
   }
 
   async #getToken(id: string): Promise<TokenRow | undefined> {
@@ -212,5 +263,16 @@ function toConnector(row: ConnectorRow): ConnectorRecord {
     certSerial: row.cert_serial,
     enrolledAt: Number(row.enrolled_at),
     revokedAt: row.revoked_at === null ? null : Number(row.revoked_at),
+    boundCaFingerprint: row.bound_ca_fingerprint ?? null,
+    lastSeenAt: row.last_seen_at === null || row.last_seen_at === undefined ? null : Number(row.last_seen_at),
+  };
+}
+
+function toPin(row: PinRow): TenantCaPin {
+  return {
+    tenant: row.tenant,
+    caCertPem: row.ca_cert_pem,
+    caFingerprint: row.ca_fingerprint,
+    pinnedAt: Number(row.pinned_at),
   };
 }

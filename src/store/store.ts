@@ -35,6 +35,22 @@ export interface ConnectorRecord {
   certSerial: string;
   enrolledAt: number;
   revokedAt: number | null;
+  /**
+   * SHA-256 (hex, of the DER) of the tenant CA that vouched for this connector at enrollment, or null:
+   * an unbound connector (enrolled with a token alone) gets no tunnel.
+   */
+  boundCaFingerprint: string | null;
+  /** When a tunnel of this connector last came up or went down, or null. */
+  lastSeenAt: number | null;
+}
+
+/** The tenant CA pinned at the relay by the tenant's first bound connector. */
+export interface TenantCaPin {
+  tenant: string;
+  caCertPem: string;
+  /** SHA-256 (hex) of the CA certificate DER. */
+  caFingerprint: string;
+  pinnedAt: number;
 }
 
 export interface AgentIdentityRecord {
@@ -59,10 +75,20 @@ export interface RelayRepository {
   /** Atomically mark a token used. Exactly one caller can ever get `ok: true` for a given id. */
   consumeEnrollmentToken(id: string, secretHash: string, now: number): Promise<ConsumeTokenResult>;
 
-  addConnector(record: Omit<ConnectorRecord, 'revokedAt'>): Promise<void>;
+  addConnector(record: Omit<ConnectorRecord, 'revokedAt' | 'lastSeenAt'>): Promise<void>;
   getConnector(id: string): Promise<ConnectorRecord | undefined>;
   listConnectors(tenant?: string): Promise<ConnectorRecord[]>;
   revokeConnector(id: string, now: number): Promise<boolean>;
+  /** Records that a tunnel of the connector came up or went down now. */
+  touchConnector(id: string, now: number): Promise<void>;
+
+  /** The tenant's pinned CA, if its first bound connector pinned one. */
+  getTenantCaPin(tenant: string): Promise<TenantCaPin | undefined>;
+  /**
+   * Pins the tenant CA unless one is pinned already (first writer wins, atomically). Returns the pin in
+   * force afterwards: compare its fingerprint to know whether `pin` won.
+   */
+  pinTenantCa(pin: TenantCaPin): Promise<TenantCaPin>;
 }
 
 export interface IdentityRepository {
@@ -337,12 +363,81 @@ export interface ApprovalRecord {
   reason: string | null;
   /** When the decision was delivered to the agent; an approval runs exactly one call. */
   consumedAt: number | null;
+  /** A two-person (or more) rule: null (or absent) when one approval decides. */
+  quorum?: ApprovalQuorumSpec | null;
+  /** Decisions so far on a request with a quorum, oldest first (one per principal). */
+  votes?: ApprovalVoteRecord[];
+}
+
+/** `count` distinct principals must approve, console accounts of `roles` when given. */
+export interface ApprovalQuorumSpec {
+  count: number;
+  roles?: string[];
+}
+
+/** One principal's decision on a request with a quorum; each principal decides at most once. */
+export interface ApprovalVoteRecord {
+  /** Principal id (`console:<account>`, `local:<uid>@<host>`). */
+  principal: string;
+  /** Display name. */
+  name: string;
+  /** The principal's role when it decided (`admin` for `local:`). */
+  role: string | null;
+  decision: 'approved' | 'denied';
+  reason: string | null;
+  votedAt: number;
 }
 
 export type NewApprovalRecord = Omit<
   ApprovalRecord,
-  'status' | 'decidedAt' | 'decidedBy' | 'reason' | 'consumedAt'
+  'status' | 'decidedAt' | 'decidedBy' | 'reason' | 'consumedAt' | 'votes'
 >;
+
+/** `ok` with the request after the vote: still `pending` (more approvals needed), `approved` or `denied`. */
+export type VoteApprovalResult =
+  | { ok: true; approval: ApprovalRecord }
+  | { ok: false; reason: 'unknown' }
+  | { ok: false; reason: 'decided' | 'expired' | 'duplicate'; approval: ApprovalRecord };
+
+/** Break-glass: one exact blocked call (identity + tool + arguments hash) an admin allowed. */
+export interface ApprovalOverrideRecord {
+  id: string;
+  identity: string;
+  tool: string;
+  argsHash: string;
+  /** JSON text of the arguments (sealed at rest when the tenant vault key is available). */
+  arguments: string;
+  reason: string;
+  requestedBy: string;
+  requestedAt: number;
+  /** The second admin; the override is usable only once confirmed. */
+  confirmedBy: string | null;
+  confirmedAt: number | null;
+  expiresAt: number;
+  /** When the one call it allows ran. */
+  consumedAt: number | null;
+}
+
+export type NewApprovalOverride = Omit<ApprovalOverrideRecord, 'confirmedBy' | 'confirmedAt' | 'consumedAt'>;
+
+export type ConfirmOverrideResult =
+  | { ok: true; override: ApprovalOverrideRecord }
+  | { ok: false; reason: 'unknown' }
+  | { ok: false; reason: 'confirmed' | 'expired' | 'consumed' | 'self'; override: ApprovalOverrideRecord };
+
+export interface ApprovalOverrideRepository {
+  createOverride(override: NewApprovalOverride): Promise<ApprovalOverrideRecord>;
+  getOverride(id: string): Promise<ApprovalOverrideRecord | undefined>;
+  /** Newest first. */
+  listOverrides(opts?: { limit?: number }): Promise<ApprovalOverrideRecord[]>;
+  /** Atomically confirms an unconfirmed, unexpired override by a principal other than its requester. */
+  confirmOverride(id: string, by: string, at: number): Promise<ConfirmOverrideResult>;
+  /** Atomically uses a confirmed, unexpired, unused override for exactly this call; at most one caller gets it. */
+  consumeOverride(
+    call: { identity: string; tool: string; argsHash: string },
+    now: number,
+  ): Promise<ApprovalOverrideRecord | undefined>;
+}
 
 export type DecideApprovalResult =
   | { ok: true; approval: ApprovalRecord }
@@ -376,6 +471,13 @@ export interface ApprovalRepository {
   consumeApproval(id: string, now: number): Promise<boolean>;
   /** Expires pending and unused approved requests past their expiry; returns how many. */
   expireApprovals(now: number): Promise<number>;
+  /**
+   * Records one principal's vote on a pending request with a quorum (exactly once per principal,
+   * serialized per request): a denial decides at once, the `required`-th distinct approval approves.
+   */
+  voteApproval(id: string, vote: ApprovalVoteRecord, required: number): Promise<VoteApprovalResult>;
+  /** Break-glass overrides of `block` (src/approvals/block-overrides.ts). */
+  readonly overrides: ApprovalOverrideRepository;
 }
 
 /** `admin`: everything; `supervisor`: approvals and read-only pages; `auditor`: read-only pages. */

@@ -25,6 +25,11 @@ export const EnrollCodes = {
   AUDIT_KEY_INVALID: 'AIRLOCK_ENROLL_AUDIT_KEY_INVALID',
   /** 400: the CSR does not parse or its signature does not verify. */
   CSR_INVALID: 'AIRLOCK_ENROLL_CSR_INVALID',
+  /**
+   * 403: the binding certificate does not chain to the tenant's pinned CA (or to the CA sent along),
+   * names no connector binding, or is for another key than the CSR's.
+   */
+  BINDING_INVALID: 'AIRLOCK_ENROLL_BINDING_INVALID',
   /** 413: the body is too large. */
   TOO_LARGE: 'AIRLOCK_ENROLL_TOO_LARGE',
   /** 500: the relay failed. */
@@ -45,6 +50,14 @@ export const enrollRequestSchema = z.object({
     .max(16 * 1024),
   /** The connector's audit public key (SPKI PEM), for the relay's audit witness. */
   auditPublicKeyPem: z.string().min(1).max(4096).optional(),
+  /** The tenant CA certificate (PEM): pinned by the tenant's first bound connector. */
+  tenantCaPem: z.string().min(1).max(8192).optional(),
+  /**
+   * A certificate for the CSR's key, issued by the tenant CA, with the URI SAN
+   * {@link CONNECTOR_BINDING_URI}: the customer vouches for this connector. Without it the connector is
+   * enrolled UNBOUND and the relay refuses its tunnels.
+   */
+  bindingCertPem: z.string().min(1).max(8192).optional(),
 });
 export type EnrollRequest = z.infer<typeof enrollRequestSchema>;
 
@@ -53,6 +66,8 @@ export const enrollResponseSchema = z.object({
   connectorId: z.string(),
   certPem: z.string(),
   tenantHost: z.string(),
+  /** False: enrolled without a valid binding; the relay refuses this connector's tunnels. */
+  bound: z.boolean().default(false),
 });
 export type EnrollResponse = z.infer<typeof enrollResponseSchema>;
 
@@ -70,3 +85,29 @@ export const auditKeyResponseSchema = z.object({ tenant: z.string(), keyId: z.st
 export type AuditKeyResponse = z.infer<typeof auditKeyResponseSchema>;
 
 export const errorBodySchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+/** URI SAN of a connector binding certificate (issued by the tenant CA for a connector key). */
+export const CONNECTOR_BINDING_URI = 'airlock://connector-binding';
+
+/** Where a bound connector lists its tenant's connectors (GET, connector client certificate). */
+export const CONNECTORS_PATH = '/v1/connectors';
+
+/** One connector of a tenant, as the relay reports it. */
+export const tenantConnectorSchema = z.object({
+  id: z.string(),
+  tenant: z.string(),
+  /** `online`: a tunnel is up; `offline`: none; `unbound`: no tunnel allowed; `revoked`. */
+  state: z.enum(['online', 'offline', 'unbound', 'revoked']),
+  bound: z.boolean(),
+  tunnels: z.number().int(),
+  enrolledAt: z.number(),
+  lastSeenAt: z.number().nullable(),
+  revokedAt: z.number().nullable(),
+});
+export type TenantConnectorView = z.infer<typeof tenantConnectorSchema>;
+
+/** Answer of `GET /v1/connectors`. */
+export const tenantConnectorsResponseSchema = z.object({
+  tenant: z.string(),
+  connectors: z.array(tenantConnectorSchema),
+});

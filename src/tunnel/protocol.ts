@@ -12,6 +12,10 @@
  *   tunnel; from now on agent streams may arrive. A refused tunnel gets GOAWAY instead.
  * - `POST /_airlock/stream` with `x-airlock-sni` and `x-airlock-peer`: raw bytes of one agent
  *   connection (still TLS ciphertext, the relay never decrypts it) in both directions.
+ * - `POST /_airlock/cluster` (relay → connector, clustered relays only): JSON {@link ClusterView}, the
+ *   node this tunnel reached and every live node's public address; sent after ready, when the nodes
+ *   change, and with `draining: true` when the node is about to close (the connector then opens a
+ *   tunnel on another node first and lets this one go with GOAWAY).
  * - A relay that refuses a tunnel sends GOAWAY whose debug data is JSON {@link TunnelRejection}; over
  *   WebSocket it answers the upgrade with an HTTP error carrying the same JSON.
  */
@@ -29,6 +33,8 @@ export const HELLO_PATH = '/_airlock/hello';
 export const READY_PATH = '/_airlock/ready';
 /** One agent connection per stream. */
 export const STREAM_PATH = '/_airlock/stream';
+/** Relay → connector: which cluster node this tunnel reached, and the others (JSON {@link ClusterView}). */
+export const CLUSTER_PATH = '/_airlock/cluster';
 /** Header: the SNI the agent asked for. */
 export const SNI_HEADER = 'x-airlock-sni';
 /** Header: the agent's remote address as seen by the relay (`ip:port`). */
@@ -62,6 +68,35 @@ export function parseTunnelHello(text: string): TunnelHello | undefined {
   return parsed.success ? parsed.data : undefined;
 }
 
+/** What a clustered relay node tells a connector about the cluster (body of `POST /_airlock/cluster`). */
+export interface ClusterView {
+  /** Id of the node this tunnel is on. */
+  node: string;
+  /** True when that node is draining: move this tunnel to another node, then let it go. */
+  draining: boolean;
+  /** Live, non-draining nodes (this one included unless draining) and their public `host:port`. */
+  nodes: Array<{ id: string; address: string }>;
+}
+
+/** Bound on a cluster view body. */
+export const MAX_CLUSTER_VIEW_BYTES = 64 * 1024;
+
+const clusterViewSchema = z.object({
+  node: z.string().min(1).max(128),
+  draining: z.boolean(),
+  nodes: z.array(z.object({ id: z.string().min(1).max(128), address: z.string().min(3).max(300) })).max(1000),
+});
+
+/** Parses a cluster view; undefined when the text is not one. */
+export function parseClusterView(text: string): ClusterView | undefined {
+  try {
+    const parsed = clusterViewSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Why the relay refused or ended a tunnel (GOAWAY debug data / WebSocket error body). */
 export interface TunnelRejection {
   code: string;
@@ -78,6 +113,11 @@ export const TunnelCodes = {
   CONNECTOR_UNKNOWN: 'AIRLOCK_TUNNEL_CONNECTOR_UNKNOWN',
   /** The connector was revoked. */
   CONNECTOR_REVOKED: 'AIRLOCK_TUNNEL_CONNECTOR_REVOKED',
+  /**
+   * The connector is not bound to its tenant's pinned CA (enrolled with a token alone): enroll it again
+   * with a binding from `airlock connector add` on an existing connector of the tenant.
+   */
+  CONNECTOR_UNBOUND: 'AIRLOCK_TUNNEL_CONNECTOR_UNBOUND',
   /** The hello was malformed or named another connector than the certificate. */
   HELLO_INVALID: 'AIRLOCK_TUNNEL_HELLO_INVALID',
   /** The slot is outside 0..maxTunnelsPerConnector-1. */
@@ -86,6 +126,8 @@ export const TunnelCodes = {
   REPLACED: 'AIRLOCK_TUNNEL_REPLACED',
   /** The relay is shutting down. */
   RELAY_CLOSING: 'AIRLOCK_TUNNEL_RELAY_CLOSING',
+  /** The relay node is draining and takes no new tunnels (retry on another node). */
+  RELAY_DRAINING: 'AIRLOCK_TUNNEL_RELAY_DRAINING',
   /** The relay's certificate did not verify against the pinned CA or host name. */
   RELAY_UNTRUSTED: 'AIRLOCK_TUNNEL_RELAY_UNTRUSTED',
   /** The relay (or the proxy) could not be reached. */
@@ -103,6 +145,7 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set([
   TunnelCodes.CERT_REJECTED,
   TunnelCodes.CONNECTOR_UNKNOWN,
   TunnelCodes.CONNECTOR_REVOKED,
+  TunnelCodes.CONNECTOR_UNBOUND,
   TunnelCodes.HELLO_INVALID,
   TunnelCodes.SLOT_INVALID,
   TunnelCodes.RELAY_UNTRUSTED,

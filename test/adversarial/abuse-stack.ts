@@ -3,8 +3,10 @@
  * attacker's target, and `globex`, the bystander whose calls must keep working), each with a real
  * connector and the small fixture MCP server over stdio. See test/e2e/airlock-stack.ts.
  */
+
+import { readFile } from 'node:fs/promises';
 import { connectToTenant } from '../../src/agent/index.js';
-import { enrollConnector } from '../../src/connector/enroll-client.js';
+import { enrollConnector, issueConnectorBinding } from '../../src/connector/enroll-client.js';
 import type { RelayOptions } from '../../src/relay/relay-server.js';
 import { type Stack, startStack } from '../e2e/airlock-stack.js';
 import { FIXTURE_UPSTREAM } from '../sandbox/sandbox-fixture.js';
@@ -31,13 +33,26 @@ export async function echoThrough(stack: Stack, tenant: string, text: string): P
   }
 }
 
-/** A second, attacker-controlled connector credential for `tenant` (a fresh one-time token). */
-export async function rogueCredential(stack: Stack, tenant: string) {
+/**
+ * A second, attacker-controlled connector credential for `tenant` (a fresh one-time token). By default
+ * it is also bound with the tenant's own CA (an attacker who stole the CA key too: the worst case, for
+ * tests of what a connector credential can do on the tunnel); `{ bound: false }`: the token alone.
+ */
+export async function rogueCredential(stack: Stack, tenant: string, options: { bound?: boolean } = {}) {
+  const pki = stack.tenant(tenant).connector.pki;
+  const binding =
+    options.bound === false
+      ? undefined
+      : await issueConnectorBinding({
+          keyPem: await readFile(pki.caKeyFile, 'utf8'),
+          certPem: pki.caCertPem,
+        });
   return enrollConnector({
     relayUrl: `tls://relay.localhost:${stack.relay.port}`,
     relayCaPem: stack.relay.caPem,
     token: await stack.relay.createEnrollmentToken(tenant),
     connectTo: { host: '127.0.0.1', port: stack.relay.port },
     proxy: false,
+    ...(binding ? { binding } : {}),
   });
 }

@@ -38,6 +38,9 @@ before(async () => {
   stack = await startAbuseStack({
     clientHelloTimeoutMs: HELLO_TIMEOUT_MS,
     maxAgentConnectionsPerTenant: PER_TENANT,
+    // Every connection here comes from 127.0.0.1: let one source fill a tenant (fairness between
+    // sources is tenant-lockout.test.ts's subject).
+    maxTenantSharePerSource: 1,
     maxTunnelsPerConnector: MAX_TUNNELS,
     tunnelHelloTimeoutMs: 1000,
     tlsHandshakeTimeoutMs: 1000,

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { APPROVAL_ERROR_CODES, ApprovalError } from '../../src/approvals/approval-error.js';
+import { type Approver, consoleApprover, localApprover } from '../../src/approvals/approval-principal.js';
 import { type ApprovalChange, ApprovalQueue } from '../../src/approvals/approval-queue.js';
 import { generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
@@ -45,6 +46,9 @@ function request(
     progress,
   };
 }
+
+/** A signed-in console account's principal. */
+const con = (name: string): Approver => consoleApprover({ name });
 
 /** Resolves with the first queue change matching `type`. */
 function nextChange(queue: ApprovalQueue, type: ApprovalChange['type']): Promise<ApprovalChange> {
@@ -100,12 +104,12 @@ describe('approval queue', () => {
     assert.equal(approval.argsHash, req.argsHash);
     assert.deepEqual(JSON.parse(approval.arguments), { amount: 120, customer: 'c-1' });
     await new Promise((r) => setTimeout(r, 450));
-    const decided = await queue.approve(approval.id, { name: 'alice' }, 'looks fine');
+    const decided = await queue.approve(approval.id, con('alice'), 'looks fine');
     assert.equal(decided.status, 'approved');
-    assert.equal(decided.decidedBy, 'alice');
+    assert.equal(decided.decidedBy, 'console:alice');
     assert.equal(decided.reason, 'looks fine');
     const result = await outcome;
-    assert.deepEqual(result, { decision: 'approved', approvalId: approval.id, approver: 'alice' });
+    assert.deepEqual(result, { decision: 'approved', approvalId: approval.id, approver: 'console:alice' });
     assert.ok(req.progress.length >= 2, `progress notifications while held: ${req.progress.length}`);
     assert.match(req.progress[0]?.message ?? '', new RegExp(approval.id));
     for (let i = 1; i < req.progress.length; i++) {
@@ -136,7 +140,7 @@ describe('approval queue', () => {
     );
     // Another process (the CLI) decides on its own connection to the same database.
     const other = await openQueue();
-    await other.queue.approve(first.approvalId, { name: 'bob', via: 'cli' });
+    await other.queue.approve(first.approvalId, { ...con('bob'), via: 'cli' });
     const retries = await Promise.all([
       queue.request(request({ amount: 999 })),
       queue.request(request({ amount: 999 })),
@@ -160,13 +164,13 @@ describe('approval queue', () => {
     const { approval } = await created;
     assert.ok(approval);
     const t0 = Date.now();
-    await other.queue.deny(approval.id, { name: 'bob', via: 'cli' }, 'duplicate invoice');
+    await other.queue.deny(approval.id, localApprover(), 'duplicate invoice');
     const outcome = await held;
     assert.ok(Date.now() - t0 < 5_000);
     assert.deepEqual(outcome, {
       decision: 'denied',
       approvalId: approval.id,
-      approver: 'bob',
+      approver: localApprover().id,
       reason: 'duplicate invoice',
     });
     // The denial was delivered; a later identical call asks anew.
@@ -186,41 +190,37 @@ describe('approval queue', () => {
       assert.equal(err.code, code);
       return true;
     };
+    // Separation of duties compares principals: the requester is agent:<spiffe id>.
     await assert.rejects(
-      queue.approve(id, { name: 'claims-bot' }),
+      queue.approve(id, { ...con('carol'), actsFor: [`agent:${bot.spiffeId}`] }),
       refused(APPROVAL_ERROR_CODES.selfApproval),
     );
-    await assert.rejects(
-      queue.approve(id, { name: 'Claims-Bot' }),
-      refused(APPROVAL_ERROR_CODES.selfApproval),
-    );
-    await assert.rejects(
-      queue.approve(id, { name: bot.spiffeId }),
-      refused(APPROVAL_ERROR_CODES.selfApproval),
-    );
-    await assert.rejects(
-      queue.approve(id, { name: 'carol', aliases: ['claims-bot'] }),
-      refused(APPROVAL_ERROR_CODES.selfApproval),
-    );
-    await assert.rejects(queue.approve(id, { name: 'claims-bot' }), /separation of duties/);
+    // A display name equal to, or looking like, the requester's name is refused too (U+2011 hyphen,
+    // Cyrillic а): a look-alike cannot pass for another person in the trail.
+    for (const name of ['claims-bot', 'Claims-Bot', 'claims\u2011bot', 'cl\u0430ims-bot']) {
+      await assert.rejects(queue.approve(id, con(name)), refused(APPROVAL_ERROR_CODES.selfApproval), name);
+    }
+    await assert.rejects(queue.approve(id, con('claims-bot')), /separation of duties/);
+    // Unauthenticated approvers (a bare name, an agent principal, a forged id) are refused.
+    for (const approver of [
+      { id: 'claims-bot', name: 'mallory', via: 'cli' },
+      { id: `agent:${bot.spiffeId}`, name: 'mallory', via: 'cli' },
+      { id: '', name: 'alice', via: 'console' },
+      { id: 'console:alice', name: '', via: 'console' },
+    ] as Approver[]) {
+      await assert.rejects(queue.approve(id, approver), refused(APPROVAL_ERROR_CODES.invalid));
+    }
     assert.equal((await queue.get(id))?.status, 'pending');
-    await assert.rejects(
-      queue.deny(id, { name: 'alice' }, '   '),
-      refused(APPROVAL_ERROR_CODES.reasonRequired),
-    );
-    await assert.rejects(queue.approve(id, { name: '' }), refused(APPROVAL_ERROR_CODES.invalid));
-    await assert.rejects(
-      queue.approve('apr_missing', { name: 'alice' }),
-      refused(APPROVAL_ERROR_CODES.unknown),
-    );
-    await queue.approve(id, { name: 'alice' });
-    await assert.rejects(queue.deny(id, { name: 'bob' }, 'too late'), refused(APPROVAL_ERROR_CODES.decided));
-    await assert.rejects(queue.deny(id, { name: 'bob' }, 'too late'), /already approved by alice/);
+    await assert.rejects(queue.deny(id, con('alice'), '   '), refused(APPROVAL_ERROR_CODES.reasonRequired));
+    await assert.rejects(queue.approve('apr_missing', con('alice')), refused(APPROVAL_ERROR_CODES.unknown));
+    await queue.approve(id, con('alice'));
+    await assert.rejects(queue.deny(id, con('bob'), 'too late'), refused(APPROVAL_ERROR_CODES.decided));
+    await assert.rejects(queue.deny(id, con('bob'), 'too late'), /already approved by console:alice/);
     // Expiry: nobody decided within 60 s.
     const stale = await queue.request(request({ amount: 2 }));
     clock += 61_000;
     await assert.rejects(
-      queue.approve(stale.approvalId, { name: 'alice' }),
+      queue.approve(stale.approvalId, con('alice')),
       refused(APPROVAL_ERROR_CODES.expired),
     );
     assert.equal((await queue.get(stale.approvalId))?.status, 'expired');
@@ -316,7 +316,7 @@ describe('approval queue', () => {
         if (c.type === 'external') externals.push(c);
       });
       const mine = await queue.request(request({ amount: 7 }));
-      await queue.approve(mine.approvalId, { name: 'alice', via: 'console' }, 'ok');
+      await queue.approve(mine.approvalId, con('alice'), 'ok');
       assert.deepEqual(
         seen.map((c) => c.type),
         ['created', 'approved'],

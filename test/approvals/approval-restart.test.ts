@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
+import { consoleApprover } from '../../src/approvals/approval-principal.js';
 import {
   type CertifiedKey,
   createCertificateAuthority,
@@ -33,7 +34,14 @@ after(async () => {
 
 it('a held call that outlives the hold time gets the approval id; the request survives a restart; the retry runs once after approval', async () => {
   const storeUrl = `sqlite:${join(dir, 'connector.db')}`;
-  const first = await startHarness({ storeUrl, dir: join(dir, 'run1'), ca, server, queue: { holdMs: 800 } });
+  const first = await startHarness({
+    storeUrl,
+    dir: join(dir, 'run1'),
+    auditKeyDir: dir,
+    ca,
+    server,
+    queue: { holdMs: 800 },
+  });
   let approvalId: string;
   const args = { text: 'refund 250 EUR on claim C-17' };
   let creds: Awaited<ReturnType<typeof first.issueAgent>>;
@@ -60,14 +68,21 @@ it('a held call that outlives the hold time gets the approval id; the request su
   }
 
   // The connector restarts on the same database.
-  const second = await startHarness({ storeUrl, dir: join(dir, 'run2'), ca, server, queue: { holdMs: 800 } });
+  const second = await startHarness({
+    storeUrl,
+    dir: join(dir, 'run2'),
+    auditKeyDir: dir,
+    ca,
+    server,
+    queue: { holdMs: 800 },
+  });
   try {
     const pending = await second.queue.pending();
     assert.deepEqual(
       pending.map((p) => [p.id, p.identity, p.tool, JSON.parse(p.arguments)]),
       [[approvalId, 'claims-bot', 'fixture.echo', args]],
     );
-    await second.queue.approve(approvalId, { name: 'alice', via: 'console' }, 'claim checked');
+    await second.queue.approve(approvalId, consoleApprover({ name: 'alice' }), 'claim checked');
     const client = await second.connect(creds);
     const retry = await client.callTool({ name: 'fixture.echo', arguments: args });
     assert.notEqual(retry.isError, true, resultText(retry));

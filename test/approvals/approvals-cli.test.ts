@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { APPROVAL_ERROR_CODES } from '../../src/approvals/approval-error.js';
 import { ApprovalQueue } from '../../src/approvals/approval-queue.js';
 import { sha256Canonical } from '../../src/audit/canonical-json.js';
-import { verifyPassword } from '../../src/console/password-hash.js';
+import { hashPassword, verifyPassword } from '../../src/console/password-hash.js';
+import { loadTenantPiiKeys } from '../../src/pii/tenant-pii-keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 
@@ -94,7 +95,18 @@ before(async () => {
     'dataDir: ./data\ntenantHost: acme.localhost\nupstreams:\n  erp:\n    command: node\n',
   );
   store = await openStore({ url: `sqlite:${join(dir, 'data', 'airlock.db')}` });
-  queue = new ApprovalQueue({ repository: store.approvals, holdMs: 20_000, pollIntervalMs: 50 });
+  // The tenant vault key the connector creates; its approvals are sealed with it.
+  const keys = await loadTenantPiiKeys({
+    path: join(dir, 'data', 'pii', 'vault-key.json'),
+    tenant: 'acme',
+    create: true,
+  });
+  queue = new ApprovalQueue({
+    repository: store.approvals,
+    holdMs: 20_000,
+    pollIntervalMs: 50,
+    argumentsKey: { tenant: 'acme', key: keys.vaultKey },
+  });
 });
 
 after(async () => {
@@ -180,9 +192,35 @@ describe('airlock console', () => {
 });
 
 describe('airlock approvals', () => {
-  it('lists pending requests; an approval from the CLI reaches the held call; self-approval is refused', async () => {
+  it('lists masked requests; approves as a verified console account; self and look-alike approvals are refused', async () => {
+    await store.adminAccounts.putAdminAccount(
+      {
+        name: 'bob',
+        passwordHash: await hashPassword('bob-password-1234'),
+        role: 'supervisor',
+        revealPii: false,
+      },
+      Date.now(),
+    );
+    await store.adminAccounts.putAdminAccount(
+      {
+        name: 'claims-bot',
+        passwordHash: await hashPassword('selfish-password-1'),
+        role: 'supervisor',
+        revealPii: false,
+      },
+      Date.now(),
+    );
+    // No console account can be made under a look-alike name.
+    await assert.rejects(
+      store.adminAccounts.putAdminAccount(
+        { name: 'claims\u2011bot', passwordHash: 'scrypt$x', role: 'supervisor', revealPii: false },
+        Date.now(),
+      ),
+      /AIRLOCK_STORE_ACCOUNT_NAME|invalid console account name/,
+    );
     assert.match(await cli('approvals', 'list', '-c', config), /no calls are waiting for approval/);
-    const args = { amount: 250, claim: 'C-17' };
+    const args = { amount: 250, claim: 'C-17', customer: 'Ada Lovelace-RAW-CANARY' };
     const call = held(args);
     const pending = await pendingFor(args);
     const listed = JSON.parse(await cli('approvals', 'list', '-c', config, '--json')) as Array<
@@ -190,15 +228,51 @@ describe('airlock approvals', () => {
     >;
     assert.equal(listed[0]?.id, pending.id);
     assert.equal(listed[0]?.tool, 'erp.refund');
-    assert.equal('arguments' in (listed[0] ?? {}), false, 'list does not print arguments');
-    assert.match(
-      await cli('approvals', 'list', '-c', config),
-      new RegExp(`${pending.id}\\tpending\\tclaims-bot\\terp\\.refund`),
+    assert.deepEqual(listed[0]?.arguments, {
+      amount: '[masked number]',
+      claim: '[masked: 4 chars]',
+      customer: '[masked: 23 chars]',
+    });
+    const text = await cli('approvals', 'list', '-c', config);
+    assert.match(text, new RegExp(`${pending.id}\\tpending\\tclaims-bot\\terp\\.refund`));
+    assert.doesNotMatch(text, /RAW-CANARY|C-17/);
+    const shown = await cli('approvals', 'show', pending.id, '-c', config);
+    assert.doesNotMatch(shown, /RAW-CANARY|C-17/, 'show masks unless --reveal');
+    assert.equal(await revealEntries(), 0, 'masked output is not a reveal');
+
+    // The look-alike attack: U+2011 NON-BREAKING HYPHEN instead of '-'. No such account exists (and none
+    // can be made: account names are ASCII), so nothing is approved.
+    await cliFails(
+      APPROVAL_ERROR_CODES.principalUnknown,
+      'approvals',
+      'approve',
+      pending.id,
+      '-c',
+      config,
+      '--as',
+      'claims\u2011bot',
     );
-    const shown = JSON.parse(await cli('approvals', 'show', pending.id, '-c', config)) as {
-      arguments: unknown;
-    };
-    assert.deepEqual(shown.arguments, { amount: 250, claim: 'C-17' });
+    await cliFails(
+      APPROVAL_ERROR_CODES.principalUnknown,
+      'approvals',
+      'approve',
+      pending.id,
+      '-c',
+      config,
+      '--as',
+      'CLAIMS-BOT',
+    );
+    await cliFails(
+      APPROVAL_ERROR_CODES.principalUnknown,
+      'approvals',
+      'approve',
+      pending.id,
+      '-c',
+      config,
+      '--as',
+      'nobody',
+    );
+    // A console account named like the requesting agent is still the requester for separation of duties.
     await cliFails(
       APPROVAL_ERROR_CODES.selfApproval,
       'approvals',
@@ -209,11 +283,15 @@ describe('airlock approvals', () => {
       '--as',
       'claims-bot',
     );
+    assert.equal((await queue.get(pending.id))?.status, 'pending');
     assert.match(
       await cli('approvals', 'approve', pending.id, '-c', config, '--as', 'bob', '--reason', 'checked'),
-      /approved apr_\w+ \(claims-bot → erp\.refund\) as bob/,
+      /approved apr_\w+ \(claims-bot → erp\.refund\) as console:bob/,
     );
-    assert.deepEqual(await call, { decision: 'approved', approvalId: pending.id, approver: 'bob' });
+    // The held call gets it, or (when the CLI runs took longer than the hold time) its retry does.
+    const first = await call;
+    const outcome = first.decision === 'approved' ? first : await held(args);
+    assert.deepEqual(outcome, { decision: 'approved', approvalId: pending.id, approver: 'console:bob' });
     await cliFails(
       APPROVAL_ERROR_CODES.decided,
       'approvals',
@@ -226,39 +304,50 @@ describe('airlock approvals', () => {
     );
   });
 
-  it('deny needs a reason, which the held call receives', async () => {
+  it('--reveal shows the values and writes a pii.reveal audit entry first', async () => {
+    const args = { amount: 17, claim: 'C-19', customer: 'Grace Hopper-RAW-CANARY' };
+    void held(args);
+    const pending = await pendingFor(args);
+    const before = await revealEntries();
+    const shown = JSON.parse(
+      await cli('approvals', 'show', pending.id, '-c', config, '--reveal', '--as', 'bob'),
+    ) as {
+      arguments: unknown;
+    };
+    assert.deepEqual(shown.arguments, args);
+    assert.equal(await revealEntries(), before + 1);
+    const entry = (await store.audit.listAuditEntries({ limit: 10_000 })).map((r) => r.entry).at(-1) ?? '';
+    assert.match(entry, /"action":"pii\.reveal"/);
+    assert.match(entry, /"actor":"console:bob"/);
+    assert.match(entry, new RegExp(pending.id));
+    assert.doesNotMatch(entry, /RAW-CANARY/, 'the audit entry names the reveal, not the values');
+    await cli('approvals', 'deny', pending.id, '-c', config, '--as', 'bob', '--reason', 'tested');
+  });
+
+  it('without --as the CLI acts as the local admin principal from the OS; deny needs a reason', async () => {
     const args = { amount: 9000, claim: 'C-18' };
     const call = held(args);
     const pending = await pendingFor(args);
-    await cliFails(
-      /required option '-r, --reason <text>'/,
-      'approvals',
-      'deny',
-      pending.id,
-      '-c',
-      config,
-      '--as',
-      'bob',
-    );
+    await cliFails(/required option '-r, --reason <text>'/, 'approvals', 'deny', pending.id, '-c', config);
+    const local = `local:${process.getuid?.() ?? userInfo().uid}@${hostname()}`;
     assert.match(
-      await cli('approvals', 'deny', pending.id, '-c', config, '--as', 'bob', '--reason', 'over the limit'),
-      /denied .* the agent is told "over the limit"/,
+      await cli('approvals', 'deny', pending.id, '-c', config, '--reason', 'over the limit'),
+      new RegExp(
+        `denied .* as ${local.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: the agent is told "over the limit"`,
+      ),
     );
-    assert.deepEqual(await call, {
+    const first = await call;
+    assert.deepEqual(first.decision === 'denied' ? first : await held(args), {
       decision: 'denied',
       approvalId: pending.id,
-      approver: 'bob',
+      approver: local,
       reason: 'over the limit',
     });
-    const all = JSON.parse(await cli('approvals', 'list', '-c', config, '--all', '--json')) as Array<
-      Record<string, unknown>
-    >;
-    assert.deepEqual(
-      all.map((a) => [a.status, a.decidedBy]),
-      [
-        ['denied', 'bob'],
-        ['approved', 'bob'],
-      ],
-    );
   });
 });
+
+/** How many `pii.reveal` admin entries the trail holds. */
+async function revealEntries(): Promise<number> {
+  const rows = await store.audit.listAuditEntries({ limit: 10_000 });
+  return rows.filter((r) => r.entry.includes('"pii.reveal"')).length;
+}

@@ -36,7 +36,7 @@ describe('audit key', () => {
 
     const again = await loadOrCreateAuditKey(dataDir);
     assert.equal(again.keyId, key.keyId);
-    const cp = signCheckpoint(again, { tenant: 'acme', treeSize: 1, headHash: 'a'.repeat(64), time: 1 });
+    const cp = signCheckpoint(again, { tenant: 'acme', treeSize: 1, rootHash: Buffer.alloc(32, 7), time: 1 });
     assert.equal(verifyCheckpointSignature(cp, auditPublicKeyFromPem(pub)), true);
   });
 

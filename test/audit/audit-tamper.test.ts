@@ -164,8 +164,8 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         'SELECT checkpoint FROM audit_checkpoints WHERE tree_size = ?',
         [20],
       );
-      const cp = JSON.parse(row?.checkpoint ?? '{}') as { time: number };
-      cp.time += 1; // re-dated checkpoint: the signature no longer covers it
+      const cp = JSON.parse(row?.checkpoint ?? '{}') as { note: string };
+      cp.note = cp.note.replace(/\n\n/, '\nextension\n\n'); // a line added to the signed note
       await raw.run('UPDATE audit_checkpoints SET checkpoint = ? WHERE tree_size = ?', [
         JSON.stringify(cp),
         20,

@@ -1,52 +1,53 @@
 /**
- * Witnessing over real HTTP on loopback: the relay-side witness (its own store) receives signed
- * checkpoints from a connector's ledger, refuses inconsistent ones, serves them back, and verification
- * with witnessed checkpoints catches what the connector's own disk can no longer prove.
+ * C2SP tlog-witness over real HTTP on loopback: a witness (its own store) cosigns the checkpoints of
+ * a connector's ledger given consistency proofs, refuses what it must (unknown origin 404, unpinned
+ * key 403, stale old size 409 with its size, bad proof 422), cannot be poisoned by an unpinned key,
+ * and its view catches what the connector's own disk (and even its audit key) can no longer prove.
  */
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { getRequestListener } from '@hono/node-server';
 import { entryHash } from '../../src/audit/audit-entry.js';
+import { AUDIT_ERROR_CODES, AuditError } from '../../src/audit/audit-error.js';
 import { generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
-import { type AuditCheckpoint, signCheckpoint } from '../../src/audit/audit-signing.js';
-import { canonicalJson } from '../../src/audit/canonical-json.js';
-import { fetchWitnessedCheckpoints, HttpWitness } from '../../src/audit/witness-client.js';
-import { type AuditWitness, createAuditWitness } from '../../src/audit/witness-server.js';
+import { auditOrigin, signCheckpoint } from '../../src/audit/audit-signing.js';
+import { verifyAuditTrail } from '../../src/audit/audit-verify.js';
+import { MerkleTree } from '../../src/audit/merkle-tree.js';
+import { parseSignedNote, verifyCosignature } from '../../src/audit/signed-note.js';
+import { storedAuditCheckpoints, storedAuditEntries } from '../../src/audit/stored-trail.js';
+import { fetchWitnessView, TlogWitnessClient } from '../../src/audit/witness-client.js';
 import type { Store } from '../../src/store/store.js';
-import { requestEvent, sqliteBackend, TENANT, type TestBackend, verifyStored } from './audit-fixture.js';
+import { requestEvent, sqliteBackend, type TestBackend } from './audit-fixture.js';
+import { startTestWitness, type TestWitness } from './witness-fixture.js';
 
-describe('audit witness over HTTP', () => {
+const post = (url: string, body: string) =>
+  fetch(`${url}/add-checkpoint`, { method: 'POST', body }).then(async (r) => ({
+    status: r.status,
+    type: r.headers.get('content-type'),
+    text: await r.text(),
+  }));
+
+describe('audit witness (C2SP tlog-witness) over HTTP', () => {
   let backend: TestBackend;
-  let relayStore: Store;
-  let witness: AuditWitness;
-  let server: http.Server;
-  let url: string;
+  let w: TestWitness;
   const key = generateAuditKey();
   const cleanups: (() => Promise<unknown>)[] = [];
 
   before(async () => {
     backend = await sqliteBackend();
-    relayStore = await (await backend.fresh()).open();
-    witness = createAuditWitness({ repository: relayStore.audit });
-    await witness.registerKey(TENANT, key.publicKeyPem);
-    server = http.createServer(getRequestListener(witness.handle));
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/audit`;
+    w = await startTestWitness();
   });
   after(async () => {
     for (const c of cleanups.reverse()) await c();
-    server.close();
-    await relayStore.close();
+    await w.close();
     await backend.cleanup();
   });
 
-  /** A connector trail of `n` entries whose checkpoints (every 5) went to the witness. */
-  async function witnessedTrail(tenant: string, n: number) {
+  async function ledgerFor(
+    tenant: string,
+    witnessUrl = w.url,
+    extra: Partial<Parameters<typeof AuditLedger.open>[0]> = {},
+  ) {
     const db = await backend.fresh();
     const store = await db.open();
     const raw = await db.raw();
@@ -54,200 +55,223 @@ describe('audit witness over HTTP', () => {
       () => store.close(),
       () => raw.close(),
     );
-    await witness.registerKey(tenant, key.publicKeyPem);
+    w.trust(auditOrigin(tenant), key.publicKey);
     const ledger = await AuditLedger.open({
       repository: store.audit,
       tenant,
       key,
       checkpointEvery: 5,
       checkpointIntervalMs: 0,
-      witnesses: [new HttpWitness({ url })],
+      witnesses: [new TlogWitnessClient({ url: witnessUrl, timeoutMs: 1_000 })],
+      witnessQueue: { retryMinMs: 20, retryMaxMs: 100 },
+      ...extra,
     });
-    for (let i = 1; i <= n; i++) await ledger.append(requestEvent(i));
-    assert.equal(await ledger.drainWitnesses(5_000), true);
-    await ledger.close();
-    const witnessed = await fetchWitnessedCheckpoints({ url, tenant });
-    return { store, raw, witnessed };
+    return { store, raw, ledger };
   }
 
-  test('checkpoints reach the witness, carry valid signatures and verify against the trail', async () => {
-    const { store, witnessed } = await witnessedTrail('acme-1', 20);
-    assert.deepEqual(
-      witnessed.map((c) => c.treeSize),
-      [5, 10, 15, 20],
+  const view = (tenant: string) => fetchWitnessView({ name: 'w1', url: w.url, origin: auditOrigin(tenant) });
+
+  async function verifyWith(store: Store, tenant: string) {
+    return verifyAuditTrail({
+      entries: storedAuditEntries(store.audit),
+      checkpoints: await storedAuditCheckpoints(store.audit),
+      publicKey: key.publicKey,
+      tenant,
+      witnesses: [await view(tenant)],
+    });
+  }
+
+  test('checkpoints are cosigned with consistency proofs and the witnessed trail verifies', async () => {
+    const { store, ledger } = await ledgerFor('acme-1');
+    for (let i = 1; i <= 12; i++) await ledger.append(requestEvent(i));
+    await ledger.checkpoint();
+    assert.equal(await ledger.drainWitnesses(5_000), true);
+    const v = await view('acme-1');
+    assert.equal(v.checkpoint?.treeSize, 12);
+    const note = parseSignedNote(v.checkpoint?.note ?? '');
+    assert.ok(
+      note && verifyCosignature(note, w.signer) !== undefined,
+      'a valid cosignature/v1 by the witness',
     );
-    assert.ok(witnessed.every((c) => c.tenant === 'acme-1' && c.keyId === key.keyId));
-    // The witness learned hashes and counts only.
-    assert.deepEqual(Object.keys(witnessed[0] ?? {}).sort(), [
-      'headHash',
-      'keyId',
-      'signature',
-      'tenant',
-      'time',
-      'treeSize',
-    ]);
-    const report = await verifyStored(store.audit, key, witnessed);
-    assert.equal(report.ok, true, JSON.stringify(report.firstProblem));
-    assert.equal(report.witnessedCheckpoints, 4);
+    const ok = await verifyWith(store, 'acme-1');
+    assert.equal(ok.ok, true, JSON.stringify(ok.firstProblem));
+    assert.equal(ok.witnessedThrough, 12);
+    await ledger.close();
   });
 
-  test('truncating the tail after a witnessed checkpoint is detected (even with local checkpoints deleted)', async () => {
-    const { store, raw, witnessed } = await witnessedTrail('acme-2', 20);
-    // Whoever controls the connector's disk drops entries 13..20 and the local checkpoints covering them.
-    await raw.run('DELETE FROM audit_entries WHERE seq > ?', [12]);
-    await raw.run('DELETE FROM audit_checkpoints WHERE tree_size > ?', [12]);
-    const local = await verifyStored(store.audit, key);
-    assert.equal(local.ok, true, 'without the witness the shortened trail looks complete');
-    const report = await verifyStored(store.audit, key, witnessed);
-    assert.equal(report.ok, false);
-    assert.equal(report.firstProblem?.kind, 'truncated');
-    assert.equal(report.firstProblem?.seq, 13);
-    assert.match(report.firstProblem?.detail ?? '', /witnessed checkpoint/);
+  test('the witness answers 404, 403, 400, 409 (with its size) and 422 as the protocol says', async () => {
+    const { ledger } = await ledgerFor('acme-2');
+    for (let i = 1; i <= 6; i++) await ledger.append(requestEvent(i));
+    const cp6 = await ledger.checkpoint();
+    assert.ok(cp6);
+    assert.equal(await ledger.drainWitnesses(5_000), true);
+    for (let i = 7; i <= 9; i++) await ledger.append(requestEvent(i));
+    // Signed here rather than by the ledger, so that its witness queue does not race the requests below.
+    const cp9 = signCheckpoint(key, {
+      tenant: 'acme-2',
+      treeSize: 9,
+      rootHash: Buffer.from(ledger.stats().rootHash, 'hex'),
+      time: 0,
+    });
+    const proof = ledger
+      .consistencyProof(6, 9)
+      .map((h) => `${h.toString('base64')}\n`)
+      .join('');
+
+    const stranger = generateAuditKey();
+    const unknown = signCheckpoint(stranger, {
+      tenant: 'nobody',
+      treeSize: 1,
+      rootHash: Buffer.alloc(32),
+      time: 0,
+    });
+    assert.equal((await post(w.url, `old 0\n\n${unknown.note}`)).status, 404, 'unknown origin');
+    const unpinned = signCheckpoint(stranger, {
+      tenant: 'acme-2',
+      treeSize: 10,
+      rootHash: Buffer.alloc(32),
+      time: 0,
+    });
+    assert.equal((await post(w.url, `old 6\n${proof}\n${unpinned.note}`)).status, 403, 'key not trusted');
+    assert.equal(
+      (await post(w.url, `old 7\n\n${cp6.note}`)).status,
+      400,
+      'old size larger than the checkpoint',
+    );
+    const stale = await post(w.url, `old 3\n${proof}\n${cp9.note}`);
+    assert.deepEqual([stale.status, stale.type, stale.text], [409, 'text/x.tlog.size', '6\n']);
+    const badProof = proof.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
+    assert.equal((await post(w.url, `old 6\n${badProof}\n${cp9.note}`)).status, 422, 'bad consistency proof');
+    const good = await post(w.url, `old 6\n${proof}\n${cp9.note}`);
+    assert.equal(good.status, 200);
+    assert.match(good.text, /^\u2014 witness\.test\/w1 [A-Za-z0-9+/=]+\n$/);
+    await ledger.close();
   });
 
-  test('rewriting history with the audit key itself is detected by the witnessed checkpoints', async () => {
-    const { store, raw, witnessed } = await witnessedTrail('acme-3', 20);
-    // The attacker edits entry 7, re-hashes the chain from there and re-signs every local checkpoint.
-    const rows = await raw.query<{ seq: number; entry: string }>(
-      'SELECT seq, entry FROM audit_entries ORDER BY seq',
-    );
-    let prevHash = '';
-    const hashes = new Map<number, string>();
+  test('an unpinned key cannot poison the witness with a huge checkpoint', async () => {
+    const { ledger } = await ledgerFor('acme-3');
+    const rogue = generateAuditKey();
+    const huge = signCheckpoint(rogue, {
+      tenant: 'acme-3',
+      treeSize: 1_000_000_000,
+      rootHash: Buffer.alloc(32, 1),
+      time: 0,
+    });
+    assert.equal((await post(w.url, `old 0\n\n${huge.note}`)).status, 403);
+    for (let i = 1; i <= 5; i++) await ledger.append(requestEvent(i));
+    assert.equal(await ledger.drainWitnesses(5_000), true, 'the real checkpoints are still accepted');
+    assert.equal((await view('acme-3')).checkpoint?.treeSize, 5);
+    await ledger.close();
+  });
+
+  test('a consistent rewrite with the audit key is caught by the witness: verify, start-up and the running ledger', async () => {
+    const tenant = 'acme-4';
+    const { store, raw, ledger } = await ledgerFor(tenant);
+    for (let i = 1; i <= 10; i++) await ledger.append(requestEvent(i, i === 4 ? { decision: 'deny' } : {}));
+    assert.equal(await ledger.drainWitnesses(5_000), true);
+    // The attacker holds the key: turns the refusal of entry 4 into an allow, re-hashes the chain,
+    // and re-signs every local checkpoint so the disk is self-consistent.
+    const rows = await store.audit.listAuditEntries();
+    let prev = rows[2]?.hash ?? '';
+    const tree = new MerkleTree();
+    const { entryLeafHash } = await import('../../src/audit/audit-entry.js');
     for (const row of rows) {
-      const entry = JSON.parse(row.entry) as Record<string, unknown>;
-      if (row.seq === 7) entry.tool = 'erp.nothing_to_see';
-      if (row.seq > 7) entry.prevHash = prevHash;
-      if (row.seq >= 7) {
-        entry.hash = entryHash(entry);
-        await raw.run('UPDATE audit_entries SET entry = ?, hash = ? WHERE seq = ?', [
-          canonicalJson(entry),
-          entry.hash as string,
+      const e = JSON.parse(row.entry) as Record<string, unknown>;
+      if (row.seq >= 4) {
+        if (row.seq === 4) e.decision = 'allow';
+        e.prevHash = prev;
+        e.hash = entryHash(e);
+        prev = String(e.hash);
+        await raw.run('UPDATE audit_entries SET hash = ?, entry = ? WHERE seq = ?', [
+          String(e.hash),
+          JSON.stringify(e),
           row.seq,
         ]);
       }
-      prevHash = entry.hash as string;
-      hashes.set(row.seq, prevHash);
+      tree.append(entryLeafHash(e));
     }
-    for (const size of [10, 15, 20]) {
-      const cp = signCheckpoint(key, {
-        tenant: 'acme-3',
-        treeSize: size,
-        headHash: hashes.get(size) ?? '',
-        time: 1,
-      });
-      await raw.run('UPDATE audit_checkpoints SET checkpoint = ?, head_hash = ? WHERE tree_size = ?', [
-        canonicalJson(cp),
-        cp.headHash,
-        size,
-      ]);
-    }
-    const local = await verifyStored(store.audit, key);
-    assert.equal(local.ok, true, 'the key holder can rewrite what only local checkpoints cover');
-    const report = await verifyStored(store.audit, key, witnessed);
+    await raw.run('DELETE FROM audit_checkpoints');
+    const forged = signCheckpoint(key, { tenant, treeSize: 10, rootHash: tree.root(), time: 1 });
+    await raw.run(
+      'INSERT INTO audit_checkpoints (tree_size, head_hash, time, checkpoint) VALUES (?, ?, ?, ?)',
+      [10, forged.rootHash, 1, JSON.stringify(forged)],
+    );
+    const offline = await verifyAuditTrail({
+      entries: storedAuditEntries(store.audit),
+      checkpoints: await storedAuditCheckpoints(store.audit),
+      publicKey: key.publicKey,
+      tenant,
+      offline: true,
+    });
+    assert.equal(offline.ok, true, 'the disk alone cannot tell');
+    const report = await verifyWith(store, tenant);
     assert.equal(report.firstProblem?.kind, 'modified');
     assert.equal(report.firstProblem?.seq, 10);
-    assert.match(report.firstProblem?.detail ?? '', /witnessed checkpoint/);
-  });
-
-  test('the witness refuses inconsistent, unknown-key and badly signed checkpoints', async () => {
-    const tenant = 'acme-4';
-    await witness.registerKey(tenant, key.publicKeyPem);
-    const head = (n: number) => n.toString(16).padStart(64, '0');
-    const post = (body: unknown) =>
-      fetch(`${url}/checkpoints`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-    const cp10 = signCheckpoint(key, { tenant, treeSize: 10, headHash: head(10), time: Date.now() });
-    assert.equal((await post(cp10)).status, 201);
-    assert.equal((await post(cp10)).status, 200, 'resubmitting is idempotent');
-
-    const fork = signCheckpoint(key, { tenant, treeSize: 10, headHash: head(11), time: Date.now() });
-    const forkRes = await post(fork);
-    assert.equal(forkRes.status, 409);
-    assert.equal(
-      ((await forkRes.json()) as { error: { code: string } }).error.code,
-      'AIRLOCK_AUDIT_WITNESS_INCONSISTENT',
+    await assert.rejects(
+      AuditLedger.open({
+        repository: store.audit,
+        tenant,
+        key,
+        checkpointIntervalMs: 0,
+        witnessViews: [await view(tenant)],
+      }),
+      (e: unknown) =>
+        e instanceof AuditError &&
+        e.code === AUDIT_ERROR_CODES.tampered &&
+        /airlock audit verify/.test(e.message),
     );
-
-    const smaller = signCheckpoint(key, { tenant, treeSize: 4, headHash: head(4), time: Date.now() });
-    assert.equal((await post(smaller)).status, 409, 'a smaller tree after a larger one is a truncation');
-
-    const stranger = generateAuditKey();
-    const foreign = signCheckpoint(stranger, { tenant, treeSize: 20, headHash: head(20), time: Date.now() });
-    const foreignRes = await post(foreign);
-    assert.equal(foreignRes.status, 403);
-    assert.equal(
-      ((await foreignRes.json()) as { error: { code: string } }).error.code,
-      'AIRLOCK_AUDIT_WITNESS_BAD_SIGNATURE',
-    );
-
-    const unknownTenant = signCheckpoint(key, {
-      tenant: 'nobody',
-      treeSize: 1,
-      headHash: head(1),
-      time: Date.now(),
-    });
-    assert.equal((await post(unknownTenant)).status, 403);
-
-    const forged: AuditCheckpoint = { ...cp10, treeSize: 30 };
-    assert.equal((await post(forged)).status, 403);
-    assert.equal((await post({ hello: 'world' })).status, 400);
-    const big = await fetch(`${url}/checkpoints`, { method: 'POST', body: 'x'.repeat(10_000) });
-    assert.equal(big.status, 413);
-
-    const listed = await fetchWitnessedCheckpoints({ url, tenant });
-    assert.deepEqual(
-      listed.map((c) => [c.treeSize, c.headHash]),
-      [[10, head(10)]],
-    );
-  });
-
-  test('a connector keeps appending while the witness is unreachable and catches up later', async () => {
-    const tenant = 'acme-5';
-    await witness.registerKey(tenant, key.publicKeyPem);
-    // A port with nobody listening yet; the witness comes up there later.
-    const later = http.createServer(getRequestListener(witness.handle));
-    later.listen(0, '127.0.0.1');
-    await once(later, 'listening');
-    const port = (later.address() as AddressInfo).port;
-    await new Promise<void>((r) => later.close(() => r()));
-    const laterUrl = `http://127.0.0.1:${port}/v1/audit`;
-
-    const store = await (await backend.fresh()).open();
-    cleanups.push(() => store.close());
-    const ledger = await AuditLedger.open({
+    // The running ledger (its tree still the original one) would also be refused; a fresh ledger that
+    // did not ask the witness at start is stopped at its first witness answer (422), and refuses appends.
+    await ledger.close();
+    const blind = await AuditLedger.open({
       repository: store.audit,
       tenant,
       key,
-      checkpointEvery: 5,
       checkpointIntervalMs: 0,
-      witnesses: [new HttpWitness({ url: laterUrl, timeoutMs: 1_000 })],
-      witnessQueue: { retryMinMs: 20, retryMaxMs: 100 },
+      witnesses: [new TlogWitnessClient({ url: w.url })],
     });
+    cleanups.push(() => blind.close());
+    await blind.append(requestEvent(11));
+    await blind.checkpoint();
+    await blind.drainWitnesses(2_000);
+    assert.equal(blind.tampered?.code, AUDIT_ERROR_CODES.tampered);
+    await assert.rejects(
+      blind.append(requestEvent(12)),
+      (e: unknown) => (e as AuditError).code === AUDIT_ERROR_CODES.tampered,
+    );
+  });
+
+  test('a connector keeps appending while the witness is unreachable; verify then fails unless --offline', async () => {
+    const later = await startTestWitness('witness.test/later');
+    const url = later.url;
+    await later.close();
+    const { store, ledger } = await ledgerFor('acme-5', url);
     for (let i = 1; i <= 15; i++) await ledger.append(requestEvent(i));
     assert.equal(ledger.head.seq, 15);
-    // Give the queue time to fail at least once.
-    for (let i = 0; i < 100 && (ledger.stats().witnesses[0]?.failures ?? 0) === 0; i++) {
+    const deadline = Date.now() + 5_000;
+    while ((ledger.stats().witnesses[0]?.failures ?? 0) === 0 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
-    const stats = ledger.stats().witnesses[0];
-    assert.ok(stats && stats.failures > 0 && stats.pending === 3, JSON.stringify(stats));
-
-    const revived = http.createServer(getRequestListener(witness.handle));
-    revived.listen(port, '127.0.0.1');
-    await once(revived, 'listening');
-    cleanups.push(() => new Promise((r) => revived.close(r)));
-    assert.equal(await ledger.drainWitnesses(5_000), true);
-    assert.equal(ledger.stats().witnesses[0]?.witnessedTreeSize, 15);
-    await ledger.close();
-    const witnessed = await fetchWitnessedCheckpoints({ url, tenant });
-    assert.deepEqual(
-      witnessed.map((c) => c.treeSize),
-      [5, 10, 15],
-    );
-    const report = await verifyStored(store.audit, key, witnessed);
-    assert.equal(report.ok, true, JSON.stringify(report.firstProblem));
+    assert.ok((ledger.stats().witnesses[0]?.failures ?? 0) > 0);
+    const unreachable = await verifyAuditTrail({
+      entries: storedAuditEntries(store.audit),
+      checkpoints: await storedAuditCheckpoints(store.audit),
+      publicKey: key.publicKey,
+      witnesses: [
+        await fetchWitnessView({ name: 'later', url, origin: auditOrigin('acme-5'), timeoutMs: 500 }),
+      ],
+    });
+    assert.equal(unreachable.ok, false, 'without a reachable witness the trail is not verified');
+    assert.equal(unreachable.firstProblem?.kind, 'unwitnessed');
+    const offline = await verifyAuditTrail({
+      entries: storedAuditEntries(store.audit),
+      checkpoints: await storedAuditCheckpoints(store.audit),
+      publicKey: key.publicKey,
+      witnesses: [],
+      offline: true,
+    });
+    assert.equal(offline.ok, true);
+    assert.match(offline.notChecked ?? '', /no witness was consulted: entries 1\.\.15/);
+    await ledger.close({ drainMs: 0 });
   });
 });

@@ -4,9 +4,11 @@
  * is synchronous on Linux, so an acknowledgement printed is an acknowledgement the parent sees).
  *
  * Usage: node crash-child.js <dataDir> <storeUrl> [schema]
+ * With `AUDIT_WITNESS_URL` set, checkpoints (every 100 ms) go to that tlog-witness.
  */
 import { loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
+import { TlogWitnessClient } from '../../src/audit/witness-client.js';
 import { openStore } from '../../src/store/open-store.js';
 import { requestEvent } from './audit-fixture.js';
 
@@ -16,10 +18,16 @@ const key = await loadOrCreateAuditKey(dataDir);
 const store = await openStore({ url, ...(schema ? { schema } : {}) });
 const ledger = await AuditLedger.open({
   repository: store.audit,
-  tenant: 'acme',
+  tenant: process.env.AUDIT_TENANT ?? 'acme',
   key,
   checkpointEvery: 50,
   checkpointIntervalMs: 100,
+  ...(process.env.AUDIT_WITNESS_URL
+    ? {
+        witnesses: [new TlogWitnessClient({ url: process.env.AUDIT_WITNESS_URL })],
+        witnessQueue: { retryMinMs: 20 },
+      }
+    : {}),
 });
 process.stdout.write('{"ready":true}\n');
 let n = 0;

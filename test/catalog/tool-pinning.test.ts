@@ -167,9 +167,12 @@ describe('ToolPinning', () => {
     const entry = (await pinning.admin().listCatalog()).find((e) => e.tool === 'u.add');
     assert.equal(entry?.status, 'poisoning');
     assert.equal(entry?.severity, 'high');
-    // The upstream fixes the description: a clean first definition is pinned by TOFU.
+    // The upstream fixes the description: no longer a first sight, so it waits for an admin's review.
     live.set([tool('u.add', 'Adds two numbers'), tool('u.ok', 'Fine')]);
     await pinning.sync();
+    const fixed = await pinning.verdict('u.add');
+    assert.equal(fixed.status === 'quarantined' && fixed.reason, 'unreviewed');
+    await pinning.admin({ actor: 'erin' }).approve('u.add');
     assert.equal((await pinning.verdict('u.add')).status, 'approved');
   });
 

@@ -92,7 +92,7 @@ async function openGetStream(streams: StreamRecord[], sessionId: string | undefi
   return until('the GET stream', () => streams.find((s) => s.method === 'GET' && s.endedAt === undefined));
 }
 
-async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 10_000): Promise<T> {
+async function until<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = fn();

@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { Backoff, DEFAULT_BACKOFF_INITIAL_MS, DEFAULT_BACKOFF_MAX_MS } from '../../src/connector/backoff.js';
+import {
+  Backoff,
+  DEFAULT_BACKOFF_INITIAL_MS,
+  DEFAULT_BACKOFF_MAX_MS,
+} from '../../src/supervision/backoff.js';
 
 test('ceilings grow exponentially up to maxMs; delays are full jitter below the ceiling', () => {
   const randoms = [0.999, 0.5, 0, 0.999, 0.999, 0.999, 0.999, 0.999];

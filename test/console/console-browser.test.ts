@@ -17,7 +17,7 @@ import { scanToolDefinition } from '../../src/catalog/poisoning-scan.js';
 import { definitionOf, type ToolLike } from '../../src/catalog/tool-definition.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../src/identity/pki.js';
 import { TENANT_HOST } from '../fixtures/tenant-tls-kit.js';
-import { type AgentCreds, type Harness, resultText, startHarness } from './console-harness.js';
+import { type AgentCreds, type Harness, resultText, startHarness, TEST_POLICY } from './console-harness.js';
 
 const CHROMIUM = process.env.AIRLOCK_CHROMIUM ?? '/usr/bin/chromium';
 const SCREENSHOTS = new URL('../../../docs/screenshots/', import.meta.url).pathname;
@@ -57,7 +57,7 @@ before(async () => {
       '--disable-component-update',
       '--disable-sync',
     ],
-    viewport: { width: 1366, height: 900 },
+    viewport: { width: 1280, height: 800 },
   });
   page = context.pages()[0] ?? (await context.newPage());
   page.on('dialog', (dialog) => void dialog.accept());
@@ -91,7 +91,10 @@ function visibleText(locator: Locator): Promise<string> {
   return locator.evaluate((el) => (el as unknown as { innerText: string }).innerText);
 }
 
+/** A screenshot at 1280×800, after checking the page needs no horizontal scroll at that width. */
 async function shot(name: string): Promise<void> {
+  const width = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+  assert.ok(width <= 1280, `${name}: the page is ${width} px wide at a 1280 px viewport`);
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
@@ -109,7 +112,7 @@ async function assertAccessible(): Promise<void> {
   assert.deepEqual(problems, [], page.url());
 }
 
-it('signs in; a held call appears live, is approved and completes; another is denied with the reason; the kill switch hides a tool', async () => {
+it('signs in with a Secure __Host- session cookie on http://127.0.0.1', async () => {
   const url = h.console.url;
   // Not signed in: any page sends us to the sign-in form.
   await page.goto(`${url}/approvals`);
@@ -135,7 +138,9 @@ it('signs in; a held call appears live, is approved and completes; another is de
   assert.equal(await page.getByText('No calls are waiting for approval').isVisible(), true);
   await page.getByText('Live: updates appear automatically.').waitFor();
   await page.evaluate('window.marker = 42');
+});
 
+it('a held call appears live (no reload), shows what the tool does and why, is approved, and completes', async () => {
   // 1. A held call appears live (no reload), is approved, and the client's call completes.
   const progress: number[] = [];
   const approved = client.callTool(
@@ -150,6 +155,10 @@ it('signs in; a held call appears live, is approved and completes; another is de
   assert.match(cardText, /fixture\.echo requested by claims-bot/);
   assert.match(cardText, /\[EMAIL\]/, 'the e-mail address is masked');
   assert.doesNotMatch(cardText, /anna@example\.com/);
+  assert.match(cardText, /Echoes text back/, "the pinned definition's description");
+  assert.match(cardText, /Why approval\s+approve\s+rule tools\[0\]/, 'the rule that sent it to approval');
+  assert.doesNotMatch(cardText, /Arguments hash/);
+  assert.match(cardText, /No earlier decided call/, 'nothing decided yet to compare with');
   assert.equal(await visibleText(page.locator('nav [data-pending-count]')), '1');
   await assertAccessible();
   await shot('approvals');
@@ -160,7 +169,10 @@ it('signs in; a held call appears live, is approved and completes; another is de
   assert.notEqual(done.isError, true, resultText(done));
   assert.equal(resultText(done), 'refund 42 EUR to anna@example.com');
   assert.ok(progress.length >= 1, 'the held call received progress notifications');
+});
 
+it('another call is compared with the earlier decided one, denied, and the client gets the reason', async () => {
+  const url = h.console.url;
   // 2. Another call is denied; the client gets the supervisor's reason.
   const denied = client.callTool(
     { name: 'fixture.echo', arguments: { text: 'refund 4200 EUR to anna@example.com', claim: 'C-17' } },
@@ -169,7 +181,8 @@ it('signs in; a held call appears live, is approved and completes; another is de
   const second = page.locator('[data-approval-id]').first();
   await second.waitFor({ timeout: 15_000 });
   const secondText = await visibleText(second);
-  assert.match(secondText, /Compared with the most similar earlier call/);
+  const secondId = await second.getAttribute('data-approval-id');
+  assert.match(secondText, /Compared with the most similar earlier decided call/);
   assert.match(secondText, /changed/, 'the diff marks the changed amount');
   await shot('approvals-diff');
   await second
@@ -179,9 +192,16 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await page.getByText(/^Denied apr_/).waitFor();
   const refused = await denied;
   assert.equal(refused.isError, true);
-  assert.match(resultText(refused), /denied by alice: Refunds above 1000 EUR go through finance/);
+  assert.match(resultText(refused), /denied by console:alice: Refunds above 1000 EUR go through finance/);
   assert.match(await visibleText(page.locator('#recent-decisions')), /denied/);
+  await page.goto(`${url}/approvals/${secondId}`);
+  await page.getByRole('heading', { name: /^Approval apr_/ }).waitFor();
+  assert.match(await visibleText(page.locator('main')), /Echoes text back/);
+  await assertAccessible();
+  await shot('approval-detail');
+});
 
+it('overview, audit (verified), identities and policy pages', async () => {
   // 3. Overview, audit (verified), identities and policy pages.
   await page.getByRole('link', { name: 'Overview' }).click();
   await page.getByRole('heading', { name: 'Overview' }).waitFor();
@@ -215,7 +235,10 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await page.getByText('valid', { exact: true }).first().waitFor();
   await assertAccessible();
   await shot('policy');
+});
 
+it('a changed definition is quarantined until an admin reviews the diff and approves it', async () => {
+  const url = h.console.url;
   // 4. A changed definition ("rug pull") is quarantined until an admin reviews the diff and approves it.
   await observe(
     { name: 'fixture.lookup_claim', description: 'Looks up a claim by id', inputSchema: LOOKUP_SCHEMA },
@@ -240,7 +263,10 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await shot('catalog-diff');
   await page.getByRole('button', { name: /Approve the served definition/ }).click();
   await page.getByRole('heading', { name: /Pinned definition/ }).waitFor();
+});
 
+it('the kill switch (a secondary button with confirmation) hides a tool from tools/list', async () => {
+  const url = h.console.url;
   // 5. Kill switch: the tool disappears from the agent's tools/list.
   const before = (await client.listTools()).tools.map((t) => t.name);
   assert.ok(before.includes('fixture.echo'), before.join(', '));
@@ -248,6 +274,7 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await page.getByRole('heading', { name: 'Catalog' }).waitFor();
   await assertAccessible();
   await shot('catalog');
+  await page.locator('#tool-fixture\\.echo summary').click();
   await page.getByLabel('Reason for disabling fixture.echo').fill('incident 42: refunds paused');
   await page.getByRole('button', { name: 'Kill switch: disable fixture.echo' }).click();
   await page.getByRole('button', { name: 'Enable fixture.echo again' }).waitFor();
@@ -265,12 +292,15 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await page.getByRole('heading', { name: /Pinned definition/ }).waitFor();
   await page.goto(`${url}/catalog`);
   await page.getByRole('button', { name: 'Enable fixture.echo again' }).click();
-  await page.getByRole('button', { name: 'Kill switch: disable fixture.echo' }).waitFor();
+  await page.locator('#tool-fixture\\.echo summary').waitFor();
   assert.ok(
     (await client.listTools()).tools.some((t) => t.name === 'fixture.echo'),
     'enabled again',
   );
+});
 
+it('a policy change that does not validate is shown as rejected; the previous policy stays in force', async () => {
+  const url = h.console.url;
   // 6. A policy change that does not validate is shown as rejected; the previous policy stays in force.
   await writeFile(h.watcher.file, 'defaultTier: sometimes\n');
   const reload = await h.watcher.reload();
@@ -279,4 +309,36 @@ it('signs in; a held call appears live, is approved and completes; another is de
   await page.getByText('The last change to the policy file was rejected').waitFor();
   assert.match(await visibleText(page.locator('[role=alert]')), /defaultTier/);
   assert.equal(h.watcher.engine.tierFor('fixture.echo'), 'approve', 'the old policy stays in force');
+});
+
+it('a valid policy change shows its diff against the version before', async () => {
+  const url = h.console.url;
+  // 7. A valid change makes a new version; its page shows the diff against the version before.
+  await writeFile(h.watcher.file, TEST_POLICY.replace('tier: block', 'tier: approve'));
+  assert.equal((await h.watcher.reload()).outcome, 'changed');
+  const latest = Math.max(...(await h.store.policyVersions.listPolicyVersions()).map((v) => v.seq));
+  await page.goto(`${url}/policy`);
+  await page.getByRole('link', { name: `View version ${latest} and its changes` }).click();
+  await page.getByRole('heading', { name: /Changes from version \d+ to \d+/ }).waitFor();
+  const patch = await visibleText(page.locator('pre.patch'));
+  assert.match(patch, /^-\s+tier: block$/m);
+  assert.match(patch, /^\+\s+tier: approve$/m);
+  await assertAccessible();
+  await shot('policy-diff');
+});
+
+it('an audit entry reads as fields, stages and arguments, with the raw JSON folded away; local time beside UTC', async () => {
+  const url = h.console.url;
+  // 8. An audit entry a person can read: fields, decision, stages, arguments; raw JSON folded away.
+  await page.goto(`${url}/audit?kind=request&tool=fixture.echo`);
+  await page.locator('table.audit tbody a').first().click();
+  await page.getByRole('heading', { name: 'Stages' }).waitFor();
+  const entryText = await visibleText(page.locator('main'));
+  assert.match(entryText, /Decision/);
+  assert.match(entryText, /Raw entry \(JSON\)/);
+  assert.equal(await page.locator('details.raw pre').isVisible(), false, 'raw JSON folded');
+  await assertAccessible();
+  await shot('audit-entry');
+  // Local time beside UTC, added by the console script (CSP-safe).
+  await page.locator('time[datetime] + .local').first().waitFor();
 });

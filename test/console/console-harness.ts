@@ -9,12 +9,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { ApprovalQueue, type ApprovalQueueOptions } from '../../src/approvals/approval-queue.js';
-import { generateAuditKey } from '../../src/audit/audit-key.js';
+import { loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
 import { auditStage } from '../../src/audit/audit-stage.js';
 import { ToolPinning } from '../../src/catalog/tool-pinning.js';
 import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
-import { type ConsoleApp, createConsoleApp } from '../../src/console/console-app.js';
+import { type ConsoleApp, type ConsoleAppOptions, createConsoleApp } from '../../src/console/console-app.js';
 import { type ConsoleServer, serveConsole } from '../../src/console/console-server.js';
 import { hashPassword } from '../../src/console/password-hash.js';
 import { authenticate } from '../../src/gateway/authenticate-stage.js';
@@ -70,6 +70,10 @@ export interface HarnessOptions {
   ca: CertifiedKey;
   server: CertifiedKey;
   queue?: Partial<ApprovalQueueOptions>;
+  /** Where the audit key lives (default `dir`): reuse it across a restart, as a connector does. */
+  auditKeyDir?: string;
+  /** Extra console options (e.g. `oidc`). */
+  console?: Partial<ConsoleAppOptions>;
 }
 
 export interface Harness {
@@ -91,105 +95,125 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+type Closers = Array<() => Promise<unknown>>;
+
+/** Store, watched policy file and audit ledger. */
+async function startGovernance(opts: HarnessOptions, closers: Closers) {
+  const store = await openStore({ url: opts.storeUrl });
+  closers.push(() => store.close());
+  const policyFile = join(opts.dir, 'policy.yaml');
+  await mkdir(opts.dir, { recursive: true });
+  await writeFile(policyFile, TEST_POLICY);
+  const watcher = await watchPolicy({
+    file: policyFile,
+    store: store.policyVersions,
+    pollIntervalMs: 0,
+    fsWatch: false,
+  });
+  closers.push(() => watcher.close());
+  const ledger = await AuditLedger.open({
+    repository: store.audit,
+    tenant: 'acme',
+    key: await loadOrCreateAuditKey(opts.auditKeyDir ?? opts.dir),
+    checkpointEvery: 5,
+  });
+  closers.push(() => ledger.close());
+  return { store, watcher, ledger };
+}
+
+type Governance = Awaited<ReturnType<typeof startGovernance>>;
+
+/** The fixture upstream, pinning, the approval queue, the MCP endpoint and its TLS listener. */
+async function startAgentSide(opts: HarnessOptions, gov: Governance, closers: Closers) {
+  const { store, watcher, ledger } = gov;
+  const catalog = UpstreamCatalog.fromConfig(
+    [{ name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE] }],
+    { upstream: { backoff: { initialDelayMs: 50, maxDelayMs: 500 } } },
+  );
+  closers.push(() => catalog.close());
+  await catalog.start();
+  const pinning = new ToolPinning({
+    store: store.catalog,
+    catalog,
+    mode: () => watcher.engine.catalogMode,
+    pollIntervalMs: 200,
+  });
+  await pinning.start();
+  closers.push(async () => pinning.close());
+  const queue = new ApprovalQueue({
+    repository: store.approvals,
+    pollIntervalMs: 100,
+    progressIntervalMs: 1_000,
+    audit: ledger,
+    ...opts.queue,
+  });
+  closers.push(() => queue.close());
+  const mcp = new AgentMcpEndpoint({
+    catalog,
+    stages: [
+      auditStage({ ledger }),
+      authenticate({ identities: store.identities }),
+      catalogStage({ pinning }),
+      tier({ policy: () => watcher.engine, approvals: queue }),
+    ],
+  });
+  closers.push(() => mcp.close());
+  pinning.onChanged(() => mcp.notifyListChanged('tools'));
+  const endpoint = new AgentEndpoint({
+    tls: { keyPem: opts.server.keyPem, certPem: opts.server.certPem, caPem: opts.ca.certPem },
+    identities: store.identities,
+    handler: mcp.nodeHandler,
+  });
+  closers.push(() => endpoint.close());
+  const port = (await endpoint.listen(0, '127.0.0.1')).port;
+  return { catalog, pinning, queue, mcp, mcpUrl: new URL(`https://${TENANT_HOST}:${port}/mcp`) };
+}
+
+type AgentSide = Awaited<ReturnType<typeof startAgentSide>>;
+
+/** The console on 127.0.0.1, on the product's own parts. */
+async function startConsole(opts: HarnessOptions, gov: Governance, side: AgentSide, closers: Closers) {
+  const pki = await ensureTenantPki(join(opts.dir, 'tenant'), TENANT_HOST);
+  const { catalog, mcp, pinning } = side;
+  const consoleApp = createConsoleApp({
+    store: gov.store,
+    approvals: side.queue,
+    status: () => ({
+      tenant: 'acme',
+      tenantHost: TENANT_HOST,
+      tunnels: [{ slot: 0, state: 'up', transport: 'tls', since: Date.now() - 90_000 }],
+      upstreams: catalog.status().map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
+      sessions: mcp.sessions().length,
+    }),
+    sessions: () => mcp.sessions(),
+    policy: gov.watcher,
+    audit: gov.ledger,
+    auditPublicKeyPem: gov.ledger.publicKeyPem,
+    pki,
+    identityOutDir: join(opts.dir, 'agents'),
+    onCatalogChange: () => pinning.refresh(true),
+    ...opts.console,
+  });
+  const server = await serveConsole(consoleApp, { host: '127.0.0.1', port: 0 });
+  closers.push(() => server.close());
+  return { consoleApp, server };
+}
+
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
-  const closers: Array<() => Promise<unknown>> = [];
+  const closers: Closers = [];
   const close = async () => {
     for (const fn of closers.reverse()) await fn().catch(() => {});
   };
   try {
-    const store = await openStore({ url: opts.storeUrl });
-    closers.push(() => store.close());
-    const policyFile = join(opts.dir, 'policy.yaml');
-    await mkdir(opts.dir, { recursive: true });
-    await writeFile(policyFile, TEST_POLICY);
-    const watcher = await watchPolicy({
-      file: policyFile,
-      store: store.policyVersions,
-      pollIntervalMs: 0,
-      fsWatch: false,
-    });
-    closers.push(() => watcher.close());
-    const key = generateAuditKey();
-    const ledger = await AuditLedger.open({
-      repository: store.audit,
-      tenant: 'acme',
-      key,
-      checkpointEvery: 5,
-    });
-    closers.push(() => ledger.close());
-    const catalog = UpstreamCatalog.fromConfig(
-      [{ name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE] }],
-      {
-        upstream: { backoff: { initialDelayMs: 50, maxDelayMs: 500 } },
-      },
-    );
-    closers.push(() => catalog.close());
-    await catalog.start();
-    const pinning = new ToolPinning({
-      store: store.catalog,
-      catalog,
-      mode: () => watcher.engine.catalogMode,
-      pollIntervalMs: 200,
-    });
-    await pinning.start();
-    closers.push(async () => pinning.close());
-    const queue = new ApprovalQueue({
-      repository: store.approvals,
-      pollIntervalMs: 100,
-      progressIntervalMs: 1_000,
-      audit: ledger,
-      ...opts.queue,
-    });
-    closers.push(() => queue.close());
-    const mcp = new AgentMcpEndpoint({
-      catalog,
-      stages: [
-        auditStage({ ledger }),
-        authenticate({ identities: store.identities }),
-        catalogStage({ pinning }),
-        tier({ policy: () => watcher.engine, approvals: queue }),
-      ],
-    });
-    closers.push(() => mcp.close());
-    pinning.onChanged(() => mcp.notifyListChanged('tools'));
-    const endpoint = new AgentEndpoint({
-      tls: { keyPem: opts.server.keyPem, certPem: opts.server.certPem, caPem: opts.ca.certPem },
-      identities: store.identities,
-      handler: mcp.nodeHandler,
-    });
-    closers.push(() => endpoint.close());
-    const port = (await endpoint.listen(0, '127.0.0.1')).port;
-    const mcpUrl = new URL(`https://${TENANT_HOST}:${port}/mcp`);
-    const pki = await ensureTenantPki(join(opts.dir, 'tenant'), TENANT_HOST);
-
-    const consoleApp = createConsoleApp({
-      store,
-      approvals: queue,
-      status: () => ({
-        tenant: 'acme',
-        tenantHost: TENANT_HOST,
-        tunnels: [{ slot: 0, state: 'up', transport: 'tls', since: Date.now() - 90_000 }],
-        upstreams: catalog.status().map((u) => ({ name: u.name, state: u.state, restarts: u.restarts })),
-        sessions: mcp.sessions().length,
-      }),
-      sessions: () => mcp.sessions(),
-      policy: watcher,
-      audit: ledger,
-      auditPublicKeyPem: ledger.publicKeyPem,
-      pki,
-      identityOutDir: join(opts.dir, 'agents'),
-      onCatalogChange: () => pinning.refresh(true),
-    });
-    const server = await serveConsole(consoleApp, { host: '127.0.0.1', port: 0 });
-    closers.push(() => server.close());
-
+    const gov = await startGovernance(opts, closers);
+    const side = await startAgentSide(opts, gov, closers);
+    const { consoleApp, server } = await startConsole(opts, gov, side, closers);
+    const { store } = gov;
     return {
-      store,
-      queue,
-      watcher,
-      ledger,
-      mcp,
-      mcpUrl,
+      ...gov,
+      queue: side.queue,
+      mcp: side.mcp,
+      mcpUrl: side.mcpUrl,
       consoleApp,
       console: server,
       async issueAgent(name) {
@@ -217,7 +241,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
         const f = tlsFetch({ caPem: opts.ca.certPem, client: creds });
         closers.push(f.close);
         const client = new Client({ name: `${creds.name}-client`, version: '1.0.0' });
-        await client.connect(new StreamableHTTPClientTransport(mcpUrl, { fetch: f.fetch }));
+        await client.connect(new StreamableHTTPClientTransport(side.mcpUrl, { fetch: f.fetch }));
         closers.push(() => client.close());
         return client;
       },

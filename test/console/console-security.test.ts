@@ -28,13 +28,14 @@ let origin: string;
 function send(
   method: string,
   path: string,
-  opts: { headers?: Record<string, string>; body?: string; cookie?: string } = {},
+  opts: { headers?: Record<string, string>; body?: string; cookie?: string; from?: string } = {},
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...opts.headers };
     if (opts.cookie) headers.cookie = opts.cookie;
     if (opts.body !== undefined) headers['content-length'] = String(Buffer.byteLength(opts.body));
-    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers }, (res) => {
+    const local = opts.from ? { localAddress: opts.from } : {};
+    const req = httpRequest({ host: '127.0.0.1', port, method, path, headers, ...local }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => {
@@ -198,12 +199,14 @@ describe('console security', () => {
     });
     assert.equal(noCookie.status, 403);
     assert.equal(cookieValue(noCookie.headers, '__Host-airlock_session'), undefined);
+    // Guessing from another source (127.0.0.2) is slowed down, the right password included…
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) {
       const r = await send('POST', '/login', {
         headers: { 'content-type': FORM, origin },
         cookie: `__Host-airlock_login=${loginCookie}`,
         body: form({ _csrf: token, name: 'mallory', password: `guess-${i}-xxxxxxxx` }),
+        from: '127.0.0.2',
       });
       statuses.push(r.status);
     }
@@ -212,8 +215,18 @@ describe('console security', () => {
       headers: { 'content-type': FORM, origin },
       cookie: `__Host-airlock_login=${loginCookie}`,
       body: form({ _csrf: token, name: 'mallory', password: 'mallory-password-1' }),
+      from: '127.0.0.2',
     });
     assert.equal(locked.status, 429, 'even the right password waits once throttled');
+    assert.ok(Number(locked.headers['retry-after']) >= 1);
+    // …but it does not lock the account: the owner, from their own source, gets in at once.
+    const owner = await send('POST', '/login', {
+      headers: { 'content-type': FORM, origin },
+      cookie: `__Host-airlock_login=${loginCookie}`,
+      body: form({ _csrf: token, name: 'mallory', password: 'mallory-password-1' }),
+      from: '127.0.0.3',
+    });
+    assert.equal(owner.status, 303, 'the real owner is not locked out by the guessing');
   });
 
   it('requires the session CSRF token on every state-changing request', async () => {
@@ -249,7 +262,7 @@ describe('console security', () => {
     assert.equal(ok.headers.location, `/approvals?done=approved&id=${id}`);
     const record = await h.queue.get(id);
     assert.equal(record?.status, 'approved');
-    assert.equal(record?.decidedBy, 'bob');
+    assert.equal(record?.decidedBy, 'console:bob', 'the principal of the signed-in account');
     // The header form (fetch from the page's script) works too; logout needs the token as well.
     const noTokenLogout = await send('POST', '/logout', { headers: { origin }, cookie: s.cookie });
     assert.equal(noTokenLogout.status, 403);

@@ -74,7 +74,7 @@ limits:
   rate: { perSecond: 1000, burst: 1000 }
   turnBudget: 100000
 pii:
-  actions: { EMAIL: allow, PHONE: allow, CARD: allow, IBAN: allow, SSN: allow, NINO: allow, IP: allow, NAME: allow, SECRET: allow }
+  actions: { EMAIL: allow, PHONE: allow, CARD: allow, IBAN: allow, SSN: allow, NINO: allow, IP: allow, NAME: allow, SECRET: allow, DNI: allow, NIE: allow, CODICE_FISCALE: allow, NIR: allow, BSN: allow, STEUER_ID: allow, ADDRESS: allow, POSTCODE: allow, DOB: allow }
 `;
 
 export interface StackOptions {

@@ -1,18 +1,23 @@
 /**
  * Who may use the relay's audit witness: only enrolled connectors (client certificate), each only
- * for its own tenant — submitting, reading and registering keys. Real relay, real connectors of two
+ * for its own tenant — submitting, reading and registering keys — and only audit keys certified by
+ * the tenant CA pinned at the relay are trusted (no poisoning by a connector with an enrollment token). Real relay, real connectors of two
  * tenants, real HTTPS on the relay host.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import https from 'node:https';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fetch } from 'undici';
-import { loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
-import { signCheckpoint } from '../../src/audit/audit-signing.js';
+import { generateAuditKey, loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
+import { signAuditKeyProof } from '../../src/audit/audit-key-proof.js';
+import { auditOrigin, signCheckpoint } from '../../src/audit/audit-signing.js';
 import { connectorRelayClient } from '../../src/connector/connector-audit.js';
 import { loadConnectorContext } from '../../src/connector/connector-context.js';
 import type { RelayHttpsClient } from '../../src/connector/relay-https-client.js';
+import { createCertificateAuthority } from '../../src/identity/pki.js';
+import { ensureTenantPki } from '../../src/identity/tenant-pki.js';
 import { everythingUpstream, type Stack, startStack } from './airlock-stack.js';
 
 let stack: Stack;
@@ -34,14 +39,27 @@ after(async () => {
   await stack?.close();
 });
 
-async function post(path: string, body: unknown) {
+async function post(path: string, body: string, type = 'application/json') {
   const res = await fetch(`${globex.baseUrl}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
+    headers: { 'content-type': type },
+    body,
     dispatcher: globex.dispatcher,
   });
-  return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
+  const text = await res.text();
+  let json: { error?: { code: string }; tenant?: string; keyId?: string } = {};
+  try {
+    json = JSON.parse(text) as typeof json;
+  } catch {
+    // tlog-witness answers are text
+  }
+  return { status: res.status, text, body: json };
+}
+
+async function globexCaProof(keyId: string) {
+  const pki = await ensureTenantPki(join(stack.dir, 'globex', 'tenant'), stack.tenant('globex').host);
+  const caKeyPem = await readFile(pki.caKeyFile, 'utf8');
+  return { tenantCaPem: pki.caCertPem, proof: signAuditKeyProof(caKeyPem, 'globex', keyId) };
 }
 
 test('a connector cannot submit or read checkpoints of another tenant', async () => {
@@ -49,38 +67,64 @@ test('a connector cannot submit or read checkpoints of another tenant', async ()
   const forAcme = signCheckpoint(key, {
     tenant: 'acme',
     treeSize: 999,
-    headHash: 'a'.repeat(64),
-    time: Date.now(),
+    rootHash: Buffer.alloc(32, 9),
+    time: 0,
   });
-  const refused = await post('/v1/audit/checkpoints', forAcme);
+  const refused = await post('/v1/audit/add-checkpoint', `old 0\n\n${forAcme.note}`, 'text/plain');
   assert.equal(refused.status, 403);
   assert.equal(refused.body.error?.code, 'AIRLOCK_AUDIT_API_WRONG_TENANT');
-
-  const read = await fetch(`${globex.baseUrl}/v1/audit/checkpoints?tenant=acme`, {
+  const read = await fetch(`${globex.baseUrl}/v1/audit/checkpoint?origin=${auditOrigin('acme')}`, {
     dispatcher: globex.dispatcher,
   });
   assert.equal(read.status, 403);
   await read.body?.cancel();
-
-  // Its own tenant is fine, and a key registered by globex's connector is registered for globex only.
-  const own = await fetch(`${globex.baseUrl}/v1/audit/checkpoints?tenant=globex`, {
+  const own = await fetch(`${globex.baseUrl}/v1/audit/checkpoint?origin=${auditOrigin('globex')}`, {
     dispatcher: globex.dispatcher,
   });
-  assert.equal(own.status, 200);
-  assert.equal(((await own.json()) as { tenant: string }).tenant, 'globex');
-  const acmeKeysBefore = await stack.relayStore.audit.listWitnessKeys('acme');
-  const registered = await post('/v1/audit/key', { publicKeyPem: key.publicKeyPem });
-  assert.equal(registered.status, 200);
-  assert.deepEqual(registered.body, { tenant: 'globex', keyId: key.keyId });
-  assert.deepEqual(await stack.relayStore.audit.listWitnessKeys('acme'), acmeKeysBefore);
-  const bad = await post('/v1/audit/key', { publicKeyPem: 'not a key' });
-  assert.equal(bad.status, 400);
+  assert.ok(own.status === 200 || own.status === 404, String(own.status));
+  await own.body?.cancel();
   assert.equal(
     await stack.relayStore.audit
-      .listWitnessCheckpoints('acme')
+      .listWitnessCheckpoints(auditOrigin('acme'))
       .then((r) => r.some((c) => c.treeSize === 999)),
     false,
   );
+});
+
+test('only audit keys certified by the pinned tenant CA are trusted: no witness poisoning by an enrolled connector', async () => {
+  const acmeKeysBefore = await stack.relayStore.audit.listWitnessKeys('acme');
+  // A key without a tenant CA proof, or certified by a CA the attacker made, is refused.
+  const rogue = generateAuditKey();
+  const noProof = await post('/v1/audit/key', JSON.stringify({ publicKeyPem: rogue.publicKeyPem }));
+  assert.equal(noProof.status, 400);
+  const fakeCa = await createCertificateAuthority({ commonName: 'attacker CA' });
+  const forged = await post(
+    '/v1/audit/key',
+    JSON.stringify({
+      publicKeyPem: rogue.publicKeyPem,
+      tenantCaPem: fakeCa.certPem,
+      proof: signAuditKeyProof(fakeCa.keyPem, 'globex', rogue.keyId),
+    }),
+  );
+  assert.equal(forged.status, 403);
+  assert.equal(forged.body.error?.code, 'AIRLOCK_AUDIT_PIN_CA_MISMATCH');
+  // ...so its huge checkpoint is refused and cannot block the real trail.
+  const huge = signCheckpoint(rogue, {
+    tenant: 'globex',
+    treeSize: 1_000_000_000,
+    rootHash: Buffer.alloc(32, 1),
+    time: 0,
+  });
+  const poison = await post('/v1/audit/add-checkpoint', `old 0\n\n${huge.note}`, 'text/plain');
+  assert.equal(poison.status, 403, poison.text);
+  // The right tenant CA certifies a key, for globex only.
+  const good = await post(
+    '/v1/audit/key',
+    JSON.stringify({ publicKeyPem: rogue.publicKeyPem, ...(await globexCaProof(rogue.keyId)) }),
+  );
+  assert.equal(good.status, 200, good.text);
+  assert.equal(good.body.tenant, 'globex');
+  assert.deepEqual(await stack.relayStore.audit.listWitnessKeys('acme'), acmeKeysBefore);
 });
 
 test('without a connector client certificate the witness answers 401', async () => {
@@ -91,7 +135,7 @@ test('without a connector client certificate the witness answers 401', async () 
       servername: stack.relay.relayHost,
       ca: stack.relay.caPem,
       method: 'GET',
-      path: '/v1/audit/checkpoints?tenant=acme',
+      path: '/v1/audit/checkpoint?origin=airlock.audit/acme',
       headers: { host: `${stack.relay.relayHost}:${stack.relay.port}` },
       agent: false,
     });

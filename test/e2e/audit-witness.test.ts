@@ -1,9 +1,10 @@
 /**
  * The audit trail through the real relay: agents' calls (allowed and refused) and admin actions
  * become chained entries in the connector's store, signed checkpoints reach the relay's witness over
- * the connector's authenticated HTTPS, `airlock audit verify --witness` passes, and cutting off the
- * tail after a witnessed checkpoint (local checkpoints included, as an attacker would) passes a
- * local-only verify but is named as a truncation by `airlock audit verify --witness`.
+ * the connector's authenticated HTTPS (C2SP tlog-witness), `airlock audit verify` passes, and
+ * cutting off the tail after a witnessed checkpoint (local checkpoints included, as an attacker
+ * would) passes `verify --offline` but is named as a truncation by `airlock audit verify`, and the
+ * connector's start-up check refuses to start on it, saying what to run.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -32,9 +33,11 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   const acme = stack.tenant('acme');
   const ledger = acme.connector.audit;
 
-  // The audit key was registered with the relay's witness at enrollment (and again at start).
-  const keys = await stack.relayStore.audit.listWitnessKeys('acme');
-  assert.ok(keys.some((k) => k.keyId === ledger.keyId));
+  // The audit key was registered with the relay's witness, certified by the tenant CA.
+  const registered = async () =>
+    (await stack.relayStore.audit.listWitnessKeys('acme')).some((k) => k.keyId === `pinned:${ledger.keyId}`);
+  for (let i = 0; i < 100 && !(await registered()); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(await registered());
   assert.equal(auditKeyId(auditPublicKeyFromPem(ledger.publicKeyPem)), ledger.keyId);
 
   // Admin actions from the CLI, while the connector runs: a second writer on the same chain.
@@ -98,12 +101,12 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   // Everything so far is checkpointed and witnessed by the relay.
   const cp = await ledger.checkpoint();
   assert.ok(await ledger.drainWitnesses(5_000), 'the relay witnessed every checkpoint');
-  const witnessed = await stack.relayStore.audit.listWitnessCheckpoints('acme');
-  assert.ok(witnessed.length >= 2, 'checkpoints every 5 entries reached the relay');
+  const witnessed = await stack.relayStore.audit.listWitnessCheckpoints('airlock.audit/acme');
+  assert.ok(witnessed.length >= 2, 'checkpoints reached the relay');
   assert.equal(witnessed.at(-1)?.treeSize, cp?.treeSize ?? ledger.head.seq);
-  assert.equal(witnessed.at(-1)?.headHash, ledger.head.hash);
+  assert.equal(witnessed.at(-1)?.headHash, ledger.stats().rootHash);
 
-  const ok = await runCliResult(['audit', 'verify', '--config', acme.configFile, '--witness']);
+  const ok = await runCliResult(['audit', 'verify', '--config', acme.configFile]);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /^audit trail OK: \d+ entries/);
 
@@ -126,7 +129,15 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
     storedNow.map((e) => e.hash),
   );
   const keyFile = join(stack.dir, 'acme', 'audit', 'audit-key.pub.pem');
-  const offline = await runCliResult(['audit', 'verify', '--file', exportFile, '--key', keyFile]);
+  const offline = await runCliResult([
+    'audit',
+    'verify',
+    '--file',
+    exportFile,
+    '--key',
+    keyFile,
+    '--offline',
+  ]);
   assert.equal(offline.code, 0, offline.stdout + offline.stderr);
   const ocsfFile = join(stack.dir, 'acme-trail.ocsf.jsonl');
   const ocsf = await runCliResult([
@@ -144,7 +155,7 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   // Stop the connector (its final checkpoint is witnessed too), then cut off its last 4 entries
   // AND the local checkpoints covering them, as someone controlling the connector's disk would.
   await acme.connector.close();
-  const finalWitnessed = (await stack.relayStore.audit.listWitnessCheckpoints('acme')).at(-1);
+  const finalWitnessed = (await stack.relayStore.audit.listWitnessCheckpoints('airlock.audit/acme')).at(-1);
   assert.ok(finalWitnessed);
   const cut = finalWitnessed.treeSize - 4;
   const db = new Database(join(stack.dir, 'acme', 'airlock.db'));
@@ -155,17 +166,50 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
     db.close();
   }
 
-  const local = await runCliResult(['audit', 'verify', '--config', acme.configFile]);
+  // Without a witness (an export verified on its own), a clean cut is invisible: --offline accepts it
+  // and says what it did not check; without --offline, no witness means no verdict.
+  const cutExport = join(stack.dir, 'acme-cut.jsonl');
+  const exportedCut = await runCliResult([
+    'audit',
+    'export',
+    '--config',
+    acme.configFile,
+    '--out',
+    cutExport,
+  ]);
+  assert.equal(exportedCut.code, 0, exportedCut.stderr);
+  const local = await runCliResult(['audit', 'verify', '--file', cutExport, '--key', keyFile, '--offline']);
   assert.equal(
     local.code,
     0,
     `without the witness, a clean cut is invisible: ${local.stdout}${local.stderr}`,
   );
-  const caught = await runCliResult(['audit', 'verify', '--config', acme.configFile, '--witness']);
+  assert.match(local.stdout, /NOT CHECKED: no witness was consulted/);
+  const noWitness = await runCliResult(['audit', 'verify', '--file', cutExport, '--key', keyFile]);
+  assert.equal(noWitness.code, 1, noWitness.stdout);
+  assert.match(noWitness.stdout, /unwitnessed/);
+  // Even --offline checks the witnesses that answer.
+  const offlineButReachable = await runCliResult([
+    'audit',
+    'verify',
+    '--config',
+    acme.configFile,
+    '--offline',
+  ]);
+  assert.equal(offlineButReachable.code, 1, offlineButReachable.stdout);
+  const caught = await runCliResult(['audit', 'verify', '--config', acme.configFile]);
   assert.equal(caught.code, 1, caught.stdout + caught.stderr);
-  assert.match(caught.stdout, /FAILED/, caught.stderr);
   assert.match(caught.stdout, new RegExp(`FAILED at entry ${cut + 1}: truncated`), caught.stderr);
   assert.match(caught.stdout, new RegExp(`entries ${cut + 1}\\.\\.${finalWitnessed.treeSize} were removed`));
-  assert.match(caught.stdout, /witnessed checkpoint/);
+  assert.match(caught.stdout, /cosigned by witness relay/);
   t.diagnostic(caught.stdout.trim());
+
+  // The start-up check refuses to extend the cut trail and says what to run.
+  await assert.rejects(acme.restart(), (e: unknown) => {
+    const m = (e as Error).message;
+    return (
+      /AIRLOCK_AUDIT_TAMPERED|does not verify/.test(`${(e as { code?: string }).code} ${m}`) &&
+      /airlock audit verify --config/.test(m)
+    );
+  });
 });

@@ -13,7 +13,7 @@ export interface Running {
 }
 
 /** Start a long-running command with `--json` and wait for its one ready line. */
-export async function startCli(args: string[], timeoutMs = 20_000): Promise<Running> {
+export async function startCli(args: string[], timeoutMs = 60_000): Promise<Running> {
   const child = spawn(process.execPath, [CLI, ...args, '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, AIRLOCK_LOG_LEVEL: 'warn' },

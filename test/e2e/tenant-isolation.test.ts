@@ -1,11 +1,13 @@
 /**
  * Tenant isolation on one relay: connections are routed by SNI to the owning tenant only, a
  * misrouted connection fails the TLS handshake (wrong tenant key), and a client certificate minted
- * by tenant A's CA is refused by tenant B's connector.
+ * by tenant A's CA is refused by tenant B's connector, and tenant A's CA cannot bind a connector to B.
  */
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { connectToTenant } from '../../src/agent/index.js';
+import { enrollConnector, issueConnectorBinding } from '../../src/connector/enroll-client.js';
 import { type Stack, startStack } from './airlock-stack.js';
 
 let stack: Stack;
@@ -71,4 +73,26 @@ test('a connection with tenant B’s SNI but pinning tenant A’s CA fails the T
   const globex = stack.tenant('globex');
   const misrouted = { ...globex.connection(globex.agent), caPem: acme.agent.caPem };
   await assert.rejects(connectToTenant(misrouted, { name: 'misrouted', version: '1' }));
+});
+
+test('tenant A’s CA cannot bind a connector to tenant B (each tenant pinned its own CA)', async () => {
+  const acme = stack.tenant('acme');
+  const pki = acme.connector.pki;
+  const binding = await issueConnectorBinding({
+    keyPem: await readFile(pki.caKeyFile, 'utf8'),
+    certPem: pki.caCertPem,
+  });
+  await assert.rejects(
+    enrollConnector({
+      relayUrl: `tls://relay.localhost:${stack.relay.port}`,
+      relayCaPem: stack.relay.caPem,
+      token: await stack.relay.createEnrollmentToken('globex'),
+      connectTo: { host: '127.0.0.1', port: stack.relay.port },
+      proxy: false,
+      binding,
+    }),
+    (err: { code?: string }) => err.code === 'AIRLOCK_ENROLL_BINDING_INVALID',
+  );
+  const states = (await stack.relay.connectors('globex')).map((c) => c.state);
+  assert.deepEqual(states, ['online'], 'globex still has exactly its own connector');
 });

@@ -30,6 +30,8 @@ roles:
   agent:
     tools: ["gw.*"]
 tools:
+  - match: gw.transfer
+    tier: approve
   - match: "gw.*"
     tier: auto
 limits:
@@ -178,5 +180,15 @@ describe('budgets and limits', () => {
     );
     assert.ok(Date.now() - started < 4000, 'refused long before the upstream would have answered');
     assert.equal(resultText(await client.callTool({ name: 'gw.slow', arguments: { ms: 10 } })), 'slept 10');
+  });
+
+  it('upstream timeout does not count the time a person takes to approve', async () => {
+    const client = await gateway.connect('slow-bot', 'legacy');
+    // Approved after 600 ms, three times the 200 ms upstream timeout: the call still runs.
+    const result = await client.callTool({
+      name: 'gw.transfer',
+      arguments: { amount: 600, to: 'patient-alice' },
+    });
+    assert.notEqual(result.isError, true, resultText(result));
   });
 });

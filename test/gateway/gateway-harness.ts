@@ -20,6 +20,7 @@ import { tier } from '../../src/gateway/tier-stage.js';
 import { validate } from '../../src/gateway/validate-stage.js';
 import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
+import type { UpstreamConfig } from '../../src/mcp/upstream-config.js';
 import type { PolicyEngine } from '../../src/policy/policy-engine.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -34,12 +35,19 @@ import {
 
 export const GATEWAY_FIXTURE = new URL('./gateway-fixture-server.js', import.meta.url).pathname;
 
-/** A test approval queue: `to: alice` is approved, `to: mallory` denied, anything else pending. */
+/**
+ * A test approval queue: `to: alice` is approved, `to: mallory` denied, `to: patient-alice` approved
+ * after `amount` milliseconds (a person taking their time), anything else pending.
+ */
 export class TestApprovals implements ApprovalHook {
   readonly requests: ApprovalRequest[] = [];
   async request(req: ApprovalRequest): Promise<ApprovalOutcome> {
     this.requests.push(req);
     const to = req.arguments.to;
+    if (to === 'patient-alice') {
+      await new Promise((resolve) => setTimeout(resolve, Number(req.arguments.amount)));
+      return { decision: 'approved', approvalId: 'apr-late', approver: 'sam' };
+    }
     if (to === 'alice') return { decision: 'approved', approvalId: 'apr-ok', approver: 'sam' };
     if (to === 'mallory') {
       return {
@@ -79,6 +87,8 @@ export interface HarnessOptions {
   agents: string[];
   /** Extra options for the catalog pinning. */
   pinning?: { pollIntervalMs?: number };
+  /** Upstreams (default: the gateway fixture as `gw`). */
+  upstreams?: UpstreamConfig[];
   /** Stage list override (default: the full policy pipeline). */
   stages?: (deps: {
     policy: () => PolicyEngine;
@@ -99,9 +109,11 @@ export async function startGateway(options: HarnessOptions): Promise<GatewayHarn
     const catalogStore = await openStore({ url: catalogStoreUrl });
     closers.push(() => catalogStore.close());
     const policy = { engine: parsePolicy(options.policyYaml, 'test-policy.yaml').engine };
-    const upstreams = UpstreamCatalog.fromConfig([
-      { name: 'gw', kind: 'stdio', command: process.execPath, args: [GATEWAY_FIXTURE] },
-    ]);
+    const upstreams = UpstreamCatalog.fromConfig(
+      options.upstreams ?? [
+        { name: 'gw', kind: 'stdio', command: process.execPath, args: [GATEWAY_FIXTURE] },
+      ],
+    );
     closers.push(() => upstreams.close());
     await upstreams.start();
     const pinning = new ToolPinning({
@@ -182,7 +194,7 @@ export async function startGateway(options: HarnessOptions): Promise<GatewayHarn
 export async function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined> | T | undefined,
-  timeoutMs = 10_000,
+  timeoutMs = 60_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;

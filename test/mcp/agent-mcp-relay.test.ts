@@ -134,7 +134,7 @@ function text(result: unknown): string {
   return content.map((c) => c.text ?? '').join('');
 }
 
-async function eventually(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+async function eventually(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -262,7 +262,11 @@ describe('pii stage in front of the sample ERP', () => {
     const read = (await pipeline()(context('resources/read', { uri: `erp://customers/${customer.id}` }))) as {
       contents: { uri: string; text: string }[];
     };
-    assert.equal(read.contents[0]?.uri, `erp://customers/${customer.id}`, 'URIs are left alone');
+    assert.equal(
+      read.contents[0]?.uri,
+      `erp://customers/${customer.id}`,
+      'a URI without personal data is unchanged',
+    );
     assert.ok(!read.contents[0]?.text.includes(customer.email));
     assert.match(read.contents[0]?.text ?? '', /\[\[EMAIL:[0-9a-f]{8}\]\]/);
 
@@ -306,15 +310,17 @@ describe('pii stage in front of the sample ERP', () => {
     );
   });
 
-  it('leaves other methods untouched', async () => {
+  it('redacts list results too (descriptions, titles, URIs), keeping tool names callable', async () => {
     const list = compose(
       [piiStage({ vault: new PiiVault({ tenant: 'acme', keys: acmeKeys, repository: store.vault }) })],
       async () => ({
-        tools: [{ name: 'x', description: 'mail anna@example.com' }],
+        tools: [{ name: 'mail_anna@example.com', description: 'mail anna@example.com' }],
       }),
     );
     const ctx = context('tools/list', {});
-    assert.deepEqual(await list(ctx), { tools: [{ name: 'x', description: 'mail anna@example.com' }] });
-    assert.equal(ctx.decisions.length, 0);
+    const out = (await list(ctx)) as { tools: { name: string; description: string }[] };
+    assert.equal(out.tools[0]?.name, 'mail_anna@example.com', 'tool names are identifiers');
+    assert.match(out.tools[0]?.description ?? '', /^mail \[\[EMAIL:[0-9a-f]{8}\]\]$/);
+    assert.equal(ctx.decisions.at(-1)?.outcome, 'modify');
   });
 });

@@ -14,6 +14,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { ConfigValidationError } from '../../src/config/load-yaml.js';
 import { StoreError } from '../../src/errors/airlock-error.js';
+import { pinnedConditionProblems } from '../../src/policy/condition-pin-check.js';
 import type { PolicySubject } from '../../src/policy/policy-engine.js';
 import { policyHash } from '../../src/policy/policy-loader.js';
 import {
@@ -275,6 +276,32 @@ describe('policy hot reload', () => {
     assert.ok(error instanceof StoreError);
     assert.equal(error.code, 'AIRLOCK_STORE_CLOSED');
     assert.equal(watcher.engine.canCall(bot, 'erp.update_claim'), false, 'the old policy stays in force');
+  });
+
+  test('a change whose conditions do not fit the pinned schemas is refused by `check`', async () => {
+    const file = join(dir, 'pinned-check.yaml');
+    await writeFile(file, policyText('"erp.*"'));
+    const pinned = [{ name: 'erp.refund', inputSchema: { type: 'object', properties: { amount: {} } } }];
+    const watcher = await watchPolicy({
+      file,
+      fsWatch: false,
+      pollIntervalMs: 0,
+      check: (loaded) => pinnedConditionProblems(loaded.engine, pinned),
+    });
+    toClose.push(watcher);
+    const withCondition = (property: string) =>
+      `${policyText('"erp.*"')}  - match: erp.refund\n    when: { arguments: { properties: { ${property}: { maximum: 5 } } } }\n    tier: block\n`;
+    await writeFile(file, withCondition('amout'));
+    const rejected = await watcher.reload();
+    assert.equal(rejected.outcome, 'rejected');
+    assert.match(
+      rejected.outcome === 'rejected' ? rejected.error.message : '',
+      /erp\.refund: rule tools\[1\]: arguments\.amout is not a property .*did you mean "amount"/,
+    );
+    assert.equal(watcher.current.policy.tools.length, 1, 'the old policy stays in force');
+    await writeFile(file, withCondition('amount'));
+    assert.equal((await watcher.reload()).outcome, 'changed');
+    assert.equal(watcher.current.policy.tools[1]?.match, 'erp.refund', 'the fixed change is in force');
   });
 
   test('an invalid policy at start-up is refused', async () => {

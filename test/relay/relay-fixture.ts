@@ -5,7 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
-import { enrollConnector } from '../../src/connector/enroll-client.js';
+import { enrollConnector, issueConnectorBinding } from '../../src/connector/enroll-client.js';
 import {
   type CertifiedKey,
   createCertificateAuthority,
@@ -91,15 +91,20 @@ export async function startRelayFixture(
   };
 }
 
-/** Enrolls a connector for `tenant` and returns its credential. */
-export async function enroll(fixture: RelayFixture, tenant = 'acme') {
+/**
+ * Enrolls a connector for `tenant` and returns its credential. By default it is bound with the tenant
+ * CA of {@link tenantTls} (the first one pins it); `{ bound: false }` enrolls with the token alone.
+ */
+export async function enroll(fixture: RelayFixture, tenant = 'acme', options: { bound?: boolean } = {}) {
   const token = await fixture.relay.createEnrollmentToken(tenant);
+  const binding = options.bound === false ? undefined : await issueConnectorBinding((await tenantTls()).ca);
   return enrollConnector({
     relayUrl: fixture.tlsUrl,
     relayCaPem: fixture.relay.caPem,
     token,
     connectTo: fixture.connectTo,
     proxy: false,
+    ...(binding ? { binding } : {}),
   });
 }
 

@@ -144,7 +144,7 @@ describe('relay host: per-source connection limit', () => {
     );
     assert.match(refused, /alert number 80|internal error/i);
     const metrics = await adminGet(limited.relay.adminPort, '/metrics');
-    assert.match(metrics.body, /airlock_relay_routing_failures_total\{reason="source_connection_limit"\} 1/);
+    assert.match(metrics.body, /airlock_relay_routing_failures_total\{reason="relay_host_source_limit"\} 1/);
     open.pop()?.destroy();
     await new Promise((resolve) => setTimeout(resolve, 100));
     const again = await dialRelayHost(limited);
@@ -220,8 +220,11 @@ describe('host and source helpers', () => {
     assert.equal(sourceKey('203.0.113.7'), '203.0.113.7');
     assert.equal(sourceKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
     assert.equal(sourceKey('2001:db8:1:2:bbbb:cccc:dddd:eeee'), '2001:db8:1:2::/64');
-    assert.equal(sourceKey('2001:db8::1'), '2001:db8:0:0::/64');
-    assert.equal(sourceKey('::1'), '0:0:0:0::/64');
-    assert.equal(sourceKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+    assert.equal(sourceKey('2001:db8::1'), '2001:db8::/64');
+    assert.equal(sourceKey('2001:DB8:0:0:1::'), '2001:db8::/64');
+    assert.equal(sourceKey('::1'), '::/64');
+    assert.equal(sourceKey('fe80::1%eth0'), 'fe80::/64');
+    assert.equal(sourceKey('not an address'), 'unknown');
+    assert.equal(sourceKey(undefined), 'unknown');
   });
 });

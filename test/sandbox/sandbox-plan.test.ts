@@ -225,7 +225,7 @@ describe("the connector's YAML sandbox block", () => {
       sandboxFromYaml(undefined, { resolvePath: (p) => p, hiddenPaths: [] }).mode,
       DEFAULT_SANDBOX_MODE,
     );
-    assert.equal(DEFAULT_SANDBOX_MODE, 'preferred');
+    assert.equal(DEFAULT_SANDBOX_MODE, 'required');
   });
 
   it('refuses unknown modes, typos, bad variable names and sandbox on an HTTP upstream', () => {

@@ -212,21 +212,42 @@ for (const backend of [sqliteBackend(), postgresBackend()]) {
       const { store } = await fresh();
       await store.relay.addTenant('acme', 0);
       await store.relay.addTenant('globex', 0);
-      const c1 = { id: 'c1', tenant: 'acme', keyFingerprint: 'aa', certSerial: '01', enrolledAt: 10 };
-      const c2 = { id: 'c2', tenant: 'acme', keyFingerprint: 'bb', certSerial: '02', enrolledAt: 20 };
+      const bound = { boundCaFingerprint: 'ca-aa' };
+      const c1 = {
+        id: 'c1',
+        tenant: 'acme',
+        keyFingerprint: 'aa',
+        certSerial: '01',
+        enrolledAt: 10,
+        ...bound,
+      };
+      const c2 = {
+        id: 'c2',
+        tenant: 'acme',
+        keyFingerprint: 'bb',
+        certSerial: '02',
+        enrolledAt: 20,
+        ...bound,
+      };
       const c3 = { id: 'c3', tenant: 'globex', keyFingerprint: 'cc', certSerial: '03', enrolledAt: 15 };
+      const c3Unbound = { ...c3, boundCaFingerprint: null };
       await store.relay.addConnector(c2);
       await store.relay.addConnector(c1);
-      await store.relay.addConnector(c3);
-      assert.deepEqual(await store.relay.getConnector('c1'), { ...c1, revokedAt: null });
+      await store.relay.addConnector(c3Unbound);
+      assert.deepEqual(await store.relay.getConnector('c1'), { ...c1, revokedAt: null, lastSeenAt: null });
+      assert.deepEqual(await store.relay.getConnector('c3'), {
+        ...c3Unbound,
+        revokedAt: null,
+        lastSeenAt: null,
+      });
       assert.equal(await store.relay.getConnector('zz'), undefined);
       assert.deepEqual(
         (await store.relay.listConnectors()).map((c) => c.id),
         ['c1', 'c3', 'c2'],
       );
       assert.deepEqual(await store.relay.listConnectors('acme'), [
-        { ...c1, revokedAt: null },
-        { ...c2, revokedAt: null },
+        { ...c1, revokedAt: null, lastSeenAt: null },
+        { ...c2, revokedAt: null, lastSeenAt: null },
       ]);
       assert.deepEqual(await store.relay.listConnectors('nobody'), []);
       await assert.rejects(store.relay.addConnector(c1), isStoreError('AIRLOCK_STORE_DUPLICATE'));

@@ -20,6 +20,7 @@ import { Backoff } from '../../supervision/backoff.js';
 import { type Clock, systemClock } from '../../supervision/clock.js';
 import { createAcmeAccountKey, type IssuedAcmeCertificate, issueAcmeCertificate } from './acme-issuer.js';
 import { AlpnChallenges } from './alpn-challenges.js';
+import type { Dns01Hook } from './dns01-hook.js';
 
 /** Renew when the certificate has less than this left (Let's Encrypt's advice is a third of 90 days). */
 export const DEFAULT_ACME_RENEW_BEFORE_MS = 30 * 24 * 3600 * 1000;
@@ -37,6 +38,8 @@ export interface AcmeCertificateOptions {
   renewBeforeMs?: number;
   checkIntervalMs?: number;
   retryMaxMs?: number;
+  /** Answer DNS-01 with this hook instead of TLS-ALPN-01 through the relay. */
+  dns01?: Dns01Hook;
   onCertificate: (certificate: IssuedAcmeCertificate) => void;
   clock?: Clock;
   logger?: Logger;
@@ -130,6 +133,7 @@ export class AcmeCertificate {
       ...(this.accountUrl ? { accountUrl: this.accountUrl } : {}),
       ...(this.options.contact ? { contact: this.options.contact } : {}),
       ...(this.options.directoryCaPem ? { directoryCaPem: this.options.directoryCaPem } : {}),
+      ...(this.options.dns01 ? { dns01: this.options.dns01 } : {}),
       logger: this.logger,
     });
     await writeFile(join(dir, 'tenant.key'), issued.keyPem, { mode: 0o600 });
@@ -139,11 +143,7 @@ export class AcmeCertificate {
     this.accountUrl = issued.accountUrl;
     this.backoff.connected();
     this.nextAttemptAt = 0;
-    this.logger.info(
-      { hostname: this.options.hostname, notAfter: issued.notAfter.toISOString() },
-      'ACME certificate installed',
-    );
-    this.options.onCertificate(issued);
+    this.options.onCertificate(issued); // the caller logs the installation (one line per certificate)
     return issued;
   }
 

@@ -14,6 +14,7 @@ import acme from 'acme-client';
 import { type Logger, pino } from 'pino';
 import { AirlockError } from '../../errors/airlock-error.js';
 import type { AlpnChallenges } from './alpn-challenges.js';
+import type { Dns01Hook } from './dns01-hook.js';
 
 export interface AcmeIssueOptions {
   directoryUrl: string;
@@ -23,6 +24,8 @@ export interface AcmeIssueOptions {
   /** PEM of the ACME account key (made once with {@link createAcmeAccountKey}, kept on disk). */
   accountKeyPem: string;
   challenges: AlpnChallenges;
+  /** Answer DNS-01 with this hook instead of TLS-ALPN-01 (relay domains the CA cannot reach). */
+  dns01?: Dns01Hook;
   /** Extra trust for the directory's own HTTPS (a private or test CA such as Pebble's). */
   directoryCaPem?: string;
   /** The account's URL from an earlier order (renewals reuse the account instead of re-creating it). */
@@ -68,10 +71,15 @@ export async function issueAcmeCertificate(options: AcmeIssueOptions): Promise<I
       csr,
       ...(options.contact ? { email: options.contact } : {}),
       termsOfServiceAgreed: true,
-      challengePriority: ['tls-alpn-01'],
+      challengePriority: [options.dns01 ? 'dns-01' : 'tls-alpn-01'],
       // The connector cannot always reach its own public name; the CA's validation is what counts.
       skipChallengeVerification: true,
-      challengeCreateFn: async (authz, _challenge, keyAuthorization) => {
+      challengeCreateFn: async (authz, challenge, keyAuthorization) => {
+        if (challenge.type === 'dns-01' && options.dns01) {
+          await options.dns01.run('create', `_acme-challenge.${authz.identifier.value}`, keyAuthorization);
+          logger.info({ hostname: authz.identifier.value }, 'ACME challenge ready (dns-01)');
+          return;
+        }
         const [challengeKey, challengeCert] = await acme.crypto.createAlpnCertificate(
           authz,
           keyAuthorization,
@@ -82,7 +90,11 @@ export async function issueAcmeCertificate(options: AcmeIssueOptions): Promise<I
         });
         logger.info({ hostname: authz.identifier.value }, 'ACME challenge ready (tls-alpn-01)');
       },
-      challengeRemoveFn: async (authz) => {
+      challengeRemoveFn: async (authz, challenge, keyAuthorization) => {
+        if (challenge.type === 'dns-01' && options.dns01) {
+          await options.dns01.run('remove', `_acme-challenge.${authz.identifier.value}`, keyAuthorization);
+          return;
+        }
         options.challenges.delete(authz.identifier.value);
       },
     });

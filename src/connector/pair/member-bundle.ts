@@ -7,6 +7,7 @@
  * - `tenant/ca.key`, `tenant/ca.pem`, `tenant/server.key`, `tenant/server.pem` — the tenant CA and TLS key
  * - `pii/vault-key.json` — the PII vault keys (tokens issued by one member resolve on the other)
  * - `audit/audit-key.pem`, `audit/audit-key.pub.pem` — the audit signing key (one trail, one signer)
+ * - `upstream-token-key.json` — the key of upstream and approval tokens (one JWKS for every member)
  * - `acme/*` when the tenant has a publicly trusted certificate
  * and the connector binding for the new member (a certificate issued by the tenant CA, see
  * `saveBindingBundle`), so that the relay accepts its tunnels.
@@ -35,6 +36,8 @@ export const MEMBER_FILES = {
     'audit/audit-key.pem',
     'audit/audit-key.pub.pem',
   ],
+  /** The upstream/approval token signing key: both members sign with it, so one JWKS verifies both. */
+  optional: ['upstream-token-key.json'],
   optionalDirs: ['acme'],
 } as const;
 
@@ -72,6 +75,13 @@ export async function collectMemberBundle(
 ): Promise<MemberBundle> {
   const files: MemberFile[] = [];
   for (const path of MEMBER_FILES.required) files.push(await readMemberFile(dataDir, path));
+  for (const path of MEMBER_FILES.optional) {
+    const exists = await stat(join(dataDir, path)).then(
+      () => true,
+      () => false,
+    );
+    if (exists) files.push(await readMemberFile(dataDir, path));
+  }
   for (const dir of MEMBER_FILES.optionalDirs) {
     const names = await readdir(join(dataDir, dir)).catch(() => [] as string[]);
     for (const name of names.sort()) files.push(await readMemberFile(dataDir, `${dir}/${name}`));

@@ -23,6 +23,15 @@
 import nlp from 'compromise';
 import { PII_PRIORITY, type PiiDetector, type PiiSpan } from '../pii-types.js';
 import {
+  CUE_PREPOSITIONS,
+  HONORIFIC_BEFORE,
+  isAdjective,
+  isThingWord,
+  PARTICLE_TAIL,
+  ROLE_NOUNS,
+  THING_KEYS,
+} from './name-cues.js';
+import {
   DATE_WORDS,
   foldWord,
   GREETINGS,
@@ -58,15 +67,20 @@ const MAX_NAME_WORDS = 5;
 
 const WORD = String.raw`(?:\p{Lu}['’])?\p{Lu}[\p{Ll}\p{M}][\p{L}\p{M}]*(?:-(?:\p{Lu}['’])?\p{Lu}[\p{L}\p{M}]+)*`;
 const PARTICLE =
-  '(?:van|von|der|den|de|del|della|dei|di|da|du|des|la|las|le|los|ten|ter|zu|y|dos|das|do|bin|ibn|al|el|mac)';
+  '(?:van|von|der|den|de|del|della|dei|di|da|du|des|la|las|le|los|ten|ter|zu|y|e|dos|das|do|bin|ibn|al|el|mac)';
 const SUFFIX = String.raw`(?:,?\s+(?:Jr\.?|Sr\.?|II|III|IV|PhD|MD)(?![\p{L}]))`;
 const RUN = new RegExp(
-  String.raw`(?<![\p{L}\p{M}\p{N}@._\-/])${WORD}(?:[ \t]+(?:${PARTICLE}[ \t]+){0,2}${WORD})*${SUFFIX}?(?![\p{L}\p{N}]|[._@+-][\p{L}\p{N}])`,
+  String.raw`(?<![\p{L}\p{M}\p{N}@._\-/])${WORD}(?:[ \t]+(?:${PARTICLE}[ \t]+){0,4}${WORD})*${SUFFIX}?(?![\p{L}\p{N}]|[._@+-][\p{L}\p{N}])`,
   'gu',
 );
 const WORD_G = new RegExp(WORD, 'gu');
+/** Keys of a person's record next to a `"name":` field. */
+const PERSON_RECORD =
+  /["'](?:e-?mail\w*|\w*phone\w*|mobile|tel|birth\w*|dob|date_?of_?birth|gender|address|street\w*|iban|ssn|salutation|title|first_?name|last_?name)["']\s*:/i;
 const WORD_ONLY = new RegExp(`^${WORD}$`, 'u');
 const PARTICLE_ONLY = new RegExp(`^${PARTICLE}$`, 'u');
+const SUFFIX_START = new RegExp(`^${SUFFIX}`, 'u');
+const LEADING_PARTICLES = new RegExp(String.raw`(?:^|[^\p{L}\s][ \t]*)((?:${PARTICLE}[ \t]+){1,3})$`, 'u');
 const WEAK_CUE = /\b(?:from|to|for|and|told|asked|von|für|an|und|pour|et|por|para|y|voor|en|di|da|per)\s+$/iu;
 const LABEL_BEFORE = /["']?([\p{L}_ -]{2,40}?)["']?\s*[:=]\s*["']?\s*$/u;
 /** Role nouns that may start a capitalised run before the name itself. */
@@ -107,7 +121,7 @@ export function nameDetector(options: NameDetectorOptions = {}): PiiDetector {
     detect(text, context) {
       if (!/\p{Lu}\p{Ll}/u.test(text)) return [];
       const keyName = context?.key === undefined ? undefined : normalizeKey(context.key);
-      if (keyName !== undefined && NON_PERSON_KEYS.has(keyName)) return [];
+      if (keyName !== undefined && (NON_PERSON_KEYS.has(keyName) || THING_KEYS.has(keyName))) return [];
       const whole = keyName === undefined ? undefined : wholeValueName(text, keyName);
       if (whole) return [whole];
       const all = [...candidates(text)];
@@ -218,7 +232,7 @@ function* candidates(text: string): Generator<Candidate> {
     };
     for (const w of words) {
       const lower = w.word.toLowerCase();
-      if (piece.length === 0 && HONORIFICS.has(w.word)) {
+      if (piece.length === 0 && (HONORIFICS.has(w.word) || HONORIFIC_BEFORE.test(` ${w.word} `))) {
         cue = 3;
         continue;
       }
@@ -233,6 +247,11 @@ function* candidates(text: string): Generator<Candidate> {
       if (piece.length > 0 && PARTICLES.has(lower)) {
         // A capitalised particle inside a name: "Geminiano De Martino".
         piece.push(w);
+        continue;
+      }
+      if (piece.length === 0 && more && (ROLE_WORDS.has(lower) || ROLE_NOUNS.has(lower))) {
+        // "Sender Anna Schmidt", "Kunde Max Weber": a capitalised role word introduces the name.
+        cue = Math.max(cue, 2);
         continue;
       }
       // Street words that are also given names ("Trace McDermott") only spoil a run after its first word,
@@ -252,11 +271,6 @@ function* candidates(text: string): Generator<Candidate> {
         continue;
       }
       if (piece.length === 0 && DATE_WORDS.has(w.word) && !isFirstName(w.word)) continue;
-      if (piece.length === 0 && more && ROLE_WORDS.has(lower)) {
-        // "Sender Anna Schmidt", "Contact Tom Weber": a capitalised role word introduces the name.
-        cue = Math.max(cue, 2);
-        continue;
-      }
       if (piece.length === 0 && PLACE_PREFIXES.has(w.word)) spoiled = true;
       piece.push(w);
     }
@@ -270,7 +284,7 @@ function scorePiece(text: string, piece: Word[], cueScore: number, runEnd: numbe
   const last = piece[piece.length - 1];
   if (!first || !last || piece.length > MAX_NAME_WORDS) return undefined;
   let end = last.end;
-  const suffix = new RegExp(`^${SUFFIX}`, 'u').exec(text.slice(end, runEnd));
+  const suffix = SUFFIX_START.exec(text.slice(end, runEnd));
   if (suffix) end += suffix[0].length;
   // The word right after may name an organisation ("Weber & Partner", "Leroy S.A.").
   const after = /^\s*(?:&|\+|und|and|et|y|e|en)?\s*([\p{Lu}][\p{L}.]*)/u.exec(text.slice(end, end + 40));
@@ -289,16 +303,24 @@ function scorePiece(text: string, piece: Word[], cueScore: number, runEnd: numbe
   ) {
     return undefined;
   }
-  const label = LABEL_BEFORE.exec(before)?.[1];
+  const label = LABEL_BEFORE.exec(before.replace(PARTICLE_TAIL, ''))?.[1];
   const labelKey = normalizeLabel(label);
-  if (labelKey !== undefined && NON_PERSON_KEYS.has(labelKey)) return undefined;
+  if (labelKey !== undefined && (NON_PERSON_KEYS.has(labelKey) || THING_KEYS.has(labelKey))) return undefined;
   // "The Selene Gloves", "der Kunde": a determiner right before is a thing, not a person.
-  const previous = /([\p{L}]+)\s+$/u.exec(before)?.[1];
-  if (previous && isDeterminer(previous) && !label) return undefined;
+  const previous = /(?:([\p{L}]+)\s+)?([\p{L}]+)\s+$/u.exec(before);
+  const verbThenPreposition =
+    CUE_PREPOSITIONS.has(previous?.[2] ?? '') && PERSON_CUES.has(previous?.[1]?.toLowerCase() ?? '');
+  if (previous?.[2] && isDeterminer(previous[2]) && !label && !verbThenPreposition) return undefined;
   let score = cueScore;
   const honorific = /(?:^|[\s(,;])([\p{Lu}][\p{L}.]*?)\.?\s+$/u.exec(before)?.[1];
-  if (honorific && HONORIFICS.has(honorific.replace(/\.$/, ''))) score = Math.max(score, 3);
-  if (label !== undefined && isPersonLabel(label)) score = Math.max(score, labelKey === 'name' ? 1 : 3);
+  if ((honorific && HONORIFICS.has(honorific.replace(/\.$/, ''))) || HONORIFIC_BEFORE.test(before))
+    score = Math.max(score, 3);
+  if (label !== undefined && isPersonLabel(label)) {
+    // `"name":` also names products and firms: it takes a person's field in the same record.
+    const person =
+      labelKey !== 'name' || PERSON_RECORD.test(text.slice(Math.max(0, first.start - 300), end + 300));
+    score = Math.max(score, person ? 3 : 1);
+  }
   const prevWords = /([\p{L}]+)[,!]?\s*([\p{L}]+)?[,!]?\s*$/u.exec(before);
   const lastWord = (prevWords?.[2] ?? prevWords?.[1])?.toLowerCase();
   const twoWords = prevWords?.[2] ? `${prevWords[1]} ${prevWords[2]}`.toLowerCase() : undefined;
@@ -312,15 +334,17 @@ function scorePiece(text: string, piece: Word[], cueScore: number, runEnd: numbe
     else if (firstName && /(?:^|\n)[ \t]*$/.test(before)) score = Math.max(score, 1);
   }
   if (firstName) score += 2;
-  const cueWord =
-    lastWord && POLITENESS.has(lastWord) && prevWords?.[2] ? prevWords[1]?.toLowerCase() : lastWord;
-  if (cueWord && PERSON_CUES.has(cueWord) && /\s$/.test(before)) score += 2;
+  const skip = lastWord !== undefined && (POLITENESS.has(lastWord) || CUE_PREPOSITIONS.has(lastWord));
+  const cueWords = [lastWord, skip && prevWords?.[2] ? prevWords[1]?.toLowerCase() : undefined];
+  if (cueWords.some((w) => w && (PERSON_CUES.has(w) || ROLE_NOUNS.has(w))) && /\s$/.test(before)) score += 2;
   if (piece.slice(1).some((w) => isKnownLastName(w.word))) score += 1;
   if (score < 2 && WEAK_CUE.test(before)) score += 1;
+  // "Gorgeous Plastic Chips": without a strong cue, a plural or mass noun after the first word is a product.
+  if (score - (firstName ? 2 : 0) < 2 && piece.slice(1).some((w) => isThingWord(w.word))) return undefined;
+  // "Gorgeous Bamboo Shirt": a "given name" the tagger reads as an adjective, and nothing else says person.
+  if (score === 2 && firstName && piece.length > 1 && isAdjective(first.word)) return undefined;
   // A surname value that starts with its particle: `"lastName": "van de Pol"`.
-  const particles = new RegExp(String.raw`(?:^|[^\p{L}\s][ \t]*)((?:${PARTICLE}[ \t]+){1,3})$`, 'u').exec(
-    before,
-  );
+  const particles = LEADING_PARTICLES.exec(before);
   const start = particles?.[1] ? first.start - particles[1].length : first.start;
   return { start, end, words: piece.map((w) => w.word), score };
 }

@@ -36,11 +36,36 @@ const KEY_CUE = /phone|tel|mobile|cell|fax|contact|number/i;
 const DATE = /^(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4})$/;
 /** "2 500 000", "1.234.567": a thousands-grouped amount, not a phone. */
 const THOUSANDS = /^\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})*$/;
+const CURRENCY_AFTER = /^(?:[.,]\d{1,2})?\s?(?:€|\$|£|EUR\b|USD\b|GBP\b|CHF\b)/;
+const CURRENCY_BEFORE = /(?:€|\$|£|EUR|USD|GBP|CHF)\s?$/;
+/** "978-1-85387-019-4": an ISBN-13 (book or article number) with its check digit. */
+const ISBN_SHAPE = /^97[89][- ]?\d{1,5}[- ]?\d{1,7}[- ]?\d{1,7}[- ]?\d$/;
+
+/** Whether `value` is an ISBN-13 whose check digit holds. */
+export function isIsbn13(value: string): boolean {
+  if (!ISBN_SHAPE.test(value)) return false;
+  const digits = value.replace(/\D/g, '');
+  if (digits.length !== 13) return false;
+  let sum = 0;
+  for (let i = 0; i < 13; i++) sum += Number(digits[i]) * (i % 2 === 0 ? 1 : 3);
+  return sum % 10 === 0;
+}
+
+const ISBN_INSIDE = /97[89][- ]?\d{1,5}[- ]?\d{1,7}[- ]?\d{1,7}[- ]?\d(?!\d)/g;
+
+/** Whether `value` contains an ISBN-13 with a valid check digit ("(978-1-288-45154-8) 29"). */
+function containsIsbn13(value: string): boolean {
+  for (const m of value.matchAll(ISBN_INSIDE)) if (isIsbn13(m[0])) return true;
+  return false;
+}
+
 /** `123-45-6789` is how SSNs are written, never phone numbers. */
 const SSN_SHAPE = /^\d{3}-\d{2}-\d{4}$/;
 /** Words that make the number after them an identifier: "order 0457876863", "#0583336", "id". */
 const ID_CONTEXT =
-  /(?:#|\b(?:order|invoice|inv|ref|reference|id|ticket|incident|case|po|transaction|txn|tracking|parcel|sku|account|acct|customer|client|bestellung|rechnung|commande|facture|pedido|factura|ordine|fattura|bestelling|factuur)\b[\s:#.-]*(?:no\.?|nr\.?|number|nummer)?[\s:#.-]*)$/i;
+  /(?:#|\b(?:order|invoice|inv|ref|reference|id|ticket|incident|case|po|transaction|txn|tracking|parcel|sku|account|acct|customer|client|purchase|booking|reservation|file|bestellung|rechnung|auftrag|vorgang|kundennummer|commande|facture|dossier|pedido|factura|expediente|ordine|fattura|pratica|bestelling|factuur|encomenda|fatura|processo|protocolo)\b[\s:#.-]*(?:no\.?|nr\.?|number|nummer)?[\s:#.-]*)$/i;
+/** Words of `ID_CONTEXT` that may also introduce a person's phone number. */
+const WEAK_ID_WORDS = /\b(?:id|customer|client|account|acct|no|nr|number|nummer)\b/gi;
 /** A national number with a trunk `0` and area code: "(0160) 826802", "030 12345678", "00296 6893632". */
 const NATIONAL = /(?<![\p{L}\p{N}+])\(?0\d{1,5}\)?[ /-]\d{2,9}(?:[ -]\d{2,4}){0,3}(?![\p{L}\p{N}]|[.,]\d)/gu;
 const IPV4_SHAPE = /^\d{1,3}(?:\.\d{1,3}){3}$/;
@@ -83,6 +108,7 @@ export function phoneDetector(options: PhoneDetectorOptions = {}): PiiDetector {
         if (bare && !windowText.startsWith('0') && !keyCue && !cueBefore(text, at)) continue;
         if (!windowText.startsWith('+') && isCardNumber(windowText)) continue;
         if (IPV4_SHAPE.test(windowText) || (THOUSANDS.test(windowText) && !cueBefore(text, at))) continue;
+        if (SSN_SHAPE.test(windowText) || /^\d+[.,]\d{1,2}$/.test(windowText)) continue; // SSNs and amounts: never phones
         // An international number parses the same in every region; a national one is tried region by
         // region until one says it is valid, keeping the merely possible readings of the first region.
         const international = /^(?:\+|00[1-9])/.test(windowText);
@@ -146,10 +172,21 @@ function judge(text: string, c: Candidate, keyCue: boolean): number | undefined 
   if (isGlued(text, c.start, c.end)) return undefined;
   if (DATE.test(main) || /[,:]/.test(main) || SSN_SHAPE.test(main) || /^\d+\.\d{2}$/.test(main))
     return undefined;
-  // "1.532.052,69": the integer part of an amount.
+  // "1.532.052,69": the integer part of an amount; "29 525,16 €", "€ 1 234": an amount with its currency.
   if (/^[.,]\d/.test(text.slice(c.end, c.end + 2))) return undefined;
-  if (ID_CONTEXT.test(text.slice(Math.max(0, c.start - 24), c.start)) && !cueBefore(text, c.start))
+  if (
+    CURRENCY_AFTER.test(text.slice(c.end, c.end + 6)) ||
+    CURRENCY_BEFORE.test(text.slice(Math.max(0, c.start - 5), c.start))
+  )
     return undefined;
+  if (containsIsbn13(main)) return undefined;
+  // "29 525,16 €" written with no-break spaces: a grouped amount continues after the candidate.
+  if (/^[\u00a0\u202f]\d{3}(?!\d)/.test(text.slice(c.end, c.end + 5))) return undefined;
+  // "(purchase 724205445)", "Auftrag #4017800": a reference noun wins over a phone cue further back; a
+  // bare "#" or a person/account word gives way to one ("phone #: 555 0100 123", "call customer 0171 …").
+  const idContext = ID_CONTEXT.exec(text.slice(Math.max(0, c.start - 24), c.start));
+  const weakId = idContext !== null && !/[\p{L}]/u.test(idContext[0].replace(WEAK_ID_WORDS, ''));
+  if (idContext && (!weakId || !cueBefore(text, c.start))) return undefined;
   const international = main.startsWith('+') || /^00[1-9]/.test(main);
   const parens = /\(\d{1,5}\)/.test(main);
   const groups = main.split(/[ .\-/()]+/).filter((g) => g.length > 0);

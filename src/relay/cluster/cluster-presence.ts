@@ -45,6 +45,11 @@ export interface ClusterNode {
   /** A draining node takes no new agents or tunnels. */
   draining: boolean;
   startedAt: number;
+  /** Tenants and tunnels the node held at its last heartbeat (for `airlock relay status`). */
+  tenants?: number;
+  tunnels?: number;
+  /** Epoch ms of that heartbeat (presence lag = now − beatAt). */
+  beatAt?: number;
 }
 
 export interface PresenceOptions {
@@ -59,6 +64,8 @@ export interface PresenceOptions {
   logger?: Logger;
   /** Clock (tests). */
   now?: () => number;
+  /** Live tunnels on this node, written into its record at every heartbeat. */
+  tunnelCount?: () => number;
 }
 
 export class RedisPresence {
@@ -76,6 +83,7 @@ export class RedisPresence {
   private lastBeatAt = 0;
   private beating: Promise<void> | undefined;
   private closed = false;
+  private readonly tunnelCount: (() => number) | undefined;
 
   private constructor(
     private readonly redis: Redis,
@@ -90,6 +98,7 @@ export class RedisPresence {
     this.resyncEveryBeats = options.resyncEveryBeats ?? DEFAULT_PRESENCE_RESYNC_EVERY_BEATS;
     this.now = options.now ?? Date.now;
     this.logger = options.logger ?? pino({ level: 'silent' });
+    this.tunnelCount = options.tunnelCount;
   }
 
   /** Connects (two connections: commands, and the subscription) and subscribes to changes. */
@@ -154,6 +163,7 @@ export class RedisPresence {
     const current = new Set(tenants());
     const resync = this.beats++ % this.resyncEveryBeats === 0;
     const batch = this.redis.multi();
+    this.self = { ...this.self, tenants: current.size, tunnels: this.tunnelCount?.(), beatAt: this.now() };
     batch.set(this.key(`node:${this.self.id}`), JSON.stringify(this.self), 'PX', this.ttlMs);
     batch.zadd(this.key('nodes'), this.now() + this.ttlMs, this.self.id);
     const added = [...current].filter((tenant) => resync || !this.published.has(tenant));

@@ -1,0 +1,53 @@
+/**
+ * Shutting a relay down: stop accepting, tell every tunnel the relay is closing (GOAWAY with
+ * `AIRLOCK_TUNNEL_RELAY_CLOSING`, so connectors move at once), end every other connection, then the
+ * admin listener. Revoking a connector ends its live tunnels the same way.
+ */
+import type http from 'node:http';
+import type net from 'node:net';
+import type { WebSocketServer } from 'ws';
+import { TunnelCodes } from '../tunnel/protocol.js';
+import type { RelayContext } from './relay-context.js';
+
+export interface RelayListeners {
+  server: net.Server;
+  https: http.Server;
+  wss: WebSocketServer;
+  admin: { close(): Promise<void> };
+}
+
+/** Closes the relay (idempotent: a second call returns at once). */
+export async function closeRelay(ctx: RelayContext, listeners: RelayListeners): Promise<void> {
+  if (ctx.closing) return;
+  ctx.closing = true;
+  // Leave the cluster first, so that other nodes stop sending agents here.
+  await ctx.cluster?.close().catch((err: unknown) => ctx.logger.warn({ err }, 'leaving the cluster failed'));
+  const serverClosed = new Promise<void>((resolve) => listeners.server.close(() => resolve()));
+  const tunnelsClosed = [...ctx.liveTunnels].map(
+    (tunnel) =>
+      new Promise<void>((resolve) => {
+        tunnel.once('close', () => resolve());
+        tunnel.reject({ code: TunnelCodes.RELAY_CLOSING, message: 'relay is shutting down' }, 0);
+      }),
+  );
+  await Promise.all(tunnelsClosed);
+  for (const socket of ctx.sockets) socket.destroy();
+  for (const client of listeners.wss.clients) client.terminate();
+  listeners.wss.close();
+  listeners.https.close();
+  await serverClosed;
+  await listeners.admin.close();
+  ctx.refusals.close();
+  ctx.logger.info('relay closed');
+}
+
+/** Revokes a connector in the store and ends its live tunnels at once. */
+export async function revokeConnector(ctx: RelayContext, connectorId: string): Promise<boolean> {
+  const revoked = await ctx.store.relay.revokeConnector(connectorId, Date.now());
+  for (const tunnel of [...ctx.liveTunnels]) {
+    if (tunnel.info.connectorId !== connectorId) continue;
+    ctx.registry.remove(tunnel);
+    tunnel.reject({ code: TunnelCodes.CONNECTOR_REVOKED, message: `connector ${connectorId} was revoked` });
+  }
+  return revoked;
+}

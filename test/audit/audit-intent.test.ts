@@ -1,0 +1,142 @@
+/**
+ * Write-ahead intent, with real processes on SQLite and PostgreSQL: a child process runs a tool call
+ * through the audit stages whose upstream performs a side effect and hangs; it is killed with SIGKILL
+ * right after the side effect. The store holds the call's durable `intent` entry (who, what, the
+ * arguments' hash) and no outcome, and the trail verifies. A call whose intent cannot be written
+ * never reaches the upstream (fail closed).
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { access, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import type { AuditEntry } from '../../src/audit/audit-entry.js';
+import { generateAuditKey, loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
+import { AuditLedger } from '../../src/audit/audit-ledger.js';
+import { auditStage } from '../../src/audit/audit-stage.js';
+import { sha256Canonical } from '../../src/audit/canonical-json.js';
+import { storedAuditEntries } from '../../src/audit/stored-trail.js';
+import { upstreamTiming } from '../../src/audit/upstream-timing-stage.js';
+import { WireError } from '../../src/errors/wire-error.js';
+import type { GatewayContext } from '../../src/gateway/gateway-context.js';
+import { postgresBackend, sqliteBackend, TENANT, type TestBackend, verifyStored } from './audit-fixture.js';
+
+const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'intent-crash-child.js');
+
+async function until(what: string, check: () => Promise<boolean>, limitMs = 15_000): Promise<void> {
+  const deadline = Date.now() + limitMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+for (const makeBackend of [sqliteBackend, postgresBackend]) {
+  const name = makeBackend === sqliteBackend ? 'sqlite' : 'postgres';
+  describe(`write-ahead intent (${name})`, () => {
+    let backend: TestBackend;
+    let dir: string;
+    before(async () => {
+      backend = await makeBackend();
+      dir = await mkdtemp(join(tmpdir(), 'airlock-intent-'));
+    });
+    after(async () => {
+      await backend.cleanup();
+      await rm(dir, { recursive: true, force: true });
+    });
+
+    test('kill -9 during a slow side-effecting call leaves its durable intent entry', async () => {
+      const db = await backend.fresh();
+      const marker = join(dir, `${name}-side-effect`);
+      const child = spawn(process.execPath, [CHILD, dir, marker, db.url, ...(db.schema ? [db.schema] : [])], {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const exited = once(child, 'exit');
+      await until('the side effect', () =>
+        access(marker).then(
+          () => true,
+          () => false,
+        ),
+      );
+      child.kill('SIGKILL');
+      const [, signal] = await exited;
+      assert.equal(signal, 'SIGKILL');
+      const store = await db.open();
+      try {
+        const entries: AuditEntry[] = [];
+        for await (const text of storedAuditEntries(store.audit))
+          entries.push(JSON.parse(text) as AuditEntry);
+        const intent = entries.find((e) => e.kind === 'intent');
+        assert.ok(intent && intent.kind === 'intent', 'the intent entry is in the store');
+        assert.equal(intent.tool, 'erp.delete_invoice');
+        assert.equal(intent.agent?.name, 'claims-bot');
+        assert.equal(intent.decision, 'allow');
+        assert.equal(intent.arguments?.sha256, sha256Canonical({ invoice: 'INV-4711' }));
+        assert.ok(!JSON.stringify(intent).includes('INV-4711'), 'arguments are redacted');
+        assert.equal(entries.filter((e) => e.kind === 'request').length, 0, 'no outcome was written');
+        const report = await verifyStored(store.audit, await loadOrCreateAuditKey(dir));
+        assert.equal(report.ok, true, JSON.stringify(report.firstProblem));
+      } finally {
+        await store.close();
+      }
+    });
+
+    test('a call whose intent cannot be written is refused and never reaches the upstream', async () => {
+      const store = await (await backend.fresh()).open();
+      const ledger = await AuditLedger.open({
+        repository: store.audit,
+        tenant: TENANT,
+        key: generateAuditKey(),
+        checkpointIntervalMs: 0,
+      });
+      try {
+        let upstreamCalls = 0;
+        const failingIntents = {
+          available: true,
+          probe: async () => true,
+          append: (event: Parameters<AuditLedger['append']>[0]) =>
+            event.kind === 'intent' ? Promise.reject(new Error('disk full')) : ledger.append(event),
+        };
+        const handler = auditStage({ ledger: failingIntents })(
+          upstreamTiming()(async () => {
+            upstreamCalls += 1;
+            return { content: [] };
+          }),
+        );
+        const ctx: GatewayContext = {
+          identity: undefined,
+          era: 'legacy',
+          sessionId: undefined,
+          method: 'tools/call',
+          params: { name: 'erp.delete_invoice', arguments: { invoice: 'INV-1' } },
+          requestId: 2,
+          signal: new AbortController().signal,
+          progressToken: undefined,
+          sendProgress: async () => {},
+          decisions: [],
+          startedAt: Date.now(),
+        };
+        await assert.rejects(
+          handler(ctx),
+          (e: unknown) => e instanceof WireError && e.airlockCode === 'AIRLOCK_AUDIT_UNAVAILABLE',
+        );
+        assert.equal(upstreamCalls, 0);
+        // A list call has no intent and goes through; a normal call writes intent, then outcome.
+        const ok = auditStage({ ledger })(upstreamTiming()(async () => ({ content: [] })));
+        await ok({ ...ctx, decisions: [] });
+        const kinds: string[] = [];
+        for await (const text of storedAuditEntries(store.audit))
+          kinds.push((JSON.parse(text) as AuditEntry).kind);
+        assert.deepEqual(kinds.slice(-3), ['request', 'intent', 'request']);
+        const last = (await store.audit.auditHead())?.entry ?? '{}';
+        assert.equal((JSON.parse(last) as { intentSeq: number }).intentSeq, kinds.length - 1);
+      } finally {
+        await ledger.close();
+        await store.close();
+      }
+    });
+  });
+}

@@ -1,0 +1,149 @@
+/**
+ * A connector pair (issue 16), real processes: B joins with the sealed bundle made on A and serves the
+ * tenant; the relay spreads agents over both; a revocation, a kill switch and a policy change made on
+ * A refuse the next call B serves (the change feed carries them within 1 s); a PII token issued by A
+ * resolves on B, and a forged one does not.
+ */
+import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
+import { after, before, test } from 'node:test';
+import type { Client } from '@modelcontextprotocol/client';
+import { runCli } from './cli-process.js';
+import { type PairStack, refusalOf, startPair, textOf, within } from './pair-stack.js';
+
+const POLICY = `version: 1
+catalog: { mode: tofu }
+identities:
+  - name: agent-1
+    roles: [all]
+  - name: agent-2
+    roles: [all]
+roles:
+  all:
+    tools: ["**"]
+tools:
+  - match: "**"
+    tier: auto
+limits:
+  rate: { perSecond: 1000, burst: 1000 }
+  turnBudget: 100000
+`;
+/** The changed policy: echo is blocked. */
+const BLOCKING = POLICY.replace(
+  'tools:\n  - match',
+  'tools:\n  - match: "everything.echo"\n    tier: block\n  - match',
+);
+
+let pair: PairStack;
+const clients: Client[] = [];
+
+before(async () => {
+  pair = await startPair(POLICY);
+  await pair.issue('agent-1');
+  await pair.issue('agent-2');
+});
+
+after(async () => {
+  for (const c of clients) await c.close().catch(() => undefined);
+  await pair?.close();
+});
+
+async function client(via: 'relay' | 'A' | 'B', agent?: string): Promise<Client> {
+  const c = await pair.connect(via, agent);
+  clients.push(c);
+  return c;
+}
+
+const echo = (c: Client, message: string) => c.callTool({ name: 'everything.echo', arguments: { message } });
+
+test('B joined from the bundle serves the tenant, and the relay spreads agents over both members', async () => {
+  const onB = await client('B');
+  assert.equal(textOf(await echo(onB, 'hello B')), 'Echo: hello B');
+
+  const listed = JSON.parse(await runCli(['connector', 'list', '-c', pair.config.B, '--json'])) as {
+    connectors: Array<{ state: string; bound: boolean }>;
+  };
+  assert.deepEqual(
+    listed.connectors.map((c) => c.state),
+    ['online', 'online'],
+  );
+  assert.ok(listed.connectors.every((c) => c.bound));
+
+  const calls = async (m: 'A' | 'B') => pair.metric(m, 'airlock_connector_requests_total', 'tools/call');
+  const before = { A: await calls('A'), B: await calls('B') };
+  // Each agent connection is one TLS stream, routed to one live tunnel of the tenant.
+  for (let i = 0; i < 16; i++) {
+    const c = await client('relay');
+    assert.equal(textOf(await echo(c, `spread ${i}`)), `Echo: spread ${i}`);
+    if ((await calls('A')) > before.A && (await calls('B')) > before.B) break;
+  }
+  assert.ok((await calls('A')) > before.A, 'a call through the relay reached A');
+  assert.ok((await calls('B')) > before.B, 'a call through the relay reached B');
+});
+
+test('a revocation made on A refuses the next call served by B', async () => {
+  const onB = await client('B', 'agent-2');
+  assert.equal(textOf(await echo(onB, 'before')), 'Echo: before');
+  await runCli(['identity', 'revoke', 'agent-2', '-c', pair.config.A]);
+  // The open session on B is refused (and its connection closed by the change feed).
+  const code = await within(1000, 'B refuses the revoked identity', async () => {
+    const refused = await refusalOf(echo(onB, 'after'));
+    return refused === undefined ? undefined : refused;
+  });
+  assert.match(code, /AIRLOCK_IDENTITY_REVOKED|fetch failed|closed|ECONNRESET|terminated|other side/i);
+  const fresh = await refusalOf(client('B', 'agent-2').then((c) => echo(c, 'new connection')));
+  assert.ok(fresh !== undefined, 'a new connection of the revoked identity is refused too');
+  // The other identity is untouched.
+  assert.equal(textOf(await echo(await client('B'), 'still fine')), 'Echo: still fine');
+});
+
+test('a kill switch flipped on A refuses the next call served by B', async () => {
+  const onB = await client('B');
+  const sum = () => onB.callTool({ name: 'everything.get-sum', arguments: { a: 2, b: 3 } });
+  assert.equal(await refusalOf(sum()), undefined);
+  await runCli(['tools', 'disable', 'everything.get-sum', '-c', pair.config.A, '--reason', 'incident 16']);
+  const code = await within(1000, 'B refuses the disabled tool', () => refusalOf(sum()));
+  assert.equal(code, 'AIRLOCK_TOOL_DISABLED');
+  await runCli(['tools', 'enable', 'everything.get-sum', '-c', pair.config.A]);
+  await within(1000, 'B serves the tool again', async () => ((await refusalOf(sum())) ? undefined : true));
+});
+
+test('a policy change made on A refuses the next call served by B; B applies the stored version', async () => {
+  const onB = await client('B');
+  assert.equal(textOf(await echo(onB, 'allowed')), 'Echo: allowed');
+  const versionsBefore = (await pair.sql<{ n: string }>('SELECT COUNT(*) AS n FROM policy_versions'))[0]?.n;
+  await writeFile(pair.policyFile.A, BLOCKING);
+  // A records the new version (its file watcher); from then on B must follow within 1 s.
+  await within(10_000, 'A records the new policy version', async () => {
+    const rows = await pair.sql<{ n: string }>('SELECT COUNT(*) AS n FROM policy_versions');
+    return rows[0]?.n !== versionsBefore ? true : undefined;
+  });
+  const code = await within(1000, 'B applies the policy recorded by A', () => refusalOf(echo(onB, 'now?')));
+  assert.equal(code, 'AIRLOCK_TOOL_BLOCKED');
+  // B's own file still has the old text: it did not record it back over A's version.
+  const latest = await pair.sql<{ text: string }>(
+    'SELECT text FROM policy_versions ORDER BY seq DESC LIMIT 1',
+  );
+  assert.equal(latest[0]?.text, BLOCKING);
+  await writeFile(pair.policyFile.A, POLICY);
+  await within(10_000, 'B follows A back', async () =>
+    (await refusalOf(echo(onB, 'again'))) ? undefined : true,
+  );
+});
+
+test('a PII token issued by A is resolved by B; a forged token is refused', async () => {
+  const onA = await client('A');
+  const onB = await client('B');
+  // A policy with the default PII actions (tokenize) is in force through A's file.
+  const tokenizing = `${POLICY}`;
+  assert.ok(!tokenizing.includes('pii:'), 'the default PII actions tokenize e-mail addresses');
+  const issued = textOf(await echo(onA, 'mail anna.schmidt@example.com'));
+  const token = /\[\[EMAIL:[0-9a-f]{8,}\]\]/.exec(issued)?.[0];
+  assert.ok(token, `A tokenized the address: ${issued}`);
+  // B de-tokenizes A's token for the upstream (an unknown token would be refused) and re-tokenizes
+  // the answer with the same vault keys: the agent sees the same token.
+  const resolved = await echo(onB, `reply to ${token}`);
+  assert.equal(textOf(resolved), `Echo: reply to ${token}`);
+  const forged = token.replace(/[0-9a-f]{4}\]\]$/, '0000]]');
+  assert.match((await refusalOf(echo(onB, `reply to ${forged}`))) ?? '', /AIRLOCK_PII_UNKNOWN_TOKEN/);
+});
