@@ -93,9 +93,9 @@ test('a certificate is issued by an ACME CA through TLS-ALPN-01, with the key ma
 test('renewal replaces the served certificate and keeps the same key file location', async () => {
   const first = acme.certificate;
   assert.ok(first);
-  const before = validations;
+  // Whether the CA validates again or reuses a recent authorization is the CA's policy (Pebble may
+  // reuse one): what matters here is a new certificate, on the same key, served from then on.
   const renewed = await acme.renew();
-  assert.ok(validations > before, 'renewal did not validate again');
   assert.notEqual(
     new X509Certificate(renewed.certPem).serialNumber,
     new X509Certificate(first.certPem).serialNumber,
