@@ -130,7 +130,13 @@ export async function startCliStack(
   );
   await runCli(['connector', 'enroll', '--config', configFile, '--token', token]);
   await runCli(['identity', 'issue', 'agent-1', '--config', configFile, '--out', join(dir, 'agent')]);
-  const startConnector = () => startCli(['connector', 'run', '--config', configFile]);
+  // `connector run` answers once it has started; agents can be served once /readyz says so (a tunnel
+  // is up and the upstreams are ready).
+  const startConnector = async () => {
+    const running = await startCli(['connector', 'run', '--config', configFile]);
+    await untilReady(String(running.ready.adminUrl));
+    return running;
+  };
   const connector = await startConnector();
   const stack: CliStack = {
     dir,
@@ -154,4 +160,19 @@ export async function startCliStack(
     },
   };
   return stack;
+}
+
+/** Polls the connector's `/readyz` until it answers 200 (bounded). */
+async function untilReady(adminUrl: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const status = await fetch(`${adminUrl}/readyz`).then(
+      (res) => res.status,
+      () => 0,
+    );
+    if (status === 200) return;
+    if (Date.now() > deadline)
+      throw new Error(`the connector at ${adminUrl} was not ready after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
