@@ -4,6 +4,8 @@
  * V8 heap, stacks and every anonymous mapping. Mapped files (the node binary, libraries) are skipped:
  * they hold code, never data the process received.
  */
+import assert from 'node:assert/strict';
+import { createPrivateKey } from 'node:crypto';
 import { open, readFile } from 'node:fs/promises';
 
 const CHUNK = 8 * 1024 * 1024;
@@ -73,4 +75,50 @@ function occurrences(haystack: Buffer, needle: Buffer, minEnd: number): number {
     if (i + needle.length > minEnd) count++;
   }
   return count;
+}
+
+/** The 64-character lines of a PEM body (any one found in memory would be a leak). */
+function pemLines(pem: string): Buffer[] {
+  return pem
+    .split('\n')
+    .filter((line) => line.length === 64 && !line.startsWith('-----'))
+    .map((line) => Buffer.from(line));
+}
+
+function der(keyPem: string): Buffer {
+  return createPrivateKey(keyPem).export({ type: 'pkcs8', format: 'der' });
+}
+
+/**
+ * Asserts that relay process `pid` holds 0 bytes of `canary` (utf8 and utf16le) and of the tenant's
+ * private keys (DER and every PEM line), while the positive controls — the tenant host name and a
+ * line of the relay's own key — are found (so the scan demonstrably works).
+ */
+export async function assertRelayMemoryBlind(
+  pid: number,
+  s: { canary: string; tenantKeyPems: string[]; relayKeyPem: string; tenantHost: string; who: string },
+): Promise<void> {
+  const secrets: Array<[string, Buffer]> = [
+    ['canary (utf8)', Buffer.from(s.canary, 'utf8')],
+    ['canary (utf16le)', Buffer.from(s.canary, 'utf16le')],
+  ];
+  s.tenantKeyPems.forEach((pem, k) => {
+    secrets.push([`tenant key ${k} (DER)`, der(pem)]);
+    for (const line of pemLines(pem)) secrets.push([`tenant key ${k} (PEM line)`, line]);
+  });
+  const controls: Array<[string, Buffer]> = [
+    ['tenant host', Buffer.from(s.tenantHost)],
+    ['relay server key (PEM line)', pemLines(s.relayKeyPem)[0] ?? Buffer.alloc(0)],
+  ];
+  assert.ok(secrets.length > 6 && (controls[1]?.[1].length ?? 0) === 64);
+  const needles = [...secrets, ...controls];
+  const { counts, scanned } = await scanProcessMemory(
+    pid,
+    needles.map(([, bytes]) => bytes),
+  );
+  assert.ok(scanned > 10 * 1024 * 1024, `scanned only ${scanned} bytes`);
+  needles.forEach(([name], i) => {
+    if (i < secrets.length) assert.equal(counts[i], 0, `${name} found in ${s.who}'s memory`);
+    else assert.ok((counts[i] ?? 0) > 0, `positive control "${name}" not found: the scan does not work`);
+  });
 }

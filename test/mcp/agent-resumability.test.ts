@@ -6,59 +6,33 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { authInfoForIdentity } from '../../src/mcp/agent-auth-info.js';
 import { SessionEventStore } from '../../src/mcp/agent-event-store.js';
-import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
-import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
+import { AGENT, type EndpointUnderTest, fixtureUpstream, startEndpoint } from './endpoint-under-test.js';
 
-const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
 const URL_MCP = 'http://gateway.test/mcp';
-const who: GatewayIdentity = {
-  name: 'alpha',
-  spiffeId: 'spiffe://acme.localhost/agent/alpha',
-  certSerial: 'a1',
-  authenticatedBy: 'mtls',
-};
 
-let store: Store;
-let catalog: UpstreamCatalog;
+let t: EndpointUnderTest;
 let mcp: AgentMcpEndpoint;
 
 before(async () => {
-  store = await openStore({ url: 'sqlite::memory:' });
-  await store.identities.addIdentity({
-    ...who,
-    certFingerprint: 'ab'.repeat(32),
-    notAfter: Date.now() + 86_400_000,
-    createdAt: Date.now(),
-  });
-  catalog = UpstreamCatalog.fromConfig([
-    { name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE], protocol: 'legacy' },
-  ]);
-  await catalog.start();
-  mcp = new AgentMcpEndpoint({
-    catalog,
+  t = await startEndpoint([fixtureUpstream()], ({ store }) => ({
     stages: gatewayStages({ identities: store.identities }),
     resumability: { retryMs: 750 },
-  });
+  }));
+  mcp = t.mcp;
 });
 
-after(async () => {
-  await mcp.close();
-  await catalog.close();
-  await store.close();
-});
+after(() => t.close());
 
 const send = (init: RequestInit) =>
-  mcp.fetch(new Request(URL_MCP, init), { authInfo: authInfoForIdentity(who) });
+  mcp.fetch(new Request(URL_MCP, init), { authInfo: authInfoForIdentity(AGENT) });
 
 async function session(): Promise<{ client: Client; id: string }> {
   const transport = new StreamableHTTPClientTransport(new URL(URL_MCP), {
-    fetch: (u, init) => mcp.fetch(new Request(u, init), { authInfo: authInfoForIdentity(who) }),
+    fetch: (u, init) => mcp.fetch(new Request(u, init), { authInfo: authInfoForIdentity(AGENT) }),
   });
   const client = new Client({ name: 'resumer', version: '1' }, { versionNegotiation: { mode: 'legacy' } });
   await client.connect(transport);

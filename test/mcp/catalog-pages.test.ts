@@ -5,51 +5,26 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { authInfoForIdentity } from '../../src/mcp/agent-auth-info.js';
-import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
+import type { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { listPage } from '../../src/mcp/catalog-pages.js';
-import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
+import { AGENT, type EndpointUnderTest, fixtureUpstream, startEndpoint } from './endpoint-under-test.js';
 
-const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
-const who: GatewayIdentity = {
-  name: 'alpha',
-  spiffeId: 'spiffe://acme.localhost/agent/alpha',
-  certSerial: 'a1',
-  authenticatedBy: 'mtls',
-};
-
-let store: Store;
+let t: EndpointUnderTest;
 let catalog: UpstreamCatalog;
 let mcp: AgentMcpEndpoint;
 
 before(async () => {
-  store = await openStore({ url: 'sqlite::memory:' });
-  await store.identities.addIdentity({
-    ...who,
-    certFingerprint: 'ab'.repeat(32),
-    notAfter: Date.now() + 86_400_000,
-    createdAt: Date.now(),
-  });
-  catalog = UpstreamCatalog.fromConfig([
-    { name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE], protocol: 'legacy' },
-  ]);
-  await catalog.start();
-  mcp = new AgentMcpEndpoint({
-    catalog,
+  t = await startEndpoint([fixtureUpstream()], ({ store }) => ({
     stages: gatewayStages({ identities: store.identities }),
     listPageSize: 2,
-  });
+  }));
+  ({ catalog, mcp } = t);
 });
 
-after(async () => {
-  await mcp.close();
-  await catalog.close();
-  await store.close();
-});
+after(() => t.close());
 
 const isCursorRefusal = (err: Error & { code?: unknown }) =>
   err.code === -32602 || /AIRLOCK_CURSOR_INVALID|-32602/.test(err.message);
@@ -62,7 +37,7 @@ describe('pagination of aggregated lists', () => {
       const client = new Client({ name: `pager-${mode}`, version: '1' }, { versionNegotiation: { mode } });
       await client.connect(
         new StreamableHTTPClientTransport(new URL('http://gateway.test/mcp'), {
-          fetch: (u, init) => mcp.fetch(new Request(u, init), { authInfo: authInfoForIdentity(who) }),
+          fetch: (u, init) => mcp.fetch(new Request(u, init), { authInfo: authInfoForIdentity(AGENT) }),
         }),
       );
       try {

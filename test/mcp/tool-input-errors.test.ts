@@ -9,24 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { validate } from '../../src/gateway/validate-stage.js';
 import { authInfoForIdentity } from '../../src/mcp/agent-auth-info.js';
-import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
-import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
+import type { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import { AGENT, type EndpointUnderTest, fixtureUpstream, startEndpoint } from './endpoint-under-test.js';
 
-const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
 const URL_MCP = new URL('http://gateway.test/mcp');
-const who: GatewayIdentity = {
-  name: 'alpha',
-  spiffeId: 'spiffe://acme.localhost/agent/alpha',
-  certSerial: 'a1',
-  authenticatedBy: 'mtls',
-};
 const POLICY = `
 identities: [{ name: alpha, roles: [r] }]
 roles: { r: { tools: ["fixture.*"] } }
@@ -34,45 +24,31 @@ tools:
   - { match: "**", tier: auto }
 `;
 
-let store: Store;
-let catalog: UpstreamCatalog;
+let t: EndpointUnderTest;
 let mcp: AgentMcpEndpoint;
 
 before(async () => {
-  store = await openStore({ url: 'sqlite::memory:' });
-  await store.identities.addIdentity({
-    ...who,
-    certFingerprint: 'ab'.repeat(32),
-    notAfter: Date.now() + 86_400_000,
-    createdAt: Date.now(),
-  });
-  catalog = UpstreamCatalog.fromConfig([
-    { name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE], protocol: 'legacy' },
-  ]);
-  await catalog.start();
   const engine = parsePolicy(POLICY, 'inline.yaml').engine;
-  // The served definitions stand in for the pinned ones (pinning is not under test here).
-  const definitionOf = (name: string) => {
-    const tool = catalog.tools().find((t) => t.name === name);
-    return tool ? { tool, hash: 'served' } : undefined;
-  };
-  mcp = new AgentMcpEndpoint({
-    catalog,
-    stages: [
-      ...gatewayStages({ identities: store.identities }),
-      validate({ policy: () => engine, definitions: { definitionOf } }),
-    ],
+  t = await startEndpoint([fixtureUpstream()], ({ catalog, store }) => {
+    // The served definitions stand in for the pinned ones (pinning is not under test here).
+    const definitionOf = (name: string) => {
+      const tool = catalog.tools().find((x) => x.name === name);
+      return tool ? { tool, hash: 'served' } : undefined;
+    };
+    return {
+      stages: [
+        ...gatewayStages({ identities: store.identities }),
+        validate({ policy: () => engine, definitions: { definitionOf } }),
+      ],
+    };
   });
+  mcp = t.mcp;
 });
 
-after(async () => {
-  await mcp.close();
-  await catalog.close();
-  await store.close();
-});
+after(() => t.close());
 
 const viaEndpoint = (url: string | URL, init?: RequestInit) =>
-  mcp.fetch(new Request(url, init), { authInfo: authInfoForIdentity(who) });
+  mcp.fetch(new Request(url, init), { authInfo: authInfoForIdentity(AGENT) });
 
 async function v2Client(mode: 'auto' | 'legacy'): Promise<Client> {
   const client = new Client({ name: `agent-${mode}`, version: '1' }, { versionNegotiation: { mode } });

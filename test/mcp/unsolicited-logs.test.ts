@@ -4,57 +4,24 @@
  * upstream is the reference everything-server, whose `toggle-simulated-logging` logs every 5 s.
  */
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
-import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { authInfoForIdentity } from '../../src/mcp/agent-auth-info.js';
-import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
-import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
-import { openStore } from '../../src/store/open-store.js';
-import type { Store } from '../../src/store/store.js';
+import type { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
+import { AGENT, type EndpointUnderTest, everythingUpstream, startEndpoint } from './endpoint-under-test.js';
 
-const who: GatewayIdentity = {
-  name: 'alpha',
-  spiffeId: 'spiffe://acme.localhost/agent/alpha',
-  certSerial: 'a1',
-  authenticatedBy: 'mtls',
-};
-
-let store: Store;
-let catalog: UpstreamCatalog;
+let t: EndpointUnderTest;
 let mcp: AgentMcpEndpoint;
 
 before(async () => {
-  store = await openStore({ url: 'sqlite::memory:' });
-  await store.identities.addIdentity({
-    ...who,
-    certFingerprint: 'ab'.repeat(32),
-    notAfter: Date.now() + 86_400_000,
-    createdAt: Date.now(),
-  });
-  const pkg = createRequire(import.meta.url).resolve('@modelcontextprotocol/server-everything/package.json');
-  const entry = join(dirname(pkg), 'dist', 'index.js');
-  catalog = UpstreamCatalog.fromConfig([
-    {
-      name: 'everything',
-      kind: 'stdio',
-      command: process.execPath,
-      args: [entry, 'stdio'],
-      protocol: '2025-11-25',
-    },
-  ]);
-  await catalog.start();
-  mcp = new AgentMcpEndpoint({ catalog, stages: gatewayStages({ identities: store.identities }) });
+  t = await startEndpoint([everythingUpstream()], ({ store }) => ({
+    stages: gatewayStages({ identities: store.identities }),
+  }));
+  mcp = t.mcp;
 });
 
-after(async () => {
-  await mcp.close();
-  await catalog.close();
-  await store.close();
-});
+after(() => t.close());
 
 async function agent(name: string): Promise<{ client: Client; logs: string[] }> {
   const client = new Client({ name, version: '1' }, { versionNegotiation: { mode: 'legacy' } });
@@ -64,7 +31,7 @@ async function agent(name: string): Promise<{ client: Client; logs: string[] }> 
   });
   await client.connect(
     new StreamableHTTPClientTransport(new URL('http://gateway.test/mcp'), {
-      fetch: (u, init) => mcp.fetch(new Request(u, init), { authInfo: authInfoForIdentity(who) }),
+      fetch: (u, init) => mcp.fetch(new Request(u, init), { authInfo: authInfoForIdentity(AGENT) }),
     }),
   );
   return { client, logs };
