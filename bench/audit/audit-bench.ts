@@ -16,10 +16,10 @@ import pg from 'pg';
 import type { RequestAuditEvent } from '../../src/audit/audit-entry.js';
 import { generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
-import { auditStage } from '../../src/audit/audit-stage.js';
-import { upstreamTiming } from '../../src/audit/upstream-timing-stage.js';
 import { compose } from '../../src/gateway/compose.js';
 import type { GatewayContext } from '../../src/gateway/gateway-context.js';
+import { auditStage } from '../../src/gateway/stages/audit-stage.js';
+import { upstreamTiming } from '../../src/gateway/stages/upstream-timing-stage.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 

@@ -29,7 +29,7 @@ import {
   APPROVAL_TOKEN_META_KEY,
   type ApprovalTokenClaims,
   type ApprovalTokenIssuer,
-} from '../gateway/tier-stage.js';
+} from '../gateway/stages/tier-stage.js';
 import {
   loadOrCreateUpstreamTokenKey,
   type UpstreamSigningKey,

@@ -133,7 +133,7 @@ function registerList(connector: Command): void {
       const { loadConnectorContext } = await import('../connector/connector-context.js');
       const { loadCredential } = await import('../connector/credential-files.js');
       const { fetchTenantConnectors } = await import('../connector/tenant-connectors-client.js');
-      const { listenAddress } = await import('../connector/listen-address.js');
+      const { listenAddress } = await import('../net/listen-address.js');
       const { AirlockError } = await import('../errors/airlock-error.js');
       const ctx = await loadConnectorContext(opts.config);
       const cred = await loadCredential(ctx.dataDir);

@@ -25,7 +25,7 @@ export function register(program: Command): void {
     .action(async (flags: ForwardFlags) => {
       const { tenantConnectionFromFlags } = await import('./tenant-connection-flags.js');
       const { startLocalForwarder } = await import('../agent/local-forwarder.js');
-      const { listenAddress } = await import('../connector/listen-address.js');
+      const { listenAddress } = await import('../net/listen-address.js');
       const { cliLogger } = await import('./logger.js');
       const { catchShutdownSignals, runUntilSignal } = await import('./run-until-signal.js');
       const signals = catchShutdownSignals();

@@ -69,7 +69,7 @@ async function pinnedKey(flags: VerifyFlags): Promise<string | undefined> {
   if (flags.key) return readFile(flags.key, 'utf8');
   if (!flags.config) return undefined;
   const { loadConnectorContext } = await import('../connector/connector-context.js');
-  const { readAuditPublicKey } = await import('../report/generate-report.js');
+  const { readAuditPublicKey } = await import('../connector/report/generate-report.js');
   const { ReportError } = await import('../report/report-model.js');
   const ctx = await loadConnectorContext(flags.config);
   const pem = await readAuditPublicKey(ctx.dataDir);
@@ -99,7 +99,7 @@ async function writeReport(flags: ReportFlags): Promise<void> {
     );
   }
   const { withConnectorStore } = await import('./connector-store.js');
-  const { generateReport } = await import('../report/generate-report.js');
+  const { generateReport } = await import('../connector/report/generate-report.js');
   const { writeSignedReport } = await import('../report/report-signing.js');
   const { join } = await import('node:path');
   const { auditTenant } = await import('../connector/connector-audit.js');

@@ -23,8 +23,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { OAuthProtectedResourceMetadata } from '@modelcontextprotocol/server';
 import { IdentityError } from '../errors/airlock-error.js';
-import type { IdentityLookup } from '../gateway/authenticate-stage.js';
 import type { GatewayIdentity } from '../gateway/gateway-context.js';
+import type { IdentityLookup } from '../gateway/stages/authenticate-stage.js';
 import type { DpopVerifier } from '../identity/dpop-verifier.js';
 import { type OAuthChallengeError, TOKEN_ERROR_CODES, TokenError } from '../identity/jwt-token-error.js';
 import type { JwtVerifier, VerifiedToken } from '../identity/jwt-verifier.js';

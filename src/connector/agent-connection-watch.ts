@@ -18,8 +18,8 @@
  */
 import type { Socket } from 'node:net';
 import { type Logger, pino } from 'pino';
-import type { IdentityLookup } from '../gateway/authenticate-stage.js';
 import type { GatewayIdentity } from '../gateway/gateway-context.js';
+import type { IdentityLookup } from '../gateway/stages/authenticate-stage.js';
 import type { RevokedCredential } from '../store/store.js';
 
 /** Default interval of the revocation poll: open connections of a revoked identity close within it. */

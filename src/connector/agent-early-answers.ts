@@ -3,7 +3,7 @@
  * connection, the OAuth bearer refusal with its `WWW-Authenticate`, and host names of URLs.
  */
 import type { ServerResponse } from 'node:http';
-import { JSONRPC_UNAUTHENTICATED } from '../gateway/authenticate-stage.js';
+import { JSONRPC_UNAUTHENTICATED } from '../gateway/stages/authenticate-stage.js';
 import type { BearerRefusal } from './agent-bearer-auth.js';
 
 /**

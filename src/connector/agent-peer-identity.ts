@@ -6,8 +6,8 @@
  */
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
-import type { IdentityLookup } from '../gateway/authenticate-stage.js';
 import type { GatewayIdentity } from '../gateway/gateway-context.js';
+import type { IdentityLookup } from '../gateway/stages/authenticate-stage.js';
 import { certificateInfo } from '../identity/pki.js';
 
 /** What the TLS layer says about the peer certificate (computed once per connection). */

@@ -20,8 +20,8 @@ import type { WitnessView } from '../audit/audit-verify.js';
 import { type NoteKey, parseVkey } from '../audit/signed-note.js';
 import { fetchWitnessView, TlogWitnessClient, type Witness } from '../audit/witness-client.js';
 import { ensureTenantPki } from '../identity/tenant-pki.js';
+import { listenAddress } from '../net/listen-address.js';
 import type { ConnectorContext } from './connector-context.js';
-import { listenAddress } from './listen-address.js';
 import { RelayAuditWitness, relayWitnessUrl } from './relay-audit-witness.js';
 import { type RelayHttpsClient, relayHttpsClient } from './relay-https-client.js';
 

@@ -27,7 +27,7 @@ import { AgentMcpEndpoint } from '../mcp/agent-mcp-endpoint.js';
 import { Upstream } from '../mcp/upstream.js';
 import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
 import { DEFAULT_UPSTREAM_PROTOCOL, type UpstreamConfig } from '../mcp/upstream-config.js';
-import { consoleReportSource } from '../report/console-report-source.js';
+import { listenAddress } from '../net/listen-address.js';
 import { sandboxFromYaml } from '../sandbox/sandbox-config.js';
 import { openStore } from '../store/open-store.js';
 import type { Store } from '../store/store.js';
@@ -43,8 +43,8 @@ import { type Governance, openGovernance } from './connector-governance.js';
 import { connectorHealth } from './health/connector-health.js';
 import type { ConnectorMetrics } from './health/connector-metrics.js';
 import type { ReadinessReport } from './health/connector-readiness.js';
-import { listenAddress } from './listen-address.js';
 import { followPairChanges } from './pair/pair-changes.js';
+import { consoleReportSource } from './report/console-report-source.js';
 import { TunnelSupervisor } from './tunnel-supervisor.js';
 
 export interface StartConnectorOptions {

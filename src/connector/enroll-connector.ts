@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { loadOrCreateAuditKey } from '../audit/audit-key.js';
 import { ConfigError, EnrollmentError } from '../errors/airlock-error.js';
 import { type CertifiedKey, createCertificateAuthority } from '../identity/pki.js';
+import { listenAddress } from '../net/listen-address.js';
 import { openStore } from '../store/open-store.js';
 import { EnrollCodes } from '../tunnel/enrollment-protocol.js';
 import { cliActor, recordAdminAction } from './admin-audit.js';
@@ -26,7 +27,6 @@ import { withAdminAuditLedger } from './connector-audit.js';
 import type { ConnectorContext } from './connector-context.js';
 import { type ConnectorCredential, saveCredential } from './credential-files.js';
 import { type ConnectorBinding, enrollConnector, issueConnectorBinding } from './enroll-client.js';
-import { listenAddress } from './listen-address.js';
 
 /** Directory of the tenant PKI in a connector's data dir (see src/identity/tenant-pki.ts). */
 export function tenantPkiDir(dataDir: string): string {

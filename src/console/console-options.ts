@@ -9,7 +9,7 @@ import type { AdminAuditEvent } from '../audit/audit-entry.js';
 import type { TenantPki } from '../identity/tenant-pki.js';
 import type { PiiScanner } from '../pii/pii-scanner.js';
 import type { PolicyWatcher } from '../policy/policy-watcher.js';
-import type { ReportSource } from '../report/console-report-source.js';
+import type { ReportSource } from '../report/report-source.js';
 import type { Store } from '../store/store.js';
 import type { ActivityCounters } from './activity-counters.js';
 import type { ConnectorStatus } from './connector-status.js';

@@ -3,10 +3,10 @@
  * stages (outermost first) and then the terminal handler, which routes to the upstream MCP server:
  *
  *   audit          OUTERMOST: one entry per request, also for refusals by later stages; written before
- *                  the answer; fails closed when the trail cannot be written (src/audit/audit-stage.ts)
+ *                  the answer; fails closed when the trail cannot be written (src/gateway/stages/audit-stage.ts)
  *   1. authenticate   identity exists in the store, not revoked, token unexpired (authenticate-stage.ts)
  *   2. budget         rate limit, turn budget, concurrency, sizes, upstream timeout (budget-stage.ts)
- *   3. pii            de-tokenize arguments and URIs / tokenize results (src/pii/pii-stage.ts); before
+ *   3. pii            de-tokenize arguments and URIs / tokenize results (src/gateway/stages/pii-stage.ts); before
  *                     authorization and validation, so policy and schemas see the real values
  *   4. authorize      roles → allowed tools; forbidden ones absent from lists too  (authorize-stage.ts)
  *   5. catalog        definition matches its pin; quarantine; kill switch         (catalog-stage.ts)
@@ -19,17 +19,18 @@
  * below. A stage refuses by throwing a `WireError`, appends its verdict with `recordDecision`, may rewrite
  * `ctx.params` before `next(ctx)` and may post-process the result after it.
  */
-import { type AuditAppender, auditStage } from '../audit/audit-stage.js';
-import { upstreamTiming } from '../audit/upstream-timing-stage.js';
+
 import type { ApprovalHook } from './approval-hook.js';
-import { authenticate, type IdentityLookup } from './authenticate-stage.js';
-import { authorize } from './authorize-stage.js';
-import { budget } from './budget-stage.js';
-import { type CatalogStageOptions, catalogStage } from './catalog-stage.js';
 import type { Stage } from './gateway-context.js';
 import type { PolicySource } from './policy-source.js';
-import { type ApprovalTokenIssuer, tier } from './tier-stage.js';
-import { type ValidateOptions, validate } from './validate-stage.js';
+import { type AuditAppender, auditStage } from './stages/audit-stage.js';
+import { authenticate, type IdentityLookup } from './stages/authenticate-stage.js';
+import { authorize } from './stages/authorize-stage.js';
+import { budget } from './stages/budget-stage.js';
+import { type CatalogStageOptions, catalogStage } from './stages/catalog-stage.js';
+import { type ApprovalTokenIssuer, tier } from './stages/tier-stage.js';
+import { upstreamTiming } from './stages/upstream-timing-stage.js';
+import { type ValidateOptions, validate } from './stages/validate-stage.js';
 
 export interface GatewayStageDeps {
   /** Usually `store.identities`. */
@@ -84,7 +85,7 @@ export function gatewayStages(deps: GatewayStageDeps): Stage[] {
   return withAudit(deps, stages);
 }
 
-/** Audit outermost, upstream timing innermost (see src/audit/audit-stage.ts). */
+/** Audit outermost, upstream timing innermost (see src/gateway/stages/audit-stage.ts). */
 function withAudit(deps: GatewayStageDeps, stages: Stage[]): Stage[] {
   if (!deps.audit) return stages;
   return [auditStage({ ledger: deps.audit }), ...stages, upstreamTiming()];

@@ -8,9 +8,9 @@
 
 import { WireError } from '../errors/wire-error.js';
 import type { PolicyEngine } from '../policy/policy-engine.js';
-import { JSONRPC_UNAUTHENTICATED } from './authenticate-stage.js';
 import { recordDecision } from './decision-channel.js';
 import type { GatewayContext, GatewayIdentity } from './gateway-context.js';
+import { JSONRPC_UNAUTHENTICATED } from './stages/authenticate-stage.js';
 
 /** The compiled policy in force. Usually `() => watcher.engine`. */
 export type PolicySource = () => PolicyEngine;

@@ -56,9 +56,9 @@ import {
   toWireError,
   WireError,
 } from '../errors/wire-error.js';
-import { JSONRPC_UNAUTHENTICATED } from '../gateway/authenticate-stage.js';
 import { compose } from '../gateway/compose.js';
 import type { GatewayContext, GatewayEra, Handler } from '../gateway/gateway-context.js';
+import { JSONRPC_UNAUTHENTICATED } from '../gateway/stages/authenticate-stage.js';
 import { RequestTaint, withRequestTaint } from '../pii/request-taint.js';
 import { identityFromAuthInfo } from './agent-auth-info.js';
 import {

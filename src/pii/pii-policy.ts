@@ -30,7 +30,7 @@
  * ```
  */
 import { z } from 'zod';
-import { compileGlob, globProblem, type NameMatcher } from '../policy/tool-glob.js';
+import { compileGlob, globProblem, type NameMatcher } from '../catalog/tool-glob.js';
 import type { CustomPattern } from './detectors/custom-pattern.js';
 import { PII_ERROR_CODES, PiiError } from './pii-errors.js';
 import { BUILTIN_DETECTORS } from './pii-scanner.js';

@@ -25,6 +25,7 @@
  * // { tier: 'approve', rule: { index: 2, name: 'big-refunds', conditions: ['arguments'] } }
  */
 
+import { compileGlobs, type NameMatcher } from '../catalog/tool-glob.js';
 import { conditionPropertyProblems } from './condition-pin-check.js';
 import {
   DEFAULT_LIMITS,
@@ -41,7 +42,6 @@ import {
   compileConditions,
   conditionValidators,
 } from './rule-conditions.js';
-import { compileGlobs, type NameMatcher } from './tool-glob.js';
 
 /**
  * The authenticated workload, as the gateway knows it. Structurally compatible with the gateway's

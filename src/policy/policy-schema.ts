@@ -45,10 +45,10 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { z } from 'zod';
+import { globProblem } from '../catalog/tool-glob.js';
 import { suggest } from '../config/did-you-mean.js';
 import { piiPolicySchema } from '../pii/pii-policy.js';
 import { ruleConditionsSchema } from './rule-conditions.js';
-import { globProblem } from './tool-glob.js';
 
 /** `auto` runs at once, `approve` waits for a human in the approval queue, `block` is refused. */
 export const TIERS = ['auto', 'approve', 'block'] as const;

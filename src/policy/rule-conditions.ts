@@ -3,7 +3,7 @@
  * holds (and its `match` matches). Conditions:
  *
  * - `arguments`: a JSON Schema 2020-12 fragment the validated arguments must satisfy (compiled with the
- *   gateway's Ajv, src/gateway/argument-validator.ts);
+ *   gateway's Ajv, src/policy/argument-validator.ts);
  * - `endUser`: claims of the verified end-user token (`sub`, `iss`, and any other claim the connector
  *   passes on); each listed claim must equal one of the listed values (for an array claim: contain one);
  *   no end user → the condition does not hold;
@@ -30,7 +30,7 @@
  */
 import { z } from 'zod';
 import { suggest } from '../config/did-you-mean.js';
-import { type CompiledSchema, SchemaValidatorCache } from '../gateway/argument-validator.js';
+import { type CompiledSchema, SchemaValidatorCache } from './argument-validator.js';
 import { unsatisfiable } from './schema-satisfiability.js';
 import { compileTimeWindow, timeWindowProblems, WEEKDAYS } from './time-window.js';
 

@@ -16,8 +16,8 @@
  * if (slot.ok) socket.once('close', slot.release);
  */
 import type { Socket } from 'node:net';
+import { sourceKey } from '../net/source-key.js';
 import { SourceConnectionLimit } from './source-connection-limit.js';
-import { sourceKey } from './source-key.js';
 
 export interface AgentAdmissionOptions {
   maxConnectionsPerSource: number;

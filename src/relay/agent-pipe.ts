@@ -5,7 +5,7 @@
  */
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { TlsAlert, tlsAlert } from './client-hello.js';
+import { TlsAlert, tlsAlert } from '../net/client-hello.js';
 import type { ByteDirection } from './relay-metrics.js';
 
 export interface AgentPipeOptions {

@@ -4,8 +4,8 @@
  */
 import http2, { type ClientHttp2Stream, type ServerHttp2Stream } from 'node:http2';
 import type net from 'node:net';
+import { TlsAlert } from '../net/client-hello.js';
 import { pipeAgent } from './agent-pipe.js';
-import { TlsAlert } from './client-hello.js';
 import type { SpliceRequest } from './cluster/node-link.js';
 import type { RelayCluster } from './cluster/relay-cluster.js';
 import { countRefusal, peerOf, type RelayContext, refuse } from './relay-context.js';

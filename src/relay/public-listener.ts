@@ -6,9 +6,9 @@
  */
 import net from 'node:net';
 import type tls from 'node:tls';
+import { TlsAlert } from '../net/client-hello.js';
+import { readClientHello } from '../net/read-client-hello.js';
 import { routeAgent } from './agent-router.js';
-import { TlsAlert } from './client-hello.js';
-import { readClientHello } from './read-client-hello.js';
 import { countRefusal, type RelayContext, refuse } from './relay-context.js';
 import { SourceConnectionLimit } from './source-connection-limit.js';
 

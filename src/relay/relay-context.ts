@@ -6,9 +6,9 @@
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { type Logger, pino } from 'pino';
+import { TlsAlert, tlsAlert } from '../net/client-hello.js';
 import type { Store } from '../store/store.js';
 import { AgentAdmission } from './agent-admission.js';
-import { TlsAlert, tlsAlert } from './client-hello.js';
 import type { RelayCluster } from './cluster/relay-cluster.js';
 import { RefusalLog } from './refusal-log.js';
 import type { RelayIdentity } from './relay-identity.js';

@@ -9,7 +9,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { loadOrCreateAuditKey } from '../audit/audit-key.js';
 import { loadYamlFile, parseYamlConfig } from '../config/load-yaml.js';
-import { listenAddress } from '../connector/listen-address.js';
+import { listenAddress } from '../net/listen-address.js';
 import { openStore } from '../store/open-store.js';
 import type { RelayConfig } from './config-schema.js';
 import { relayConfigSchema } from './config-schema.js';

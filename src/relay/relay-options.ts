@@ -10,18 +10,18 @@
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { AuditSigningKey } from '../audit/audit-key.js';
+import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from '../net/client-hello.js';
 import type { Store } from '../store/store.js';
 import type { TenantConnectorView } from '../tunnel/enrollment-protocol.js';
 import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../tunnel/heartbeat.js';
-import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from './client-hello.js';
 import type { RelayCluster, RelayClusterOptions } from './cluster/relay-cluster.js';
 import type { RelayStatus } from './relay-status.js';
 
 export { DEFAULT_DRAIN_GRACE_MS } from './relay-drain.js';
 export type { RelayStatus } from './relay-status.js';
 
+import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS } from '../net/read-client-hello.js';
 import { DEFAULT_MAX_ENROLL_BODY_BYTES } from './enrollment-api.js';
-import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS } from './read-client-hello.js';
 import type { RelayIdentity } from './relay-identity.js';
 import type { ByteDirection, RelayMetrics } from './relay-metrics.js';
 import { DEFAULT_MAX_RELAY_HOST_CONNECTIONS_PER_SOURCE } from './source-connection-limit.js';

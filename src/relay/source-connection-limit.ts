@@ -7,7 +7,7 @@
  * if (!perSource.tryAdd(socket)) socket.destroy();
  */
 import type { Socket } from 'node:net';
-import { sourceKey } from './source-key.js';
+import { sourceKey } from '../net/source-key.js';
 
 export { sourceKey };
 

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import tls from 'node:tls';
 import { AcmeCertificate } from '../../src/connector/acme/acme-certificate.js';
 import { offersAcmeAlpn } from '../../src/connector/acme/alpn-challenges.js';
-import { readClientHello } from '../../src/relay/read-client-hello.js';
+import { readClientHello } from '../../src/net/read-client-hello.js';
 import { type Pebble, startPebble } from '../fixtures/pebble.js';
 
 let front: net.Server;

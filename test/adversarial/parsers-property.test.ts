@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { parseYamlConfig } from '../../src/config/load-yaml.js';
 import { connectorConfigSchema } from '../../src/connector/config-schema.js';
 import { ConfigError } from '../../src/errors/airlock-error.js';
-import { parseClientHello } from '../../src/relay/client-hello.js';
+import { parseClientHello } from '../../src/net/client-hello.js';
 import { type EndpointFuzz, startEndpointFuzz } from './endpoint-target.js';
 import { buildClientHello, checkTarget, PARSER_TARGETS } from './parser-targets.js';
 

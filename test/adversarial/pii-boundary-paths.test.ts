@@ -19,11 +19,11 @@ import {
 import { pino } from 'pino';
 import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
+import { piiStage } from '../../src/gateway/stages/pii-stage.js';
 import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import { PiiBoundary } from '../../src/pii/pii-boundary.js';
 import type { PiiPolicy } from '../../src/pii/pii-policy.js';
-import { piiStage } from '../../src/pii/pii-stage.js';
 import { PiiVault } from '../../src/pii/pii-vault.js';
 import { deriveTenantPiiKeys } from '../../src/pii/tenant-pii-keys.js';
 import {

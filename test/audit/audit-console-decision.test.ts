@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
-import { auditStage } from '../../src/audit/audit-stage.js';
-import { upstreamTiming } from '../../src/audit/upstream-timing-stage.js';
 import { searchAudit } from '../../src/console/audit-page.js';
 import { recordDecision } from '../../src/gateway/decision-channel.js';
 import type { GatewayContext } from '../../src/gateway/gateway-context.js';
+import { auditStage } from '../../src/gateway/stages/audit-stage.js';
+import { upstreamTiming } from '../../src/gateway/stages/upstream-timing-stage.js';
 import { openStore } from '../../src/store/open-store.js';
 import { requestEvent, TENANT } from './audit-fixture.js';
 
@@ -24,7 +24,7 @@ test('denied and pending approvals are shown as deny and pending', async () => {
     checkpointIntervalMs: 0,
   });
   try {
-    // Two calls answered with a tool result by the tier stage (as src/gateway/tier-stage.ts does).
+    // Two calls answered with a tool result by the tier stage (as src/gateway/stages/tier-stage.ts does).
     for (const code of ['AIRLOCK_APPROVAL_DENIED', 'AIRLOCK_APPROVAL_PENDING']) {
       const tierAnswers = auditStage({ ledger })(
         upstreamTiming()(async (ctx) => {

@@ -16,12 +16,12 @@ import { fileURLToPath } from 'node:url';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { generateAuditKey, loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
-import { auditStage } from '../../src/audit/audit-stage.js';
 import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import { storedAuditEntries } from '../../src/audit/stored-trail.js';
-import { upstreamTiming } from '../../src/audit/upstream-timing-stage.js';
 import { WireError } from '../../src/errors/wire-error.js';
 import type { GatewayContext } from '../../src/gateway/gateway-context.js';
+import { auditStage } from '../../src/gateway/stages/audit-stage.js';
+import { upstreamTiming } from '../../src/gateway/stages/upstream-timing-stage.js';
 import { postgresBackend, sqliteBackend, TENANT, type TestBackend, verifyStored } from './audit-fixture.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'intent-crash-child.js');

@@ -8,8 +8,8 @@
 import { writeFile } from 'node:fs/promises';
 import { loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
-import { auditStage } from '../../src/audit/audit-stage.js';
-import { upstreamTiming } from '../../src/audit/upstream-timing-stage.js';
+import { auditStage } from '../../src/gateway/stages/audit-stage.js';
+import { upstreamTiming } from '../../src/gateway/stages/upstream-timing-stage.js';
 import { openStore } from '../../src/store/open-store.js';
 
 const [dataDir, marker, url, schema] = process.argv.slice(2);

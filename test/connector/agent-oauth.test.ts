@@ -14,7 +14,7 @@ import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextproto
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { calculateJwkThumbprint, exportJWK, exportSPKI, SignJWT } from 'jose';
 import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
-import { authenticate } from '../../src/gateway/authenticate-stage.js';
+import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
 import { createJwtVerifier } from '../../src/identity/jwt-verifier.js';
 import { endUserFromAuthInfo, identityFromAuthInfo } from '../../src/mcp/agent-auth-info.js';
 import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';

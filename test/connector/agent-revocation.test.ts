@@ -12,8 +12,8 @@ import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS } from '../../src/connector/agent-connection-watch.js';
 import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
-import { authenticate } from '../../src/gateway/authenticate-stage.js';
 import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
+import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
 import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
-import { authenticate } from '../../src/gateway/authenticate-stage.js';
+import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
 import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import {

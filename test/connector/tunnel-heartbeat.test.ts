@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { dialTunnel } from '../../src/connector/tunnel-client.js';
-import { tlsAlert } from '../../src/relay/client-hello.js';
+import { tlsAlert } from '../../src/net/client-hello.js';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
 import { captureClientHello } from '../relay/capture-client-hello.js';
 import {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { type SupervisorStatus, TunnelSupervisor } from '../../src/connector/tunnel-supervisor.js';
-import { tlsAlert } from '../../src/relay/client-hello.js';
+import { tlsAlert } from '../../src/net/client-hello.js';
 import { openStore } from '../../src/store/open-store.js';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
 import { captureClientHello } from '../relay/capture-client-hello.js';

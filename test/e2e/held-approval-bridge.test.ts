@@ -38,7 +38,7 @@ limits:
   rate: { perSecond: 1000, burst: 1000 }
   turnBudget: 100000
   # The budget stage's upstream timeout (default 60 s) still runs during the approval hold
-  # (src/gateway/budget-stage.ts); until it stops at the hold, it must exceed the hold.
+  # (src/gateway/stages/budget-stage.ts); until it stops at the hold, it must exceed the hold.
   upstreamTimeoutMs: 300000
 `;
 

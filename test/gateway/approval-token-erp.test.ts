@@ -23,13 +23,13 @@ import {
 import { APPROVAL_META_KEY } from '../../src/approvals/approval-token-verify.js';
 import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import type { ApprovalHook, ApprovalOutcome, ApprovalRequest } from '../../src/gateway/approval-hook.js';
-import { authenticate } from '../../src/gateway/authenticate-stage.js';
-import { authorize } from '../../src/gateway/authorize-stage.js';
-import { budget } from '../../src/gateway/budget-stage.js';
-import { catalogStage } from '../../src/gateway/catalog-stage.js';
 import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
-import { APPROVAL_TOKEN_META_KEY, tier } from '../../src/gateway/tier-stage.js';
-import { validate } from '../../src/gateway/validate-stage.js';
+import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
+import { authorize } from '../../src/gateway/stages/authorize-stage.js';
+import { budget } from '../../src/gateway/stages/budget-stage.js';
+import { catalogStage } from '../../src/gateway/stages/catalog-stage.js';
+import { APPROVAL_TOKEN_META_KEY, tier } from '../../src/gateway/stages/tier-stage.js';
+import { validate } from '../../src/gateway/stages/validate-stage.js';
 import {
   loadOrCreateUpstreamTokenKey,
   UpstreamTokenMinter,

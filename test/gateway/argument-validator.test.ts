@@ -6,7 +6,7 @@ import {
   describeProblems,
   SchemaValidatorCache,
   stripUndeclared,
-} from '../../src/gateway/argument-validator.js';
+} from '../../src/policy/argument-validator.js';
 
 describe('stripUndeclared', () => {
   const schema = {

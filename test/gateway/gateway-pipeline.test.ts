@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import { Client, ProtocolError } from '@modelcontextprotocol/client';
 import { type CallToolResult, InMemoryTransport, Server } from '@modelcontextprotocol/server';
 import { JSONRPC_INVALID_PARAMS, WireError } from '../../src/errors/wire-error.js';
-import { authenticate, JSONRPC_UNAUTHENTICATED } from '../../src/gateway/authenticate-stage.js';
 import { compose } from '../../src/gateway/compose.js';
 import {
   DECISION_CHANNEL,
@@ -13,6 +12,7 @@ import {
 } from '../../src/gateway/decision-channel.js';
 import type { GatewayContext, GatewayIdentity, Handler, Stage } from '../../src/gateway/gateway-context.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
+import { authenticate, JSONRPC_UNAUTHENTICATED } from '../../src/gateway/stages/authenticate-stage.js';
 import { toProtocolError } from '../../src/mcp/protocol-error-mapping.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';

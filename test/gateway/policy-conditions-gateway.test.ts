@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { ProtocolError } from '@modelcontextprotocol/client';
-import { authenticate } from '../../src/gateway/authenticate-stage.js';
-import { authorize } from '../../src/gateway/authorize-stage.js';
-import { budget } from '../../src/gateway/budget-stage.js';
-import { catalogStage } from '../../src/gateway/catalog-stage.js';
-import { tier } from '../../src/gateway/tier-stage.js';
-import { validate } from '../../src/gateway/validate-stage.js';
+import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
+import { authorize } from '../../src/gateway/stages/authorize-stage.js';
+import { budget } from '../../src/gateway/stages/budget-stage.js';
+import { catalogStage } from '../../src/gateway/stages/catalog-stage.js';
+import { tier } from '../../src/gateway/stages/tier-stage.js';
+import { validate } from '../../src/gateway/stages/validate-stage.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';
 import { type Era, type GatewayHarness, resultText, startGateway } from './gateway-harness.js';
 

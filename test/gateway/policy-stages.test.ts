@@ -7,13 +7,13 @@ import { describe, it } from 'node:test';
 import { ToolPinning } from '../../src/catalog/tool-pinning.js';
 import { WireError } from '../../src/errors/wire-error.js';
 import type { ApprovalHook } from '../../src/gateway/approval-hook.js';
-import { authorize } from '../../src/gateway/authorize-stage.js';
-import { budget } from '../../src/gateway/budget-stage.js';
-import { catalogStage } from '../../src/gateway/catalog-stage.js';
 import { compose } from '../../src/gateway/compose.js';
 import type { GatewayContext, GatewayIdentity, Handler, Stage } from '../../src/gateway/gateway-context.js';
-import { tier } from '../../src/gateway/tier-stage.js';
-import { validate } from '../../src/gateway/validate-stage.js';
+import { authorize } from '../../src/gateway/stages/authorize-stage.js';
+import { budget } from '../../src/gateway/stages/budget-stage.js';
+import { catalogStage } from '../../src/gateway/stages/catalog-stage.js';
+import { tier } from '../../src/gateway/stages/tier-stage.js';
+import { validate } from '../../src/gateway/stages/validate-stage.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';
 import { openStore } from '../../src/store/open-store.js';
 

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import type { ApprovalHook, ApprovalOutcome, ApprovalRequest } from '../../src/gateway/approval-hook.js';
 import { compose } from '../../src/gateway/compose.js';
 import type { GatewayContext, Handler } from '../../src/gateway/gateway-context.js';
-import { tier } from '../../src/gateway/tier-stage.js';
+import { tier } from '../../src/gateway/stages/tier-stage.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';
 
 const engine = parsePolicy(

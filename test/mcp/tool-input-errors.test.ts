@@ -10,7 +10,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { Client as ClientV1 } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as TransportV1 } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
-import { validate } from '../../src/gateway/validate-stage.js';
+import { validate } from '../../src/gateway/stages/validate-stage.js';
 import { authInfoForIdentity } from '../../src/mcp/agent-auth-info.js';
 import type { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';

@@ -10,9 +10,9 @@ import { generateSeedData, type SeedCustomer } from '../../samples/erp/seed-data
 import { JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS, WireError } from '../../src/errors/wire-error.js';
 import { compose } from '../../src/gateway/compose.js';
 import type { GatewayContext, Handler } from '../../src/gateway/gateway-context.js';
+import { piiStage } from '../../src/gateway/stages/pii-stage.js';
 import { PII_ERROR_CODES } from '../../src/pii/pii-errors.js';
 import type { PiiPolicy } from '../../src/pii/pii-policy.js';
-import { piiStage } from '../../src/pii/pii-stage.js';
 import { PiiVault } from '../../src/pii/pii-vault.js';
 import { deriveTenantPiiKeys } from '../../src/pii/tenant-pii-keys.js';
 import { openStore } from '../../src/store/open-store.js';

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import { compileGlob, compileGlobs, globProblem } from '../../src/catalog/tool-glob.js';
 import { compilePolicy, type PolicyEngine, type PolicySubject } from '../../src/policy/policy-engine.js';
 import { loadPolicyFile, parsePolicy } from '../../src/policy/policy-loader.js';
 import { DEFAULT_LIMITS, policySchema } from '../../src/policy/policy-schema.js';
-import { compileGlob, compileGlobs, globProblem } from '../../src/policy/tool-glob.js';
 
 const GOLDEN = fileURLToPath(new URL('../../../test/policy/golden/', import.meta.url));
 

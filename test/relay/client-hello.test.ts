@@ -7,8 +7,8 @@ import {
   parseClientHello,
   TlsAlert,
   tlsAlert,
-} from '../../src/relay/client-hello.js';
-import { readClientHello } from '../../src/relay/read-client-hello.js';
+} from '../../src/net/client-hello.js';
+import { readClientHello } from '../../src/net/read-client-hello.js';
 import { captureClientHello, splitIntoRecords } from './capture-client-hello.js';
 
 let withSni: Buffer;

@@ -6,7 +6,7 @@ import { createProxy } from 'proxy';
 import { dialTunnel } from '../../src/connector/tunnel-client.js';
 import { TunnelError } from '../../src/errors/airlock-error.js';
 import { type CertifiedKey, issueClientCertificate } from '../../src/identity/pki.js';
-import { tlsAlert } from '../../src/relay/client-hello.js';
+import { tlsAlert } from '../../src/net/client-hello.js';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
 import { captureClientHello } from './capture-client-hello.js';
 import {

@@ -8,7 +8,7 @@
  * server.emit('connection', stream);                                // an agent: TLS as usual
  */
 import type { Duplex } from 'node:stream';
-import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS, readClientHello } from '../../relay/read-client-hello.js';
+import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS, readClientHello } from '../../net/read-client-hello.js';
 import { type AlpnChallenges, offersAcmeAlpn } from './alpn-challenges.js';
 
 export interface DivertOptions {

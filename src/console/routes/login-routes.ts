@@ -12,7 +12,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type { Logger } from 'pino';
-import { sourceKey, UNKNOWN_SOURCE } from '../../relay/source-key.js';
+import { sourceKey, UNKNOWN_SOURCE } from '../../net/source-key.js';
 import type { Store } from '../../store/store.js';
 import type { ConsoleEnv, Ctx } from '../console-env.js';
 import type { Notice, Viewer } from '../console-layout.js';

@@ -11,10 +11,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Hono } from 'hono';
-import type { ReportSource } from '../../report/console-report-source.js';
 import { REPORT_CSS } from '../../report/report-css.js';
 import { renderReportHtml } from '../../report/report-html.js';
 import { parseReportScope, ReportError } from '../../report/report-model.js';
+import type { ReportSource } from '../../report/report-source.js';
 import type { Viewer } from '../console-layout.js';
 
 /** Generated reports kept for download (oldest dropped first). */

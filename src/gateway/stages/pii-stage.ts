@@ -13,18 +13,18 @@
  * const vault = new PiiVault({ tenant: 'acme', keys: await loadTenantPiiKeys({ path, tenant: 'acme', create: true }), repository: store.vault });
  * const stages = [authenticate({ identities: store.identities }), piiStage({ vault, policy: { tools: [{ match: 'erp.get_*', actions: { CARD: 'mask' } }] } })];
  */
-import { WireError } from '../errors/wire-error.js';
-import { recordDecision } from '../gateway/decision-channel.js';
-import type { GatewayContext, Stage } from '../gateway/gateway-context.js';
-import { detokenizeArguments } from './detokenize.js';
-import { PiiBoundary } from './pii-boundary.js';
-import { blockedResultError, PII_ERROR_CODES } from './pii-errors.js';
-import type { CompiledPiiPolicy, PiiPolicy } from './pii-policy.js';
-import { type RedactionPass, RedactionReport } from './pii-redactor.js';
-import type { PiiScanner } from './pii-scanner.js';
-import type { PiiVault } from './pii-vault.js';
-import { currentRequestTaint, RequestTaint } from './request-taint.js';
-import { PII_TOKEN_SCOPE_ERROR } from './token-scope.js';
+import { WireError } from '../../errors/wire-error.js';
+import { detokenizeArguments } from '../../pii/detokenize.js';
+import { PiiBoundary } from '../../pii/pii-boundary.js';
+import { blockedResultError, PII_ERROR_CODES } from '../../pii/pii-errors.js';
+import type { CompiledPiiPolicy, PiiPolicy } from '../../pii/pii-policy.js';
+import { type RedactionPass, RedactionReport } from '../../pii/pii-redactor.js';
+import type { PiiScanner } from '../../pii/pii-scanner.js';
+import type { PiiVault } from '../../pii/pii-vault.js';
+import { currentRequestTaint, RequestTaint } from '../../pii/request-taint.js';
+import { PII_TOKEN_SCOPE_ERROR } from '../../pii/token-scope.js';
+import { recordDecision } from '../decision-channel.js';
+import type { GatewayContext, Stage } from '../gateway-context.js';
 
 /** Name of the stage in decisions. */
 export const PII_STAGE = 'pii';

@@ -16,13 +16,13 @@
  * @example
  * const stage = authorize({ policy: () => watcher.engine });
  */
-import { WireError } from '../errors/wire-error.js';
-import type { PolicyEngine, PolicySubject } from '../policy/policy-engine.js';
-import { recordDecision } from './decision-channel.js';
-import type { GatewayContext, Stage } from './gateway-context.js';
-import { type PolicySource, requestedName, requireIdentity } from './policy-source.js';
-import { policySubject } from './policy-subject.js';
-import { JSONRPC_FORBIDDEN } from './refusal-codes.js';
+import { WireError } from '../../errors/wire-error.js';
+import type { PolicyEngine, PolicySubject } from '../../policy/policy-engine.js';
+import { recordDecision } from '../decision-channel.js';
+import type { GatewayContext, Stage } from '../gateway-context.js';
+import { type PolicySource, requestedName, requireIdentity } from '../policy-source.js';
+import { policySubject } from '../policy-subject.js';
+import { JSONRPC_FORBIDDEN } from '../refusal-codes.js';
 
 /** Stage name in decisions. */
 export const AUTHORIZE_STAGE = 'authorize';

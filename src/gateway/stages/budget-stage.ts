@@ -28,13 +28,13 @@
  * const stage = budget({ policy: () => watcher.engine });
  */
 
-import { WireError } from '../errors/wire-error.js';
-import { KeyedTokenBucket } from '../policy/token-bucket.js';
-import { recordDecision } from './decision-channel.js';
-import { type GatewayContext, type Stage, UPSTREAM_CLOCK } from './gateway-context.js';
-import { type PolicySource, requestedName, requireIdentity } from './policy-source.js';
-import { identityKey, policySubject } from './policy-subject.js';
-import { JSONRPC_LIMIT_EXCEEDED } from './refusal-codes.js';
+import { WireError } from '../../errors/wire-error.js';
+import { KeyedTokenBucket } from '../../policy/token-bucket.js';
+import { recordDecision } from '../decision-channel.js';
+import { type GatewayContext, type Stage, UPSTREAM_CLOCK } from '../gateway-context.js';
+import { type PolicySource, requestedName, requireIdentity } from '../policy-source.js';
+import { identityKey, policySubject } from '../policy-subject.js';
+import { JSONRPC_LIMIT_EXCEEDED } from '../refusal-codes.js';
 
 /** Stage name in decisions. */
 export const BUDGET_STAGE = 'budget';

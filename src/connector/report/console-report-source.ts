@@ -6,26 +6,13 @@
  * @example
  * startConsole({ ..., report: consoleReportSource({ ctx, store, tenant, live: () => catalog.status() }) });
  */
-import type { ConnectorContext } from '../connector/connector-context.js';
-import type { Store } from '../store/store.js';
+
+import { signReport } from '../../report/report-signing.js';
+import type { ReportSource } from '../../report/report-source.js';
+import type { Store } from '../../store/store.js';
+import type { ConnectorContext } from '../connector-context.js';
 import { generateReport } from './generate-report.js';
 import type { LiveUpstreams } from './path-evidence.js';
-import type { ReportDocument, ReportScope } from './report-model.js';
-import { signReport } from './report-signing.js';
-
-export interface GeneratedReport {
-  report: ReportDocument;
-  /** SHA-256 of the report's canonical JSON. */
-  digest: string;
-  /** The signed `report.json` and the `report.html` it signs. */
-  json: string;
-  html: string;
-}
-
-/** What the console's report page needs. */
-export interface ReportSource {
-  generate(scope: ReportScope): Promise<GeneratedReport>;
-}
 
 export function consoleReportSource(input: {
   ctx: ConnectorContext;

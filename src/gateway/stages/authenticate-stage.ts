@@ -8,10 +8,10 @@
  *   expired since (`identity.expiresAt`), and its subject must not be on the store's revocation list
  *   (`isSubjectRevoked`, when the lookup has it).
  */
-import { JSONRPC_INTERNAL_ERROR, WireError } from '../errors/wire-error.js';
-import type { AgentIdentityRecord, RevokedCredential } from '../store/store.js';
-import { recordDecision } from './decision-channel.js';
-import type { GatewayContext, GatewayIdentity, Stage } from './gateway-context.js';
+import { JSONRPC_INTERNAL_ERROR, WireError } from '../../errors/wire-error.js';
+import type { AgentIdentityRecord, RevokedCredential } from '../../store/store.js';
+import { recordDecision } from '../decision-channel.js';
+import type { GatewayContext, GatewayIdentity, Stage } from '../gateway-context.js';
 
 /** JSON-RPC error code (server-defined range) for requests whose identity is missing, unknown or revoked. */
 export const JSONRPC_UNAUTHENTICATED = -32001;

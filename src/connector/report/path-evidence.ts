@@ -10,11 +10,12 @@
  * const path = collectDataPath(ctx, reproduceCommands.dataPath);
  * const sandbox = await collectSandboxEvidence(ctx, live, reproduceCommands.sandbox);
  */
-import type { ConnectorContext } from '../connector/connector-context.js';
-import { sandboxFromYaml } from '../sandbox/sandbox-config.js';
-import { prepareSandboxedCommand } from '../sandbox/sandboxed-command.js';
-import type { DataPathEvidence, SandboxEvidence, UpstreamPathEvidence } from './report-model.js';
-import { shellWord } from './reproduce-commands.js';
+
+import type { DataPathEvidence, SandboxEvidence, UpstreamPathEvidence } from '../../report/report-model.js';
+import { shellWord } from '../../report/reproduce-commands.js';
+import { sandboxFromYaml } from '../../sandbox/sandbox-config.js';
+import { prepareSandboxedCommand } from '../../sandbox/sandboxed-command.js';
+import type { ConnectorContext } from '../connector-context.js';
 
 /** The running connector's view of its upstreams (`connector.catalog.status()`), when available. */
 export type LiveUpstreams = () => ReadonlyArray<{ name: string; state: string; sandboxed?: boolean }>;

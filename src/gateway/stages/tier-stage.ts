@@ -32,16 +32,21 @@
  * @example
  * const stage = tier({ policy: () => watcher.engine, approvals: queue, approvalTokens: signer });
  */
-import { sha256Canonical } from '../catalog/canonical-hash.js';
-import { JSONRPC_INTERNAL_ERROR, WireError } from '../errors/wire-error.js';
-import { type ApprovalQuorum, type RuleRef, ruleLabel, type TierDecision } from '../policy/policy-engine.js';
-import type { ApprovalHook, ApprovalOutcome, ApprovalRequest } from './approval-hook.js';
-import { recordDecision } from './decision-channel.js';
-import type { GatewayContext, GatewayIdentity, Handler, Stage } from './gateway-context.js';
-import { whileClockPaused } from './gateway-context.js';
-import { type PolicySource, requestedName, requireIdentity } from './policy-source.js';
-import { policySubject } from './policy-subject.js';
-import { JSONRPC_FORBIDDEN } from './refusal-codes.js';
+import { sha256Canonical } from '../../catalog/canonical-hash.js';
+import { JSONRPC_INTERNAL_ERROR, WireError } from '../../errors/wire-error.js';
+import {
+  type ApprovalQuorum,
+  type RuleRef,
+  ruleLabel,
+  type TierDecision,
+} from '../../policy/policy-engine.js';
+import type { ApprovalHook, ApprovalOutcome, ApprovalRequest } from '../approval-hook.js';
+import { recordDecision } from '../decision-channel.js';
+import type { GatewayContext, GatewayIdentity, Handler, Stage } from '../gateway-context.js';
+import { whileClockPaused } from '../gateway-context.js';
+import { type PolicySource, requestedName, requireIdentity } from '../policy-source.js';
+import { policySubject } from '../policy-subject.js';
+import { JSONRPC_FORBIDDEN } from '../refusal-codes.js';
 
 /** `_meta` key carrying the approval token to the upstream. */
 export const APPROVAL_TOKEN_META_KEY = 'airlock/approval';

@@ -25,10 +25,9 @@
  * const stage = validate({ policy: () => watcher.engine, definitions: pinning });
  */
 
-import { canonicalJson } from '../catalog/canonical-hash.js';
-import type { ToolDefinitionLookup } from '../catalog/tool-pinning.js';
-import { JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
-import type { PolicyEngine } from '../policy/policy-engine.js';
+import { canonicalJson } from '../../catalog/canonical-hash.js';
+import type { ToolDefinitionLookup } from '../../catalog/tool-pinning.js';
+import { JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS, WireError } from '../../errors/wire-error.js';
 import {
   type ArgumentProblem,
   combinedSchema,
@@ -38,11 +37,12 @@ import {
   SchemaValidatorCache,
   stripUndeclared,
   withoutDialect,
-} from './argument-validator.js';
-import { recordDecision } from './decision-channel.js';
-import type { GatewayContext, Stage } from './gateway-context.js';
-import { type PolicySource, requestedName } from './policy-source.js';
-import { JSONRPC_FORBIDDEN } from './refusal-codes.js';
+} from '../../policy/argument-validator.js';
+import type { PolicyEngine } from '../../policy/policy-engine.js';
+import { recordDecision } from '../decision-channel.js';
+import type { GatewayContext, Stage } from '../gateway-context.js';
+import { type PolicySource, requestedName } from '../policy-source.js';
+import { JSONRPC_FORBIDDEN } from '../refusal-codes.js';
 
 /** Stage name in decisions. */
 export const VALIDATE_STAGE = 'validate';

@@ -9,8 +9,8 @@
  * @example
  * const stages = [auditStage({ ledger }), authenticate({ identities }), ..., upstreamTiming()];
  */
-import { recordDecision } from '../gateway/decision-channel.js';
-import type { Stage } from '../gateway/gateway-context.js';
+import { recordDecision } from '../decision-channel.js';
+import type { Stage } from '../gateway-context.js';
 import { writeIntent } from './audit-stage.js';
 
 /** Stage name of the decision this stage records. */

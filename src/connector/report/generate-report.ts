@@ -11,29 +11,34 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AUDIT_PUBLIC_KEY_FILE, auditKeyDir, auditKeyId, auditPublicKeyFromPem } from '../audit/audit-key.js';
-import type { ConnectorContext } from '../connector/connector-context.js';
-import type { Store } from '../store/store.js';
-import { collectActivityEvidence } from './activity-evidence.js';
-import { collectAuditEvidence } from './audit-evidence.js';
+import {
+  AUDIT_PUBLIC_KEY_FILE,
+  auditKeyDir,
+  auditKeyId,
+  auditPublicKeyFromPem,
+} from '../../audit/audit-key.js';
+import { collectActivityEvidence } from '../../report/activity-evidence.js';
+import { collectAuditEvidence } from '../../report/audit-evidence.js';
 import {
   collectApprovalEvidence,
   collectCatalogEvidence,
   collectIdentityEvidence,
   collectPolicyEvidence,
   upstreamOfTool,
-} from './governance-evidence.js';
-import { collectKeyEvidence } from './key-evidence.js';
-import { collectDataPath, collectSandboxEvidence, type LiveUpstreams } from './path-evidence.js';
+} from '../../report/governance-evidence.js';
+import { collectKeyEvidence } from '../../report/key-evidence.js';
 import {
   type DiscoveryResult,
   REPORT_FORMAT,
   type ReportDocument,
   type ReportScope,
   type TlsEvidence,
-} from './report-model.js';
-import { reproduce } from './reproduce-commands.js';
-import { dialable, probeEndpoint, relayAddress, tlsDefaults } from './tls-evidence.js';
+} from '../../report/report-model.js';
+import { reproduce } from '../../report/reproduce-commands.js';
+import { dialable, probeEndpoint, relayAddress, tlsDefaults } from '../../report/tls-evidence.js';
+import type { Store } from '../../store/store.js';
+import type { ConnectorContext } from '../connector-context.js';
+import { collectDataPath, collectSandboxEvidence, type LiveUpstreams } from './path-evidence.js';
 
 export interface GenerateReportInput {
   ctx: ConnectorContext;

@@ -14,16 +14,17 @@
  * @example
  * const stages = [auditStage({ ledger }), ...gatewayStages({ identities: store.identities }), upstreamTiming()];
  */
-import { JSONRPC_INTERNAL_ERROR, toWireError, WireError } from '../errors/wire-error.js';
-import type { GatewayContext, Stage } from '../gateway/gateway-context.js';
+
 import type {
   AuditEntry,
   AuditEventInput,
   AuditPayload,
   IntentAuditEvent,
   RequestAuditEvent,
-} from './audit-entry.js';
-import { type AuditRedactor, auditPayload } from './audit-redaction.js';
+} from '../../audit/audit-entry.js';
+import { type AuditRedactor, auditPayload } from '../../audit/audit-redaction.js';
+import { JSONRPC_INTERNAL_ERROR, toWireError, WireError } from '../../errors/wire-error.js';
+import type { GatewayContext, Stage } from '../gateway-context.js';
 import { UPSTREAM_TIMING_STAGE } from './upstream-timing-stage.js';
 
 /** Stable code of the refusal when the audit trail cannot be written. */

@@ -17,12 +17,12 @@
  * @example
  * const stage = catalogStage({ pinning });
  */
-import type { ToolPinning } from '../catalog/tool-pinning.js';
-import { JSONRPC_INTERNAL_ERROR, WireError } from '../errors/wire-error.js';
-import { recordDecision } from './decision-channel.js';
-import type { GatewayContext, Stage } from './gateway-context.js';
-import { requestedName } from './policy-source.js';
-import { JSONRPC_FORBIDDEN } from './refusal-codes.js';
+import type { ToolPinning } from '../../catalog/tool-pinning.js';
+import { JSONRPC_INTERNAL_ERROR, WireError } from '../../errors/wire-error.js';
+import { recordDecision } from '../decision-channel.js';
+import type { GatewayContext, Stage } from '../gateway-context.js';
+import { requestedName } from '../policy-source.js';
+import { JSONRPC_FORBIDDEN } from '../refusal-codes.js';
 
 /** Stage name in decisions. */
 export const CATALOG_STAGE = 'catalog';
