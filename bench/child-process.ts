@@ -9,6 +9,12 @@ import { fileURLToPath } from 'node:url';
 /** The compiled `airlock` CLI. */
 export const AIRLOCK_CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 
+/**
+ * Default longest wait for a child's ready line. Generous: on a shared 2-core machine under load a
+ * connector's start (enrollment check, audit start-up check, upstream catalog) can take tens of seconds.
+ */
+export const DEFAULT_READY_TIMEOUT_MS = 120_000;
+
 export interface RunningChild {
   readonly child: ChildProcess;
   readonly pid: number;
@@ -87,7 +93,7 @@ export async function startChild(
     child.stdout?.resume();
     return running;
   }
-  const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  const timeoutMs = options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
   try {
     const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
       let out = '';

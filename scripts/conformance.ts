@@ -33,9 +33,9 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type LocalForwarder, startLocalForwarder } from '../src/agent/local-forwarder.js';
-import { type Stack, startStack } from '../test/e2e/airlock-stack.js';
 import { startConformanceServer } from '../test/fixtures/conformance-server.js';
+import { compareConformance, failureLines, formatComparison, legReport } from './conformance-compare.js';
+import { startThroughAirlock, type ThroughAirlock } from './conformance-through-airlock.js';
 
 /** Upper bound for one run of the conformance CLI before it is killed. */
 export const DEFAULT_CONFORMANCE_TIMEOUT_MS = 5 * 60 * 1000;
@@ -239,163 +239,16 @@ export function formatConformanceTable(result: ConformanceResult, title = 'direc
   ].join('\n');
 }
 
-/** Name of the fixture upstream in the connector configuration. */
-export const CONFORMANCE_UPSTREAM_NAME = 'conf';
-
-export interface ThroughAirlock {
-  /** Where the conformance CLI connects: the local forwarder, e.g. `http://127.0.0.1:43121/mcp`. */
-  url: string;
-  /** The tenant URL behind the forwarder (`https://<tenant>.localhost:<relay port>/mcp`). */
-  tenantUrl: string;
-  stack: Stack;
-  forwarder: LocalForwarder;
-  close(): Promise<void>;
-}
-
-/**
- * Puts the MCP server at `upstreamUrl` behind Airlock: a relay and an enrolled connector (test/e2e
- * harness) whose only upstream is that server over HTTP, exposed un-namespaced (`mcp.namespace: none`),
- * and a transparent local forwarder (`allowedHostnames: 'any'`) that presents the tenant's agent
- * certificate, so a plain-HTTP client reaches it through relay, tunnel, connector and gateway pipeline.
- *
- * @example
- * const airlock = await startThroughAirlock(fixture.url);
- * await runConformance(airlock.url);
- * await airlock.close();
- */
-export async function startThroughAirlock(upstreamUrl: string): Promise<ThroughAirlock> {
-  const stack = await startStack({
-    tenants: ['conformance'],
-    upstreams: () => ({ [CONFORMANCE_UPSTREAM_NAME]: { url: upstreamUrl } }),
-    // Un-namespaced from the first start, so the fixture's first catalog is pinned under its own names.
-    connector: { mcp: { namespace: 'none' } },
-  });
-  let forwarder: LocalForwarder | undefined;
-  try {
-    const tenant = stack.tenant('conformance');
-    const names = tenant.connector.catalog.tools().map((t) => t.name);
-    if (!names.includes('test_simple_text')) {
-      throw new Error(
-        `the connector does not list the fixture's tools un-namespaced (got ${names.join(', ')})`,
-      );
-    }
-    // Transparent: foreign Host/Origin values reach the connector, so `dns-rebinding-protection`
-    // measures Airlock's own check (the connector's agent endpoint), not the forwarder's.
-    forwarder = await startLocalForwarder(tenant.connection(), { allowedHostnames: 'any' });
-    const fwd = forwarder;
-    return {
-      url: fwd.url,
-      tenantUrl: tenant.url,
-      stack,
-      forwarder: fwd,
-      close: async () => {
-        await fwd.close();
-        await stack.close();
-      },
-    };
-  } catch (err) {
-    await forwarder?.close();
-    await stack.close();
-    throw err;
-  }
-}
-
-export interface ConformanceComparison {
-  /** The two legs passed exactly the same scenarios. */
-  samePassingSet: boolean;
-  /** Passed directly, failed through Airlock. */
-  onlyDirect: string[];
-  /** Passed through Airlock, failed directly. */
-  onlyAirlock: string[];
-  /** Ran in one leg only (a scenario that produced no result in the other counts as failed there). */
-  missing: string[];
-}
-
-/**
- * Compares the passing sets of two runs.
- *
- * @example
- * const { samePassingSet, onlyDirect } = compareConformance(direct, throughAirlock);
- */
-export function compareConformance(
-  direct: ConformanceResult,
-  airlock: ConformanceResult,
-): ConformanceComparison {
-  const a = new Set(direct.passed);
-  const b = new Set(airlock.passed);
-  const ranA = new Set(direct.raw.scenarios.map((s) => s.scenario));
-  const ranB = new Set(airlock.raw.scenarios.map((s) => s.scenario));
-  const onlyDirect = direct.passed.filter((s) => !b.has(s));
-  const onlyAirlock = airlock.passed.filter((s) => !a.has(s));
-  const missing = [...ranA].filter((s) => !ranB.has(s)).concat([...ranB].filter((s) => !ranA.has(s)));
-  return {
-    samePassingSet: onlyDirect.length === 0 && onlyAirlock.length === 0,
-    onlyDirect,
-    onlyAirlock,
-    missing,
-  };
-}
-
-function verdict(result: ConformanceResult, scenario: string): string {
-  const s = result.raw.scenarios.find((x) => x.scenario === scenario);
-  if (!s) return '-';
-  return !s.passed ? 'FAIL' : result.warned.includes(scenario) ? 'pass (warn)' : 'pass';
-}
-
-/** Side-by-side table of both legs plus the verdict. */
-export function formatComparison(
-  direct: ConformanceResult,
-  airlock: ConformanceResult,
-  comparison = compareConformance(direct, airlock),
-): string {
-  const names = [...new Set([...direct.raw.scenarios, ...airlock.raw.scenarios].map((s) => s.scenario))];
-  const rows = names.map((n) => {
-    const d = verdict(direct, n);
-    const a = verdict(airlock, n);
-    return [n, d, a, d === a || (d.startsWith('pass') && a.startsWith('pass')) ? '' : 'DIFFERS'];
-  });
-  const header = ['scenario', 'direct', 'through airlock', ''];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]): string =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  const summary = comparison.samePassingSet
-    ? `same passing set: ${direct.passed.length} of ${names.length} scenarios pass both ways`
-    : `passing sets DIFFER: only direct [${comparison.onlyDirect.join(', ')}], only through Airlock [${comparison.onlyAirlock.join(', ')}]`;
-  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line), '', summary].join('\n');
-}
-
-function failureLines(result: ConformanceResult, leg: string): string[] {
-  return result.raw.scenarios
-    .filter((s) => !s.passed)
-    .flatMap((s) => {
-      const failures = s.checks.filter((c) => c.status === 'FAILURE');
-      if (failures.length === 0) return [`  [${leg}] ${s.scenario}: no result (see --verbose output)`];
-      return failures.map((c) => `  [${leg}] ${s.scenario}: ${c.name}: ${c.errorMessage ?? c.description}`);
-    });
-}
-
-function legReport(result: ConformanceResult): Record<string, unknown> {
-  return {
-    passed: result.passed,
-    failed: result.failed,
-    warned: result.warned,
-    exitCodes: result.raw.exitCodes,
-    scenarios: result.raw.scenarios.map((s) => ({
-      scenario: s.scenario,
-      passed: s.passed,
-      checks: s.checks
-        .filter((c) => c.status !== 'INFO')
-        .map((c) => ({
-          id: c.id,
-          status: c.status,
-          ...(c.errorMessage !== undefined ? { errorMessage: c.errorMessage } : {}),
-        })),
-    })),
-  };
-}
+export {
+  type ConformanceComparison,
+  compareConformance,
+  formatComparison,
+} from './conformance-compare.js';
+export {
+  CONFORMANCE_UPSTREAM_NAME,
+  startThroughAirlock,
+  type ThroughAirlock,
+} from './conformance-through-airlock.js';
 
 /** Default report file: `bench/results/conformance.json` in the repository. */
 export const DEFAULT_CONFORMANCE_REPORT = fileURLToPath(

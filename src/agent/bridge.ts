@@ -101,37 +101,39 @@ function forwardCapabilities(upstream: ServerCapabilities, legacyUpstream: boole
   return caps;
 }
 
-/**
- * Connects to the tenant, then serves stdio until `io.stdin` ends. Rejects with a `TenantFailureError`
- * (stable code, hint, the connector's reason) if the tenant connection fails (TLS, refused client
- * certificate, unreachable): nothing is served in that case. Later connection errors are logged with
- * their code and hint.
- *
- * @example
- * const bridge = await runBridge(conn, { stdin: process.stdin, stdout: process.stdout }, { requestTimeoutMs: 60_000 });
- */
-export async function runBridge(
-  conn: TenantConnection,
-  io: BridgeIo,
-  opts: BridgeOptions = {},
-): Promise<BridgeHandle> {
-  const log = opts.logger ?? pino({ level: 'silent' });
-  const timeout = opts.requestTimeoutMs ?? DEFAULT_BRIDGE_REQUEST_TIMEOUT_MS;
-  const downstream = new Set<Server>();
+/** The stdio-side servers (one per stdio connection) and how tenant notifications reach them all. */
+interface Downstream {
+  readonly servers: Set<Server>;
+  broadcast(what: string, send: (server: Server) => Promise<void>): void;
+  onListChanged<T>(what: string, send: (server: Server) => Promise<void>): ListChangedOptions<T>;
+}
+
+function downstreamFanOut(log: Logger): Downstream {
+  const servers = new Set<Server>();
   const broadcast = (what: string, send: (server: Server) => Promise<void>): void => {
-    for (const server of downstream) {
+    for (const server of servers) {
       send(server).catch((err: unknown) => log.debug({ err, what }, 'bridge: notification not delivered'));
     }
   };
-  const onListChanged = <T>(
-    what: string,
-    send: (server: Server) => Promise<void>,
-  ): ListChangedOptions<T> => ({
-    autoRefresh: false,
-    debounceMs: 0,
-    onChanged: () => broadcast(what, send),
-  });
+  return {
+    servers,
+    broadcast,
+    onListChanged: (what, send) => ({
+      autoRefresh: false,
+      debounceMs: 0,
+      onChanged: () => broadcast(what, send),
+    }),
+  };
+}
 
+/** The SDK client towards the tenant, with list_changed, resources/updated and log notifications fanned out. */
+async function connectBridgeUpstream(
+  conn: TenantConnection,
+  opts: BridgeOptions,
+  downstream: Downstream,
+  log: Logger,
+): Promise<Client> {
+  const { onListChanged, broadcast } = downstream;
   const upstream = await connectToTenant(conn, opts.clientInfo ?? DEFAULT_BRIDGE_CLIENT_INFO, {
     transport: opts.transport,
     connect: opts.connect,
@@ -155,19 +157,18 @@ export async function runBridge(
   upstream.setNotificationHandler('notifications/message', (n) =>
     broadcast('message', (s) => s.sendLoggingMessage(n.params)),
   );
+  return upstream;
+}
 
-  const legacyUpstream = upstream.getProtocolEra() !== 'modern';
-  const capabilities = forwardCapabilities(upstream.getServerCapabilities() ?? {}, legacyUpstream);
-  const tenantInfo = upstream.getServerVersion();
-  const serverInfo: Implementation = tenantInfo ?? {
-    name: 'airlock-bridge',
-    version: DEFAULT_AGENT_CLIENT_INFO.version,
-  };
-  const instructions = upstream.getInstructions();
+type ForwardOptions = (ctx: ServerContext, progressToken?: string | number) => RequestOptions;
 
-  // Progress is always asked of the tenant (a held approval reports it and so keeps the request's
-  // timeout from running out); it reaches the desktop client when that client asked for it.
-  const requestOptions = (ctx: ServerContext, progressToken?: string | number): RequestOptions => ({
+/**
+ * Request options of one forwarded request. Progress is always asked of the tenant (a held approval
+ * reports it and so keeps the request's timeout from running out); it reaches the desktop client
+ * when that client asked for it.
+ */
+function forwardOptions(timeout: number, log: Logger): ForwardOptions {
+  return (ctx, progressToken) => ({
     signal: ctx.mcpReq.signal,
     timeout,
     resetTimeoutOnProgress: true,
@@ -178,70 +179,109 @@ export async function runBridge(
         .catch((err: unknown) => log.debug({ err }, 'bridge: progress not delivered'));
     },
   });
+}
 
-  const createServer = (): Server => {
+/** Registers on one stdio-side server a forwarding handler for each method the tenant offers. */
+function forwardRequests(
+  server: Server,
+  upstream: Client,
+  caps: ServerCapabilities,
+  options: ForwardOptions,
+): void {
+  if (caps.tools) {
+    server.setRequestHandler('tools/list', (req, ctx) =>
+      upstream.listTools(req.params, { ...options(ctx), cacheMode: 'refresh' }),
+    );
+    server.setRequestHandler('tools/call', (req, ctx) =>
+      upstream.callTool(withoutProgressToken(req.params), options(ctx, req.params._meta?.progressToken)),
+    );
+  }
+  if (caps.resources) {
+    server.setRequestHandler('resources/list', (req, ctx) =>
+      upstream.listResources(req.params, { ...options(ctx), cacheMode: 'bypass' }),
+    );
+    server.setRequestHandler('resources/templates/list', (req, ctx) =>
+      upstream.listResourceTemplates(req.params, { ...options(ctx), cacheMode: 'bypass' }),
+    );
+    server.setRequestHandler('resources/read', (req, ctx) =>
+      upstream.readResource(withoutProgressToken(req.params), {
+        ...options(ctx, req.params._meta?.progressToken),
+        cacheMode: 'bypass',
+      }),
+    );
+    if (caps.resources.subscribe) {
+      server.setRequestHandler('resources/subscribe', (req, ctx) =>
+        upstream.subscribeResource(req.params, options(ctx)),
+      );
+      server.setRequestHandler('resources/unsubscribe', (req, ctx) =>
+        upstream.unsubscribeResource(req.params, options(ctx)),
+      );
+    }
+  }
+  if (caps.prompts) {
+    server.setRequestHandler('prompts/list', (req, ctx) =>
+      upstream.listPrompts(req.params, { ...options(ctx), cacheMode: 'bypass' }),
+    );
+    server.setRequestHandler('prompts/get', (req, ctx) =>
+      upstream.getPrompt(withoutProgressToken(req.params), options(ctx, req.params._meta?.progressToken)),
+    );
+  }
+  if (caps.completions) {
+    server.setRequestHandler('completion/complete', (req, ctx) =>
+      upstream.complete(req.params, options(ctx)),
+    );
+  }
+  if (caps.logging) {
+    server.setRequestHandler('logging/setLevel', (req, ctx) =>
+      upstream.setLoggingLevel(req.params.level, options(ctx)),
+    );
+  }
+}
+
+/** Makes the stdio-side server for one connection: the tenant's identity, capabilities and instructions. */
+function stdioServerFactory(
+  upstream: Client,
+  downstream: Downstream,
+  timeout: number,
+  log: Logger,
+): () => Server {
+  const legacyUpstream = upstream.getProtocolEra() !== 'modern';
+  const capabilities = forwardCapabilities(upstream.getServerCapabilities() ?? {}, legacyUpstream);
+  const serverInfo: Implementation = upstream.getServerVersion() ?? {
+    name: 'airlock-bridge',
+    version: DEFAULT_AGENT_CLIENT_INFO.version,
+  };
+  const instructions = upstream.getInstructions();
+  const options = forwardOptions(timeout, log);
+  return () => {
     const server = new Server(serverInfo, { capabilities, ...(instructions ? { instructions } : {}) });
-    if (capabilities.tools) {
-      server.setRequestHandler('tools/list', (req, ctx) =>
-        upstream.listTools(req.params, { ...requestOptions(ctx), cacheMode: 'refresh' }),
-      );
-      server.setRequestHandler('tools/call', (req, ctx) =>
-        upstream.callTool(
-          withoutProgressToken(req.params),
-          requestOptions(ctx, req.params._meta?.progressToken),
-        ),
-      );
-    }
-    if (capabilities.resources) {
-      server.setRequestHandler('resources/list', (req, ctx) =>
-        upstream.listResources(req.params, { ...requestOptions(ctx), cacheMode: 'bypass' }),
-      );
-      server.setRequestHandler('resources/templates/list', (req, ctx) =>
-        upstream.listResourceTemplates(req.params, { ...requestOptions(ctx), cacheMode: 'bypass' }),
-      );
-      server.setRequestHandler('resources/read', (req, ctx) =>
-        upstream.readResource(withoutProgressToken(req.params), {
-          ...requestOptions(ctx, req.params._meta?.progressToken),
-          cacheMode: 'bypass',
-        }),
-      );
-      if (capabilities.resources.subscribe) {
-        server.setRequestHandler('resources/subscribe', (req, ctx) =>
-          upstream.subscribeResource(req.params, requestOptions(ctx)),
-        );
-        server.setRequestHandler('resources/unsubscribe', (req, ctx) =>
-          upstream.unsubscribeResource(req.params, requestOptions(ctx)),
-        );
-      }
-    }
-    if (capabilities.prompts) {
-      server.setRequestHandler('prompts/list', (req, ctx) =>
-        upstream.listPrompts(req.params, { ...requestOptions(ctx), cacheMode: 'bypass' }),
-      );
-      server.setRequestHandler('prompts/get', (req, ctx) =>
-        upstream.getPrompt(
-          withoutProgressToken(req.params),
-          requestOptions(ctx, req.params._meta?.progressToken),
-        ),
-      );
-    }
-    if (capabilities.completions) {
-      server.setRequestHandler('completion/complete', (req, ctx) =>
-        upstream.complete(req.params, requestOptions(ctx)),
-      );
-    }
-    if (capabilities.logging) {
-      server.setRequestHandler('logging/setLevel', (req, ctx) =>
-        upstream.setLoggingLevel(req.params.level, requestOptions(ctx)),
-      );
-    }
-    downstream.add(server);
-    server.onclose = () => downstream.delete(server);
+    forwardRequests(server, upstream, capabilities, options);
+    downstream.servers.add(server);
+    server.onclose = () => downstream.servers.delete(server);
     server.onerror = (err) => log.debug({ err }, 'bridge: stdio side error');
     return server;
   };
+}
 
-  const stdio = serveStdio(createServer, {
+/**
+ * Connects to the tenant, then serves stdio until `io.stdin` ends. Rejects with a `TenantFailureError`
+ * (stable code, hint, the connector's reason) if the tenant connection fails (TLS, refused client
+ * certificate, unreachable): nothing is served in that case. Later connection errors are logged with
+ * their code and hint.
+ *
+ * @example
+ * const bridge = await runBridge(conn, { stdin: process.stdin, stdout: process.stdout }, { requestTimeoutMs: 60_000 });
+ */
+export async function runBridge(
+  conn: TenantConnection,
+  io: BridgeIo,
+  opts: BridgeOptions = {},
+): Promise<BridgeHandle> {
+  const log = opts.logger ?? pino({ level: 'silent' });
+  const timeout = opts.requestTimeoutMs ?? DEFAULT_BRIDGE_REQUEST_TIMEOUT_MS;
+  const downstream = downstreamFanOut(log);
+  const upstream = await connectBridgeUpstream(conn, opts, downstream, log);
+  const stdio = serveStdio(stdioServerFactory(upstream, downstream, timeout, log), {
     transport: new StdioServerTransport(io.stdin, io.stdout),
     onerror: (err) => log.debug({ err }, 'bridge: stdio entry error'),
   });
@@ -259,7 +299,7 @@ export async function runBridge(
       await upstream
         .close()
         .catch((err: unknown) => log.debug({ err }, 'bridge: closing tenant client failed'));
-      downstream.clear();
+      downstream.servers.clear();
       finish();
     })();
     return closing;

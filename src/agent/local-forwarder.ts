@@ -156,6 +156,142 @@ function describeFailure(err: unknown): string {
   return parts.join(' <- ') || String(err);
 }
 
+/** What forwarding one request needs: the tenant, its connection pool and the forwarder's own address. */
+interface ForwardContext {
+  target: URL;
+  tenantFetch: TenantFetch;
+  log: Logger;
+  /** Requests to the tenant in flight, aborted on close. */
+  inFlight: Set<AbortController>;
+  /** The forwarder's own port, known once it listens. */
+  own: { port: number };
+  validHost: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+  validOrigin: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
+}
+
+function isOwnHost(value: string, own: { port: number }): boolean {
+  const { hostname, port } = splitHostPort(value);
+  return isLoopbackHost(hostname) && port === String(own.port);
+}
+
+function isOwnOrigin(value: string, own: { port: number }): boolean {
+  try {
+    const origin = new URL(value);
+    return origin.protocol === 'http:' && isOwnHost(origin.host, own);
+  } catch {
+    return false;
+  }
+}
+
+/** The client's raw headers for the tenant: hop-by-hop ones dropped, the forwarder's own Host/Origin made the tenant's. */
+function headersForTenant(req: IncomingMessage, ctx: ForwardContext): string[] {
+  const dropped = connectionTokens(req.headers.connection);
+  const headers: string[] = [];
+  let sawHost = false;
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    let value = req.rawHeaders[i + 1] as string;
+    const lower = name.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
+    if (lower === 'host') {
+      if (sawHost) continue;
+      sawHost = true;
+      value = isOwnHost(value, ctx.own) ? ctx.target.host : value;
+    } else if (lower === 'origin' && isOwnOrigin(value, ctx.own)) {
+      value = ctx.target.origin;
+    }
+    headers.push(name, value);
+  }
+  if (!sawHost) headers.push('host', ctx.target.host);
+  return headers;
+}
+
+/** The tenant's response headers for the client, hop-by-hop ones dropped. */
+function headersForClient(
+  headers: Record<string, string | string[] | undefined>,
+): Record<string, string | string[]> {
+  const dropped = connectionTokens(headers.connection);
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || dropped.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+/** Forwards one request to the tenant and streams the answer back; aborts when the client goes away. */
+async function forwardRequest(req: IncomingMessage, res: ServerResponse, ctx: ForwardContext): Promise<void> {
+  if (ctx.validHost && !ctx.validHost(req, res)) return;
+  if (ctx.validOrigin && !ctx.validOrigin(req, res)) return;
+  const { log } = ctx;
+  const path = req.url ?? '/';
+  if (!path.startsWith('/')) {
+    refuse(res, 400, 'Bad Request: the forwarder takes origin-form request targets (/path), not a proxy URL');
+    return;
+  }
+  const headers = headersForTenant(req, ctx);
+  const abort = new AbortController();
+  ctx.inFlight.add(abort);
+  const onClose = (): void => {
+    if (!res.writableFinished) abort.abort(new Error('client went away'));
+  };
+  res.once('close', onClose);
+  // HTTP/1.1: a request has a body exactly when it announces one.
+  const hasBody =
+    req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+  try {
+    const upstream = await request(new URL(path, ctx.target.origin), {
+      dispatcher: ctx.tenantFetch.dispatcher,
+      method: (req.method ?? 'GET') as 'GET',
+      headers,
+      body: hasBody ? req : null,
+      signal: abort.signal,
+    });
+    res.writeHead(upstream.statusCode, headersForClient(upstream.headers));
+    res.flushHeaders();
+    log.debug({ method: req.method, path, status: upstream.statusCode }, 'forwarded');
+    await pipeline(upstream.body, res);
+  } catch (err) {
+    if (abort.signal.aborted) {
+      log.debug({ method: req.method, path }, 'client went away, tenant request aborted');
+      res.destroy();
+      return;
+    }
+    log.warn({ method: req.method, path, err: describeFailure(err) }, 'tenant request failed');
+    refuse(res, 502, `Bad Gateway: the tenant could not be reached (${describeFailure(err)})`);
+  } finally {
+    res.off('close', onClose);
+    ctx.inFlight.delete(abort);
+  }
+}
+
+/** Listens; on failure closes the tenant pool and rejects with `AIRLOCK_AGENT_FORWARD_LISTEN_FAILED`. */
+async function listenOrFail(
+  server: Server,
+  host: string,
+  port: number,
+  tenantFetch: TenantFetch,
+): Promise<void> {
+  server.listen(port, host);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      server.once('error', onError);
+      server.once('listening', () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+  } catch (cause) {
+    await tenantFetch.close();
+    throw new LocalForwarderError(
+      'AIRLOCK_AGENT_FORWARD_LISTEN_FAILED',
+      `Cannot listen on ${host}:${port}: ${describeFailure(cause)}`,
+      { cause },
+    );
+  }
+}
+
 /**
  * Starts the forwarder for `conn`. Rejects when `host` is not a loopback address or the port is taken.
  *
@@ -181,94 +317,14 @@ export async function startLocalForwarder(
     headersTimeoutMs: opts.tls?.headersTimeoutMs ?? DEFAULT_FORWARDER_HEADERS_TIMEOUT_MS,
   });
   const allowed = opts.allowedHostnames ?? DEFAULT_FORWARDER_ALLOWED_HOSTNAMES;
-  const validHost = allowed === 'any' ? undefined : hostHeaderValidation([...allowed]);
-  const validOrigin = allowed === 'any' ? undefined : originValidation([...allowed]);
-  const inFlight = new Set<AbortController>();
-  let port = 0;
-
-  const isOwnHost = (value: string): boolean => {
-    const { hostname, port: p } = splitHostPort(value);
-    return isLoopbackHost(hostname) && p === String(port);
-  };
-  const isOwnOrigin = (value: string): boolean => {
-    try {
-      const origin = new URL(value);
-      return origin.protocol === 'http:' && isOwnHost(origin.host);
-    } catch {
-      return false;
-    }
-  };
-
-  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (validHost && !validHost(req, res)) return;
-    if (validOrigin && !validOrigin(req, res)) return;
-    const path = req.url ?? '/';
-    if (!path.startsWith('/')) {
-      refuse(
-        res,
-        400,
-        'Bad Request: the forwarder takes origin-form request targets (/path), not a proxy URL',
-      );
-      return;
-    }
-    const dropped = connectionTokens(req.headers.connection);
-    const headers: string[] = [];
-    let sawHost = false;
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i] as string;
-      let value = req.rawHeaders[i + 1] as string;
-      const lower = name.toLowerCase();
-      if (HOP_BY_HOP.has(lower) || dropped.has(lower)) continue;
-      if (lower === 'host') {
-        if (sawHost) continue;
-        sawHost = true;
-        value = isOwnHost(value) ? target.host : value;
-      } else if (lower === 'origin' && isOwnOrigin(value)) {
-        value = target.origin;
-      }
-      headers.push(name, value);
-    }
-    if (!sawHost) headers.push('host', target.host);
-
-    const abort = new AbortController();
-    inFlight.add(abort);
-    const onClose = (): void => {
-      if (!res.writableFinished) abort.abort(new Error('client went away'));
-    };
-    res.once('close', onClose);
-    // HTTP/1.1: a request has a body exactly when it announces one.
-    const hasBody =
-      req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
-    try {
-      const upstream = await request(new URL(path, target.origin), {
-        dispatcher: tenantFetch.dispatcher,
-        method: (req.method ?? 'GET') as 'GET',
-        headers,
-        body: hasBody ? req : null,
-        signal: abort.signal,
-      });
-      const responseDropped = connectionTokens(upstream.headers.connection);
-      const out: Record<string, string | string[]> = {};
-      for (const [name, value] of Object.entries(upstream.headers)) {
-        if (value === undefined || HOP_BY_HOP.has(name) || responseDropped.has(name)) continue;
-        out[name] = value;
-      }
-      res.writeHead(upstream.statusCode, out);
-      res.flushHeaders();
-      log.debug({ method: req.method, path, status: upstream.statusCode }, 'forwarded');
-      await pipeline(upstream.body, res);
-    } catch (err) {
-      if (abort.signal.aborted) {
-        log.debug({ method: req.method, path }, 'client went away, tenant request aborted');
-        res.destroy();
-        return;
-      }
-      log.warn({ method: req.method, path, err: describeFailure(err) }, 'tenant request failed');
-      refuse(res, 502, `Bad Gateway: the tenant could not be reached (${describeFailure(err)})`);
-    } finally {
-      res.off('close', onClose);
-      inFlight.delete(abort);
-    }
+  const ctx: ForwardContext = {
+    target,
+    tenantFetch,
+    log,
+    inFlight: new Set<AbortController>(),
+    own: { port: 0 },
+    validHost: allowed === 'any' ? undefined : hostHeaderValidation([...allowed]),
+    validOrigin: allowed === 'any' ? undefined : originValidation([...allowed]),
   };
 
   const server: Server = createServer(
@@ -277,31 +333,15 @@ export async function startLocalForwarder(
       headersTimeout: opts.requestHeadersTimeoutMs ?? DEFAULT_FORWARDER_REQUEST_HEADERS_TIMEOUT_MS,
     },
     (req, res) => {
-      void forward(req, res);
+      void forwardRequest(req, res, ctx);
     },
   );
   server.maxConnections = opts.maxConnections ?? DEFAULT_FORWARDER_MAX_CONNECTIONS;
-  server.listen(opts.port ?? DEFAULT_FORWARDER_PORT, listenHost);
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const onError = (err: Error): void => reject(err);
-      server.once('error', onError);
-      server.once('listening', () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
-  } catch (cause) {
-    await tenantFetch.close();
-    throw new LocalForwarderError(
-      'AIRLOCK_AGENT_FORWARD_LISTEN_FAILED',
-      `Cannot listen on ${listenHost}:${opts.port ?? DEFAULT_FORWARDER_PORT}: ${describeFailure(cause)}`,
-      { cause },
-    );
-  }
+  await listenOrFail(server, listenHost, opts.port ?? DEFAULT_FORWARDER_PORT, tenantFetch);
   server.on('error', (err) => log.warn({ err: describeFailure(err) }, 'listener error'));
   const address = server.address() as AddressInfo;
-  port = address.port;
+  const port = address.port;
+  ctx.own.port = port;
   const origin = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${port}`;
   log.info({ origin, tenant: target.origin }, 'forwarding');
 
@@ -314,7 +354,7 @@ export async function startLocalForwarder(
     close: () => {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-        for (const abort of inFlight) abort.abort(new Error('forwarder closing'));
+        for (const abort of ctx.inFlight) abort.abort(new Error('forwarder closing'));
         server.closeAllConnections();
         await stopped;
         await tenantFetch.close();

@@ -9,16 +9,13 @@
  * for (const step of await diagnoseTenant(conn)) console.log(step.status, step.name, step.detail);
  */
 
+import { NETWORK_STEP_NAMES, networkSteps, stepRecorder } from './doctor-run.js';
 import {
   certificateStep,
-  clockStep,
   DEFAULT_DOCTOR_STEP_TIMEOUT_MS,
   type DoctorStep,
   failedStep,
-  resolveStep,
   type TlsTarget,
-  tcpStep,
-  tlsStep,
 } from './doctor-steps.js';
 import type { TenantConnection } from './tenant-connection.js';
 import { connectToTenant } from './tenant-transport.js';
@@ -72,12 +69,7 @@ export async function diagnoseTenant(
   opts: DiagnoseTenantOptions = {},
 ): Promise<DoctorStep[]> {
   const timeoutMs = opts.stepTimeoutMs ?? DEFAULT_DOCTOR_STEP_TIMEOUT_MS;
-  const steps: DoctorStep[] = [];
-  const add = (step: DoctorStep): DoctorStep => {
-    steps.push(step);
-    opts.onStep?.(step);
-    return step;
-  };
+  const { steps, add } = stepRecorder(opts.onStep);
   const t = target(conn);
   if (conn.certPem) {
     // Agent identities are spiffe://<tenant host>/agent/<name>.
@@ -97,14 +89,8 @@ export async function diagnoseTenant(
       hint: 'connectors accept only agents with an identity: pass --cert and --key (or use an OAuth token)',
     });
   }
-  const network: Array<() => Promise<DoctorStep>> = [
-    () => resolveStep(t.host, timeoutMs),
-    () => tcpStep(t.host, t.port, timeoutMs),
-    async () => (await tlsStep(t, timeoutMs)).step,
-    () => clockStep(t, timeoutMs),
-    () => mcpStep(conn, timeoutMs * 2),
-  ];
-  const names = ['resolve', 'connect', 'tls', 'clock', 'mcp'];
+  const network = [...networkSteps(t, timeoutMs), () => mcpStep(conn, timeoutMs * 2)];
+  const names = [...NETWORK_STEP_NAMES, 'mcp'];
   for (const [i, run] of network.entries()) {
     const step = add(await run());
     if (step.status === 'fail' && step.name !== 'clock') {

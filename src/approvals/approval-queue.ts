@@ -39,7 +39,6 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { type Logger, pino } from 'pino';
-import { canonicalJson, sha256Hex } from '../audit/canonical-json.js';
 import type {
   ApprovalHook,
   ApprovalOutcome,
@@ -47,6 +46,8 @@ import type {
   BlockOverrideGrant,
 } from '../gateway/approval-hook.js';
 import type { GatewayIdentity } from '../gateway/gateway-context.js';
+import { sha256Hex } from '../json/canonical-hash.js';
+import { canonicalJson } from '../json/canonical-json.js';
 import type { ApprovalRecord, ApprovalRepository, ApprovalStatus } from '../store/store.js';
 import {
   type ApprovalArgumentsKey,

@@ -31,8 +31,8 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
-import { sha256Canonical } from '../audit/canonical-json.js';
 import { AirlockError } from '../errors/airlock-error.js';
+import { sha256Canonical } from '../json/canonical-hash.js';
 
 /** `_meta` key of the token (the tier stage's `APPROVAL_TOKEN_META_KEY`). */
 export const APPROVAL_META_KEY = 'airlock/approval';

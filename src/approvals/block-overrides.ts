@@ -17,7 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AdminAuditEvent } from '../audit/audit-entry.js';
-import { canonicalJson, sha256Hex } from '../audit/canonical-json.js';
+import { sha256Hex } from '../json/canonical-hash.js';
+import { canonicalJson } from '../json/canonical-json.js';
 import type { ApprovalOverrideRecord, ApprovalOverrideRepository } from '../store/store.js';
 import {
   type ApprovalArgumentsKey,

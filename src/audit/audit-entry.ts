@@ -18,7 +18,8 @@
  * entryHash(entry) === entry.hash // true
  */
 import canonicalize from 'canonicalize';
-import { canonicalJson, type JsonValue, sha256Hex, toJsonValue } from './canonical-json.js';
+import { sha256Hex } from '../json/canonical-hash.js';
+import { canonicalJson, type JsonValue, toJsonValue } from '../json/canonical-json.js';
 import { leafHash } from './merkle-tree.js';
 
 /** Version of the entry format, hashed with every entry. */

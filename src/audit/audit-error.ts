@@ -35,3 +35,18 @@ export const AUDIT_ERROR_CODES = {
 
 /** Any audit-trail failure; `code` is one of `AUDIT_ERROR_CODES`. */
 export class AuditError extends AirlockError {}
+
+/** The error of a write the store did not make durable (`AIRLOCK_AUDIT_UNAVAILABLE`, retryable). */
+export function auditUnavailable(cause: unknown): AuditError {
+  if (cause instanceof AuditError) return cause;
+  const detail = cause instanceof Error ? cause.message : String(cause);
+  return new AuditError(AUDIT_ERROR_CODES.unavailable, `the audit trail cannot be written: ${detail}`, {
+    cause,
+    retryable: true,
+  });
+}
+
+/** The error of a call on a closed ledger (`AIRLOCK_AUDIT_CLOSED`). */
+export function ledgerClosedError(): AuditError {
+  return new AuditError(AUDIT_ERROR_CODES.closed, 'the audit ledger is closed');
+}

@@ -16,9 +16,13 @@
  * - Every `checkpointEvery` entries, every `checkpointIntervalMs` (1 s, when entries were added), after a
  *   prune and on close, a checkpoint signed with the audit key is written in the same transaction as
  *   the entries it covers, then handed to every witness queue at once (never waited for).
- * - Two ledgers on one store (the running connector and an admin CLI command, or a connector pair
- *   on PostgreSQL) stay one chain: one transaction writes at a time, and a commit that lost the race
- *   for a `seq` reads (and checks) the other writer's entries, then re-seals its batch.
+ * - Several ledgers on one store (the members of a connector pair on PostgreSQL, an admin CLI
+ *   command) stay one chain: each commit holds the trail's writer lock (`appendAuditExclusive`: a
+ *   PostgreSQL advisory lock), reads (and checks) what the others appended, then seals its batch
+ *   on top. No race, no retry, no fork.
+ * - Exactly one of them signs checkpoints: the holder of the store's signer lease (a session
+ *   advisory lock on PostgreSQL, handed over when its holder dies; always this ledger on SQLite).
+ *   The others only append; the signer's timer covers their entries within `checkpointIntervalMs`.
  *
  * @example
  * const ledger = await AuditLedger.open({
@@ -31,10 +35,14 @@
  * await ledger.close();
  */
 import pino, { type Logger } from 'pino';
-import { StoreError } from '../errors/airlock-error.js';
-import type { AuditRepository } from '../store/store.js';
+import type { AuditRepository, AuditTrailReader, StoreLease } from '../store/store.js';
 import { type AuditEntry, type AuditEventInput, entryText, GENESIS_HASH } from './audit-entry.js';
-import { AUDIT_ERROR_CODES, AuditError } from './audit-error.js';
+import {
+  AUDIT_ERROR_CODES,
+  AuditError,
+  ledgerClosedError as closedError,
+  auditUnavailable as unavailable,
+} from './audit-error.js';
 import type { AuditSigningKey } from './audit-key.js';
 import type { AuditCheckpoint } from './audit-signing.js';
 import type { AuditSink } from './audit-sink.js';
@@ -68,9 +76,6 @@ export {
   DEFAULT_CLOSE_DRAIN_MS,
 } from './ledger-options.js';
 
-/** Commits retried after losing a `seq` race to another writer on the same database (a connector pair). */
-const MAX_SEQ_RACE_ATTEMPTS = 30;
-
 export class AuditLedger {
   readonly tenant: string;
   readonly #repo: AuditRepository;
@@ -84,6 +89,7 @@ export class AuditLedger {
   readonly #sinks: AuditSink[];
   readonly #intervalMs: number;
   #tree!: MerkleTree;
+  #lease: StoreLease | undefined;
   #timer: NodeJS.Timeout | undefined;
   #seq = 0;
   #hash = GENESIS_HASH;
@@ -134,11 +140,13 @@ export class AuditLedger {
     ledger.#hash = state.hash;
     ledger.#checkpointed = state.checkpointed;
     ledger.#headKnown = true;
-    if (state.seq > state.checkpointed) await ledger.checkpoint();
-    else {
-      const latest = await opts.repository.latestAuditCheckpoint().catch(() => undefined);
-      const cp = latest ? (JSON.parse(latest.checkpoint) as AuditCheckpoint) : undefined;
-      if (cp) for (const q of ledger.#queues) q.enqueue(cp);
+    ledger.#lease = await opts.repository.signerLease(opts.tenant);
+    ledger.#lease.onChange((held) => ledger.#signerChanged(held));
+    try {
+      if (ledger.#lease.held) await ledger.#takeOver();
+    } catch (err) {
+      await ledger.#lease.close();
+      throw err;
     }
     if (ledger.#intervalMs > 0) {
       ledger.#timer = setInterval(() => ledger.#tick(), ledger.#intervalMs);
@@ -159,6 +167,11 @@ export class AuditLedger {
   /** Seq and hash of the last committed entry (seq 0 and `GENESIS_HASH` for an empty trail). */
   get head(): { seq: number; hash: string } {
     return { seq: this.#seq, hash: this.#hash };
+  }
+
+  /** Whether this ledger signs the trail's checkpoints now (it holds the store's signer lease). */
+  get checkpointSigner(): boolean {
+    return this.#lease?.held === true;
   }
 
   /** False after a failed commit until the store answers again (see `probe`), and for good once tampering was found. */
@@ -201,6 +214,7 @@ export class AuditLedger {
   async checkpoint(): Promise<AuditCheckpoint | undefined> {
     if (this.#closing) throw closedError();
     if (this.#tampered) throw this.#tampered;
+    if (!this.checkpointSigner) return undefined;
     return (await this.#group.submit({ type: 'checkpoint' })) as AuditCheckpoint | undefined;
   }
 
@@ -236,6 +250,7 @@ export class AuditLedger {
       rootHash: this.#tree.root().toString('hex'),
       checkpointedTreeSize: this.#checkpointed,
       available: this.available,
+      checkpointSigner: this.checkpointSigner,
       tampered: this.#tampered?.message,
       witnesses: this.#queues.map((q) => q.stats()),
       sinks: this.#sinks.map((s) => s.stats()),
@@ -257,10 +272,11 @@ export class AuditLedger {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#group.idle();
-    if (this.#headKnown && !this.#tampered && this.#seq > this.#checkpointed) {
+    if (this.#headKnown && !this.#tampered && this.checkpointSigner && this.#seq > this.#checkpointed) {
       await this.#group.submit({ type: 'checkpoint' }).catch(() => undefined);
     }
     this.#closing = true;
+    await this.#lease?.close(); // hands the signer lease over to another member at once
     const drainMs = opts.drainMs ?? DEFAULT_CLOSE_DRAIN_MS;
     await Promise.all(this.#queues.map((q) => q.drain(drainMs)));
     await Promise.all(this.#queues.map((q) => q.close()));
@@ -277,13 +293,13 @@ export class AuditLedger {
     this.#opts.onDiverged?.(this.#tampered);
   }
 
-  /** Every interval: sign what is new, including entries another writer (the admin CLI) appended. */
+  /** The signer, every interval: signs what is new, including entries other writers appended. */
   #tick(): void {
-    if (this.#closing || this.#tampered || !this.#headKnown || this.#ticking) return;
+    if (this.#closing || this.#tampered || !this.#headKnown || this.#ticking || !this.checkpointSigner)
+      return;
     this.#ticking = true;
     const run = async () => {
       const stored = (await this.#repo.auditHead())?.seq ?? 0;
-      if (stored !== this.#seq) this.#headKnown = false; // the next commit catches up (and checks) first
       if (stored > this.#checkpointed || this.#seq > this.#checkpointed)
         await this.#group.submit({ type: 'checkpoint' });
     };
@@ -294,63 +310,76 @@ export class AuditLedger {
       });
   }
 
+  /**
+   * One transaction holding the trail's writer lock: catch up with what other writers appended, seal
+   * the batch on top, write it. On failure the tree is cut back and nothing of the batch counts.
+   */
   async #commit(jobs: LedgerJob[]): Promise<JobResult[]> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.#tampered) throw this.#tampered;
-      let treeSizeBefore = this.#tree.size;
-      try {
-        if (!this.#headKnown) await this.#catchUp();
-        treeSizeBefore = this.#tree.size;
-        const state = {
-          tree: this.#tree,
-          seq: this.#seq,
-          hash: this.#hash,
-          checkpointed: this.#checkpointed,
-        };
-        const deps = {
-          repository: this.#repo,
-          key: this.#key,
-          tenant: this.tenant,
-          checkpointEvery: this.#every,
-        };
-        const plan = await planBatch(state, jobs, { ...deps, time: this.#now() });
-        await this.#repo.appendAudit({
-          entries: plan.entries.map((e) => ({ seq: e.seq, time: e.time, hash: e.hash, entry: entryText(e) })),
-          checkpoints: plan.checkpoints.map(checkpointRow),
-          ...(plan.pruneThroughSeq !== undefined ? { pruneThroughSeq: plan.pruneThroughSeq } : {}),
-        });
-        this.#seq = plan.seq;
-        this.#hash = plan.hash;
-        const last = plan.checkpoints.at(-1);
-        if (last) this.#checkpointed = last.treeSize;
-        this.#fanOut(plan.entries, plan.checkpoints);
-        return plan.results.map((r) => (r === CHECKPOINT_SLOT ? last : r));
-      } catch (err) {
-        if (this.#tree.size > treeSizeBefore) this.#tree.truncate(treeSizeBefore);
-        if (err instanceof AuditError && err.code === AUDIT_ERROR_CODES.tampered) {
-          this.#tampered = err;
-          throw err;
-        }
-        this.#headKnown = false;
-        const raced = err instanceof StoreError && err.code === 'AIRLOCK_STORE_DUPLICATE';
-        if (raced && attempt < MAX_SEQ_RACE_ATTEMPTS) {
-          // Another writer of the same trail (a connector pair) took these sequence numbers: catch
-          // up and try again after a short random pause, so two writers do not keep colliding.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * (attempt + 1)));
-          continue;
-        }
-        this.#log.error({ err: String(err) }, 'audit entries could not be written');
-        throw unavailable(err);
+    if (this.#tampered) throw this.#tampered;
+    const treeSizeBefore = this.#tree.size;
+    const signCheckpoints = this.checkpointSigner;
+    try {
+      const plan = await this.#repo.appendAuditExclusive(this.tenant, async (trail) => {
+        const state = { tree: this.#tree, ...(await this.#caughtUp(trail)) };
+        const deps = { key: this.#key, tenant: this.tenant, checkpointEvery: this.#every, signCheckpoints };
+        const plan = await planBatch(state, jobs, { ...deps, repository: trail, time: this.#now() });
+        const entries = plan.entries.map((e) => ({
+          seq: e.seq,
+          time: e.time,
+          hash: e.hash,
+          entry: entryText(e),
+        }));
+        const batch = { entries, checkpoints: plan.checkpoints.map(checkpointRow) };
+        return { batch: { ...batch, pruneThroughSeq: plan.pruneThroughSeq }, result: { plan, state } };
+      });
+      this.#seq = plan.plan.seq;
+      this.#hash = plan.plan.hash;
+      this.#checkpointed = plan.state.checkpointed;
+      const last = plan.plan.checkpoints.at(-1);
+      if (last) this.#checkpointed = last.treeSize;
+      this.#headKnown = true;
+      this.#fanOut(plan.plan.entries, plan.plan.checkpoints);
+      return plan.plan.results.map((r) => (r === CHECKPOINT_SLOT ? last : r));
+    } catch (err) {
+      if (this.#tree.size > treeSizeBefore) this.#tree.truncate(treeSizeBefore);
+      if (err instanceof AuditError && err.code === AUDIT_ERROR_CODES.tampered) {
+        this.#tampered = err;
+        throw err;
       }
+      this.#headKnown = false;
+      this.#log.error({ err: String(err) }, 'audit entries could not be written');
+      throw unavailable(err);
     }
   }
 
-  async #catchUp(): Promise<void> {
-    const next = await catchUpTrail(this.#repo, { tree: this.#tree, seq: this.#seq, hash: this.#hash });
-    this.#seq = next.seq;
-    this.#hash = next.hash;
-    this.#checkpointed = Math.max(this.#checkpointed, next.checkpointed);
-    this.#headKnown = true;
+  /** Inside the writer lock: the head to extend, after adding (and checking) other writers' entries. */
+  async #caughtUp(trail: AuditTrailReader): Promise<{ seq: number; hash: string; checkpointed: number }> {
+    const known = { seq: this.#seq, hash: this.#hash, checkpointed: this.#checkpointed };
+    const stored = await trail.auditHead();
+    if ((stored?.seq ?? 0) === known.seq && (stored?.hash ?? GENESIS_HASH) === known.hash) return known;
+    const next = await catchUpTrail(trail, { tree: this.#tree, seq: known.seq, hash: known.hash });
+    return { seq: next.seq, hash: next.hash, checkpointed: Math.max(known.checkpointed, next.checkpointed) };
+  }
+
+  /** This ledger became the signer: sign what is unsigned, or re-send the latest checkpoint to the witnesses. */
+  async #takeOver(): Promise<void> {
+    const signed = await this.#group.submit({ type: 'checkpoint' });
+    if (signed) return;
+    const latest = await this.#repo.latestAuditCheckpoint().catch(() => undefined);
+    const cp = latest ? (JSON.parse(latest.checkpoint) as AuditCheckpoint) : undefined;
+    if (cp && cp.treeSize <= this.#tree.size) for (const q of this.#queues) q.enqueue(cp);
+  }
+
+  #signerChanged(held: boolean): void {
+    this.#log.info(
+      { signer: held },
+      held ? 'signing the audit checkpoints' : 'no longer signing the audit checkpoints',
+    );
+    this.#opts.onSignerChange?.(held);
+    if (!held || this.#closing || this.#tampered) return;
+    this.#takeOver().catch((err: unknown) =>
+      this.#log.warn({ err: String(err) }, 'audit checkpoint on take-over failed'),
+    );
   }
 
   #fanOut(entries: AuditEntry[], checkpoints: AuditCheckpoint[]): void {
@@ -366,17 +395,4 @@ export class AuditLedger {
     const newest = checkpoints.at(-1);
     if (newest) for (const q of this.#queues) q.enqueue(newest);
   }
-}
-
-function unavailable(cause: unknown): AuditError {
-  if (cause instanceof AuditError) return cause;
-  const detail = cause instanceof Error ? cause.message : String(cause);
-  return new AuditError(AUDIT_ERROR_CODES.unavailable, `the audit trail cannot be written: ${detail}`, {
-    cause,
-    retryable: true,
-  });
-}
-
-function closedError(): AuditError {
-  return new AuditError(AUDIT_ERROR_CODES.closed, 'the audit ledger is closed');
 }

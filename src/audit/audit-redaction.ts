@@ -10,8 +10,10 @@
  * // { customer: '[string:12]', amount: '[number]', tags: ['[string:3]'] }
  * auditPayload({ amount: 12.5 }, 'arguments') // { redacted: { amount: '[number]' }, sha256: '…' }
  */
+
+import { sha256Canonical } from '../json/canonical-hash.js';
+import { type JsonValue, toJsonValue } from '../json/canonical-json.js';
 import type { AuditPayload } from './audit-entry.js';
-import { type JsonValue, sha256Canonical, toJsonValue } from './canonical-json.js';
 
 /** Nesting kept by `redactLeaves`; deeper values become `[object]` / `[array:n]`. */
 export const DEFAULT_REDACT_MAX_DEPTH = 6;

@@ -14,8 +14,8 @@
  */
 import { type KeyObject, sign, verify } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from '../json/canonical-json.js';
 import type { AuditSigningKey } from './audit-key.js';
-import { canonicalJson } from './canonical-json.js';
 import {
   formatCheckpointBody,
   formatSignedNote,

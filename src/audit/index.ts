@@ -3,6 +3,9 @@
  * tlog-witnesses, sinks, retention, start-up check), verification, export, the gateway stages
  * (write-ahead intent, outcome) and the tlog-witness server.
  */
+
+export * from '../json/canonical-hash.js';
+export * from '../json/canonical-json.js';
 export * from './audit-entry.js';
 export * from './audit-error.js';
 export * from './audit-export.js';
@@ -13,7 +16,6 @@ export * from './audit-redaction.js';
 export * from './audit-signing.js';
 export * from './audit-sink.js';
 export * from './audit-verify.js';
-export * from './canonical-json.js';
 export * from './group-commit.js';
 export * from './ledger-startup.js';
 export * from './merkle-tree.js';

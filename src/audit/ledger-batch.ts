@@ -7,9 +7,12 @@
  *
  * @example
  * const plan = await planBatch(state, jobs, deps);
- * await repository.appendAudit({ entries: plan.entries.map(toRow), checkpoints: plan.checkpoints.map(checkpointRow) });
+ * await repository.appendAuditExclusive(tenant, async (trail) => {
+ *   const plan = await planBatch(state, jobs, { ...deps, repository: trail });
+ *   return { batch: { entries: plan.entries.map(toRow), checkpoints: plan.checkpoints.map(checkpointRow) }, result: plan };
+ * });
  */
-import type { AuditCheckpointRow, AuditRepository } from '../store/store.js';
+import type { AuditCheckpointRow, AuditTrailReader } from '../store/store.js';
 import {
   type AuditEntry,
   type AuditEventInput,
@@ -47,11 +50,14 @@ export interface BatchState {
 }
 
 export interface BatchDeps {
-  repository: AuditRepository;
+  /** The trail as it stands (inside the writer's transaction). */
+  repository: AuditTrailReader;
   key: AuditSigningKey;
   tenant: string;
   checkpointEvery: number;
   time: number;
+  /** False on a member that does not hold the signer lease: it appends entries, never checkpoints. */
+  signCheckpoints: boolean;
 }
 
 export interface BatchPlan {
@@ -80,6 +86,7 @@ export async function planBatch(state: BatchState, jobs: LedgerJob[], deps: Batc
   let checkpointed = state.checkpointed;
   let wantCheckpoint = false;
   const sign = () => {
+    if (!deps.signCheckpoints) return;
     plan.checkpoints.push(
       signCheckpoint(deps.key, {
         tenant: deps.tenant,

@@ -42,6 +42,11 @@ export interface AuditLedgerOptions {
   witnessQueue?: Omit<WitnessQueueOptions, 'logger' | 'prover' | 'onDiverged'>;
   /** Called when a witness holds a history this trail contradicts (the ledger then refuses appends). */
   onDiverged?: (error: AuditError) => void;
+  /**
+   * Called when this ledger becomes (true) or stops being (false) the trail's checkpoint signer: of
+   * the ledgers sharing a store, only the holder of the store's signer lease signs checkpoints.
+   */
+  onSignerChange?: (signer: boolean) => void;
   /** Live copies of committed entries (syslog, OTLP). */
   sinks?: AuditSink[];
   /** Clock (epoch ms). Default `Date.now`. */
@@ -55,6 +60,8 @@ export interface AuditLedgerStats {
   rootHash: string;
   checkpointedTreeSize: number;
   available: boolean;
+  /** Whether this ledger signs the trail's checkpoints now (holds the signer lease). */
+  checkpointSigner: boolean;
   tampered: string | undefined;
   witnesses: WitnessQueueStats[];
   sinks: AuditSinkStats[];

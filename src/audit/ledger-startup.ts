@@ -4,13 +4,13 @@
  * cosigned), and rebuilds its Merkle tree from it. A trail that does not verify is never extended:
  * `AuditError` `AIRLOCK_AUDIT_TAMPERED` says what is wrong and what to run.
  *
- * `catchUpTrail` reads entries another writer (e.g. an admin CLI command) appended since, checking
- * each link before adding it to the tree.
+ * `catchUpTrail` reads entries another writer (the other member of a pair, an admin CLI command)
+ * appended since, checking each link before adding it to the tree.
  *
  * @example
  * const state = await checkStoredTrail({ repository: store.audit, key, tenant: 'acme', witnesses });
  */
-import type { AuditRepository } from '../store/store.js';
+import type { AuditRepository, AuditTrailReader } from '../store/store.js';
 import { entryHash, entryLeafHash, GENESIS_HASH } from './audit-entry.js';
 import { AUDIT_ERROR_CODES, AuditError } from './audit-error.js';
 import type { AuditSigningKey } from './audit-key.js';
@@ -92,7 +92,7 @@ export function tamperedError(report: Pick<AuditVerifyReport, 'firstProblem'> | 
  * Throws `AIRLOCK_AUDIT_TAMPERED` when the stored trail no longer extends what this ledger knew.
  */
 export async function catchUpTrail(
-  repository: AuditRepository,
+  repository: AuditTrailReader,
   state: { tree: MerkleTree; seq: number; hash: string },
 ): Promise<{ seq: number; hash: string; checkpointed: number }> {
   let { seq, hash } = state;

@@ -21,6 +21,7 @@
  * http.createServer(async (req, res) => { ... witness.handle(new Request(...)) ... });
  */
 import type { KeyObject } from 'node:crypto';
+import { readBoundedText } from '../net/bounded-body.js';
 import type { AuditRepository, WitnessCheckpointRow } from '../store/store.js';
 import { AUDIT_ERROR_CODES, AuditError } from './audit-error.js';
 import { verifyConsistency } from './merkle-tree.js';
@@ -232,18 +233,6 @@ async function readLimited(request: Request, max: number): Promise<string | unde
   const declared = Number(request.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > max) return undefined;
   if (!request.body) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  // Leaving the loop early cancels the web stream.
+  return readBoundedText(request.body as AsyncIterable<Uint8Array>, max);
 }

@@ -14,13 +14,13 @@
  * await admin.disable('erp.delete_customer', 'incident 42');
  */
 import { createTwoFilesPatch } from 'diff';
+import { prettyCanonical } from '../json/canonical-json.js';
 import type {
   CatalogEventRecord,
   CatalogRepository,
   DisabledToolRecord,
   ToolPinRecord,
 } from '../store/store.js';
-import { prettyCanonical } from './canonical-hash.js';
 import { CatalogError } from './catalog-error.js';
 import { classifyDrift, type DriftClass, type DriftReport } from './drift-classify.js';
 import { DEFAULT_QUARANTINE_SEVERITY, type PinState, pinState } from './pin-state.js';

@@ -18,7 +18,7 @@
  *   { name: 'erp.search', inputSchema: { type: 'object', properties: { q: { type: 'string' }, limit: { type: 'integer' } } } },
  * ); // { drift: 'compatible', changes: [{ path: 'inputSchema.properties.limit', drift: 'compatible', message: 'added optional property' }] }
  */
-import { canonicalJson } from './canonical-hash.js';
+import { canonicalJson } from '../json/canonical-json.js';
 
 export const DRIFT_CLASSES = ['cosmetic', 'compatible', 'breaking'] as const;
 export type DriftClass = (typeof DRIFT_CLASSES)[number];

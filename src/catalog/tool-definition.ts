@@ -8,7 +8,9 @@
  * @example
  * const { hash, canonical } = definitionOf(tool); // hash: 64 hex chars
  */
-import { canonicalJson, sha256Hex } from './canonical-hash.js';
+
+import { sha256Hex } from '../json/canonical-hash.js';
+import { canonicalJson } from '../json/canonical-json.js';
 
 /** A tool as listed by an upstream (the SDK's `Tool`, or any object shaped like it). */
 export interface ToolLike {

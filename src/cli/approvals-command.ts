@@ -17,6 +17,7 @@ import type { ApprovalQueue } from '../approvals/approval-queue.js';
 import type { ConnectorContext } from '../connector/connector-context.js';
 import type { ApprovalRecord, Store } from '../store/store.js';
 import { registerOverrideCommands } from './approvals-override-command.js';
+import { commandGroup, connectorSubcommand } from './connector-subcommand.js';
 
 interface DecideOptions {
   config: string;
@@ -35,14 +36,13 @@ const AS_HELP = 'act as this console account (must exist and be enabled; default
 const REVEAL_HELP = 'show argument values unmasked (written to the audit trail)';
 
 export function register(program: Command): void {
-  const approvals = program
-    .command('approvals')
-    .description('list, approve and deny tool calls waiting for a human (the approval queue)');
+  const approvals = commandGroup(
+    program,
+    'approvals',
+    'list, approve and deny tool calls waiting for a human (the approval queue)',
+  );
 
-  approvals
-    .command('list')
-    .description('list pending approval requests (newest first), arguments masked')
-    .requiredOption('-c, --config <file>', 'connector config file')
+  connectorSubcommand(approvals, 'list', 'list pending approval requests (newest first), arguments masked')
     .option('--all', 'include decided and expired requests')
     .option('--limit <n>', 'most requests listed', (v) => Number.parseInt(v, 10), 100)
     .option('--reveal', REVEAL_HELP)
@@ -71,10 +71,7 @@ export function register(program: Command): void {
       });
     });
 
-  approvals
-    .command('show <id>')
-    .description('show one request with its arguments (masked unless --reveal)')
-    .requiredOption('-c, --config <file>', 'connector config file')
+  connectorSubcommand(approvals, 'show <id>', 'show one request with its arguments (masked unless --reveal)')
     .option('--reveal', REVEAL_HELP)
     .option('--as <account>', AS_HELP)
     .action(async (id: string, opts: ReadOptions) => {
@@ -88,19 +85,17 @@ export function register(program: Command): void {
       });
     });
 
-  approvals
-    .command('approve <id>')
-    .description('approve a pending request: the held call (or its retry) runs exactly once')
-    .requiredOption('-c, --config <file>', 'connector config file')
+  connectorSubcommand(
+    approvals,
+    'approve <id>',
+    'approve a pending request: the held call (or its retry) runs exactly once',
+  )
     .option('-r, --reason <text>', 'a note recorded with the approval')
     .option('--as <account>', AS_HELP)
     .option('--json', 'print JSON')
     .action(async (id: string, opts: DecideOptions) => decide('approve', id, opts));
 
-  approvals
-    .command('deny <id>')
-    .description('deny a pending request; the agent is told the reason')
-    .requiredOption('-c, --config <file>', 'connector config file')
+  connectorSubcommand(approvals, 'deny <id>', 'deny a pending request; the agent is told the reason')
     .requiredOption('-r, --reason <text>', 'why (the agent and its model are told)')
     .option('--as <account>', AS_HELP)
     .option('--json', 'print JSON')

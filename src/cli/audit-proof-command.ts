@@ -58,7 +58,7 @@ export function registerProofCommands(audit: Command): void {
 
 async function prove(seq: number, flags: { config: string; from?: string }): Promise<AuditProofFile> {
   const { AirlockError } = await import('../errors/airlock-error.js');
-  const { canonicalJson } = await import('../audit/canonical-json.js');
+  const { canonicalJson } = await import('../json/canonical-json.js');
   const { verifyAuditTrail } = await import('../audit/audit-verify.js');
   const { storedAuditCheckpoints, storedAuditEntries } = await import('../audit/stored-trail.js');
   const { auditTenant } = await import('../connector/connector-audit.js');

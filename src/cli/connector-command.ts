@@ -126,31 +126,26 @@ function registerJoin(connector: Command): void {
 function registerList(connector: Command): void {
   connector
     .command('list')
-    .description('every connector of this tenant at the relay, with its state and when it was last seen')
+    .description(
+      "every connector of this tenant: its state at the relay, and each pair member's heartbeat (version, tunnels, upstreams, audit signer, stale)",
+    )
     .requiredOption('-c, --config <file>', 'connector config file (an enrolled, bound connector)')
     .option('--json', 'print JSON')
     .action(async (opts: { config: string; json?: boolean }) => {
-      const { loadConnectorContext } = await import('../connector/connector-context.js');
-      const { loadCredential } = await import('../connector/credential-files.js');
-      const { fetchTenantConnectors } = await import('../connector/tenant-connectors-client.js');
-      const { listenAddress } = await import('../net/listen-address.js');
-      const { AirlockError } = await import('../errors/airlock-error.js');
-      const ctx = await loadConnectorContext(opts.config);
-      const cred = await loadCredential(ctx.dataDir);
-      if (!cred) throw new AirlockError('AIRLOCK_CREDENTIAL_MISSING', 'this connector is not enrolled yet');
-      const connect = ctx.config.relay?.connect;
-      const list = await fetchTenantConnectors({
-        relayUrl: cred.relayUrl,
-        credential: cred,
-        ...(cred.relayCaPem ? { relayCaPem: cred.relayCaPem } : {}),
-        ...(connect ? { connectTo: listenAddress(connect) } : {}),
-      });
-      if (opts.json) return void process.stdout.write(`${JSON.stringify(list)}\n`);
-      for (const c of list.connectors) {
+      const { formatMember, listMembers } = await import('./connector-members.js');
+      const { relayConnectors } = await import('./connector-relay-list.js');
+      const { tenant, connectors, me, relayError } = await relayConnectors(opts.config);
+      const members = await listMembers(opts.config);
+      if (opts.json)
+        return void process.stdout.write(`${JSON.stringify({ tenant, connectors, members, relayError })}\n`);
+      if (relayError) process.stderr.write(`airlock: the relay did not answer: ${relayError}\n`);
+      for (const c of connectors) {
         const seen = c.lastSeenAt === null ? 'never' : new Date(c.lastSeenAt).toISOString();
-        const me = c.id === cred.connectorId ? ' (this connector)' : '';
-        process.stdout.write(`${c.id}\t${c.state}\ttunnels=${c.tunnels}\tlast seen ${seen}${me}\n`);
+        const mine = c.id === me ? ' (this connector)' : '';
+        process.stdout.write(`${c.id}\t${c.state}\ttunnels=${c.tunnels}\tlast seen ${seen}${mine}\n`);
       }
+      if (members.length > 0) process.stdout.write('members (heartbeats in the shared store):\n');
+      for (const m of members) process.stdout.write(`  ${formatMember(m, me)}\n`);
     });
 }
 

@@ -9,7 +9,13 @@ const ROLES = ['admin', 'supervisor', 'auditor'] as const;
 
 export function register(program: Command): void {
   const consoleCmd = program.command('console').description('accounts of the connector’s web console');
+  registerAddAdmin(consoleCmd);
+  registerListAdmins(consoleCmd);
+  registerDisableAdmin(consoleCmd);
+}
 
+/** `console add-admin <name>`: creates (or with `--update` replaces) a console account. */
+function registerAddAdmin(consoleCmd: Command): void {
   consoleCmd
     .command('add-admin <name>')
     .description('create a console account (password from --password-file or standard input)')
@@ -66,7 +72,10 @@ export function register(program: Command): void {
         });
       },
     );
+}
 
+/** `console list-admins`: the accounts, without their password hashes. */
+function registerListAdmins(consoleCmd: Command): void {
   consoleCmd
     .command('list-admins')
     .description('list console accounts')
@@ -95,7 +104,10 @@ export function register(program: Command): void {
         }
       });
     });
+}
 
+/** `console disable-admin <name>`: its sessions end on their next request. */
+function registerDisableAdmin(consoleCmd: Command): void {
   consoleCmd
     .command('disable-admin <name>')
     .description('disable a console account; its sessions end on their next request')

@@ -7,15 +7,12 @@
  * const steps = await diagnoseConnector('/etc/airlock/connector.yaml', { onStep: console.log });
  */
 import { readFile } from 'node:fs/promises';
+import { networkSteps, stepRecorder } from '../agent/doctor-run.js';
 import {
   certificateStep,
-  clockStep,
   DEFAULT_DOCTOR_STEP_TIMEOUT_MS,
   type DoctorStep,
-  resolveStep,
   type TlsTarget,
-  tcpStep,
-  tlsStep,
 } from '../agent/doctor-steps.js';
 import type { ConnectorContext } from '../connector/connector-context.js';
 import type { ReadinessReport } from '../connector/health/connector-readiness.js';
@@ -106,11 +103,7 @@ function upstreamSteps(report: ReadinessReport): DoctorStep[] {
   });
 }
 
-async function relaySteps(
-  ctx: ConnectorContext,
-  timeoutMs: number,
-  add: (s: DoctorStep) => DoctorStep,
-): Promise<void> {
+async function relaySteps(ctx: ConnectorContext, timeoutMs: number, add: AddStep): Promise<void> {
   const relay = ctx.config.relay;
   const cred = ctx.credential;
   if (!relay || !cred) return;
@@ -137,13 +130,7 @@ async function relaySteps(
     certPem: cred.certPem,
     keyPem: cred.keyPem,
   };
-  const chain: Array<() => Promise<DoctorStep>> = [
-    () => resolveStep(host, timeoutMs),
-    () => tcpStep(host, port, timeoutMs),
-    async () => (await tlsStep(t, timeoutMs)).step,
-    () => clockStep(t, timeoutMs),
-  ];
-  for (const run of chain) {
+  for (const run of networkSteps(t, timeoutMs)) {
     const step = await run();
     add({
       ...step,
@@ -160,12 +147,19 @@ export async function diagnoseConnector(
   opts: DiagnoseConnectorOptions = {},
 ): Promise<DoctorStep[]> {
   const timeoutMs = opts.stepTimeoutMs ?? DEFAULT_DOCTOR_STEP_TIMEOUT_MS;
-  const steps: DoctorStep[] = [];
-  const add = (step: DoctorStep): DoctorStep => {
-    steps.push(step);
-    opts.onStep?.(step);
-    return step;
-  };
+  const { steps, add } = stepRecorder(opts.onStep);
+  const ctx = await configStep(configFile, add);
+  if (!ctx) return steps;
+  await enrollmentSteps(ctx, add);
+  await relaySteps(ctx, timeoutMs, add);
+  await processSteps(adminBaseUrl(opts.admin ?? ctx.config.admin.listen), timeoutMs, add);
+  return steps;
+}
+
+type AddStep = (step: DoctorStep) => DoctorStep;
+
+/** The config file loads (or the step that says why not). */
+async function configStep(configFile: string, add: AddStep): Promise<ConnectorContext | undefined> {
   const { loadConnectorContext } = await import('../connector/connector-context.js');
   let ctx: ConnectorContext;
   try {
@@ -179,13 +173,18 @@ export async function diagnoseConnector(
       code,
       hint: 'fix the file; the message names the line',
     });
-    return steps;
+    return undefined;
   }
   add({
     name: 'config',
     status: 'ok',
     detail: `${ctx.configFile} loads (${Object.keys(ctx.config.upstreams).length} upstreams)`,
   });
+  return ctx;
+}
+
+/** The enrollment credential, its certificate and the pinned relay CA. */
+async function enrollmentSteps(ctx: ConnectorContext, add: AddStep): Promise<void> {
   if (ctx.config.relay && !ctx.credential) {
     add({
       name: 'enrollment',
@@ -194,20 +193,23 @@ export async function diagnoseConnector(
       code: 'AIRLOCK_CONNECTOR_NOT_ENROLLED',
       hint: `run "airlock connector enroll --config ${ctx.configFile} --token <token>"`,
     });
-  } else if (ctx.credential) {
-    add({
-      name: 'enrollment',
-      status: 'ok',
-      detail: `connector ${ctx.credential.connectorId} of tenant ${ctx.credential.tenant} (${ctx.credential.tenantHost})`,
-    });
-    add(
-      certificateStep('connector certificate', ctx.credential.certPem, { whose: 'the connector credential' }),
-    );
-    const ca = await relayCaStep(ctx);
-    if (ca) add(ca);
+    return;
   }
-  await relaySteps(ctx, timeoutMs, add);
-  const base = adminBaseUrl(opts.admin ?? ctx.config.admin.listen);
+  if (!ctx.credential) return;
+  add({
+    name: 'enrollment',
+    status: 'ok',
+    detail: `connector ${ctx.credential.connectorId} of tenant ${ctx.credential.tenant} (${ctx.credential.tenantHost})`,
+  });
+  add(
+    certificateStep('connector certificate', ctx.credential.certPem, { whose: 'the connector credential' }),
+  );
+  const ca = await relayCaStep(ctx);
+  if (ca) add(ca);
+}
+
+/** The running connector's `/readyz`: the process, its tunnels, upstreams and audit trail. */
+async function processSteps(base: string, timeoutMs: number, add: AddStep): Promise<void> {
   let report: ReadinessReport;
   try {
     report = await fetchReadiness(base, timeoutMs);
@@ -220,7 +222,7 @@ export async function diagnoseConnector(
       code: 'AIRLOCK_CLI_CONNECTOR_UNREACHABLE',
       ...(hint ? { hint } : {}),
     });
-    return steps;
+    return;
   }
   add({
     name: 'connector process',
@@ -238,5 +240,4 @@ export async function diagnoseConnector(
       hint: 'check the store (disk space, database) and the connector log',
     });
   }
-  return steps;
 }

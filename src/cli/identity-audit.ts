@@ -8,11 +8,11 @@
  * await recordCliAdminAction(ctx, store, { action: 'tool.disable', target: 'erp.delete_invoice', reason: 'incident 42' });
  */
 import type { AdminAuditAction, AdminAuditEvent } from '../audit/audit-entry.js';
-import type { JsonValue } from '../audit/canonical-json.js';
 import { cliActor, recordAdminAction } from '../connector/admin-audit.js';
 import { withAdminAuditLedger } from '../connector/connector-audit.js';
 import type { ConnectorContext } from '../connector/connector-context.js';
 import { AirlockError } from '../errors/airlock-error.js';
+import type { JsonValue } from '../json/canonical-json.js';
 import type { Store } from '../store/store.js';
 
 /**

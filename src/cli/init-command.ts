@@ -116,34 +116,57 @@ async function writeConfig(text: string, out: string, force: boolean): Promise<v
   process.stdout.write(`wrote ${out}\n`);
 }
 
+/** One `airlock init <kind>`: its file, its one specific flag and its template. */
+interface InitKind {
+  name: 'relay' | 'connector';
+  /** The flag besides --out, --data-dir and --force, e.g. `--domain <domain>`. */
+  flag: { spec: string; description: string; fallback: string; key: 'domain' | 'relayUrl' };
+  dataDir: { description: string; fallback: string };
+  template: (flag: string, dataDir: string) => string;
+}
+
+const INIT_KINDS: InitKind[] = [
+  {
+    name: 'relay',
+    flag: {
+      spec: '--domain <domain>',
+      description: 'tenants are <tenant>.<domain>',
+      fallback: 'airlock.example.com',
+      key: 'domain',
+    },
+    dataDir: { description: 'relay keys and store', fallback: '/var/lib/airlock-relay' },
+    template: (domain, dataDir) => relayConfigTemplate({ domain, dataDir }),
+  },
+  {
+    name: 'connector',
+    flag: {
+      spec: '--relay-url <url>',
+      description: 'tls://relay.<domain>:443',
+      fallback: 'tls://relay.airlock.example.com:443',
+      key: 'relayUrl',
+    },
+    dataDir: { description: 'connector keys, store and audit trail', fallback: '/var/lib/airlock-connector' },
+    template: (relayUrl, dataDir) => connectorConfigTemplate({ relayUrl, dataDir }),
+  },
+];
+
 export function register(program: Command): void {
   const init = program.command('init').description('write a commented, minimal config file');
-  init
-    .command('relay')
-    .description('write a relay config (default ./relay.yaml)')
-    .option('-o, --out <file>', 'where to write it ("-" for stdout)', 'relay.yaml')
-    .option('--domain <domain>', 'tenants are <tenant>.<domain>', 'airlock.example.com')
-    .option('--data-dir <dir>', 'relay keys and store', '/var/lib/airlock-relay')
-    .option('--force', 'overwrite an existing file')
-    .action(async (flags: InitFlags) => {
-      const text = relayConfigTemplate({
-        domain: flags.domain ?? 'airlock.example.com',
-        dataDir: flags.dataDir ?? '/var/lib/airlock-relay',
+  for (const kind of INIT_KINDS) {
+    const file = `${kind.name}.yaml`;
+    init
+      .command(kind.name)
+      .description(`write a ${kind.name} config (default ./${file})`)
+      .option('-o, --out <file>', 'where to write it ("-" for stdout)', file)
+      .option(kind.flag.spec, kind.flag.description, kind.flag.fallback)
+      .option('--data-dir <dir>', kind.dataDir.description, kind.dataDir.fallback)
+      .option('--force', 'overwrite an existing file')
+      .action(async (flags: InitFlags) => {
+        const text = kind.template(
+          flags[kind.flag.key] ?? kind.flag.fallback,
+          flags.dataDir ?? kind.dataDir.fallback,
+        );
+        await writeConfig(text, flags.out ?? file, flags.force === true);
       });
-      await writeConfig(text, flags.out ?? 'relay.yaml', flags.force === true);
-    });
-  init
-    .command('connector')
-    .description('write a connector config (default ./connector.yaml)')
-    .option('-o, --out <file>', 'where to write it ("-" for stdout)', 'connector.yaml')
-    .option('--relay-url <url>', 'tls://relay.<domain>:443', 'tls://relay.airlock.example.com:443')
-    .option('--data-dir <dir>', 'connector keys, store and audit trail', '/var/lib/airlock-connector')
-    .option('--force', 'overwrite an existing file')
-    .action(async (flags: InitFlags) => {
-      const text = connectorConfigTemplate({
-        relayUrl: flags.relayUrl ?? 'tls://relay.airlock.example.com:443',
-        dataDir: flags.dataDir ?? '/var/lib/airlock-connector',
-      });
-      await writeConfig(text, flags.out ?? 'connector.yaml', flags.force === true);
-    });
+  }
 }

@@ -16,7 +16,15 @@ export function register(program: Command): void {
   const tools = program
     .command('tools')
     .description('tool catalog: pinned definitions, quarantine after changes, kill switch');
+  registerList(tools);
+  registerDiff(tools);
+  registerApprove(tools);
+  registerDisable(tools);
+  registerEnable(tools);
+}
 
+/** `tools list`: every tool seen, with its state and scan findings. */
+function registerList(tools: Command): void {
   tools
     .command('list')
     .description('list every tool the connector has seen, with its state and scan findings')
@@ -36,7 +44,10 @@ export function register(program: Command): void {
         for (const e of entries) process.stdout.write(`${formatEntry(e)}\n`);
       });
     });
+}
 
+/** `tools diff <tool>`: the approved definition against the served one. */
+function registerDiff(tools: Command): void {
   tools
     .command('diff <tool>')
     .description('show the approved definition of a tool against the one its upstream serves now')
@@ -74,7 +85,10 @@ export function register(program: Command): void {
         }
       });
     });
+}
 
+/** `tools approve <tool>`: pins the served definition. */
+function registerApprove(tools: Command): void {
   tools
     .command('approve <tool>')
     .description('approve the definition a tool is served with now (pins it; ends its quarantine)')
@@ -90,7 +104,10 @@ export function register(program: Command): void {
         );
       });
     });
+}
 
+/** `tools disable <tool>`: the kill switch. */
+function registerDisable(tools: Command): void {
   tools
     .command('disable <tool>')
     .description('kill switch: refuse and hide a tool for every agent from the next request on')
@@ -109,7 +126,10 @@ export function register(program: Command): void {
           );
       });
     });
+}
 
+/** `tools enable <tool>`: the kill switch off. */
+function registerEnable(tools: Command): void {
   tools
     .command('enable <tool>')
     .description('kill switch off: the tool is served again (if its definition is approved)')

@@ -14,7 +14,7 @@
  */
 import { userInfo } from 'node:os';
 import type { AdminAuditAction, AdminAuditEvent, AuditEntry } from '../audit/audit-entry.js';
-import type { JsonValue } from '../audit/canonical-json.js';
+import type { JsonValue } from '../json/canonical-json.js';
 
 /** The actions of `AdminAuditAction` plus the connector's own lifecycle. */
 export type AdminActionName = AdminAuditAction;

@@ -17,9 +17,20 @@
  * ```
  */
 import { z } from 'zod';
+import { DEFAULT_APPROVAL_EXPIRY_MS, DEFAULT_APPROVAL_HOLD_MS } from '../approvals/approval-queue-options.js';
+import { DEFAULT_CHECKPOINT_EVERY_ENTRIES, DEFAULT_CHECKPOINT_INTERVAL_MS } from '../audit/ledger-options.js';
 import { consoleConfigSchema } from '../console/console-config-schema.js';
+import { DEFAULT_DPOP_MAX_AGE_SEC } from '../identity/dpop-verifier.js';
+import { DEFAULT_UPSTREAM_TOKEN_TTL_SEC } from '../identity/upstream-token-minter.js';
+import {
+  DEFAULT_MAX_REQUEST_BODY_BYTES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_IDLE_TIMEOUT_MS,
+} from '../mcp/agent-endpoint-options.js';
+import { DEFAULT_UPSTREAM_TIMEOUT_MS } from '../mcp/upstream-types.js';
 import { sandboxYamlSchema } from '../sandbox/sandbox-config.js';
 import { connectorTlsSchema } from './acme/acme-config.js';
+import { DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS } from './agent-connection-watch.js';
 
 const hostPort = z
   .string()
@@ -103,9 +114,9 @@ const duration = z
  */
 export const auditConfigSchema = z.strictObject({
   /** A checkpoint is signed at least every this many entries (default 1000). */
-  checkpointEvery: z.number().int().min(1).max(1_000_000).default(1000),
+  checkpointEvery: z.number().int().min(1).max(1_000_000).default(DEFAULT_CHECKPOINT_EVERY_ENTRIES),
   /** ...and at least this often while entries are added (default 1 s; 0 disables the timer). */
-  checkpointIntervalMs: z.number().int().min(0).max(86_400_000).default(1000),
+  checkpointIntervalMs: z.number().int().min(0).max(86_400_000).default(DEFAULT_CHECKPOINT_INTERVAL_MS),
   /** Witnesses that must vouch for the trail in `airlock audit verify` (default: every witness, relay included). */
   quorum: z.number().int().min(1).max(100).optional(),
   /** Extra witnesses (C2SP tlog-witness: POST `{url}/add-checkpoint`, and GET `{url}/checkpoint?origin=`). */
@@ -168,7 +179,7 @@ const oauthSchema = z.strictObject({
     .strictObject({
       /** Refuse tokens that are not DPoP-bound. */
       required: z.boolean().default(false),
-      maxAgeSec: z.number().int().min(1).max(600).default(60),
+      maxAgeSec: z.number().int().min(1).max(600).default(DEFAULT_DPOP_MAX_AGE_SEC),
     })
     .optional(),
 });
@@ -223,9 +234,14 @@ const connectorConfigObject = z.strictObject({
       /** The end user's IdP token in a request header; verified, recorded, never forwarded. */
       endUser: endUserSchema.optional(),
       /** How often revocations are looked up to close live connections (default 500 ms). */
-      revocationPollMs: z.number().int().min(50).max(60_000).default(500),
+      revocationPollMs: z
+        .number()
+        .int()
+        .min(50)
+        .max(60_000)
+        .default(DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS),
     })
-    .default({ revocationPollMs: 500 }),
+    .prefault({}),
   /** The tenant certificate agents see: `tls.acme` obtains a publicly trusted one (hosted agents). */
   tls: connectorTlsSchema.optional(),
   /**
@@ -237,19 +253,20 @@ const connectorConfigObject = z.strictObject({
   approvals: z
     .strictObject({
       /** How long an agent's call is held open waiting for a decision (progress keeps it alive). */
-      holdMs: z.number().int().min(0).max(600_000).default(30_000),
+      holdMs: z.number().int().min(0).max(600_000).default(DEFAULT_APPROVAL_HOLD_MS),
       /** When an undecided request expires. */
-      expiryMs: z
-        .number()
-        .int()
-        .min(1000)
-        .default(24 * 3_600_000),
+      expiryMs: z.number().int().min(1000).default(DEFAULT_APPROVAL_EXPIRY_MS),
       /** Slack-compatible webhook told of every new pending approval. */
       webhook: z
-        .strictObject({ url: z.url(), headers: z.record(z.string(), z.string()).optional() })
+        .strictObject({
+          url: z.url(),
+          headers: z.record(z.string(), z.string()).optional(),
+          /** The console's address as supervisors reach it: the message links to the approval there. */
+          consoleUrl: z.url().optional(),
+        })
         .optional(),
     })
-    .default({ holdMs: 30_000, expiryMs: 24 * 3_600_000 }),
+    .default({ holdMs: DEFAULT_APPROVAL_HOLD_MS, expiryMs: DEFAULT_APPROVAL_EXPIRY_MS }),
   /** Short-lived tokens the connector mints for HTTP upstreams (sub = end user, act = agent). */
   upstreamTokens: z
     .strictObject({
@@ -257,7 +274,7 @@ const connectorConfigObject = z.strictObject({
       issuer: z.url().optional(),
       alg: z.enum(['EdDSA', 'ES256']).default('EdDSA'),
       /** Lifetime in seconds (max 300). */
-      ttlSec: z.number().int().min(10).max(300).default(120),
+      ttlSec: z.number().int().min(10).max(300).default(DEFAULT_UPSTREAM_TOKEN_TTL_SEC),
       /** Header that carries the token to the upstream. */
       header: z.string().default('authorization'),
     })
@@ -277,29 +294,17 @@ const connectorConfigObject = z.strictObject({
         .int()
         .min(1024)
         .max(64 * 1024 * 1024)
-        .default(4 * 1024 * 1024),
-      upstreamTimeoutMs: z.number().int().min(100).max(3_600_000).default(60_000),
-      sessionIdleMs: z
-        .number()
-        .int()
-        .min(1000)
-        .default(30 * 60_000),
-      maxSessions: z.number().int().min(1).default(10_000),
+        .default(DEFAULT_MAX_REQUEST_BODY_BYTES),
+      upstreamTimeoutMs: z.number().int().min(100).max(3_600_000).default(DEFAULT_UPSTREAM_TIMEOUT_MS),
+      sessionIdleMs: z.number().int().min(1000).default(DEFAULT_SESSION_IDLE_TIMEOUT_MS),
+      maxSessions: z.number().int().min(1).default(DEFAULT_MAX_SESSIONS),
       /**
        * Relay upstreams' server→client requests (sampling, elicitation, roots) to the agent whose call
        * they serve (default). `false`: refused with a clear error, and not declared to upstreams.
        */
       allowServerRequests: z.boolean().default(true),
     })
-    .default({
-      namespaceSeparator: '.',
-      namespace: 'prefixed',
-      maxRequestBytes: 4 * 1024 * 1024,
-      upstreamTimeoutMs: 60_000,
-      sessionIdleMs: 30 * 60_000,
-      maxSessions: 10_000,
-      allowServerRequests: true,
-    }),
+    .prefault({}),
   audit: auditConfigSchema.prefault({}),
   upstreams: z.record(serverName, upstreamSchema).refine((u) => Object.keys(u).length > 0, {
     message: 'at least one upstream MCP server is required',

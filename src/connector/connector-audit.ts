@@ -10,7 +10,8 @@
  * Unreachable witnesses do not stop the start; they are caught up (and checked) by the witness queue.
  *
  * `withAdminAuditLedger` opens a second, short-lived ledger on the same store for CLI commands
- * (identity issue/revoke, enrollment): both writers append to one chain.
+ * (identity issue/revoke, enrollment): every writer appends to one chain under the trail's writer
+ * lock, and only the holder of the signer lease (the running connector, when one runs) signs checkpoints.
  *
  * @example
  * const audit = await openConnectorAudit(ctx, store, { logger });
@@ -20,7 +21,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { type Logger, pino } from 'pino';
-import { loadOrCreateAuditKey } from '../audit/audit-key.js';
+import { type AuditSigningKey, loadOrCreateAuditKey } from '../audit/audit-key.js';
 import { AuditLedger } from '../audit/audit-ledger.js';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { WitnessView } from '../audit/audit-verify.js';
@@ -28,7 +29,7 @@ import { OtlpLogSink } from '../audit/otlp-sink.js';
 import { SyslogSink } from '../audit/syslog-sink.js';
 import type { Store } from '../store/store.js';
 import { type AdminActionInput, recordAdminAction } from './admin-audit.js';
-import { connectorWitnesses } from './audit-witnesses.js';
+import { type ConnectorWitnessSet, connectorWitnesses } from './audit-witnesses.js';
 import type { ConnectorContext } from './connector-context.js';
 import type { RelayAuditWitness } from './relay-audit-witness.js';
 
@@ -93,39 +94,8 @@ export async function openConnectorAudit(
   const tenant = auditTenant(ctx);
   const set = await connectorWitnesses(ctx, tenant, { key, ...(opts.proxy ? { proxy: opts.proxy } : {}) });
   const relayWitness = set.relayWitness;
-  const sinks = await configuredSinks(ctx);
   const releaseClients = () => set.close();
-  let ledger: AuditLedger;
-  let witnessViews: WitnessView[] = [];
-  try {
-    witnessViews = await set.views(tenant);
-    for (const v of witnessViews.filter((w) => w.error)) {
-      logger.warn({ witness: v.name, err: v.error }, 'audit witness not reachable for the start-up check');
-    }
-    ledger = await AuditLedger.open({
-      repository: store.audit,
-      tenant,
-      key,
-      checkpointEvery: ctx.config.audit.checkpointEvery,
-      checkpointIntervalMs: ctx.config.audit.checkpointIntervalMs,
-      witnesses: set.witnesses,
-      witnessViews,
-      witnessQueue: {
-        onRefused: (cp, err) =>
-          logger.error(
-            { treeSize: cp.treeSize, err: (err as Error).message },
-            'an audit witness refused a checkpoint: investigate (history rewritten, or a key it does not know)',
-          ),
-      },
-      onDiverged: (err) => logger.error({ err: err.message }, 'audit trail diverged from a witness'),
-      sinks,
-      logger,
-    });
-  } catch (err) {
-    await Promise.all(sinks.map((s) => s.close(0).catch(() => undefined)));
-    await releaseClients();
-    throw err;
-  }
+  const { ledger, witnessViews } = await openLedger({ ctx, store, key, tenant, set, logger });
   const target = ctx.credential?.connectorId ?? ctx.tenantHost ?? null;
   const lifecycle = (action: AdminActionInput['action']) =>
     recordAdminAction(ledger, {
@@ -146,24 +116,7 @@ export async function openConnectorAudit(
   relayWitness?.ensureKeyRegistered().catch((err: unknown) => {
     logger.warn({ err: (err as Error).message }, 'audit key not registered with the relay yet; will retry');
   });
-
-  const retention = ctx.config.audit.retention;
-  let retentionTimer: NodeJS.Timeout | undefined;
-  if (retention) {
-    const prune = () => {
-      ledger.prune({ olderThan: Date.now() - retention.olderThan }).then(
-        (r) => {
-          if (r.prunedCount > 0)
-            logger.info({ pruned: r.prunedCount, through: r.prunedThroughSeq }, 'audit entries pruned');
-        },
-        (err: unknown) => logger.warn({ err: (err as Error).message }, 'audit retention failed'),
-      );
-    };
-    prune();
-    retentionTimer = setInterval(prune, DEFAULT_AUDIT_RETENTION_CHECK_MS);
-    retentionTimer.unref();
-  }
-
+  const stopRetention = startRetention(ctx, ledger, logger);
   let closed = false;
   return {
     ledger,
@@ -171,7 +124,7 @@ export async function openConnectorAudit(
     async close() {
       if (closed) return;
       closed = true;
-      if (retentionTimer) clearInterval(retentionTimer);
+      stopRetention();
       await lifecycle('connector.stop').catch((err: unknown) =>
         logger.warn({ err: (err as Error).message }, 'connector.stop not audited'),
       );
@@ -179,6 +132,72 @@ export async function openConnectorAudit(
       await releaseClients();
     },
   };
+}
+
+/** The ledger on the store, checked against what the witnesses cosigned; sinks closed if it fails. */
+async function openLedger(o: {
+  ctx: ConnectorContext;
+  store: Store;
+  key: AuditSigningKey;
+  tenant: string;
+  set: ConnectorWitnessSet;
+  logger: Logger;
+}): Promise<{ ledger: AuditLedger; witnessViews: WitnessView[] }> {
+  const { ctx, logger } = o;
+  const sinks = await configuredSinks(ctx);
+  try {
+    const witnessViews = await o.set.views(o.tenant);
+    for (const v of witnessViews.filter((w) => w.error)) {
+      logger.warn({ witness: v.name, err: v.error }, 'audit witness not reachable for the start-up check');
+    }
+    const ledger = await AuditLedger.open({
+      repository: o.store.audit,
+      tenant: o.tenant,
+      key: o.key,
+      checkpointEvery: ctx.config.audit.checkpointEvery,
+      checkpointIntervalMs: ctx.config.audit.checkpointIntervalMs,
+      witnesses: o.set.witnesses,
+      witnessViews,
+      witnessQueue: {
+        onRefused: (cp, err) =>
+          logger.error(
+            { treeSize: cp.treeSize, err: (err as Error).message },
+            'an audit witness refused a checkpoint: investigate (history rewritten, or a key it does not know)',
+          ),
+      },
+      onDiverged: (err) => logger.error({ err: err.message }, 'audit trail diverged from a witness'),
+      sinks,
+      logger,
+    });
+    return { ledger, witnessViews };
+  } catch (err) {
+    await Promise.all(sinks.map((s) => s.close(0).catch(() => undefined)));
+    await o.set.close();
+    throw err;
+  }
+}
+
+/**
+ * `audit.retention`: prunes old entries now and every `DEFAULT_AUDIT_RETENTION_CHECK_MS`, on the
+ * member that signs checkpoints (the prune record's checkpoint goes with it). Returns the stop function.
+ */
+function startRetention(ctx: ConnectorContext, ledger: AuditLedger, logger: Logger): () => void {
+  const retention = ctx.config.audit.retention;
+  if (!retention) return () => {};
+  const prune = () => {
+    if (!ledger.checkpointSigner) return;
+    ledger.prune({ olderThan: Date.now() - retention.olderThan }).then(
+      (r) => {
+        if (r.prunedCount > 0)
+          logger.info({ pruned: r.prunedCount, through: r.prunedThroughSeq }, 'audit entries pruned');
+      },
+      (err: unknown) => logger.warn({ err: (err as Error).message }, 'audit retention failed'),
+    );
+  };
+  prune();
+  const timer = setInterval(prune, DEFAULT_AUDIT_RETENTION_CHECK_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /**

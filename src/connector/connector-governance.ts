@@ -15,11 +15,12 @@ import { piiStage } from '../gateway/stages/pii-stage.js';
 import type { UpstreamCatalog } from '../mcp/upstream-catalog.js';
 import { PiiBoundary } from '../pii/pii-boundary.js';
 import { PiiVault } from '../pii/pii-vault.js';
-import { loadTenantPiiKeys } from '../pii/tenant-pii-keys.js';
+import { loadTenantPiiKeys, type TenantPiiKeys } from '../pii/tenant-pii-keys.js';
 import { type LoadedPolicy, parsePolicy } from '../policy/policy-loader.js';
 import { type PolicyChange, type PolicyWatcher, watchPolicy } from '../policy/policy-watcher.js';
 import type { Store } from '../store/store.js';
 import { type AdminActionLedger, recordAdminAction } from './admin-audit.js';
+import { CloseStack } from './close-stack.js';
 import type { ConnectorContext } from './connector-context.js';
 
 /** The policy when none is configured: no identity has a role, so every call is refused. */
@@ -42,7 +43,62 @@ export interface GovernanceOptions {
   logger: Logger;
   tenant: string;
   audit?: AdminActionLedger;
-  consoleUrl?: string;
+}
+
+/** The policy in force: hot-reloaded from `policy.file` (each change audited), or none that grants nothing. */
+async function openPolicy(
+  ctx: ConnectorContext,
+  store: Store,
+  options: GovernanceOptions,
+  opened: CloseStack,
+): Promise<{ watcher: PolicyWatcher | undefined; current: () => LoadedPolicy }> {
+  const { logger } = options;
+  if (!ctx.config.policy) {
+    const fixed = parsePolicy(NO_POLICY, '<no policy file>');
+    logger.warn('no policy file configured: every tool call is refused (set "policy.file")');
+    return { watcher: undefined, current: () => fixed };
+  }
+  const watcher = await watchPolicy({
+    file: ctx.resolvePath(ctx.config.policy.file),
+    store: store.policyVersions,
+    logger: logger.child({ part: 'policy' }),
+  });
+  opened.defer(() => watcher.close());
+  watcher.on('error', (err: Error) =>
+    logger.error({ err: err.message }, 'policy change refused; the previous policy stays in force'),
+  );
+  const audit = options.audit;
+  if (audit) {
+    watcher.on('change', (change: PolicyChange) => {
+      void recordAdminAction(audit, {
+        action: 'policy.change',
+        actor: 'connector',
+        target: change.current.hash,
+        detail: { previous: change.previous?.hash ?? null, source: change.current.source },
+      }).catch((err: unknown) => logger.error({ err }, 'policy change could not be audited'));
+    });
+  }
+  return { watcher, current: () => watcher.current };
+}
+
+/** The persisted approval queue; arguments of held calls are sealed at rest with the tenant's vault key. */
+function openApprovals(
+  ctx: ConnectorContext,
+  store: Store,
+  vaultKey: TenantPiiKeys['vaultKey'],
+  options: GovernanceOptions,
+): ApprovalQueue {
+  const webhook = ctx.config.approvals.webhook;
+  return new ApprovalQueue({
+    repository: store.approvals,
+    argumentsKey: { tenant: options.tenant, key: vaultKey },
+    holdMs: ctx.config.approvals.holdMs,
+    expiryMs: ctx.config.approvals.expiryMs,
+    // `webhook.consoleUrl` (connector.yaml) puts a link to the approval in the message.
+    ...(webhook ? { webhook } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
+    logger: options.logger.child({ part: 'approvals' }),
+  });
 }
 
 export async function openGovernance(
@@ -52,38 +108,9 @@ export async function openGovernance(
   options: GovernanceOptions,
 ): Promise<Governance> {
   const { logger } = options;
-  const closers: Array<() => Promise<void> | void> = [];
+  const opened = new CloseStack();
   try {
-    let watcher: PolicyWatcher | undefined;
-    let current: () => LoadedPolicy;
-    if (ctx.config.policy) {
-      watcher = await watchPolicy({
-        file: ctx.resolvePath(ctx.config.policy.file),
-        store: store.policyVersions,
-        logger: logger.child({ part: 'policy' }),
-      });
-      const w = watcher;
-      closers.push(() => w.close());
-      current = () => w.current;
-      watcher.on('error', (err: Error) =>
-        logger.error({ err: err.message }, 'policy change refused; the previous policy stays in force'),
-      );
-      if (options.audit) {
-        const audit = options.audit;
-        watcher.on('change', (change: PolicyChange) => {
-          void recordAdminAction(audit, {
-            action: 'policy.change',
-            actor: 'connector',
-            target: change.current.hash,
-            detail: { previous: change.previous?.hash ?? null, source: change.current.source },
-          }).catch((err: unknown) => logger.error({ err }, 'policy change could not be audited'));
-        });
-      }
-    } else {
-      const fixed = parsePolicy(NO_POLICY, '<no policy file>');
-      current = () => fixed;
-      logger.warn('no policy file configured: every tool call is refused (set "policy.file")');
-    }
+    const { watcher, current } = await openPolicy(ctx, store, options, opened);
     const policy = () => current().engine;
 
     const pinning = new ToolPinning({
@@ -93,31 +120,15 @@ export async function openGovernance(
       logger: logger.child({ part: 'catalog-pinning' }),
     });
     await pinning.start();
-    closers.push(() => pinning.close());
+    opened.defer(() => pinning.close());
 
     const keys = await loadTenantPiiKeys({
       path: join(ctx.dataDir, 'pii', 'vault-key.json'),
       tenant: options.tenant,
       create: true,
     });
-    const approvals = new ApprovalQueue({
-      repository: store.approvals,
-      // Arguments of held calls are sealed at rest with the tenant's vault key.
-      argumentsKey: { tenant: options.tenant, key: keys.vaultKey },
-      holdMs: ctx.config.approvals.holdMs,
-      expiryMs: ctx.config.approvals.expiryMs,
-      ...(ctx.config.approvals.webhook
-        ? {
-            webhook: {
-              ...ctx.config.approvals.webhook,
-              ...(options.consoleUrl ? { consoleUrl: options.consoleUrl } : {}),
-            },
-          }
-        : {}),
-      ...(options.audit ? { audit: options.audit } : {}),
-      logger: logger.child({ part: 'approvals' }),
-    });
-    closers.push(() => approvals.close());
+    const approvals = openApprovals(ctx, store, keys.vaultKey, options);
+    opened.defer(() => approvals.close());
 
     const vault = new PiiVault({ tenant: options.tenant, keys, repository: store.vault });
     // One boundary for the stage and the endpoint; it follows the policy in force (hot reload).
@@ -132,12 +143,10 @@ export async function openGovernance(
       vault,
       outbound,
       stageDeps: { policy, pinning, approvals, pii },
-      close: async () => {
-        for (const close of closers.reverse()) await close();
-      },
+      close: () => opened.close(),
     };
   } catch (err) {
-    for (const close of closers.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    await opened.close().catch(() => undefined);
     throw err;
   }
 }

@@ -27,8 +27,8 @@ import {
   errorBodySchema,
 } from '../tunnel/enrollment-protocol.js';
 import { ENROLL_PATH } from '../tunnel/protocol.js';
-import { resolveProxy } from './proxy-connect.js';
-import { parseRelayUrl } from './tunnel-client.js';
+import { resolveProxy } from '../tunnel/proxy-connect.js';
+import { parseRelayUrl } from '../tunnel/tunnel-client.js';
 
 /** Validity of a connector binding certificate: it is checked once, at enrollment. */
 export const DEFAULT_BINDING_VALID_DAYS = 7;

@@ -13,8 +13,8 @@ import type { Socket } from 'node:net';
 import tls from 'node:tls';
 import { Agent, type Dispatcher } from 'undici';
 import type { CertifiedKey } from '../identity/pki.js';
-import { openProxyTunnel, resolveProxy } from './proxy-connect.js';
-import { parseRelayUrl } from './tunnel-client.js';
+import { openProxyTunnel, resolveProxy } from '../tunnel/proxy-connect.js';
+import { parseRelayUrl } from '../tunnel/tunnel-client.js';
 
 /** Time to reach the relay host and finish TLS. */
 export const DEFAULT_RELAY_HTTPS_CONNECT_TIMEOUT_MS = 10_000;

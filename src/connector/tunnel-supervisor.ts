@@ -34,7 +34,7 @@ import {
   type TunnelConnection,
   type TunnelStreamMeta,
   type TunnelTransportKind,
-} from './tunnel-client.js';
+} from '../tunnel/tunnel-client.js';
 import { type ClusterNodeAddress, parseNodeAddress, pickNode, tunnelToSpread } from './tunnel-spread.js';
 
 /** Tunnels kept per connector. */

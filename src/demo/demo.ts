@@ -109,97 +109,129 @@ function everythingEntry(): string {
   return join(dirname(pkg), 'dist', 'index.js');
 }
 
-export async function startDemo(options: DemoOptions): Promise<Demo> {
-  const logger = options.logger ?? pino({ level: 'silent' });
-  const dataDir = resolve(options.dataDir);
-  const relayDir = join(dataDir, 'relay');
-  const connectorDir = join(dataDir, 'connector');
-  const erpDir = join(dataDir, 'erp');
-  // The demo's root stays searchable (the sandboxed ERP reaches its own directory below it); the
-  // connector's directory, with the keys, is private.
-  await mkdir(dataDir, { recursive: true });
-  await mkdir(connectorDir, { recursive: true, mode: 0o700 });
-  await prepareSandboxWritableDir(erpDir, { traverseFrom: dataDir });
+/** The demo's folders: its root (searchable), the connector's (private, with the keys), the ERP's. */
+interface DemoDirs {
+  dataDir: string;
+  relayDir: string;
+  connectorDir: string;
+  erpDir: string;
+}
 
-  const relay = await startRelayFromConfig(
+/** The relay, on localhost with the demo domain, its identity kept in `relayDir`. */
+function startDemoRelay(dirs: DemoDirs, port: number, logger: Logger): Promise<Relay> {
+  return startRelayFromConfig(
     relayConfigFromValues({
       domain: DEMO_DOMAIN,
-      listen: `127.0.0.1:${options.port}`,
+      listen: `127.0.0.1:${port}`,
       admin: { listen: '127.0.0.1:0' },
-      dataDir: relayDir,
+      dataDir: dirs.relayDir,
     }),
     logger.child({ part: 'relay' }),
   );
+}
+
+/** Writes the connector's config (rewritten each start) and the demo policy (kept once written); returns the config file. */
+async function writeDemoConnectorConfig(dirs: DemoDirs, relay: Relay): Promise<string> {
+  const configFile = join(dirs.connectorDir, 'connector.yaml');
+  const policyFile = join(dirs.connectorDir, 'policy.yaml');
+  if (!(await exists(policyFile))) await writeFile(policyFile, DEMO_POLICY);
+  const config = {
+    dataDir: '.',
+    relay: {
+      url: `tls://${relay.relayHost}:${relay.port}`,
+      connect: `127.0.0.1:${relay.port}`,
+      caFile: join(dirs.relayDir, 'identity', 'ca.pem'),
+      tunnels: 2,
+    },
+    admin: { listen: '127.0.0.1:0' },
+    policy: { file: 'policy.yaml' },
+    upstreams: {
+      erp: {
+        command: process.execPath,
+        args: [sampleErpEntry(), '--db', join(dirs.erpDir, 'erp.sqlite')],
+        // The demo must run where bubblewrap is missing too: "preferred", said loudly (DEMO_SANDBOX_WARNING).
+        sandbox: { mode: 'preferred', readWritePaths: [dirs.erpDir] },
+      },
+      everything: {
+        command: process.execPath,
+        args: [everythingEntry(), 'stdio'],
+        sandbox: { mode: 'preferred' },
+      },
+    },
+  };
+  await writeFile(
+    configFile,
+    `# Written by "airlock demo"; edit freely, it is rewritten on the next demo start.\n${stringify(config)}`,
+  );
+  return configFile;
+}
+
+/** Enrolls the connector with the relay on its first start, then starts it. */
+async function startDemoConnector(configFile: string, relay: Relay, logger: Logger): Promise<Connector> {
+  let ctx = await loadConnectorContext(configFile);
+  if (!ctx.credential) {
+    const token = await relay.createEnrollmentToken(DEMO_TENANT);
+    await enrollFromConfig(ctx, token);
+    ctx = await loadConnectorContext(configFile);
+  }
+  return startConnector(ctx, { logger: logger.child({ part: 'connector' }) });
+}
+
+/** Issues the demo agent's identity unless a live one with both files is there; returns its files. */
+async function ensureDemoAgent(
+  connector: Connector,
+  connectorDir: string,
+): Promise<{ certFile: string; keyFile: string }> {
+  const agentDir = join(connectorDir, 'agents', DEMO_AGENT);
+  const certFile = join(agentDir, `${DEMO_AGENT}.cert.pem`);
+  const keyFile = join(agentDir, `${DEMO_AGENT}.key.pem`);
+  const current = await connector.store.identities.getIdentity(DEMO_AGENT);
+  if (!current || current.revokedAt !== null || !(await exists(certFile)) || !(await exists(keyFile))) {
+    await issueAgentIdentity(connector.pki, connector.store, DEMO_AGENT, agentDir);
+  }
+  return { certFile, keyFile };
+}
+
+/** A console account for the person trying the demo: made once, its password kept 0600 in dataDir. */
+async function ensureDemoConsoleAccount(connector: Connector, dataDir: string): Promise<string> {
+  const passwordFile = join(dataDir, 'console-admin-password.txt');
+  if (
+    !(await connector.store.adminAccounts.getAdminAccount(DEMO_CONSOLE_USER)) ||
+    !(await exists(passwordFile))
+  ) {
+    const password = randomBytes(12).toString('base64url');
+    await connector.store.adminAccounts.putAdminAccount(
+      { name: DEMO_CONSOLE_USER, passwordHash: await hashPassword(password), role: 'admin', revealPii: true },
+      Date.now(),
+    );
+    await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
+  }
+  return passwordFile;
+}
+
+export async function startDemo(options: DemoOptions): Promise<Demo> {
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const dataDir = resolve(options.dataDir);
+  const dirs: DemoDirs = {
+    dataDir,
+    relayDir: join(dataDir, 'relay'),
+    connectorDir: join(dataDir, 'connector'),
+    erpDir: join(dataDir, 'erp'),
+  };
+  // The demo's root stays searchable (the sandboxed ERP reaches its own directory below it); the
+  // connector's directory, with the keys, is private.
+  await mkdir(dataDir, { recursive: true });
+  await mkdir(dirs.connectorDir, { recursive: true, mode: 0o700 });
+  await prepareSandboxWritableDir(dirs.erpDir, { traverseFrom: dataDir });
+
+  const relay = await startDemoRelay(dirs, options.port, logger);
   let connector: Connector | undefined;
   try {
     await relay.addTenant(DEMO_TENANT);
-    const configFile = join(connectorDir, 'connector.yaml');
-    const policyFile = join(connectorDir, 'policy.yaml');
-    if (!(await exists(policyFile))) await writeFile(policyFile, DEMO_POLICY);
-    const config = {
-      dataDir: '.',
-      relay: {
-        url: `tls://${relay.relayHost}:${relay.port}`,
-        connect: `127.0.0.1:${relay.port}`,
-        caFile: join(relayDir, 'identity', 'ca.pem'),
-        tunnels: 2,
-      },
-      admin: { listen: '127.0.0.1:0' },
-      policy: { file: 'policy.yaml' },
-      upstreams: {
-        erp: {
-          command: process.execPath,
-          args: [sampleErpEntry(), '--db', join(erpDir, 'erp.sqlite')],
-          // The demo must run where bubblewrap is missing too: "preferred", said loudly (DEMO_SANDBOX_WARNING).
-          sandbox: { mode: 'preferred', readWritePaths: [erpDir] },
-        },
-        everything: {
-          command: process.execPath,
-          args: [everythingEntry(), 'stdio'],
-          sandbox: { mode: 'preferred' },
-        },
-      },
-    };
-    await writeFile(
-      configFile,
-      `# Written by "airlock demo"; edit freely, it is rewritten on the next demo start.\n${stringify(config)}`,
-    );
-
-    let ctx = await loadConnectorContext(configFile);
-    if (!ctx.credential) {
-      const token = await relay.createEnrollmentToken(DEMO_TENANT);
-      await enrollFromConfig(ctx, token);
-      ctx = await loadConnectorContext(configFile);
-    }
-    connector = await startConnector(ctx, { logger: logger.child({ part: 'connector' }) });
-
-    const agentDir = join(connectorDir, 'agents', DEMO_AGENT);
-    const certFile = join(agentDir, `${DEMO_AGENT}.cert.pem`);
-    const keyFile = join(agentDir, `${DEMO_AGENT}.key.pem`);
-    const current = await connector.store.identities.getIdentity(DEMO_AGENT);
-    if (!current || current.revokedAt !== null || !(await exists(certFile)) || !(await exists(keyFile))) {
-      await issueAgentIdentity(connector.pki, connector.store, DEMO_AGENT, agentDir);
-    }
+    connector = await startDemoConnector(await writeDemoConnectorConfig(dirs, relay), relay, logger);
+    const { certFile, keyFile } = await ensureDemoAgent(connector, dirs.connectorDir);
     await connector.whenTunnelUp(15_000);
-
-    // A console account for the person trying the demo: made once, its password kept 0600 in dataDir.
-    const passwordFile = join(dataDir, 'console-admin-password.txt');
-    if (
-      !(await connector.store.adminAccounts.getAdminAccount(DEMO_CONSOLE_USER)) ||
-      !(await exists(passwordFile))
-    ) {
-      const password = randomBytes(12).toString('base64url');
-      await connector.store.adminAccounts.putAdminAccount(
-        {
-          name: DEMO_CONSOLE_USER,
-          passwordHash: await hashPassword(password),
-          role: 'admin',
-          revealPii: true,
-        },
-        Date.now(),
-      );
-      await writeFile(passwordFile, `${password}\n`, { mode: 0o600 });
-    }
+    const passwordFile = await ensureDemoConsoleAccount(connector, dataDir);
 
     const info: DemoInfo = {
       mcpUrl: `https://${connector.tenantHost}:${relay.port}/mcp`,

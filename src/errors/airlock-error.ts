@@ -40,15 +40,6 @@ export class EnrollmentError extends AirlockError {}
 /** The tunnel between connector and relay failed; `retryable` tells the supervisor what to do. */
 export class TunnelError extends AirlockError {}
 
-/** Routing an agent connection at the relay failed (no SNI, unknown tenant, no tunnel...). */
-export class RoutingError extends AirlockError {
-  readonly reason: string;
-  constructor(reason: string, message: string) {
-    super(`AIRLOCK_ROUTE_${reason.toUpperCase()}`, message);
-    this.reason = reason;
-  }
-}
-
 /** Identity problems: missing, unknown, revoked or foreign credentials. */
 export class IdentityError extends AirlockError {}
 

@@ -79,6 +79,118 @@ export interface DpopVerifier {
   readonly algorithms: readonly string[];
 }
 
+/** The verifier's settings, defaults applied. */
+interface DpopSettings {
+  algorithms: string[];
+  allowed: ReadonlySet<string>;
+  maxAgeSec: number;
+  toleranceSec: number;
+  maxBytes: number;
+  now: () => number;
+  cache: ReplayCache;
+}
+
+/** Checks before any cryptography: a proof of bounded size, a bound token, `typ`, `alg` and a public `jwk`. */
+function checkProofHeader(
+  input: DpopProofInput,
+  s: DpopSettings,
+): { proof: string; expectedJkt: string; jwk: object } {
+  const proof = input.proof;
+  if (typeof proof !== 'string' || proof.length === 0) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'a DPoP-bound access token requires a DPoP proof');
+  }
+  if (proof.length > s.maxBytes) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, `DPoP proof is longer than ${s.maxBytes} bytes`);
+  }
+  if (typeof input.expectedJkt !== 'string' || input.expectedJkt.length === 0) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopBinding, 'the access token is not DPoP-bound (no cnf.jkt)');
+  }
+  const header = compactJwsHeader(proof, TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof');
+  if (header.typ !== 'dpop+jwt') {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof "typ" must be "dpop+jwt"');
+  }
+  if (typeof header.alg !== 'string' || !s.allowed.has(header.alg)) {
+    throw new TokenError(
+      TOKEN_ERROR_CODES.dpopInvalid,
+      `DPoP proof algorithm ${JSON.stringify(header.alg ?? null)} is not accepted (accepted: ${s.algorithms.join(', ')})`,
+    );
+  }
+  const jwk = header.jwk;
+  if (typeof jwk !== 'object' || jwk === null) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof has no embedded "jwk"');
+  }
+  if (PRIVATE_JWK_MEMBERS.some((m) => m in jwk)) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof "jwk" must not contain a private key');
+  }
+  return { proof, expectedJkt: input.expectedJkt, jwk };
+}
+
+/** The signature with the embedded key, and `iat` within the window; a stale `iat` is `dpopStale`. */
+async function verifyProofSignature(proof: string, s: DpopSettings): Promise<JWTPayload> {
+  try {
+    const { payload } = await jwtVerify(proof, EmbeddedJWK, {
+      typ: 'dpop+jwt',
+      algorithms: s.algorithms,
+      currentDate: new Date(s.now()),
+      clockTolerance: s.toleranceSec,
+      maxTokenAge: s.maxAgeSec,
+      requiredClaims: ['jti', 'htm', 'htu', 'iat', 'ath'],
+    });
+    return payload;
+  } catch (cause) {
+    const name = (cause as { code?: string }).code;
+    if (
+      (name === 'ERR_JWT_EXPIRED' || name === 'ERR_JWT_CLAIM_VALIDATION_FAILED') &&
+      (cause as { claim?: string }).claim === 'iat'
+    ) {
+      throw new TokenError(TOKEN_ERROR_CODES.dpopStale, 'DPoP proof "iat" is outside the accepted window', {
+        cause,
+      });
+    }
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, `DPoP proof is invalid: ${detail}`, { cause });
+  }
+}
+
+/** `htm`, `htu` and `ath`: the proof was made for this request and this access token. */
+function checkProofRequest(payload: JWTPayload, input: DpopProofInput): void {
+  if (typeof payload.htm !== 'string' || payload.htm !== input.method) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopMethod, 'DPoP proof "htm" does not match the request method');
+  }
+  const expectedUrl = normalizeHtu(input.url);
+  if (expectedUrl === undefined) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopUrl, 'the request URL is not an absolute URL');
+  }
+  if (typeof payload.htu !== 'string' || normalizeHtu(payload.htu) !== expectedUrl) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopUrl, 'DPoP proof "htu" does not match the request URL');
+  }
+  if (typeof payload.ath !== 'string' || !sameText(payload.ath, accessTokenHash(input.accessToken))) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopAth, 'DPoP proof "ath" does not match the access token');
+  }
+}
+
+/** The `jti`, recorded last (so invalid proofs cannot fill the cache) until the proof would be too old anyway. */
+async function recordFirstUse(
+  payload: JWTPayload,
+  jkt: string,
+  s: DpopSettings,
+): Promise<{ jti: string; issuedAt: number }> {
+  const jti = payload.jti;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
+    throw new TokenError(
+      TOKEN_ERROR_CODES.dpopInvalid,
+      `DPoP proof "jti" must be 1 to ${MAX_JTI_LENGTH} characters`,
+    );
+  }
+  const issuedAt = (payload.iat as number) * 1000;
+  const keepUntil = issuedAt + (s.maxAgeSec + s.toleranceSec) * 1000 + 1000;
+  const firstUse = await s.cache.checkAndRecord(`${jkt}:${jti}`, keepUntil);
+  if (!firstUse) {
+    throw new TokenError(TOKEN_ERROR_CODES.dpopReplay, 'DPoP proof was already used (jti replay)');
+  }
+  return { jti, issuedAt };
+}
+
 /**
  * Creates a DPoP proof verifier. Throws `IdentityError` `AIRLOCK_TOKEN_CONFIG` for a symmetric algorithm.
  *
@@ -93,118 +205,30 @@ export function createDpopVerifier(options: DpopVerifierOptions): DpopVerifier {
       `DPoP verifier: algorithms must be asymmetric (${ASYMMETRIC_JWS_ALGORITHMS.join(', ')})`,
     );
   }
-  const allowed = new Set(algorithms);
-  const maxAgeSec = options.maxAgeSec ?? DEFAULT_DPOP_MAX_AGE_SEC;
-  const toleranceSec = options.clockToleranceSec ?? DEFAULT_DPOP_CLOCK_TOLERANCE_SEC;
-  const maxBytes = options.maxProofBytes ?? DEFAULT_MAX_DPOP_PROOF_BYTES;
-  const now = options.now ?? Date.now;
-  const cache = options.replayCache;
+  const settings: DpopSettings = {
+    algorithms,
+    allowed: new Set(algorithms),
+    maxAgeSec: options.maxAgeSec ?? DEFAULT_DPOP_MAX_AGE_SEC,
+    toleranceSec: options.clockToleranceSec ?? DEFAULT_DPOP_CLOCK_TOLERANCE_SEC,
+    maxBytes: options.maxProofBytes ?? DEFAULT_MAX_DPOP_PROOF_BYTES,
+    now: options.now ?? Date.now,
+    cache: options.replayCache,
+  };
 
   return {
     algorithms,
     async verify(input) {
-      const proof = input.proof;
-      if (typeof proof !== 'string' || proof.length === 0) {
-        throw new TokenError(
-          TOKEN_ERROR_CODES.dpopInvalid,
-          'a DPoP-bound access token requires a DPoP proof',
-        );
-      }
-      if (proof.length > maxBytes) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, `DPoP proof is longer than ${maxBytes} bytes`);
-      }
-      if (typeof input.expectedJkt !== 'string' || input.expectedJkt.length === 0) {
-        throw new TokenError(
-          TOKEN_ERROR_CODES.dpopBinding,
-          'the access token is not DPoP-bound (no cnf.jkt)',
-        );
-      }
-      const header = compactJwsHeader(proof, TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof');
-      if (header.typ !== 'dpop+jwt') {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof "typ" must be "dpop+jwt"');
-      }
-      if (typeof header.alg !== 'string' || !allowed.has(header.alg)) {
-        throw new TokenError(
-          TOKEN_ERROR_CODES.dpopInvalid,
-          `DPoP proof algorithm ${JSON.stringify(header.alg ?? null)} is not accepted (accepted: ${algorithms.join(', ')})`,
-        );
-      }
-      const jwk = header.jwk;
-      if (typeof jwk !== 'object' || jwk === null) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, 'DPoP proof has no embedded "jwk"');
-      }
-      if (PRIVATE_JWK_MEMBERS.some((m) => m in jwk)) {
-        throw new TokenError(
-          TOKEN_ERROR_CODES.dpopInvalid,
-          'DPoP proof "jwk" must not contain a private key',
-        );
-      }
-
-      let payload: JWTPayload;
-      try {
-        ({ payload } = await jwtVerify(proof, EmbeddedJWK, {
-          typ: 'dpop+jwt',
-          algorithms,
-          currentDate: new Date(now()),
-          clockTolerance: toleranceSec,
-          maxTokenAge: maxAgeSec,
-          requiredClaims: ['jti', 'htm', 'htu', 'iat', 'ath'],
-        }));
-      } catch (cause) {
-        const name = (cause as { code?: string }).code;
-        if (
-          (name === 'ERR_JWT_EXPIRED' || name === 'ERR_JWT_CLAIM_VALIDATION_FAILED') &&
-          (cause as { claim?: string }).claim === 'iat'
-        ) {
-          throw new TokenError(
-            TOKEN_ERROR_CODES.dpopStale,
-            'DPoP proof "iat" is outside the accepted window',
-            {
-              cause,
-            },
-          );
-        }
-        const detail = cause instanceof Error ? cause.message : String(cause);
-        throw new TokenError(TOKEN_ERROR_CODES.dpopInvalid, `DPoP proof is invalid: ${detail}`, { cause });
-      }
-
-      if (typeof payload.htm !== 'string' || payload.htm !== input.method) {
-        throw new TokenError(
-          TOKEN_ERROR_CODES.dpopMethod,
-          'DPoP proof "htm" does not match the request method',
-        );
-      }
-      const expectedUrl = normalizeHtu(input.url);
-      if (expectedUrl === undefined) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopUrl, 'the request URL is not an absolute URL');
-      }
-      if (typeof payload.htu !== 'string' || normalizeHtu(payload.htu) !== expectedUrl) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopUrl, 'DPoP proof "htu" does not match the request URL');
-      }
-      if (typeof payload.ath !== 'string' || !sameText(payload.ath, accessTokenHash(input.accessToken))) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopAth, 'DPoP proof "ath" does not match the access token');
-      }
+      const { proof, expectedJkt, jwk } = checkProofHeader(input, settings);
+      const payload = await verifyProofSignature(proof, settings);
+      checkProofRequest(payload, input);
       const jkt = await calculateJwkThumbprint(jwk as JWK, 'sha256');
-      if (!sameText(jkt, input.expectedJkt)) {
+      if (!sameText(jkt, expectedJkt)) {
         throw new TokenError(
           TOKEN_ERROR_CODES.dpopBinding,
           'DPoP proof key is not the key the access token is bound to',
         );
       }
-      const jti = payload.jti;
-      if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
-        throw new TokenError(
-          TOKEN_ERROR_CODES.dpopInvalid,
-          `DPoP proof "jti" must be 1 to ${MAX_JTI_LENGTH} characters`,
-        );
-      }
-      const issuedAt = (payload.iat as number) * 1000;
-      // Remember the id until the proof would be refused as too old anyway.
-      const keepUntil = issuedAt + (maxAgeSec + toleranceSec) * 1000 + 1000;
-      const firstUse = await cache.checkAndRecord(`${jkt}:${jti}`, keepUntil);
-      if (!firstUse) {
-        throw new TokenError(TOKEN_ERROR_CODES.dpopReplay, 'DPoP proof was already used (jti replay)');
-      }
+      const { jti, issuedAt } = await recordFirstUse(payload, jkt, settings);
       return { jkt, jti, issuedAt, jwk: jwk as JWK };
     },
   };

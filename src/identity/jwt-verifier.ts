@@ -117,15 +117,8 @@ export interface JwtVerifier {
   readonly audience: string;
 }
 
-/**
- * Creates a verifier for one authorization server and one resource. Throws `IdentityError`
- * `AIRLOCK_TOKEN_CONFIG` for unsafe options (symmetric algorithm, `none`, plain-HTTP JWKS).
- *
- * @example
- * const verifier = createJwtVerifier({ issuer, audience: 'https://acme.relay.example/mcp', jwksUri, requiredScopes: ['mcp'] });
- */
-export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
-  const algorithms = [...(options.algorithms ?? DEFAULT_JWT_ALGORITHMS)];
+/** Refuses unsafe verifier options: no or symmetric algorithms, no issuer or audience, a plain-HTTP JWKS. */
+function checkVerifierOptions(options: JwtVerifierOptions, algorithms: readonly string[]): URL {
   if (algorithms.length === 0) throw configError('algorithms must not be empty');
   for (const alg of algorithms) {
     if (!ASYMMETRIC_JWS_ALGORITHMS.includes(alg)) {
@@ -142,6 +135,42 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       throw configError(`jwksUri must be https (or http on loopback), got ${jwksUrl.href}`);
     }
   }
+  return jwksUrl;
+}
+
+/** What a verified payload says: subject, issuer, scopes, expiry, client and a `cnf.jkt` binding. */
+function verifiedTokenOf(payload: JWTPayload, scopes: string[]): VerifiedToken {
+  const verified: VerifiedToken = {
+    subject: payload.sub as string,
+    issuer: payload.iss as string,
+    scopes,
+    expiresAt: (payload.exp as number) * 1000,
+    claims: payload,
+  };
+  const clientId = stringClaim(payload.client_id) ?? stringClaim(payload.azp);
+  if (clientId !== undefined) verified.clientId = clientId;
+  const cnf = payload.cnf;
+  if (cnf !== undefined) {
+    const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
+    if (typeof jkt !== 'string' || jkt.length === 0) {
+      // A confirmation we do not understand (e.g. x5t#S256 for mTLS-bound tokens) cannot be enforced here.
+      throw new TokenError(TOKEN_ERROR_CODES.invalid, 'access token has an unsupported "cnf" confirmation');
+    }
+    verified.cnfJkt = jkt;
+  }
+  return verified;
+}
+
+/**
+ * Creates a verifier for one authorization server and one resource. Throws `IdentityError`
+ * `AIRLOCK_TOKEN_CONFIG` for unsafe options (symmetric algorithm, `none`, plain-HTTP JWKS).
+ *
+ * @example
+ * const verifier = createJwtVerifier({ issuer, audience: 'https://acme.relay.example/mcp', jwksUri, requiredScopes: ['mcp'] });
+ */
+export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
+  const algorithms = [...(options.algorithms ?? DEFAULT_JWT_ALGORITHMS)];
+  const jwksUrl = checkVerifierOptions(options, algorithms);
   const jwks = createRemoteJWKSet(jwksUrl, {
     timeoutDuration: options.jwksTimeoutMs ?? DEFAULT_JWKS_TIMEOUT_MS,
     cooldownDuration: options.jwksCooldownMs ?? DEFAULT_JWKS_COOLDOWN_MS,
@@ -194,28 +223,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
           `access token lacks required scope: ${missing.join(' ')}`,
         );
       }
-      const verified: VerifiedToken = {
-        subject: payload.sub as string,
-        issuer: payload.iss as string,
-        scopes,
-        expiresAt: (payload.exp as number) * 1000,
-        claims: payload,
-      };
-      const clientId = stringClaim(payload.client_id) ?? stringClaim(payload.azp);
-      if (clientId !== undefined) verified.clientId = clientId;
-      const cnf = payload.cnf;
-      if (cnf !== undefined) {
-        const jkt = typeof cnf === 'object' && cnf !== null ? (cnf as { jkt?: unknown }).jkt : undefined;
-        if (typeof jkt !== 'string' || jkt.length === 0) {
-          // A confirmation we do not understand (e.g. x5t#S256 for mTLS-bound tokens) cannot be enforced here.
-          throw new TokenError(
-            TOKEN_ERROR_CODES.invalid,
-            'access token has an unsupported "cnf" confirmation',
-          );
-        }
-        verified.cnfJkt = jkt;
-      }
-      return verified;
+      return verifiedTokenOf(payload, scopes);
     },
   };
 }

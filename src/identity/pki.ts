@@ -135,7 +135,7 @@ export async function issueServerCertificate(
     ...opts.dnsNames.map((value) => ({ type: 'dns' as const, value })),
     ...(opts.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
   ];
-  const cert = await signLeaf(ca, await importPublicKey(keys.publicKeyPem), {
+  const cert = await signLeaf(ca, await importKey(keys.publicKeyPem, 'public'), {
     commonName: opts.commonName,
     names,
     usage: x509.ExtendedKeyUsage.serverAuth,
@@ -156,7 +156,7 @@ export async function issueClientCertificate(
   opts: { commonName: string; uris: string[]; validDays?: number },
 ): Promise<IssuedCertificate & { keyPem: string }> {
   const keys = await generateKeyPair();
-  const issued = await signLeaf(ca, await importPublicKey(keys.publicKeyPem), {
+  const issued = await signLeaf(ca, await importKey(keys.publicKeyPem, 'public'), {
     commonName: opts.commonName,
     names: opts.uris.map((value) => ({ type: 'url' as const, value })),
     usage: x509.ExtendedKeyUsage.clientAuth,
@@ -277,7 +277,7 @@ async function signLeaf(
   },
 ): Promise<IssuedCertificate> {
   const caCert = parseCertificate(ca.certPem);
-  const caKey = await importPrivateKey(ca.keyPem);
+  const caKey = await importKey(ca.keyPem, 'private');
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: newSerial(),
     subject: subjectName(leaf.commonName),
@@ -318,38 +318,40 @@ function parsePem<T>(pem: string, label: string, parse: (pem: string) => T): T {
   }
 }
 
-async function importPrivateKey(pem: string): Promise<CryptoKey> {
-  let der: Buffer;
-  try {
-    der = createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' });
-  } catch (cause) {
-    throw new PkiError('AIRLOCK_PKI_BAD_PEM', 'malformed private key PEM', { cause });
-  }
-  try {
-    return await webcrypto.subtle.importKey('pkcs8', der, EC_IMPORT, true, ['sign']);
-  } catch (cause) {
-    throw new PkiError('AIRLOCK_PKI_KEY_TYPE', 'private key must be ECDSA P-256', { cause });
-  }
-}
+/** The two halves of an ECDSA P-256 key pair, as Node exports them and WebCrypto imports them. */
+const KEY_KINDS = {
+  private: {
+    format: 'pkcs8',
+    toDer: (pem: string) => createPrivateKey(pem).export({ type: 'pkcs8', format: 'der' }),
+    usage: 'sign',
+  },
+  public: {
+    format: 'spki',
+    toDer: (pem: string) => createPublicKey(pem).export({ type: 'spki', format: 'der' }),
+    usage: 'verify',
+  },
+} as const;
 
-async function importPublicKey(pem: string): Promise<CryptoKey> {
+/** Imports one half of a P-256 key pair; `AIRLOCK_PKI_BAD_PEM` or `AIRLOCK_PKI_KEY_TYPE` when it is not one. */
+async function importKey(pem: string, kind: keyof typeof KEY_KINDS): Promise<CryptoKey> {
+  const k = KEY_KINDS[kind];
   let der: Buffer;
   try {
-    der = createPublicKey(pem).export({ type: 'spki', format: 'der' });
+    der = k.toDer(pem);
   } catch (cause) {
-    throw new PkiError('AIRLOCK_PKI_BAD_PEM', 'malformed public key PEM', { cause });
+    throw new PkiError('AIRLOCK_PKI_BAD_PEM', `malformed ${kind} key PEM`, { cause });
   }
   try {
-    return await webcrypto.subtle.importKey('spki', der, EC_IMPORT, true, ['verify']);
+    return await webcrypto.subtle.importKey(k.format, der, EC_IMPORT, true, [k.usage]);
   } catch (cause) {
-    throw new PkiError('AIRLOCK_PKI_KEY_TYPE', 'public key must be ECDSA P-256', { cause });
+    throw new PkiError('AIRLOCK_PKI_KEY_TYPE', `${kind} key must be ECDSA P-256`, { cause });
   }
 }
 
 async function importKeyPair(keys: KeyPairPem): Promise<CryptoKeyPair> {
   return {
-    privateKey: await importPrivateKey(keys.privateKeyPem),
-    publicKey: await importPublicKey(keys.publicKeyPem),
+    privateKey: await importKey(keys.privateKeyPem, 'private'),
+    publicKey: await importKey(keys.publicKeyPem, 'public'),
   };
 }
 

@@ -8,7 +8,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { JSONRPC_INVALID_REQUEST, JSONRPC_PARSE_ERROR } from '../errors/wire-error.js';
-import { checkJsonBody, readBoundedBody } from './json-body-check.js';
+import { readBoundedBody } from '../net/bounded-body.js';
+import { checkJsonBody } from './json-body-check.js';
 import { type refusalResponse, writeRefusal } from './json-rpc-http-error.js';
 
 export interface NodeEntryOptions {

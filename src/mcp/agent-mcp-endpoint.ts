@@ -83,6 +83,7 @@ import {
 import { GuardedServer, OutboundGuard } from './agent-outbound-guard.js';
 import { type AgentRoutes, agentRoutes } from './agent-routes.js';
 import { AgentSubscriptions } from './agent-subscriptions.js';
+import { surelyModern } from './era-precheck.js';
 import { DEFAULT_MAX_JSON_DEPTH } from './json-body-check.js';
 import { refusalResponse } from './json-rpc-http-error.js';
 import { failureAnswer } from './protocol-error-mapping.js';
@@ -223,9 +224,11 @@ export class AgentMcpEndpoint {
       }
     }
     const forward = { authInfo: options.authInfo, ...(parsedBody !== undefined ? { parsedBody } : {}) };
-    let legacy: boolean;
+    let legacy = false;
     try {
-      legacy = await isLegacyRequest(request, parsedBody, { maxRequestBodySize: this.#maxBody });
+      // An enveloped modern request needs no second classification before the modern leg's own.
+      if (request.method !== 'POST' || !surelyModern(parsedBody))
+        legacy = await isLegacyRequest(request, parsedBody, { maxRequestBodySize: this.#maxBody });
     } catch {
       legacy = false; // the modern leg owns every error answer
     }

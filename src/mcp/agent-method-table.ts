@@ -11,6 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { ServerCapabilities, ServerContext } from '@modelcontextprotocol/server';
 import type { LegacySession } from './agent-legacy-sessions.js';
 import type { GuardedServer } from './agent-outbound-guard.js';
+import { TASK_METHODS } from './task-wire.js';
 
 /** Request methods served through the gateway pipeline (the SDK answers `initialize`, `ping`, `server/discover`). */
 export const AGENT_METHODS = [
@@ -26,6 +27,8 @@ export const AGENT_METHODS = [
   'logging/setLevel',
   'resources/subscribe',
   'resources/unsubscribe',
+  // 2025-11-25 tasks utility (task-routes.ts); 2026-07-28 agents get "method not found" from the SDK.
+  ...TASK_METHODS,
 ] as const;
 export type AgentMethod = (typeof AGENT_METHODS)[number];
 
@@ -59,6 +62,10 @@ const METHOD_CAPABILITY: Record<AgentMethod, keyof ServerCapabilities> = {
   'logging/setLevel': 'logging',
   'resources/subscribe': 'resources',
   'resources/unsubscribe': 'resources',
+  'tasks/get': 'tasks',
+  'tasks/result': 'tasks',
+  'tasks/list': 'tasks',
+  'tasks/cancel': 'tasks',
 };
 
 /**

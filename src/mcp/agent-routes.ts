@@ -14,6 +14,7 @@ import { relayCall, withProgress } from './agent-request-relay.js';
 import type { AgentSubscriptions } from './agent-subscriptions.js';
 import { DEFAULT_LIST_PAGE_SIZE, listPage } from './catalog-pages.js';
 import type { RelayedCalls } from './relayed-call.js';
+import { taskRoutes } from './task-routes.js';
 import type { UpstreamRequestOptions } from './upstream.js';
 
 export type AgentRoute = (ctx: GatewayContext, agent: AgentRequest | undefined) => Promise<unknown>;
@@ -31,6 +32,8 @@ export interface AgentRoutesDeps {
 export function agentRoutes(deps: AgentRoutesDeps): AgentRoutes {
   const { catalog, relayed, subscriptions: subs } = deps;
   const size = deps.listPageSize ?? DEFAULT_LIST_PAGE_SIZE;
+  // The tasks utility: ownership-checked routes and task tracking of tools/call (task-routes.ts).
+  const tasks = taskRoutes({ catalog, upstreamHeaders: deps.upstreamHeaders });
   const headers = (ctx: GatewayContext, opts: UpstreamRequestOptions): UpstreamRequestOptions => {
     const mint = deps.upstreamHeaders;
     return mint ? { ...opts, headersFor: (upstream) => mint(ctx, upstream) } : opts;
@@ -43,10 +46,11 @@ export function agentRoutes(deps: AgentRoutesDeps): AgentRoutes {
       listPage('resourceTemplates', catalog.resourceTemplates(), ctx.params.cursor, size),
     'tools/call': (ctx, agent) => {
       used(agent, catalog.resolveTool?.(String(ctx.params.name))?.upstream);
-      return relayCall(relayed, ctx, agent, ctx.params.name, (o) =>
-        catalog.callTool(ctx.params, headers(ctx, o)),
+      return tasks.trackCall(ctx, () =>
+        relayCall(relayed, ctx, agent, ctx.params.name, (o) => catalog.callTool(ctx.params, headers(ctx, o))),
       );
     },
+    ...tasks.routes,
     'prompts/get': (ctx, agent) => {
       used(agent, catalog.resolvePrompt?.(String(ctx.params.name))?.upstream);
       return relayCall(relayed, ctx, agent, ctx.params.name, (o) =>

@@ -49,22 +49,3 @@ export function checkJsonBody(
   }
   return undefined;
 }
-
-/** Reads a request body, or `undefined` as soon as it exceeds `maxBytes` (the rest is not buffered). */
-export async function readBoundedBody(
-  stream: AsyncIterable<Uint8Array | string>,
-  maxBytes: number,
-): Promise<Uint8Array | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buf =
-      typeof chunk === 'string'
-        ? Buffer.from(chunk)
-        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    size += buf.length;
-    if (size > maxBytes) return undefined;
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks);
-}

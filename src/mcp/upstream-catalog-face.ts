@@ -54,6 +54,10 @@ export class CatalogFace {
     }
     if (has((c) => c.completions)) caps.completions = {};
     if (has((c) => c.logging)) caps.logging = {};
+    // 2025-11-25 tasks, relayed by task-routes.ts (2026-07-28 agents never see it: the SDK strips it).
+    if (has((c) => c.tasks?.requests?.tools?.call)) {
+      caps.tasks = { requests: { tools: { call: {} } }, cancel: {}, list: {} };
+    }
     return caps;
   }
 

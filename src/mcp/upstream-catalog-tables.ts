@@ -43,6 +43,30 @@ export interface CatalogTables {
   templateRoutes: { template: UriTemplate; raw: string; upstream: Upstream }[];
 }
 
+/**
+ * Adds an upstream's tools or prompts under their exposed names; a name another upstream already took
+ * is dropped (the first upstream in config order keeps it) and reported through `collided`.
+ */
+function addNamed<T extends { name: string }>(
+  routes: Map<string, CatalogRoute>,
+  list: T[],
+  items: readonly T[],
+  upstream: Upstream,
+  exposedName: (upstream: Upstream, name: string) => string,
+  collided: (dropped: { exposed: string; kept: string }) => void,
+): void {
+  for (const item of items) {
+    const exposed = exposedName(upstream, item.name);
+    const existing = routes.get(exposed);
+    if (existing) {
+      collided({ exposed, kept: existing.upstream.name });
+      continue;
+    }
+    routes.set(exposed, { upstream, name: item.name });
+    list.push({ ...item, name: exposed });
+  }
+}
+
 export function buildCatalogTables(
   upstreams: readonly Upstream[],
   snapshots: ReadonlyMap<string, CatalogSnapshot>,
@@ -53,32 +77,15 @@ export function buildCatalogTables(
   for (const upstream of upstreams) {
     const snap = snapshots.get(upstream.name);
     if (!snap) continue;
-    for (const tool of snap.tools) {
-      const exposed = exposedName(upstream, tool.name);
-      const existing = next.toolRoutes.get(exposed);
-      if (existing) {
-        log.warn(
-          { tool: exposed, kept: existing.upstream.name, dropped: upstream.name },
-          'tool name collision',
-        );
-        continue;
-      }
-      next.toolRoutes.set(exposed, { upstream, name: tool.name });
-      next.tools.push({ ...tool, name: exposed });
-    }
-    for (const prompt of snap.prompts) {
-      const exposed = exposedName(upstream, prompt.name);
-      const existing = next.promptRoutes.get(exposed);
-      if (existing) {
-        log.warn(
-          { prompt: exposed, kept: existing.upstream.name, dropped: upstream.name },
-          'prompt name collision',
-        );
-        continue;
-      }
-      next.promptRoutes.set(exposed, { upstream, name: prompt.name });
-      next.prompts.push({ ...prompt, name: exposed });
-    }
+    addNamed(next.toolRoutes, next.tools, snap.tools, upstream, exposedName, (dropped) =>
+      log.warn({ tool: dropped.exposed, kept: dropped.kept, dropped: upstream.name }, 'tool name collision'),
+    );
+    addNamed(next.promptRoutes, next.prompts, snap.prompts, upstream, exposedName, (dropped) =>
+      log.warn(
+        { prompt: dropped.exposed, kept: dropped.kept, dropped: upstream.name },
+        'prompt name collision',
+      ),
+    );
     for (const resource of snap.resources) {
       const existing = next.resourceRoutes.get(resource.uri);
       if (existing) {

@@ -54,6 +54,9 @@ import {
 import type { UpstreamConfig } from './upstream-config.js';
 import { withoutHopMeta } from './upstream-hop-meta.js';
 
+/** A request's params or an upstream's result. */
+type Params = Record<string, unknown>;
+
 export type { CatalogRoute } from './upstream-catalog-tables.js';
 
 /** Default separator between the upstream name and the tool / prompt name. */
@@ -272,38 +275,17 @@ export class UpstreamCatalog {
   }
 
   /** Forwards `tools/call` for a namespaced tool. Throws -32602 `AIRLOCK_TOOL_UNKNOWN` for unknown names. */
-  async callTool(
-    params: Record<string, unknown>,
-    options: UpstreamRequestOptions = {},
-  ): Promise<Record<string, unknown>> {
-    const name = String(params.name ?? '');
-    const route = this.resolveTool(name);
-    if (!route)
-      throw new WireError(JSONRPC_INVALID_PARAMS, 'AIRLOCK_TOOL_UNKNOWN', `Unknown tool '${name}'`, {
-        tool: name,
-      });
-    return this.#forward(route.upstream, 'tools/call', { ...params, name: route.name }, options);
+  callTool(params: Params, options: UpstreamRequestOptions = {}): Promise<Params> {
+    return this.#forwardNamed('tool', params, options);
   }
 
   /** Forwards `prompts/get` for a namespaced prompt. Throws -32602 `AIRLOCK_PROMPT_UNKNOWN` for unknown names. */
-  async getPrompt(
-    params: Record<string, unknown>,
-    options: UpstreamRequestOptions = {},
-  ): Promise<Record<string, unknown>> {
-    const name = String(params.name ?? '');
-    const route = this.resolvePrompt(name);
-    if (!route)
-      throw new WireError(JSONRPC_INVALID_PARAMS, 'AIRLOCK_PROMPT_UNKNOWN', `Unknown prompt '${name}'`, {
-        prompt: name,
-      });
-    return this.#forward(route.upstream, 'prompts/get', { ...params, name: route.name }, options);
+  getPrompt(params: Params, options: UpstreamRequestOptions = {}): Promise<Params> {
+    return this.#forwardNamed('prompt', params, options);
   }
 
   /** Forwards `resources/read`. Throws the SDK's resource-not-found error (-32602, data.uri) when no upstream has it. */
-  async readResource(
-    params: Record<string, unknown>,
-    options: UpstreamRequestOptions = {},
-  ): Promise<Record<string, unknown>> {
+  async readResource(params: Params, options: UpstreamRequestOptions = {}): Promise<Params> {
     const uri = String(params.uri ?? '');
     const upstream = this.resolveResource(uri);
     if (!upstream) throw new ResourceNotFoundError(uri);
@@ -311,10 +293,7 @@ export class UpstreamCatalog {
   }
 
   /** Forwards `completion/complete` to the upstream owning the referenced prompt or resource template. */
-  async complete(
-    params: Record<string, unknown>,
-    options: UpstreamRequestOptions = {},
-  ): Promise<Record<string, unknown>> {
+  async complete(params: Params, options: UpstreamRequestOptions = {}): Promise<Params> {
     const ref = (params.ref ?? {}) as Record<string, unknown>;
     if (ref.type === 'ref/prompt') {
       const route = this.resolvePrompt(String(ref.name ?? ''));
@@ -342,6 +321,23 @@ export class UpstreamCatalog {
   }
 
   // ---------------------------------------------------------------------------------------------
+
+  /** Resolves a namespaced tool or prompt name and forwards the request with the upstream's own name. */
+  async #forwardNamed(
+    kind: 'tool' | 'prompt',
+    params: Params,
+    options: UpstreamRequestOptions,
+  ): Promise<Params> {
+    const name = String(params.name ?? '');
+    const route = kind === 'tool' ? this.resolveTool(name) : this.resolvePrompt(name);
+    if (!route) {
+      const code = kind === 'tool' ? 'AIRLOCK_TOOL_UNKNOWN' : 'AIRLOCK_PROMPT_UNKNOWN';
+      const noun = kind === 'tool' ? 'tool' : 'prompt';
+      throw new WireError(JSONRPC_INVALID_PARAMS, code, `Unknown ${noun} '${name}'`, { [kind]: name });
+    }
+    const method = kind === 'tool' ? 'tools/call' : 'prompts/get';
+    return this.#forward(route.upstream, method, { ...params, name: route.name }, options);
+  }
 
   async #forward(
     upstream: Upstream,

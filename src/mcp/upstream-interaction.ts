@@ -12,10 +12,15 @@
  *    SDK reads that stream in the continuation of the POST, so its handlers run in the request's
  *    AsyncLocalStorage context — exact correlation. Messages on the standalone GET stream carry no
  *    request context: requests are refused, logs dropped.
- * 2. stdio upstreams: the pipe carries no correlation (the 2025-11-25 wire has no related-request
- *    field). A message is related to the only agent request in flight on that upstream that can take
- *    it; with none, or several (ambiguous), a request is refused with a clear JSON-RPC error (the
- *    upstream decides what to do with it) and a log is dropped. Never guessed between agents.
+ * 2. Any transport: a message naming a task (`_meta['io.modelcontextprotocol/related-task']`) goes to
+ *    the in-flight `tasks/result` of the agent that owns that task (task-routes.ts) — exact.
+ * 3. stdio upstreams in the 2025-11-25 era: the pipe carries no correlation (the upstream SDK's
+ *    `relatedRequestId` only picks an HTTP stream; stdio drops it). A message is related to the only
+ *    agent request in flight on that upstream that can take it; with none, or several (ambiguous), a
+ *    request is refused with a clear JSON-RPC error (the upstream decides what to do with it) and a log
+ *    is dropped. Never guessed between agents. stdio upstreams in the 2026-07-28 era (`protocol: auto`
+ *    with an SDK v2 server) never push: any number of calls in flight each get their own
+ *    `input_required` (relayed-call.ts).
  *
  * Connections (spawn, reconnect) are made outside any request context (`upstreamCallStorage.exit`), so a
  * restart triggered while an agent's request runs cannot tie the new connection to that agent.
@@ -40,6 +45,7 @@ import {
   type LoggingLevel,
   type LoggingMessageNotificationParams,
   ProtocolError,
+  RELATED_TASK_META_KEY,
 } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
 import { JSONRPC_INTERNAL_ERROR } from '../errors/wire-error.js';
@@ -78,6 +84,11 @@ export interface UpstreamInteraction {
   logLevel?: LoggingLevel;
   /** Values de-tokenized for the agent request: its upstream's stderr lines are redacted with them. */
   taint?: RequestTaint;
+  /**
+   * The upstream task this request serves (`tasks/result` of a task the agent owns): server→client
+   * requests and logs naming that task (`related-task`) go to this request on any transport.
+   */
+  relatedTaskId?: string;
 }
 
 /**
@@ -159,6 +170,54 @@ export interface InteractionHandlerOptions {
   onUnrelatedLog?: (params: LoggingMessageNotificationParams) => void;
 }
 
+type Related = { interaction: UpstreamInteraction } | { refusal: string; why: string; unsolicited?: true };
+
+/** The task a server→client request says it belongs to (`_meta['io.modelcontextprotocol/related-task']`). */
+export function relatedTaskOf(params: unknown): string | undefined {
+  const meta = (params as { _meta?: Record<string, unknown> } | undefined)?._meta;
+  const related = meta?.[RELATED_TASK_META_KEY] as { taskId?: unknown } | undefined;
+  return typeof related?.taskId === 'string' ? related.taskId : undefined;
+}
+
+/**
+ * The agent request an upstream message belongs to (see the module comment): the request context it
+ * arrived in (Streamable HTTP), else the in-flight request serving the task the message names
+ * (`related-task`, exact on any transport), else the only in-flight request that can take it (stdio).
+ */
+export function relatedInteraction(
+  owner: object,
+  options: Pick<InteractionHandlerOptions, 'uncorrelated' | 'inFlight'>,
+  want: (i: UpstreamInteraction) => boolean,
+  taskId?: string,
+): Related {
+  const unrelated = 'AIRLOCK_SERVER_REQUEST_UNRELATED';
+  const scope = upstreamCallStorage.getStore();
+  if (scope && scope.owner === owner) {
+    if (scope.interaction && want(scope.interaction)) return { interaction: scope.interaction };
+    return { refusal: unrelated, why: 'no agent request can take it' };
+  }
+  if (taskId !== undefined) {
+    // Named for a task: only a request serving that task (its owner's) may take it, never a guess.
+    const serving = [...options.inFlight].find((i) => i.relatedTaskId === taskId && want(i));
+    if (serving) return { interaction: serving };
+    return { refusal: unrelated, why: `no agent request is waiting on task '${taskId}'` };
+  }
+  if (!options.uncorrelated) {
+    const why = 'it is not related to an agent request (it arrived outside any request stream)';
+    return { refusal: unrelated, why, unsolicited: true };
+  }
+  const candidates = [...options.inFlight].filter(want);
+  const only = candidates[0];
+  if (candidates.length === 1 && only) return { interaction: only };
+  if (options.inFlight.size === 0)
+    return { refusal: unrelated, why: 'no agent request is in flight', unsolicited: true };
+  if (candidates.length === 0) return { refusal: unrelated, why: 'no agent request in flight can take it' };
+  return {
+    refusal: 'AIRLOCK_SERVER_REQUEST_AMBIGUOUS',
+    why: `${candidates.length} agent requests are in flight and this transport does not say which one it belongs to`,
+  };
+}
+
 /**
  * Registers, on an upstream `Client`, the handlers that relay server→client requests and log messages
  * to the related agent request. `owner` is the `Upstream` (compared with the request scope).
@@ -168,63 +227,27 @@ export function installInteractionHandlers(
   owner: object,
   options: InteractionHandlerOptions,
 ): void {
-  const related = (
-    want: (i: UpstreamInteraction) => boolean,
-  ): { interaction: UpstreamInteraction } | { refusal: string; why: string; unsolicited?: true } => {
-    const scope = upstreamCallStorage.getStore();
-    if (scope && scope.owner === owner) {
-      if (scope.interaction && want(scope.interaction)) return { interaction: scope.interaction };
-      return { refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED', why: 'no agent request can take it' };
-    }
-    if (!options.uncorrelated) {
-      return {
-        refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED',
-        why: 'it is not related to an agent request (it arrived outside any request stream)',
-        unsolicited: true,
-      };
-    }
-    const candidates = [...options.inFlight].filter(want);
-    const only = candidates[0];
-    if (candidates.length === 1 && only) return { interaction: only };
-    if (candidates.length === 0 && options.inFlight.size === 0)
-      return {
-        refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED',
-        why: 'no agent request is in flight',
-        unsolicited: true,
-      };
-    if (candidates.length === 0)
-      return { refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED', why: 'no agent request in flight can take it' };
-    return {
-      refusal: 'AIRLOCK_SERVER_REQUEST_AMBIGUOUS',
-      why: `${candidates.length} agent requests are in flight and this transport does not say which one it belongs to`,
-    };
-  };
-
   if (options.serverRequests) {
     for (const method of RELAYED_REQUEST_METHODS) {
       const handler = async (
         request: { method: string; params?: unknown },
         ctx: { mcpReq: { signal: AbortSignal } },
       ) => {
-        const found = related((i) => i.onServerRequest !== undefined);
-        if ('refusal' in found) {
+        const canAsk = (i: UpstreamInteraction) => i.onServerRequest !== undefined;
+        const found = relatedInteraction(owner, options, canAsk, relatedTaskOf(request.params));
+        const ask = 'interaction' in found ? found.interaction.onServerRequest : undefined;
+        if (!ask) {
+          const { refusal, why, unsolicited } =
+            'refusal' in found ? found : { ...NO_TAKER, unsolicited: false };
           // Servers ask `roots/list` on their own after `initialize`: with no agent request that is routine.
-          const routine = method === 'roots/list' && found.unsolicited === true;
-          options.log[routine ? 'debug' : 'info'](
-            { method, reason: found.why },
-            'server→client request refused',
-          );
+          const routine = method === 'roots/list' && unsolicited === true;
+          options.log[routine ? 'debug' : 'info']({ method, reason: why }, 'server→client request refused');
           throw relayRefusal(
-            found.refusal,
-            `Airlock cannot relay ${method} from upstream '${options.name}' to an agent: ${found.why}`,
+            refusal,
+            `Airlock cannot relay ${method} from upstream '${options.name}' to an agent: ${why}`,
           );
         }
-        const ask = found.interaction.onServerRequest;
-        if (!ask) throw relayRefusal('AIRLOCK_SERVER_REQUEST_UNRELATED', 'no agent request can take it');
-        const params =
-          request.params !== null && typeof request.params === 'object'
-            ? (request.params as Record<string, unknown>)
-            : undefined;
+        const params = isRecord(request.params) ? request.params : undefined;
         return ask(params ? { method, params } : { method }, ctx.mcpReq.signal);
       };
       // The SDK types each method's result; the agent's answer is relayed as it came.
@@ -234,7 +257,8 @@ export function installInteractionHandlers(
 
   client.setNotificationHandler('notifications/message', (notification) => {
     if (!options.isCurrent()) return;
-    const found = related((i) => i.onLog !== undefined);
+    const canLog = (i: UpstreamInteraction) => i.onLog !== undefined;
+    const found = relatedInteraction(owner, options, canLog, relatedTaskOf(notification.params));
     if ('refusal' in found) {
       // Not a request's: sessions that asked for logs may get it (agent-subscriptions.ts).
       // Only when no agent request could own it: an ambiguous one may carry another agent's data.
@@ -244,4 +268,10 @@ export function installInteractionHandlers(
     }
     found.interaction.onLog?.(notification.params);
   });
+}
+
+const NO_TAKER = { refusal: 'AIRLOCK_SERVER_REQUEST_UNRELATED', why: 'no agent request can take it' };
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

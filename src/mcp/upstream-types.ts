@@ -7,7 +7,8 @@
  */
 import type { FetchLike, Implementation, Progress, ServerCapabilities } from '@modelcontextprotocol/client';
 import type { Logger } from 'pino';
-import type { BackoffOptions, Clock } from './restart-backoff.js';
+import type { BackoffOptions } from '../supervision/backoff.js';
+import type { Clock } from '../supervision/clock.js';
 import type { UpstreamInteraction } from './upstream-interaction.js';
 import type { StderrMode } from './upstream-stderr.js';
 
@@ -17,6 +18,16 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 60_000;
 export const DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS = 30_000;
 /** A connection that stayed up this long resets the restart backoff to its initial delay. */
 export const DEFAULT_UPSTREAM_HEALTHY_AFTER_MS = 10_000;
+/** First restart delay (equal jitter: a delay in [d/2, d]). */
+export const DEFAULT_RESTART_INITIAL_DELAY_MS = 250;
+/** Longest restart delay. */
+export const DEFAULT_RESTART_MAX_DELAY_MS = 30_000;
+/** The restart pacing of an upstream: the supervision `Backoff` with equal jitter and these bounds. */
+export const DEFAULT_RESTART_BACKOFF = {
+  initialMs: DEFAULT_RESTART_INITIAL_DELAY_MS,
+  maxMs: DEFAULT_RESTART_MAX_DELAY_MS,
+  jitter: 'equal',
+} as const satisfies BackoffOptions;
 /** Most pages followed when listing (a defence against a `nextCursor` that never converges). */
 export const DEFAULT_UPSTREAM_MAX_LIST_PAGES = 100;
 
@@ -89,8 +100,11 @@ export interface UpstreamOptions {
   logger?: Logger;
   /** Timers for restarts. Default: real time. */
   clock?: Clock;
-  /** Restart backoff. Defaults: 250 ms initial, 30 s max, `Math.random` jitter. */
-  backoff?: BackoffOptions;
+  /**
+   * Restart backoff (the supervision `Backoff`, equal jitter). Defaults: `initialMs`
+   * {@link DEFAULT_RESTART_INITIAL_DELAY_MS}, `maxMs` {@link DEFAULT_RESTART_MAX_DELAY_MS}, `Math.random`.
+   */
+  backoff?: Pick<BackoffOptions, 'initialMs' | 'maxMs' | 'factor' | 'random'>;
   /** Per-request timeout when the config sets none. Default {@link DEFAULT_UPSTREAM_TIMEOUT_MS}. */
   timeoutMs?: number;
   /** Connect (spawn + handshake) timeout. Default {@link DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS}. */

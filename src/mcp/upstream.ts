@@ -31,7 +31,8 @@ import { pino } from 'pino';
 import { UpstreamError } from '../errors/airlock-error.js';
 import { WireError } from '../errors/wire-error.js';
 import { redactedErrorText } from '../pii/log-redaction.js';
-import { backoffDelay, type Clock, systemClock } from './restart-backoff.js';
+import { Backoff, type Clock, systemClock } from '../supervision/backoff.js';
+import { requestUpstream } from './task-wire.js';
 import { isValidUpstreamName, type UpstreamConfig } from './upstream-config.js';
 import { requestCancelled, upstreamFailed, upstreamTimeout, upstreamUnavailable } from './upstream-errors.js';
 import { UpstreamEvents } from './upstream-events.js';
@@ -43,6 +44,7 @@ import {
 import { DEFAULT_UPSTREAM_STDERR } from './upstream-stderr.js';
 import { createUpstreamTransport } from './upstream-transport.js';
 import {
+  DEFAULT_RESTART_BACKOFF,
   DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS,
   DEFAULT_UPSTREAM_HEALTHY_AFTER_MS,
   DEFAULT_UPSTREAM_MAX_LIST_PAGES,
@@ -85,6 +87,7 @@ export class Upstream extends UpstreamEvents {
   readonly #clock: Clock;
   readonly #options: UpstreamOptions;
   readonly #timeoutMs: number;
+  readonly #backoff: Backoff;
 
   #state: UpstreamState = 'stopped';
   #client: Client | undefined;
@@ -92,7 +95,6 @@ export class Upstream extends UpstreamEvents {
   #downGeneration = -1;
   #started = false;
   #stopped = false;
-  #attempt = 0;
   #restarts = 0;
   #everReady = false;
   #lastError: string | undefined;
@@ -120,6 +122,7 @@ export class Upstream extends UpstreamEvents {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#timeoutMs = config.timeoutMs ?? options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+    this.#backoff = new Backoff({ ...DEFAULT_RESTART_BACKOFF, ...options.backoff });
   }
 
   /** Starts supervision; resolves after the first connection attempt (a failure schedules a retry). */
@@ -188,7 +191,8 @@ export class Upstream extends UpstreamEvents {
       // Related upstream traffic is handled in this context (see upstream-interaction.ts).
       upstreamCallStorage
         .run({ owner: this, interaction }, () =>
-          client.request(
+          requestUpstream(
+            client,
             { method, params: wire },
             {
               signal: options.signal,
@@ -340,11 +344,10 @@ export class Upstream extends UpstreamEvents {
     if (client) void client.close().catch(() => {});
     if (wasReady) {
       const upFor = this.#clock.now() - (this.#readySince ?? 0);
-      if (upFor >= (this.#options.healthyAfterMs ?? DEFAULT_UPSTREAM_HEALTHY_AFTER_MS)) this.#attempt = 0;
+      if (upFor >= (this.#options.healthyAfterMs ?? DEFAULT_UPSTREAM_HEALTHY_AFTER_MS)) this.#backoff.reset();
       this.log.warn({ reason }, 'upstream went down; restarting');
     }
-    const delay = backoffDelay(this.#attempt, this.#options.backoff);
-    this.#attempt++;
+    const delay = this.#backoff.nextDelay();
     this.#restarts++;
     this.#nextAttemptAt = this.#clock.now() + delay;
     this.#restartTimer = this.#clock.setTimeout(() => {

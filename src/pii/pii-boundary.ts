@@ -58,6 +58,11 @@ export const OUTBOUND_ROUTES = {
     'subscriptions/listen': {},
     'tools/call': {},
     'tools/list': { identifiers: ['name'] },
+    // The 2025-11-25 tasks utility (src/mcp/task-routes.ts): a task's payload is the tool's result.
+    'tasks/get': {},
+    'tasks/result': {},
+    'tasks/list': {},
+    'tasks/cancel': {},
   },
   request: {
     ping: {},

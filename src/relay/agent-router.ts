@@ -5,11 +5,11 @@
 import http2, { type ClientHttp2Stream, type ServerHttp2Stream } from 'node:http2';
 import type net from 'node:net';
 import { TlsAlert } from '../net/client-hello.js';
+import type { RelayTunnel } from '../tunnel/relay-tunnel.js';
 import { pipeAgent } from './agent-pipe.js';
 import type { SpliceRequest } from './cluster/node-link.js';
 import type { RelayCluster } from './cluster/relay-cluster.js';
 import { countRefusal, peerOf, type RelayContext, refuse } from './relay-context.js';
-import type { RelayTunnel } from './relay-tunnel.js';
 
 /** The label left of `.<domain>` in an agent's SNI (tenant names are validated in tenant-admin.ts). */
 const TENANT_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -37,6 +37,7 @@ import {
   DEFAULT_WITNESS_NAME,
   type WitnessRepository,
 } from '../audit/witness-server.js';
+import { readBoundedText } from '../net/bounded-body.js';
 import type { Store } from '../store/store.js';
 import { AUDIT_KEY_PATH, AUDIT_WITNESS_PATH } from '../tunnel/enrollment-protocol.js';
 import { TunnelCodes } from '../tunnel/protocol.js';
@@ -148,7 +149,7 @@ async function registerKey(
   tenant: string,
   connectorId: string,
 ) {
-  const body = await readBody(req, c.maxBody);
+  const body = await readBoundedText(req, c.maxBody, { drain: true });
   if (body === undefined)
     return sendError(res, 413, AuditApiCodes.TOO_LARGE, `request body exceeds ${c.maxBody} bytes`);
   const parsed = pinnedAuditKeyRequestSchema.safeParse(parseJson(body));
@@ -181,7 +182,7 @@ async function forward(c: ApiCtx, req: IncomingMessage, res: ServerResponse, ten
   const own = auditOrigin(tenant);
   let body: string | undefined;
   if (req.method === 'POST' && path === `${AUDIT_WITNESS_PATH}/add-checkpoint`) {
-    body = await readBody(req, c.maxBody);
+    body = await readBoundedText(req, c.maxBody, { drain: true });
     if (body === undefined)
       return sendError(res, 413, AuditApiCodes.TOO_LARGE, `request body exceeds ${c.maxBody} bytes`);
     const origin = /^old [0-9]+\n(?:[^\n]+\n)*\n([^\n]*)\n/.exec(body)?.[1];
@@ -253,18 +254,4 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** The body as text, or undefined when it exceeds `limit` bytes (the rest is drained). */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > limit ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }

@@ -11,8 +11,35 @@
  * ```
  */
 import { z } from 'zod';
+import { DEFAULT_MAX_CLIENT_HELLO_BYTES } from '../net/client-hello.js';
+import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS } from '../net/read-client-hello.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS } from '../tunnel/heartbeat.js';
+import {
+  DEFAULT_DRAIN_GRACE_MS,
+  DEFAULT_MAX_AGENT_CONNECTIONS_PER_TENANT,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_SOURCE,
+  DEFAULT_MAX_ENROLL_BODY_BYTES,
+  DEFAULT_MAX_RELAY_HOST_CONNECTIONS_PER_SOURCE,
+  DEFAULT_MAX_STREAMS_PER_TUNNEL,
+  DEFAULT_MAX_TENANT_SHARE_PER_SOURCE,
+  DEFAULT_MAX_TUNNELS_PER_CONNECTOR,
+  DEFAULT_REFUSAL_LOG_INTERVAL_MS,
+  DEFAULT_RELAY_HOST_HEADERS_TIMEOUT_MS,
+  DEFAULT_RELAY_HOST_REQUEST_TIMEOUT_MS,
+  DEFAULT_RELAY_TLS_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_TUNNEL_HELLO_TIMEOUT_MS,
+  DEFAULT_WEBSOCKET_MAX_PAYLOAD,
+} from './relay-options.js';
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected "host:port", e.g. "0.0.0.0:443"');
+
+/** An integer in [min, max]. */
+function int(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return z.number().int().min(min).max(max);
+}
+/** A duration in milliseconds in [min, max]. */
+const ms = int;
 
 export const relayConfigSchema = z.strictObject({
   /** Tenants are served at `<tenant>.<domain>`; connectors dial `relay.<domain>`. */
@@ -37,9 +64,9 @@ export const relayConfigSchema = z.strictObject({
   store: z.string().optional(),
   /**
    * Longest a drain (SIGTERM, `airlock relay drain`) waits for connectors to move their tunnels and
-   * agent streams to finish before the node closes (default 30000 ms).
+   * agent streams to finish before the node closes.
    */
-  drainGraceMs: z.number().int().min(0).max(600_000).optional(),
+  drainGraceMs: ms(0, 600_000).default(DEFAULT_DRAIN_GRACE_MS),
   /** PEM files of a publicly trusted certificate for `relay.<domain>`; default: self-made CA in dataDir. */
   tls: z.strictObject({ certFile: z.string(), keyFile: z.string() }).optional(),
   /**
@@ -72,29 +99,45 @@ export const relayConfigSchema = z.strictObject({
       routeCacheMs: z.number().int().min(0).max(60_000).optional(),
     })
     .optional(),
+  /** Every limit of the relay (`RelayLimits`), each defaulting to the component's `DEFAULT_*` constant. */
   limits: z
     .strictObject({
-      clientHelloTimeoutMs: z.number().int().min(100).max(60_000).optional(),
-      maxClientHelloBytes: z.number().int().min(512).max(65_536).optional(),
-      /** Piped agent connections per tenant (default 1000). */
-      maxAgentConnectionsPerTenant: z.number().int().min(1).optional(),
-      /** Connections on the public port at once; more are dropped at accept (default 20000). */
-      maxConnections: z.number().int().min(1).optional(),
-      /** Connections from one source (IPv4 address, IPv6 /64), counted before the ClientHello (default 256; 0 = off). */
-      maxConnectionsPerSource: z.number().int().min(0).optional(),
-      /** Share of a tenant's agent slots one source may hold, 0 < share ≤ 1 (default 0.25). */
-      maxTenantSharePerSource: z.number().gt(0).max(1).optional(),
-      /** One summary log line of refused connections per this interval (default 10000 ms). */
-      refusalLogIntervalMs: z.number().int().min(100).max(3_600_000).optional(),
-      heartbeatIntervalMs: z.number().int().min(100).optional(),
-      heartbeatTimeoutMs: z.number().int().min(100).optional(),
-      relayHostHeadersTimeoutMs: z.number().int().min(100).max(300_000).optional(),
-      relayHostRequestTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
-      relayHostFirstRequestTimeoutMs: z.number().int().min(0).max(300_000).optional(),
-      connectionsCheckingIntervalMs: z.number().int().min(100).max(60_000).optional(),
-      maxRelayHostConnectionsPerSource: z.number().int().min(0).optional(),
+      /** Total time a connection has to send its ClientHello. */
+      clientHelloTimeoutMs: ms(100, 60_000).default(DEFAULT_CLIENT_HELLO_TIMEOUT_MS),
+      maxClientHelloBytes: int(512, 65_536).default(DEFAULT_MAX_CLIENT_HELLO_BYTES),
+      /** Piped agent connections per tenant. */
+      maxAgentConnectionsPerTenant: int(1).default(DEFAULT_MAX_AGENT_CONNECTIONS_PER_TENANT),
+      /** Connections on the public port at once; more are dropped at accept. */
+      maxConnections: int(1).default(DEFAULT_MAX_CONNECTIONS),
+      /** Connections from one source (IPv4 address, IPv6 /64), counted before the ClientHello (0 = off). */
+      maxConnectionsPerSource: int(0).default(DEFAULT_MAX_CONNECTIONS_PER_SOURCE),
+      /** Share of a tenant's agent slots one source may hold, 0 < share ≤ 1. */
+      maxTenantSharePerSource: z.number().gt(0).max(1).default(DEFAULT_MAX_TENANT_SHARE_PER_SOURCE),
+      /** One summary log line of refused connections per this interval. */
+      refusalLogIntervalMs: ms(100, 3_600_000).default(DEFAULT_REFUSAL_LOG_INTERVAL_MS),
+      /** Tunnels one connector may keep (slots 0..n-1). */
+      maxTunnelsPerConnector: int(1, 64).default(DEFAULT_MAX_TUNNELS_PER_CONNECTOR),
+      /** Concurrent agent streams on one tunnel. */
+      maxStreamsPerTunnel: int(1, 100_000).default(DEFAULT_MAX_STREAMS_PER_TUNNEL),
+      heartbeatIntervalMs: ms(100).default(DEFAULT_HEARTBEAT_INTERVAL_MS),
+      heartbeatTimeoutMs: ms(100).default(DEFAULT_HEARTBEAT_TIMEOUT_MS),
+      /** Largest WebSocket message on a WebSocket tunnel (an HTTP/2 frame must fit). */
+      websocketMaxPayload: int(32_768, 16 * 1024 * 1024).default(DEFAULT_WEBSOCKET_MAX_PAYLOAD),
+      /** Time a new tunnel has to answer the hello. */
+      tunnelHelloTimeoutMs: ms(100, 300_000).default(DEFAULT_TUNNEL_HELLO_TIMEOUT_MS),
+      /** Time for the TLS handshake on the relay host (tunnels, enrollment, witness). */
+      tlsHandshakeTimeoutMs: ms(100, 300_000).default(DEFAULT_RELAY_TLS_HANDSHAKE_TIMEOUT_MS),
+      /** Largest enrollment request body. */
+      maxEnrollBodyBytes: int(1024, 1024 * 1024).default(DEFAULT_MAX_ENROLL_BODY_BYTES),
+      relayHostHeadersTimeoutMs: ms(100, 300_000).default(DEFAULT_RELAY_HOST_HEADERS_TIMEOUT_MS),
+      relayHostRequestTimeoutMs: ms(100, 3_600_000).default(DEFAULT_RELAY_HOST_REQUEST_TIMEOUT_MS),
+      /** Default: `relayHostHeadersTimeoutMs` (so no constant of its own); 0 means the same. */
+      relayHostFirstRequestTimeoutMs: ms(0, 300_000).optional(),
+      /** Accepted for compatibility, no longer used. */
+      connectionsCheckingIntervalMs: ms(100, 60_000).optional(),
+      maxRelayHostConnectionsPerSource: int(0).default(DEFAULT_MAX_RELAY_HOST_CONNECTIONS_PER_SOURCE),
     })
-    .default({}),
+    .prefault({}),
 });
 
 export type RelayConfig = z.infer<typeof relayConfigSchema>;

@@ -17,6 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { auditPublicKeyFromPem } from '../audit/audit-key.js';
 import { type CertifiedKey, issueFromCsr } from '../identity/pki.js';
+import { readBoundedText } from '../net/bounded-body.js';
 import type { Store } from '../store/store.js';
 import {
   EnrollCodes,
@@ -53,21 +54,6 @@ export function sendError(res: ServerResponse, status: number, code: string, mes
   sendJson(res, status, { error: { code, message } });
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) tooLarge = true;
-      else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(tooLarge ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
 const TOKEN_ERRORS = {
   used: [
     EnrollCodes.TOKEN_USED,
@@ -84,7 +70,7 @@ async function readEnrollRequest(
   res: ServerResponse,
   ctx: EnrollmentContext,
 ): Promise<EnrollRequest | undefined> {
-  const text = await readBody(req, ctx.maxBodyBytes);
+  const text = await readBoundedText(req, ctx.maxBodyBytes, { drain: true });
   if (text === undefined) {
     sendError(res, 413, EnrollCodes.TOO_LARGE, `request body exceeds ${ctx.maxBodyBytes} bytes`);
     return undefined;

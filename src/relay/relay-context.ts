@@ -8,13 +8,13 @@ import type net from 'node:net';
 import { type Logger, pino } from 'pino';
 import { TlsAlert, tlsAlert } from '../net/client-hello.js';
 import type { Store } from '../store/store.js';
+import type { RelayTunnel } from '../tunnel/relay-tunnel.js';
 import { AgentAdmission } from './agent-admission.js';
 import type { RelayCluster } from './cluster/relay-cluster.js';
 import { RefusalLog } from './refusal-log.js';
 import type { RelayIdentity } from './relay-identity.js';
 import { RelayMetrics } from './relay-metrics.js';
 import { type RelayOptions, type ResolvedRelayLimits, resolveRelayLimits } from './relay-options.js';
-import type { RelayTunnel } from './relay-tunnel.js';
 import { TunnelRegistry } from './tunnel-registry.js';
 
 export type RoutingFailure =

@@ -2,7 +2,8 @@
  * Relay metrics (prom-client, one Registry per relay). Only what the relay can see without
  * decrypting: tenants, connection counts, byte counts, routing failures. Never payload data.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { type Counter, type Gauge, Registry } from 'prom-client';
+import { metricFactory } from '../metrics/metric-factory.js';
 
 export type ByteDirection = 'to_connector' | 'to_agent';
 
@@ -18,46 +19,34 @@ export class RelayMetrics {
 
   /** `tunnelCounts` is read at scrape time, so the gauge always matches the registry. */
   constructor(tunnelCounts: () => Map<string, number>) {
-    const registers = [this.registry];
-    this.tunnels = new Gauge({
-      name: 'airlock_relay_tunnels',
-      help: 'Live connector tunnels per tenant',
-      labelNames: ['tenant'],
-      registers,
-      collect() {
-        this.reset();
-        for (const [tenant, count] of tunnelCounts()) this.set({ tenant }, count);
-      },
+    const m = metricFactory(this.registry);
+    this.tunnels = m.gauge('airlock_relay_tunnels', 'Live connector tunnels per tenant', ['tenant'], (g) => {
+      for (const [tenant, count] of tunnelCounts()) g.set({ tenant }, count);
     });
-    this.agentConnectionsTotal = new Counter({
-      name: 'airlock_relay_agent_connections_total',
-      help: 'Agent connections routed to a tenant tunnel',
-      labelNames: ['tenant'],
-      registers,
-    });
-    this.agentConnectionsActive = new Gauge({
-      name: 'airlock_relay_agent_connections_active',
-      help: 'Agent connections currently piped to a tenant tunnel',
-      labelNames: ['tenant'],
-      registers,
-    });
-    this.bytesTotal = new Counter({
-      name: 'airlock_relay_bytes_total',
-      help: 'Bytes piped between agents and connectors (TLS ciphertext, never decrypted)',
-      labelNames: ['tenant', 'direction'],
-      registers,
-    });
-    this.routingFailures = new Counter({
-      name: 'airlock_relay_routing_failures_total',
-      help: 'Connections refused before routing (no SNI, unknown tenant, no tunnel, limits, ...)',
-      labelNames: ['reason'],
-      registers,
-    });
-    this.splicesTotal = new Counter({
-      name: 'airlock_relay_splices_total',
-      help: 'Agent connections spliced between relay nodes, as raw TLS bytes (out: to the node with the tunnel)',
-      labelNames: ['direction'],
-      registers,
-    });
+    this.agentConnectionsTotal = m.counter(
+      'airlock_relay_agent_connections_total',
+      'Agent connections routed to a tenant tunnel',
+      ['tenant'],
+    );
+    this.agentConnectionsActive = m.gauge(
+      'airlock_relay_agent_connections_active',
+      'Agent connections currently piped to a tenant tunnel',
+      ['tenant'],
+    );
+    this.bytesTotal = m.counter(
+      'airlock_relay_bytes_total',
+      'Bytes piped between agents and connectors (TLS ciphertext, never decrypted)',
+      ['tenant', 'direction'],
+    );
+    this.routingFailures = m.counter(
+      'airlock_relay_routing_failures_total',
+      'Connections refused before routing (no SNI, unknown tenant, no tunnel, limits, ...)',
+      ['reason'],
+    );
+    this.splicesTotal = m.counter(
+      'airlock_relay_splices_total',
+      'Agent connections spliced between relay nodes, as raw TLS bytes (out: to the node with the tunnel)',
+      ['direction'],
+    );
   }
 }

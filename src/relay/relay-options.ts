@@ -19,6 +19,7 @@ import type { RelayStatus } from './relay-status.js';
 
 export { DEFAULT_DRAIN_GRACE_MS } from './relay-drain.js';
 export type { RelayStatus } from './relay-status.js';
+export { DEFAULT_MAX_ENROLL_BODY_BYTES };
 
 import { DEFAULT_CLIENT_HELLO_TIMEOUT_MS } from '../net/read-client-hello.js';
 import { DEFAULT_MAX_ENROLL_BODY_BYTES } from './enrollment-api.js';
@@ -83,15 +84,21 @@ export interface RelayLimits {
   maxTenantSharePerSource?: number;
   /** Interval of the refusal summary log line. Default {@link DEFAULT_REFUSAL_LOG_INTERVAL_MS}. */
   refusalLogIntervalMs?: number;
+  /** Tunnels one connector may keep. Default {@link DEFAULT_MAX_TUNNELS_PER_CONNECTOR}. */
   maxTunnelsPerConnector?: number;
+  /** Concurrent agent streams on one tunnel. Default {@link DEFAULT_MAX_STREAMS_PER_TUNNEL}. */
   maxStreamsPerTunnel?: number;
   /** PING interval on every tunnel (default 2000 ms). */
   heartbeatIntervalMs?: number;
   /** Missing PING acknowledgement after this long ends the tunnel (default 4000 ms). */
   heartbeatTimeoutMs?: number;
+  /** Largest WebSocket message on a WebSocket tunnel. Default {@link DEFAULT_WEBSOCKET_MAX_PAYLOAD}. */
   websocketMaxPayload?: number;
+  /** Time a new tunnel has to answer the hello. Default {@link DEFAULT_TUNNEL_HELLO_TIMEOUT_MS}. */
   tunnelHelloTimeoutMs?: number;
+  /** Relay-host TLS handshake time. Default {@link DEFAULT_RELAY_TLS_HANDSHAKE_TIMEOUT_MS}. */
   tlsHandshakeTimeoutMs?: number;
+  /** Largest enrollment request body. Default {@link DEFAULT_MAX_ENROLL_BODY_BYTES} (32 KiB). */
   maxEnrollBodyBytes?: number;
   /** Relay-host HTTPS header timeout. Default {@link DEFAULT_RELAY_HOST_HEADERS_TIMEOUT_MS}. */
   relayHostHeadersTimeoutMs?: number;

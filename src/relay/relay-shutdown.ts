@@ -1,7 +1,8 @@
 /**
  * Shutting a relay down: stop accepting, tell every tunnel the relay is closing (GOAWAY with
  * `AIRLOCK_TUNNEL_RELAY_CLOSING`, so connectors move at once), end every other connection, then the
- * admin listener. Revoking a connector ends its live tunnels the same way.
+ * admin listener; then `relay.events` emits {@link RELAY_CLOSED_EVENT}. Revoking a connector ends its
+ * live tunnels the same way.
  */
 import type http from 'node:http';
 import type net from 'node:net';
@@ -15,6 +16,9 @@ export interface RelayListeners {
   wss: WebSocketServer;
   admin: { close(): Promise<void> };
 }
+
+/** Emitted on `relay.events` once the relay has closed (after `close()` or the end of a drain). */
+export const RELAY_CLOSED_EVENT = 'closed';
 
 /** Closes the relay (idempotent: a second call returns at once). */
 export async function closeRelay(ctx: RelayContext, listeners: RelayListeners): Promise<void> {
@@ -39,6 +43,9 @@ export async function closeRelay(ctx: RelayContext, listeners: RelayListeners): 
   await listeners.admin.close();
   ctx.refusals.close();
   ctx.logger.info('relay closed');
+  // Whoever owns resources next to the relay (its store, opened by relay-from-config.ts) closes them
+  // now, whichever way the relay was closed: close(), a drain (SIGTERM, `airlock relay drain`).
+  ctx.events.emit(RELAY_CLOSED_EVENT);
 }
 
 /** Revokes a connector in the store and ends its live tunnels at once. */

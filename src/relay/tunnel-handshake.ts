@@ -7,9 +7,10 @@
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { TunnelCodes } from '../tunnel/protocol.js';
+import { RelayTunnel } from '../tunnel/relay-tunnel.js';
+import type { TunnelTransportKind } from '../tunnel/tunnel-dialer.js';
 import { authenticateConnector, type ConnectorAuthResult } from './connector-auth.js';
 import { countRefusal, peerOf, type RelayContext } from './relay-context.js';
-import { RelayTunnel, type TunnelTransport } from './relay-tunnel.js';
 
 type AuthenticatedConnector = Extract<ConnectorAuthResult, { ok: true }>;
 
@@ -62,7 +63,7 @@ export async function setUpTunnel(
   ctx: RelayContext,
   auth: AuthenticatedConnector,
   duplex: Duplex,
-  transport: TunnelTransport,
+  transport: TunnelTransportKind,
   remoteAddress: string,
 ): Promise<void> {
   const tunnel = new RelayTunnel(
@@ -111,7 +112,7 @@ function register(
   tunnel: RelayTunnel,
   auth: AuthenticatedConnector,
   slot: number,
-  transport: TunnelTransport,
+  transport: TunnelTransportKind,
 ): void {
   const facts = { tenant: auth.tenant, connectorId: auth.connectorId, slot };
   const replaced = ctx.registry.add(tunnel);

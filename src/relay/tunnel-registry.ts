@@ -3,13 +3,14 @@
  * use REPLACES the old one at once: a connector that lost its connection without a FIN (half-open)
  * reclaims its place the moment it reconnects, instead of being told "name in use".
  */
-import type { RelayTunnel, TunnelTransport } from './relay-tunnel.js';
+import type { RelayTunnel } from '../tunnel/relay-tunnel.js';
+import type { TunnelTransportKind } from '../tunnel/tunnel-dialer.js';
 
 export interface TunnelSummary {
   tenant: string;
   connectorId: string;
   slot: number;
-  transport: TunnelTransport;
+  transport: TunnelTransportKind;
   remoteAddress: string;
   activeStreams: number;
   connectedAt: number;

@@ -14,7 +14,8 @@ import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign, ve
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AUDIT_KEY_FILE, auditKeyDir, auditKeyId, auditPublicKeyFromPem } from '../audit/audit-key.js';
-import { canonicalJson, sha256Hex } from '../audit/canonical-json.js';
+import { sha256Hex } from '../json/canonical-hash.js';
+import { canonicalJson } from '../json/canonical-json.js';
 import { renderReportHtml } from './report-html.js';
 import { REPORT_FORMAT, type ReportDocument, ReportError } from './report-model.js';
 

@@ -179,7 +179,37 @@ function planSandbox(
   if (!executable) throw sandboxBadConfig(input.name, `command '${input.command}' not found`);
 
   const hidden = (sandbox.hiddenPaths ?? []).map(absolute);
-  const auto = [...commandPaths(executable)];
+  const binds = planBinds(input, sandbox, { executable, hidden, absolute });
+  const env = sandboxEnv(input, sandbox, ctx.processEnv);
+  const cwd = hidden.some((h) => isInside(hostCwd, h)) ? '/tmp' : hostCwd;
+  return {
+    bwrap: {
+      network: sandbox.network ?? false,
+      system: systemEntries(sandbox.network ?? false),
+      binds,
+      masks: hiddenPathMasks(hidden, binds),
+      cwd,
+      unsetEnv: SDK_INHERITED_ENV.filter((name) => !(name in env)),
+      limits: ctx.limits,
+      prlimitPath: ctx.prlimitPath,
+      command: executable,
+      args: input.args,
+    },
+    env,
+  };
+}
+
+/**
+ * The host paths bound into the sandbox, shallowest first: the command and its script (read-only),
+ * then `readOnlyPaths` and `readWritePaths`. A bind inside a hidden path is a configuration error.
+ */
+function planBinds(
+  input: SandboxedCommandInput,
+  sandbox: SandboxConfig,
+  paths: { executable: string; hidden: string[]; absolute: (p: string) => string },
+): SandboxBind[] {
+  const { hidden, absolute } = paths;
+  const auto = [...commandPaths(paths.executable)];
   const script = input.args.find((arg) => !arg.startsWith('-') && isFile(absolute(arg)));
   if (script) auto.push(...scriptPaths(absolute(script)));
 
@@ -208,46 +238,40 @@ function planSandbox(
     if (!exists(path)) throw sandboxBadConfig(input.name, `readWritePaths entry '${path}' does not exist`);
     addBind(path, true, 'readWritePaths entry');
   }
-  const orderedBinds: SandboxBind[] = [...binds.entries()]
+  return [...binds.entries()]
     .map(([path, writable]) => ({ path, writable }))
     .sort((a, b) => depth(a.path) - depth(b.path) || a.path.localeCompare(b.path));
+}
 
+/** Hidden paths that a bind would expose, masked at their place inside the sandbox. */
+function hiddenPathMasks(hidden: string[], binds: SandboxBind[]): SandboxMask[] {
   const masks: SandboxMask[] = [];
   for (const h of hidden) {
     if (!exists(h)) continue;
     const hReal = realpathOr(h);
-    for (const bind of orderedBinds) {
+    for (const bind of binds) {
       const bReal = realpathOr(bind.path);
       if (!isInside(hReal, bReal)) continue;
       const inside = join(bind.path, relative(bReal, hReal));
       if (!masks.some((m) => m.path === inside)) masks.push({ path: inside, directory: isDirectory(h) });
     }
   }
+  return masks;
+}
 
+/** The upstream's environment: a fixed PATH and HOME, the `env` names passed through, then its own `env`. */
+function sandboxEnv(
+  input: SandboxedCommandInput,
+  sandbox: SandboxConfig,
+  processEnv: NodeJS.ProcessEnv,
+): Record<string, string> {
   const env: Record<string, string> = { PATH: SANDBOX_PATH, HOME: SANDBOX_HOME };
   for (const name of sandbox.env ?? []) {
-    const value = ctx.processEnv[name];
+    const value = processEnv[name];
     if (value !== undefined) env[name] = value;
   }
   Object.assign(env, input.env);
-  const unsetEnv = SDK_INHERITED_ENV.filter((name) => !(name in env));
-
-  const cwd = hidden.some((h) => isInside(hostCwd, h)) ? '/tmp' : hostCwd;
-  return {
-    bwrap: {
-      network: sandbox.network ?? false,
-      system: systemEntries(sandbox.network ?? false),
-      binds: orderedBinds,
-      masks,
-      cwd,
-      unsetEnv,
-      limits: ctx.limits,
-      prlimitPath: ctx.prlimitPath,
-      command: executable,
-      args: input.args,
-    },
-    env,
-  };
+  return env;
 }
 
 function depth(path: string): number {

@@ -11,6 +11,7 @@
  * });
  */
 import { StoreError } from '../errors/airlock-error.js';
+import type { StoreLease } from './store-lease.js';
 
 /** A value bound to a `?` placeholder. Booleans are not portable: store them as 0/1. */
 export type SqlValue = string | number | bigint | null | Uint8Array;
@@ -32,6 +33,15 @@ export interface SqlDialect extends SqlExecutor {
    * Statements inside must go through `tx`; calling the dialect itself from `fn` may deadlock.
    */
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
+  /**
+   * Inside `transaction`, with its `tx`: waits for the exclusive lock `name` and holds it until the
+   * transaction ends, so that writers of several processes sharing the database take turns
+   * (PostgreSQL: `pg_advisory_xact_lock`; SQLite: nothing to do, its write transaction already
+   * excludes every other writer of the file).
+   */
+  lockInTransaction(tx: SqlExecutor, name: string): Promise<void>;
+  /** Opens the lease `name`: at most one holder among the processes sharing the database (`store-lease.ts`). */
+  openLease(name: string): Promise<StoreLease>;
   close(): Promise<void>;
 }
 

@@ -1,6 +1,6 @@
 /**
  * Versioned schema, applied when a store opens. Each migration runs once, in one transaction with
- * its row in `schema_migrations`; on PostgreSQL an advisory lock keeps two nodes from migrating the
+ * its row in `schema_migrations`; the dialect's transaction lock (an advisory lock on PostgreSQL) keeps two nodes from migrating the
  * same schema at once. A database whose schema is newer than this build is refused rather than used.
  *
  * Migrations are append-only: never edit a released one, add the next version.
@@ -253,6 +253,19 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX approval_overrides_binding ON approval_overrides (identity, tool, args_hash)',
     ],
   },
+  {
+    version: 10,
+    name: 'connector pair member heartbeats',
+    statements: [
+      `CREATE TABLE pair_members (
+        id TEXT PRIMARY KEY,
+        version TEXT NOT NULL,
+        started_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        state TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 /**
@@ -267,9 +280,7 @@ export async function migrate(
   const latest = migrations.reduce((max, m) => Math.max(max, m.version), 0);
   try {
     return await dialect.transaction(async (tx) => {
-      if (dialect.kind === 'postgres') {
-        await tx.query("SELECT pg_advisory_xact_lock(hashtext('airlock:migrate:' || current_schema()))");
-      }
+      await dialect.lockInTransaction(tx, 'migrate');
       await tx.exec(
         'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
       );

@@ -22,6 +22,7 @@ import { SqlCatalogRepository } from './catalog-repository.js';
 import { type ChangeFeed, LocalChangeFeed } from './change-feed.js';
 import { type SqlDialect, STORE_ERROR_CODES } from './dialect.js';
 import { SqlIdentityRepository } from './identity-repository.js';
+import { SqlMemberRepository } from './member-repository.js';
 import { migrate } from './migrations.js';
 import { SqlPiiVaultRepository } from './pii-vault-repository.js';
 import { SqlPolicyVersionRepository } from './policy-version-repository.js';
@@ -35,6 +36,7 @@ import type {
   AuditRepository,
   CatalogRepository,
   IdentityRepository,
+  MemberRepository,
   PiiVaultRepository,
   PolicyVersionRepository,
   RelayRepository,
@@ -121,6 +123,7 @@ class SqlStore implements Store {
   readonly catalog: CatalogRepository;
   readonly approvals: ApprovalRepository;
   readonly adminAccounts: AdminAccountRepository;
+  readonly members: MemberRepository;
   readonly changes: ChangeFeed;
   readonly #dialect: SqlDialect;
 
@@ -136,6 +139,7 @@ class SqlStore implements Store {
     this.adminAccounts = new SqlAdminAccountRepository(dialect);
     this.vault = new SqlPiiVaultRepository(dialect);
     this.catalog = new SqlCatalogRepository(dialect);
+    this.members = new SqlMemberRepository(dialect);
   }
 
   async close(): Promise<void> {

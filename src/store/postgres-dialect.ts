@@ -17,6 +17,8 @@ import {
   storeErrorFrom,
   toNumberedPlaceholders,
 } from './dialect.js';
+import { advisoryLockName, openPostgresLease } from './postgres-lease.js';
+import type { StoreLease } from './store-lease.js';
 
 /** Most connections one process opens. */
 export const DEFAULT_PG_POOL_MAX = 10;
@@ -95,17 +97,20 @@ export async function openPostgresDialect(opts: PostgresDialectOptions): Promise
       { cause, retryable: true },
     );
   }
-  return new PostgresDialect(pool);
+  return new PostgresDialect(pool, opts);
 }
 
 class PostgresDialect implements SqlDialect {
   readonly kind = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #executor: SqlExecutor;
+  readonly #opts: PostgresDialectOptions;
+  readonly #leases = new Set<StoreLease>();
   #closed = false;
 
-  constructor(pool: pg.Pool) {
+  constructor(pool: pg.Pool, opts: PostgresDialectOptions) {
     this.#pool = pool;
+    this.#opts = opts;
     this.#executor = executorFor((text, values) => this.#checked().query(text, values));
   }
 
@@ -148,9 +153,30 @@ class PostgresDialect implements SqlDialect {
     }
   }
 
+  /** A transaction-scoped advisory lock named per schema (`advisoryLockName`). */
+  async lockInTransaction(tx: SqlExecutor, name: string): Promise<void> {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtextextended(?, 0))', [
+      advisoryLockName(this.#opts.schema, name),
+    ]);
+  }
+
+  /** A session-level advisory lock on a dedicated connection (`postgres-lease.ts`); closed with the dialect. */
+  async openLease(name: string): Promise<StoreLease> {
+    this.#checked();
+    const lease = await openPostgresLease({
+      connectionString: this.#opts.connectionString,
+      ...(this.#opts.schema ? { schema: this.#opts.schema } : {}),
+      name,
+      onClose: () => this.#leases.delete(lease),
+    });
+    this.#leases.add(lease);
+    return lease;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    await Promise.all([...this.#leases].map((l) => l.close()));
     await this.#pool.end();
   }
 

@@ -19,6 +19,7 @@ import {
   STORE_ERROR_CODES,
   storeErrorFrom,
 } from './dialect.js';
+import { HeldLease, type StoreLease } from './store-lease.js';
 
 /** How long a statement waits for another process's lock on the file before failing. */
 export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000;
@@ -97,6 +98,14 @@ class SqliteDialect implements SqlDialect {
         throw err;
       }
     });
+  }
+
+  /** SQLite's `BEGIN IMMEDIATE` already holds the file's write lock for the whole transaction. */
+  async lockInTransaction(_tx: SqlExecutor, _name: string): Promise<void> {}
+
+  /** One process serves a SQLite store: the lease is always its own. */
+  async openLease(name: string): Promise<StoreLease> {
+    return new HeldLease(name);
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,9 @@
 /**
- * Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And Jitter"):
- * the n-th retry waits a uniformly random time in [0, min(maxMs, initialMs * factor^n)). A tunnel
- * that stayed up for `resetAfterMs` starts again from the smallest delay.
+ * Exponential backoff with jitter (AWS architecture blog, "Exponential Backoff And Jitter"): the n-th
+ * retry waits a uniformly random time in [0, d) with d = min(maxMs, initialMs * factor^n) ("full"
+ * jitter, tunnels, ACME, change feed), or in [d/2, d] ("equal" jitter, upstream restarts: never
+ * hammers a crashing child). A connection that stayed up for `resetAfterMs` starts again from the
+ * smallest delay.
  *
  * Clock and randomness are injectable so tests are exact and instant.
  */
@@ -24,6 +26,8 @@ export interface BackoffOptions {
   maxMs?: number;
   factor?: number;
   resetAfterMs?: number;
+  /** `full` (default): a delay in [0, d). `equal`: half fixed, half random, a delay in [d/2, d]. */
+  jitter?: 'full' | 'equal';
   /** Uniform random in [0, 1); default Math.random. */
   random?: () => number;
   clock?: Pick<Clock, 'now'>;
@@ -42,6 +46,7 @@ export class Backoff {
   readonly maxMs: number;
   readonly factor: number;
   readonly resetAfterMs: number;
+  readonly jitter: 'full' | 'equal';
   private readonly random: () => number;
   private readonly clock: Pick<Clock, 'now'>;
   private attempt = 0;
@@ -52,6 +57,7 @@ export class Backoff {
     this.maxMs = options.maxMs ?? DEFAULT_BACKOFF_MAX_MS;
     this.factor = options.factor ?? DEFAULT_BACKOFF_FACTOR;
     this.resetAfterMs = options.resetAfterMs ?? DEFAULT_BACKOFF_RESET_AFTER_MS;
+    this.jitter = options.jitter ?? 'full';
     this.random = options.random ?? Math.random;
     this.clock = options.clock ?? systemClock;
     if (!(this.initialMs > 0) || !(this.maxMs >= this.initialMs) || !(this.factor >= 1)) {
@@ -81,6 +87,7 @@ export class Backoff {
     this.connectedAt = undefined;
     const ceiling = this.ceilingMs;
     this.attempt = Math.min(this.attempt + 1, 64);
+    if (this.jitter === 'equal') return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
     return Math.floor(this.random() * ceiling);
   }
 

@@ -151,6 +151,25 @@ function modernCall(
   };
 }
 
+/** Opens a 2025-11-25 session as the raw client `name` (alice's certificate); returns how to address it. */
+async function openLegacySession(
+  name: string,
+): Promise<{ session: string; headers: Record<string, string> }> {
+  const init = await send({
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name, version: '1' } },
+    }),
+  });
+  const session = String(init.headers['mcp-session-id'] ?? '');
+  assert.ok(session, 'a legacy session was opened');
+  const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
+  await send({ headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  return { session, headers };
+}
+
 async function aliceIsServed(text = 'alice is fine'): Promise<void> {
   const call = modernCall(99, { text });
   const res = await send({ headers: call.headers, body: call.body });
@@ -238,22 +257,7 @@ describe('hostile JSON-RPC at /mcp (valid client certificate)', () => {
   });
 
   it('a legacy (2025-11-25) batch inside a session above 100 messages is refused (the SDK bound)', async () => {
-    const init = await send({
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'raw', version: '1' },
-        },
-      }),
-    });
-    const session = String(init.headers['mcp-session-id'] ?? '');
-    assert.ok(session, 'a legacy session was opened');
-    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
-    await send({ headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const { headers } = await openLegacySession('raw');
     const batch = Array.from({ length: 500 }, (_, i) => ({
       jsonrpc: '2.0',
       id: 100 + i,
@@ -319,22 +323,7 @@ describe('hostile JSON-RPC at /mcp (valid client certificate)', () => {
 
 describe("another identity's session", () => {
   it("mallory presenting alice's Mcp-Session-Id is refused for POST, GET and DELETE; alice keeps it", async () => {
-    const init = await send({
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: {
-          protocolVersion: '2025-11-25',
-          capabilities: {},
-          clientInfo: { name: 'alice', version: '1' },
-        },
-      }),
-    });
-    const session = String(init.headers['mcp-session-id'] ?? '');
-    assert.ok(session);
-    const headers = { 'mcp-session-id': session, 'mcp-protocol-version': '2025-11-25' };
-    await send({ headers, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+    const { session, headers } = await openLegacySession('alice');
     const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: {} });
     for (const method of ['POST', 'GET', 'DELETE']) {
       const res = await send({

@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { request as httpsRequest } from 'node:https';
 import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
-import { dialTunnel, type TunnelConnection } from '../../src/connector/tunnel-client.js';
 import {
   createCertificateAuthority,
   createCsr,
@@ -17,6 +16,7 @@ import {
   issueClientCertificate,
 } from '../../src/identity/pki.js';
 import { connectorUri, TunnelCodes } from '../../src/tunnel/protocol.js';
+import { dialTunnel, type TunnelConnection } from '../../src/tunnel/tunnel-client.js';
 import type { Stack } from '../e2e/airlock-stack.js';
 import { echoThrough, rogueCredential, startAbuseStack } from './abuse-stack.js';
 import { closedWithin, collect, dialRelayHost, until } from './raw-wire.js';

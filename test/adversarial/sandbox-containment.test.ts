@@ -50,7 +50,7 @@ function sandboxed(extra: Partial<SandboxConfig> = {}): SandboxConfig {
 function start(name: string, script: string, sandbox: SandboxConfig, env: Record<string, string> = {}) {
   const upstream = new Upstream(
     { name, kind: 'stdio', command: process.execPath, args: [script], env, sandbox, protocol: 'legacy' },
-    { connectTimeoutMs: 20_000, backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+    { connectTimeoutMs: 20_000, backoff: { initialMs: 60_000, maxMs: 60_000 } },
   );
   upstreams.push(upstream);
   return upstream;

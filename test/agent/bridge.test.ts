@@ -4,7 +4,13 @@ import { after, before, describe, test } from 'node:test';
 import { Client, type ClientOptions, type Progress } from '@modelcontextprotocol/client';
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { type BridgeHandle, runBridge, type TenantConnection } from '../../src/agent/index.js';
-import { createTenantPki, startTlsMcpServer, type TenantPki, type TlsMcpServer } from './tls-mcp-server.js';
+import {
+  createTenantPki,
+  startTlsMcpServer,
+  type TenantPki,
+  type TlsMcpServer,
+  tenantConnectionTo,
+} from './tls-mcp-server.js';
 
 interface Wired {
   bridge: BridgeHandle;
@@ -42,13 +48,7 @@ describe('agent: stdio bridge to a tenant', () => {
   before(async () => {
     pki = await createTenantPki('acme');
     server = await startTlsMcpServer(pki);
-    conn = {
-      url: `https://acme.localhost:${server.port}/mcp`,
-      caPem: pki.ca.certPem,
-      certPem: pki.agent.certPem,
-      keyPem: pki.agent.keyPem,
-      connectTo: { host: '127.0.0.1', port: server.port },
-    };
+    conn = tenantConnectionTo(pki, server);
   });
 
   after(async () => {

@@ -12,7 +12,13 @@ import {
   type TenantConnection,
   TenantConnectionError,
 } from '../../src/agent/index.js';
-import { createTenantPki, startTlsMcpServer, type TenantPki, type TlsMcpServer } from './tls-mcp-server.js';
+import {
+  createTenantPki,
+  startTlsMcpServer,
+  type TenantPki,
+  type TlsMcpServer,
+  tenantConnectionTo,
+} from './tls-mcp-server.js';
 
 /** Collects `code` / `message` along an error's cause chain. */
 function causeChain(err: unknown): string {
@@ -39,13 +45,7 @@ describe('agent: pinned-TLS connection to a tenant', () => {
   before(async () => {
     [pki, other] = await Promise.all([createTenantPki('acme'), createTenantPki('globex')]);
     server = await startTlsMcpServer(pki);
-    conn = {
-      url: `https://acme.localhost:${server.port}/mcp`,
-      caPem: pki.ca.certPem,
-      certPem: pki.agent.certPem,
-      keyPem: pki.agent.keyPem,
-      connectTo: { host: '127.0.0.1', port: server.port },
-    };
+    conn = tenantConnectionTo(pki, server);
   });
 
   after(async () => {

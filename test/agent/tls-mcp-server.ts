@@ -188,3 +188,14 @@ export async function startTlsMcpServer(pki: TenantPki): Promise<TlsMcpServer> {
     },
   };
 }
+
+/** How an agent with `pki`'s certificate reaches `server` as `acme.localhost` (SNI and Host from the URL). */
+export function tenantConnectionTo(pki: TenantPki, server: TlsMcpServer) {
+  return {
+    url: `https://acme.localhost:${server.port}/mcp`,
+    caPem: pki.ca.certPem,
+    certPem: pki.agent.certPem,
+    keyPem: pki.agent.keyPem,
+    connectTo: { host: '127.0.0.1', port: server.port },
+  };
+}

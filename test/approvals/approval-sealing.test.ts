@@ -12,10 +12,10 @@ import { isSealedArguments, openApprovalArguments } from '../../src/approvals/ap
 import { APPROVAL_ERROR_CODES, ApprovalError } from '../../src/approvals/approval-error.js';
 import { consoleApprover } from '../../src/approvals/approval-principal.js';
 import { ApprovalQueue, SEALED_ARGUMENTS_PLACEHOLDER } from '../../src/approvals/approval-queue.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import { loadTenantPiiKeys } from '../../src/pii/tenant-pii-keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { pendingApprovalId } from './approval-request.js';
 
 const CANARIES = ['Anna-Canary-Lindqvist', 'DE89370400440532013000', 'anna.canary@example.com'];
 
@@ -47,24 +47,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function ask(args: Record<string, unknown>): Promise<string> {
-  const outcome = await queue.request({
-    identity: {
-      name: 'claims-bot',
-      spiffeId: 'spiffe://acme.localhost/agent/claims-bot',
-      certSerial: '0a',
-      authenticatedBy: 'mtls',
-    },
-    tool: 'erp.refund',
-    arguments: args,
-    argsHash: sha256Canonical(args),
-    sessionId: undefined,
-    signal: new AbortController().signal,
-    sendProgress: async () => {},
-  });
-  assert.equal(outcome.decision, 'pending');
-  return outcome.approvalId;
-}
+const ask = (args: Record<string, unknown>) => pendingApprovalId(queue, args);
 
 describe('approval arguments at rest', () => {
   it('are sealed in the store and opened for supervisors', async () => {

@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { APPROVAL_ERROR_CODES } from '../../src/approvals/approval-error.js';
 import { ApprovalQueue } from '../../src/approvals/approval-queue.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import { hashPassword, verifyPassword } from '../../src/console/password-hash.js';
+import { sha256Canonical } from '../../src/json/canonical-hash.js';
 import { loadTenantPiiKeys } from '../../src/pii/tenant-pii-keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { until } from '../fixtures/wait-until.js';
+import { requestApproval } from './approval-request.js';
 
 let dir: string;
 let config: string;
@@ -59,32 +61,12 @@ async function cliFails(code: string | RegExp, ...args: string[]): Promise<void>
   assert.match(r.stderr, typeof code === 'string' ? new RegExp(`\\[${code}\\]`) : code);
 }
 
-function held(args: Record<string, unknown>) {
-  return queue.request({
-    identity: {
-      name: 'claims-bot',
-      spiffeId: 'spiffe://acme.localhost/agent/claims-bot',
-      certSerial: '01',
-      authenticatedBy: 'mtls',
-    },
-    tool: 'erp.refund',
-    arguments: args,
-    argsHash: sha256Canonical(args),
-    sessionId: undefined,
-    signal: new AbortController().signal,
-    sendProgress: async () => {},
-  });
-}
+const held = (args: Record<string, unknown>) => requestApproval(queue, args);
 
 /** The pending request of the held call with these arguments. */
-async function pendingFor(args: Record<string, unknown>) {
+function pendingFor(args: Record<string, unknown>) {
   const hash = sha256Canonical(args);
-  for (let i = 0; i < 200; i++) {
-    const found = (await queue.pending()).find((p) => p.argsHash === hash);
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('no pending request appeared');
+  return until('the pending request', async () => (await queue.pending()).find((p) => p.argsHash === hash));
 }
 
 before(async () => {

@@ -11,8 +11,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApprovalQueue } from '../../src/approvals/approval-queue.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
+import { sha256Canonical } from '../../src/json/canonical-hash.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 

@@ -6,33 +6,24 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
-import { postgresBackend, sqliteBackend, type TestBackend, verifyStored } from './audit-fixture.js';
+import { verifyStored } from './audit-fixture.js';
+import { describeOnEachBackend } from './backend-suite.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
 const ACKS_BEFORE_KILL = 400;
 
-for (const makeBackend of [sqliteBackend, postgresBackend]) {
-  describe(`audit durability across kill -9 (${makeBackend === sqliteBackend ? 'sqlite' : 'postgres'})`, () => {
-    let backend: TestBackend;
-    let dataDir: string;
-    before(async () => {
-      backend = await makeBackend();
-      dataDir = await mkdtemp(join(tmpdir(), 'airlock-audit-crash-'));
-    });
-    after(async () => {
-      await backend.cleanup();
-      await rm(dataDir, { recursive: true, force: true });
-    });
-
+describeOnEachBackend(
+  (name) => `audit durability across kill -9 (${name})`,
+  'airlock-audit-crash-',
+  (suite) => {
     test('every acknowledged entry survives and the chain verifies', async () => {
-      const db = await backend.fresh();
+      const dataDir = suite.dir;
+      const db = await suite.backend.fresh();
       const child = spawn(process.execPath, [CHILD, dataDir, db.url, ...(db.schema ? [db.schema] : [])], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
@@ -66,5 +57,5 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         await store.close();
       }
     });
-  });
-}
+  },
+);

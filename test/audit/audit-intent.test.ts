@@ -8,58 +8,45 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { access, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { access } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { generateAuditKey, loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import { storedAuditEntries } from '../../src/audit/stored-trail.js';
 import { WireError } from '../../src/errors/wire-error.js';
-import type { GatewayContext } from '../../src/gateway/gateway-context.js';
 import { auditStage } from '../../src/gateway/stages/audit-stage.js';
 import { upstreamTiming } from '../../src/gateway/stages/upstream-timing-stage.js';
-import { postgresBackend, sqliteBackend, TENANT, type TestBackend, verifyStored } from './audit-fixture.js';
+import { sha256Canonical } from '../../src/json/canonical-hash.js';
+import { until } from '../fixtures/wait-until.js';
+import { requestContext } from '../gateway/request-context.js';
+import { TENANT, verifyStored } from './audit-fixture.js';
+import { describeOnEachBackend } from './backend-suite.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'intent-crash-child.js');
 
-async function until(what: string, check: () => Promise<boolean>, limitMs = 15_000): Promise<void> {
-  const deadline = Date.now() + limitMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-for (const makeBackend of [sqliteBackend, postgresBackend]) {
-  const name = makeBackend === sqliteBackend ? 'sqlite' : 'postgres';
-  describe(`write-ahead intent (${name})`, () => {
-    let backend: TestBackend;
-    let dir: string;
-    before(async () => {
-      backend = await makeBackend();
-      dir = await mkdtemp(join(tmpdir(), 'airlock-intent-'));
-    });
-    after(async () => {
-      await backend.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    });
-
+describeOnEachBackend(
+  (name) => `write-ahead intent (${name})`,
+  'airlock-intent-',
+  (suite) => {
     test('kill -9 during a slow side-effecting call leaves its durable intent entry', async () => {
-      const db = await backend.fresh();
+      const { name, dir } = suite;
+      const db = await suite.backend.fresh();
       const marker = join(dir, `${name}-side-effect`);
       const child = spawn(process.execPath, [CHILD, dir, marker, db.url, ...(db.schema ? [db.schema] : [])], {
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       const exited = once(child, 'exit');
-      await until('the side effect', () =>
-        access(marker).then(
-          () => true,
-          () => false,
-        ),
+      await until(
+        'the side effect',
+        () =>
+          access(marker).then(
+            () => true,
+            () => false,
+          ),
+        15_000,
       );
       child.kill('SIGKILL');
       const [, signal] = await exited;
@@ -85,7 +72,7 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
     });
 
     test('a call whose intent cannot be written is refused and never reaches the upstream', async () => {
-      const store = await (await backend.fresh()).open();
+      const store = await (await suite.backend.fresh()).open();
       const ledger = await AuditLedger.open({
         repository: store.audit,
         tenant: TENANT,
@@ -106,19 +93,11 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
             return { content: [] };
           }),
         );
-        const ctx: GatewayContext = {
-          identity: undefined,
-          era: 'legacy',
-          sessionId: undefined,
-          method: 'tools/call',
-          params: { name: 'erp.delete_invoice', arguments: { invoice: 'INV-1' } },
-          requestId: 2,
-          signal: new AbortController().signal,
-          progressToken: undefined,
-          sendProgress: async () => {},
-          decisions: [],
-          startedAt: Date.now(),
-        };
+        const ctx = requestContext(
+          'tools/call',
+          { name: 'erp.delete_invoice', arguments: { invoice: 'INV-1' } },
+          { identity: undefined, era: 'legacy', requestId: 2 },
+        );
         await assert.rejects(
           handler(ctx),
           (e: unknown) => e instanceof WireError && e.airlockCode === 'AIRLOCK_AUDIT_UNAVAILABLE',
@@ -138,5 +117,5 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         await store.close();
       }
     });
-  });
-}
+  },
+);

@@ -89,10 +89,10 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       const counted = new Proxy(store.audit, {
         get(target, prop) {
           const value = Reflect.get(target, prop) as unknown;
-          if (prop === 'appendAudit') {
-            return (batch: Parameters<AuditRepository['appendAudit']>[0]) => {
+          if (prop === 'appendAuditExclusive') {
+            return (...args: Parameters<AuditRepository['appendAuditExclusive']>) => {
               transactions += 1;
-              return target.appendAudit(batch);
+              return target.appendAuditExclusive(...args);
             };
           }
           return typeof value === 'function' ? value.bind(target) : value;

@@ -8,7 +8,6 @@ import { after, before, describe, test } from 'node:test';
 import type { AuditEntry } from '../../src/audit/audit-entry.js';
 import { generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import { storedAuditEntries } from '../../src/audit/stored-trail.js';
 import { WireError } from '../../src/errors/wire-error.js';
 import { compose } from '../../src/gateway/compose.js';
@@ -16,6 +15,7 @@ import type { GatewayContext, GatewayIdentity, Handler } from '../../src/gateway
 import { auditStage } from '../../src/gateway/stages/audit-stage.js';
 import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
 import { upstreamTiming } from '../../src/gateway/stages/upstream-timing-stage.js';
+import { sha256Canonical } from '../../src/json/canonical-hash.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { TENANT, verifyStored } from './audit-fixture.js';

@@ -20,12 +20,13 @@ import { AuditLedger } from '../../src/audit/audit-ledger.js';
 import { auditOrigin } from '../../src/audit/audit-signing.js';
 import { type AuditProblemKind, verifyAuditTrail } from '../../src/audit/audit-verify.js';
 import { storedAuditCheckpoints, storedAuditEntries } from '../../src/audit/stored-trail.js';
-import { fetchWitnessView, TlogWitnessClient } from '../../src/audit/witness-client.js';
+import { fetchWitnessView } from '../../src/audit/witness-client.js';
 import type { SqlDialect } from '../../src/store/dialect.js';
 import type { Store } from '../../src/store/store.js';
 import { postgresBackend, requestEvent, sqliteBackend, type TestBackend } from './audit-fixture.js';
 import { allowRefusal, consistentRewrite } from './tamper-tools.js';
 import { startTestWitness, type TestWitness } from './witness-fixture.js';
+import { openWitnessedLedger } from './witnessed-ledger.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
 
@@ -55,22 +56,10 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
     async function witnessedTrail(): Promise<{ tenant: string; store: Store; raw: SqlDialect }> {
       n += 1;
       const tenant = `${backendName}-${n}`;
-      const db = await backend.fresh();
-      const store = await db.open();
-      const raw = await db.raw();
-      cleanups.push(
-        () => store.close(),
-        () => raw.close(),
+      const { store, raw, ledger } = await openWitnessedLedger(
+        { backend, witness: w, cleanups },
+        { tenant, key, checkpointEvery: 10 },
       );
-      w.trust(auditOrigin(tenant), key.publicKey);
-      const ledger = await AuditLedger.open({
-        repository: store.audit,
-        tenant,
-        key,
-        checkpointEvery: 10,
-        checkpointIntervalMs: 0,
-        witnesses: [new TlogWitnessClient({ url: w.url })],
-      });
       for (let i = 1; i <= 30; i++)
         await ledger.append(
           requestEvent(i, i % 7 === 0 ? { decision: 'deny', code: 'AIRLOCK_TOOL_FORBIDDEN' } : {}),

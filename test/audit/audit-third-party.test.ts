@@ -15,10 +15,10 @@ import { verifyMerkleInclusion } from '@sigstore/verify/dist/tlog/merkle.js';
 import { generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
 import { auditOrigin, signCheckpoint } from '../../src/audit/audit-signing.js';
-import { canonicalJson } from '../../src/audit/canonical-json.js';
 import { leafHash, MerkleTree, nodeHash, verifyConsistency } from '../../src/audit/merkle-tree.js';
 import { ed25519Raw } from '../../src/audit/signed-note.js';
 import { storedAuditEntries } from '../../src/audit/stored-trail.js';
+import { canonicalJson } from '../../src/json/canonical-json.js';
 import type { Store } from '../../src/store/store.js';
 import { adminEvent, requestEvent, sqliteBackend, TENANT, type TestBackend } from './audit-fixture.js';
 

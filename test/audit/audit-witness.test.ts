@@ -19,6 +19,7 @@ import { fetchWitnessView, TlogWitnessClient } from '../../src/audit/witness-cli
 import type { Store } from '../../src/store/store.js';
 import { requestEvent, sqliteBackend, type TestBackend } from './audit-fixture.js';
 import { startTestWitness, type TestWitness } from './witness-fixture.js';
+import { openWitnessedLedger } from './witnessed-ledger.js';
 
 const post = (url: string, body: string) =>
   fetch(`${url}/add-checkpoint`, { method: 'POST', body }).then(async (r) => ({
@@ -43,30 +44,23 @@ describe('audit witness (C2SP tlog-witness) over HTTP', () => {
     await backend.cleanup();
   });
 
-  async function ledgerFor(
+  function ledgerFor(
     tenant: string,
     witnessUrl = w.url,
     extra: Partial<Parameters<typeof AuditLedger.open>[0]> = {},
   ) {
-    const db = await backend.fresh();
-    const store = await db.open();
-    const raw = await db.raw();
-    cleanups.push(
-      () => store.close(),
-      () => raw.close(),
+    return openWitnessedLedger(
+      { backend, witness: w, cleanups },
+      {
+        tenant,
+        key,
+        checkpointEvery: 5,
+        witnessUrl,
+        witnessTimeoutMs: 1_000,
+        witnessQueue: { retryMinMs: 20, retryMaxMs: 100 },
+        ...extra,
+      },
     );
-    w.trust(auditOrigin(tenant), key.publicKey);
-    const ledger = await AuditLedger.open({
-      repository: store.audit,
-      tenant,
-      key,
-      checkpointEvery: 5,
-      checkpointIntervalMs: 0,
-      witnesses: [new TlogWitnessClient({ url: witnessUrl, timeoutMs: 1_000 })],
-      witnessQueue: { retryMinMs: 20, retryMaxMs: 100 },
-      ...extra,
-    });
-    return { store, raw, ledger };
   }
 
   const view = (tenant: string) => fetchWitnessView({ name: 'w1', url: w.url, origin: auditOrigin(tenant) });

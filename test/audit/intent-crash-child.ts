@@ -11,6 +11,7 @@ import { AuditLedger } from '../../src/audit/audit-ledger.js';
 import { auditStage } from '../../src/gateway/stages/audit-stage.js';
 import { upstreamTiming } from '../../src/gateway/stages/upstream-timing-stage.js';
 import { openStore } from '../../src/store/open-store.js';
+import { requestContext } from '../gateway/request-context.js';
 
 const [dataDir, marker, url, schema] = process.argv.slice(2);
 if (!dataDir || !marker || !url)
@@ -30,21 +31,10 @@ const slowWrite = async () => {
 };
 const handler = auditStage({ ledger })(upstreamTiming()(slowWrite));
 process.stdout.write('{"ready":true}\n');
-await handler({
-  identity: {
-    name: 'claims-bot',
-    spiffeId: 'spiffe://acme.airlock/agent/claims-bot',
-    certSerial: 'ab',
-    authenticatedBy: 'mtls',
-  },
-  era: 'legacy',
-  sessionId: undefined,
-  method: 'tools/call',
-  params: { name: 'erp.delete_invoice', arguments: { invoice: 'INV-4711' } },
-  requestId: 1,
-  signal: new AbortController().signal,
-  progressToken: undefined,
-  sendProgress: async () => {},
-  decisions: [],
-  startedAt: Date.now(),
-});
+await handler(
+  requestContext(
+    'tools/call',
+    { name: 'erp.delete_invoice', arguments: { invoice: 'INV-4711' } },
+    { era: 'legacy' },
+  ),
+);

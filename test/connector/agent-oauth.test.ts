@@ -3,154 +3,49 @@
  * signed in the test, a real AgentEndpoint (TLS with the tenant key) in front of the real MCP endpoint
  * and gateway (authenticate stage) and a real stdio upstream, and real SDK clients (v2 both eras, v1)
  * passing the token through `requestInit` headers or a custom fetch. Only valid tokens get through;
- * every refusal carries the RFC 6750/9449 challenge with the RFC 9728 metadata URL.
+ * every refusal carries the RFC 6750/9449 challenge with the RFC 9728 metadata URL. DPoP-bound tokens:
+ * agent-oauth-dpop.test.ts.
  */
 import assert from 'node:assert/strict';
-import type { IncomingMessage } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { Client, SdkHttpError, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { SdkHttpError } from '@modelcontextprotocol/client';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport as V1Transport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { AuthInfo } from '@modelcontextprotocol/server';
-import { calculateJwkThumbprint, exportJWK, exportSPKI, SignJWT } from 'jose';
-import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
-import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
-import { createJwtVerifier } from '../../src/identity/jwt-verifier.js';
-import { endUserFromAuthInfo, identityFromAuthInfo } from '../../src/mcp/agent-auth-info.js';
-import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
-import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
+import { exportSPKI, SignJWT } from 'jose';
+import type { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import {
   type AgentCredentials,
-  createTenantKit,
   TENANT_HOST,
   type TenantKit,
   type TestFetch,
   tlsFetch,
 } from '../fixtures/tenant-tls-kit.js';
 import { b64json } from '../identity/jwt-test-idp.js';
-import {
-  dpopFetch,
-  dpopProof,
-  type IdpKit,
-  METADATA_URL,
-  makeKey,
-  RESOURCE,
-  startIdp,
-  withHeaders,
-} from './agent-token-kit.js';
+import { type AgentEndpointRig, rawRpc, resultText } from './agent-endpoint-rig.js';
+import { type IdpKit, METADATA_URL, makeKey, RESOURCE, withHeaders } from './agent-token-kit.js';
+import { startOAuthRig } from './oauth-rig.js';
 
-const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
-
+let rig: AgentEndpointRig;
 let kit: TenantKit;
 let ids: IdpKit;
-let catalog: UpstreamCatalog;
 let mcp: AgentMcpEndpoint;
-let endpoint: AgentEndpoint;
-let probe: AgentEndpoint;
 let url: URL;
 let probeUrl: URL;
 let bot: AgentCredentials;
-const closers: (() => Promise<unknown>)[] = [];
 
-function anonymousFetch(): TestFetch {
-  const f = tlsFetch({ caPem: kit.ca.certPem });
-  closers.push(f.close);
-  return f.fetch;
-}
-
-function bearer(token: string): TestFetch {
-  return withHeaders(anonymousFetch(), () => ({ authorization: `Bearer ${token}` }));
-}
-
-async function rawPost(fetch: TestFetch, headers: Record<string, string> = {}, target: URL = url) {
-  const response = await fetch(target, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json, text/event-stream',
-      ...headers,
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
-    }),
-  });
-  const text = await response.text();
-  const json = text.startsWith('{') ? (JSON.parse(text) as { error?: { data?: { airlock?: string } } }) : {};
-  return {
-    status: response.status,
-    challenge: response.headers.get('www-authenticate') ?? '',
-    airlock: json.error?.data?.airlock,
-    text,
-  };
-}
-
-async function connect(fetch: TestFetch, mode: 'auto' | 'legacy' = 'auto') {
-  const client = new Client({ name: `oauth-${mode}`, version: '1.0.0' }, { versionNegotiation: { mode } });
-  const transport = new StreamableHTTPClientTransport(url, { fetch });
-  await client.connect(transport);
-  closers.push(() => client.close());
-  return { client, transport };
-}
-
-function text(result: { content?: unknown }): string {
-  return ((result.content ?? []) as { text?: string }[]).map((c) => c.text ?? '').join('');
-}
+const anonymousFetch = (): TestFetch => rig.anonymousFetch();
+const bearer = (token: string): TestFetch => rig.bearer(token);
+const connect = (fetch: TestFetch, mode: 'auto' | 'legacy' = 'auto') => rig.connectClient(fetch, mode);
+const rawPost = (fetch: TestFetch, headers: Record<string, string> = {}, target: URL = url) =>
+  rawRpc(fetch, target, headers);
+const text = resultText;
 
 before(async () => {
-  kit = await createTenantKit();
-  ids = await startIdp();
-  bot = await kit.issueAgent('claims-bot');
-  catalog = UpstreamCatalog.fromConfig([
-    { name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE] },
-  ]);
-  await catalog.start();
-  mcp = new AgentMcpEndpoint({ catalog, stages: [authenticate({ identities: kit.store.identities })] });
-  const oauth = {
-    verifier: ids.verifier,
-    resource: RESOURCE,
-    authorizationServers: [ids.idp.issuer],
-    scopesSupported: ['mcp', 'erp.read'],
-    requiredScopes: ['mcp'],
-    dpop: { verifier: ids.dpop },
-  };
-  const tls = { keyPem: kit.server.keyPem, certPem: kit.server.certPem, caPem: kit.ca.certPem };
-  endpoint = new AgentEndpoint({ tls, identities: kit.store.identities, handler: mcp.nodeHandler, oauth });
-  url = new URL(`https://${TENANT_HOST}:${(await endpoint.listen(0, '127.0.0.1')).port}/mcp`);
-  // A second endpoint whose handler shows what reaches it: identity, end user and the request headers.
-  probe = new AgentEndpoint({
-    tls,
-    identities: kit.store.identities,
-    oauth,
-    endUser: { verifier: ids.verifier },
-    handler: (req, res) => {
-      const auth = (req as IncomingMessage & { auth?: AuthInfo }).auth;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(
-        JSON.stringify({
-          identity: identityFromAuthInfo(auth),
-          endUser: endUserFromAuthInfo(auth),
-          token: auth?.token,
-          headers: req.headers,
-          rawHeaders: req.rawHeaders,
-        }),
-      );
-    },
-  });
-  probeUrl = new URL(`https://${TENANT_HOST}:${(await probe.listen(0, '127.0.0.1')).port}/mcp`);
+  ({ rig, probeUrl, bot } = await startOAuthRig());
+  ({ kit, ids, mcp, url } = rig);
 });
 
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-  await endpoint.close();
-  await probe.close();
-  await mcp.close();
-  await catalog.close();
-  await ids.close();
-  await kit.close();
-});
+after(() => rig.close());
 
 describe('protected-resource metadata (RFC 9728)', () => {
   it('is served without credentials at the root and the path-suffixed well-known URL', async () => {
@@ -194,7 +89,7 @@ describe('bearer tokens', () => {
       requestInit: { headers: { Authorization: `Bearer ${token}` } },
     });
     await v1.connect(transport);
-    closers.push(() => v1.close());
+    rig.defer(() => v1.close());
     assert.ok(mcp.sessions().some((s) => s.id === transport.sessionId && s.identity === 'user-42'));
     const echoed = await v1.callTool({ name: 'fixture.echo', arguments: { text: 'v1' } });
     assert.equal(text(echoed as { content?: unknown }), 'v1');
@@ -331,7 +226,7 @@ describe('bearer tokens', () => {
 
   it('mTLS keeps working unchanged next to OAuth (a certificate decides even when a token is sent)', async () => {
     const f = tlsFetch({ caPem: kit.ca.certPem, client: bot });
-    closers.push(f.close);
+    rig.defer(f.close);
     const { client, transport } = await connect(f.fetch, 'legacy');
     assert.ok(mcp.sessions().some((s) => s.id === transport.sessionId && s.identity === 'claims-bot'));
     assert.equal(text(await client.callTool({ name: 'fixture.echo', arguments: { text: 'mtls' } })), 'mtls');
@@ -340,110 +235,5 @@ describe('bearer tokens', () => {
     const body = (await res.json()) as { identity: { name: string; authenticatedBy: string } };
     assert.equal(body.identity.authenticatedBy, 'mtls');
     assert.equal(body.identity.name, 'claims-bot');
-  });
-});
-
-describe('DPoP-bound tokens (RFC 9449)', () => {
-  it('a bound token works with a fresh proof per request (SDK client through a custom fetch)', async () => {
-    const agentKey = await makeKey('ES256', 'agent');
-    const jkt = await calculateJwkThumbprint(await exportJWK(agentKey.publicKey), 'sha256');
-    const token = await ids.token({ sub: 'dpop-bot', cnf: { jkt } });
-    for (const mode of ['auto', 'legacy'] as const) {
-      const { client } = await connect(dpopFetch(anonymousFetch(), agentKey, token), mode);
-      assert.equal(
-        text(await client.callTool({ name: 'fixture.echo', arguments: { text: 'bound' } })),
-        'bound',
-      );
-    }
-    const res = await dpopFetch(anonymousFetch(), agentKey, token)(probeUrl);
-    const body = (await res.json()) as { identity: { dpopJkt: string } };
-    assert.equal(body.identity.dpopJkt, jkt);
-  });
-
-  it('a replayed proof, a missing proof, another key and the Bearer scheme are all refused', async () => {
-    const agentKey = await makeKey('ES256', 'agent-2');
-    const thief = await makeKey('ES256', 'thief');
-    const jkt = await calculateJwkThumbprint(await exportJWK(agentKey.publicKey), 'sha256');
-    const token = await ids.token({ sub: 'dpop-bot', cnf: { jkt } });
-    const fetch = anonymousFetch();
-    const proof = await dpopProof(agentKey, 'POST', url.href, token);
-    const first = await rawPost(fetch, { authorization: `DPoP ${token}`, dpop: proof });
-    assert.equal(first.status, 200, first.text);
-    const replay = await rawPost(fetch, { authorization: `DPoP ${token}`, dpop: proof });
-    assert.equal(replay.status, 401);
-    assert.equal(replay.airlock, 'AIRLOCK_DPOP_REPLAY');
-    assert.match(replay.challenge, /DPoP error="invalid_dpop_proof", error_description="[^"]*replay/);
-    assert.ok(replay.challenge.startsWith(`Bearer scope="mcp", resource_metadata="${METADATA_URL}"`));
-
-    const noProof = await rawPost(fetch, { authorization: `DPoP ${token}` });
-    assert.equal(noProof.status, 401);
-    assert.equal(noProof.airlock, 'AIRLOCK_DPOP_INVALID');
-    const stolen = await rawPost(fetch, {
-      authorization: `DPoP ${token}`,
-      dpop: await dpopProof(thief, 'POST', url.href, token),
-    });
-    assert.equal(stolen.status, 401);
-    assert.equal(stolen.airlock, 'AIRLOCK_DPOP_JKT');
-    const asBearer = await rawPost(fetch, { authorization: `Bearer ${token}` });
-    assert.equal(asBearer.status, 401);
-    assert.equal(asBearer.airlock, 'AIRLOCK_DPOP_INVALID');
-    const wrongUrl = await rawPost(fetch, {
-      authorization: `DPoP ${token}`,
-      dpop: await dpopProof(agentKey, 'POST', `https://${TENANT_HOST}:${url.port}/other`, token),
-    });
-    assert.equal(wrongUrl.status, 401);
-    assert.equal(wrongUrl.airlock, 'AIRLOCK_DPOP_HTU');
-  });
-
-  it('with dpop.required, an unbound token is refused and only the DPoP challenge is offered', async () => {
-    const strict = new AgentEndpoint({
-      tls: { keyPem: kit.server.keyPem, certPem: kit.server.certPem, caPem: kit.ca.certPem },
-      identities: kit.store.identities,
-      handler: (_req, res) => {
-        res.end('ok');
-      },
-      oauth: {
-        verifier: createJwtVerifier({ issuer: ids.idp.issuer, audience: RESOURCE, jwksUri: ids.idp.jwksUri }),
-        resource: RESOURCE,
-        authorizationServers: [ids.idp.issuer],
-        dpop: { verifier: ids.dpop, required: true },
-      },
-    });
-    try {
-      const port = (await strict.listen(0, '127.0.0.1')).port;
-      const target = new URL(`https://${TENANT_HOST}:${port}/mcp`);
-      const r = await rawPost(anonymousFetch(), { authorization: `Bearer ${await ids.token()}` }, target);
-      assert.equal(r.status, 401);
-      assert.equal(r.airlock, 'AIRLOCK_DPOP_JKT');
-      assert.match(r.challenge, /^DPoP error="invalid_token"/);
-      assert.doesNotMatch(r.challenge, /Bearer/);
-      const meta = await anonymousFetch()(
-        `https://${TENANT_HOST}:${port}/.well-known/oauth-protected-resource/mcp`,
-      );
-      assert.equal(
-        ((await meta.json()) as { dpop_bound_access_tokens_required: boolean })
-          .dpop_bound_access_tokens_required,
-        true,
-      );
-    } finally {
-      await strict.close();
-    }
-  });
-
-  it('refuses a configuration whose verifier audience is not the resource', () => {
-    assert.throws(
-      () =>
-        new AgentEndpoint({
-          tls: { keyPem: kit.server.keyPem, certPem: kit.server.certPem, caPem: kit.ca.certPem },
-          identities: kit.store.identities,
-          handler: () => {},
-          oauth: {
-            verifier: ids.verifier,
-            resource: 'https://other.localhost/mcp',
-            authorizationServers: [ids.idp.issuer],
-          },
-        }),
-      (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'AIRLOCK_TOKEN_CONFIG',
-    );
   });
 });

@@ -7,70 +7,41 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
-import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
-import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
-import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
-import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
-import {
-  createTenantKit,
-  TENANT_HOST,
-  type TenantKit,
-  type TestFetch,
-  tlsFetch,
-} from '../fixtures/tenant-tls-kit.js';
+import type { TestFetch } from '../fixtures/tenant-tls-kit.js';
 import { type RecordingUpstream, startRecordingUpstream } from '../identity/upstream-token-recorder.js';
-import { dpopFetch, type IdpKit, makeKey, RESOURCE, startIdp, withHeaders } from './agent-token-kit.js';
+import { type AgentEndpointRig, startAgentEndpointRig } from './agent-endpoint-rig.js';
+import { dpopFetch, type IdpKit, makeKey, RESOURCE, withHeaders } from './agent-token-kit.js';
 
-let kit: TenantKit;
+let rig: AgentEndpointRig;
 let ids: IdpKit;
 let upstream: RecordingUpstream;
-let catalog: UpstreamCatalog;
-let mcp: AgentMcpEndpoint;
-let endpoint: AgentEndpoint;
-let url: URL;
-const closers: (() => Promise<unknown>)[] = [];
 
-function anonymousFetch(): TestFetch {
-  const f = tlsFetch({ caPem: kit.ca.certPem });
-  closers.push(f.close);
-  return f.fetch;
-}
+const anonymousFetch = (): TestFetch => rig.anonymousFetch();
 
 before(async () => {
-  kit = await createTenantKit();
-  ids = await startIdp();
-  upstream = await startRecordingUpstream();
-  catalog = UpstreamCatalog.fromConfig([
-    { name: 'recorder', kind: 'http', url: upstream.url, headers: { 'x-upstream-key': 'static-key' } },
-  ]);
-  await catalog.start();
-  mcp = new AgentMcpEndpoint({ catalog, stages: [authenticate({ identities: kit.store.identities })] });
-  endpoint = new AgentEndpoint({
-    tls: { keyPem: kit.server.keyPem, certPem: kit.server.certPem, caPem: kit.ca.certPem },
-    identities: kit.store.identities,
-    handler: mcp.nodeHandler,
-    oauth: {
-      verifier: ids.verifier,
-      resource: RESOURCE,
-      authorizationServers: [ids.idp.issuer],
-      dpop: { verifier: ids.dpop },
+  rig = await startAgentEndpointRig({
+    upstreams: async ({ defer }) => {
+      upstream = await startRecordingUpstream();
+      defer(() => upstream.close());
+      return [
+        { name: 'recorder', kind: 'http', url: upstream.url, headers: { 'x-upstream-key': 'static-key' } },
+      ];
     },
-    endUser: { verifier: ids.verifier },
+    endpoint: ({ ids }) => ({
+      oauth: {
+        verifier: ids.verifier,
+        resource: RESOURCE,
+        authorizationServers: [ids.idp.issuer],
+        dpop: { verifier: ids.dpop },
+      },
+      endUser: { verifier: ids.verifier },
+    }),
   });
-  url = new URL(`https://${TENANT_HOST}:${(await endpoint.listen(0, '127.0.0.1')).port}/mcp`);
+  ({ ids } = rig);
 });
 
-after(async () => {
-  for (const close of closers.reverse()) await close().catch(() => {});
-  await endpoint.close();
-  await mcp.close();
-  await catalog.close();
-  await upstream.close();
-  await ids.close();
-  await kit.close();
-});
+after(() => rig.close());
 
 describe('agent credentials are never forwarded to an upstream', () => {
   it('bearer, DPoP and end-user tokens stay at the TLS termination (both eras)', async () => {
@@ -98,9 +69,7 @@ describe('agent credentials are never forwarded to an upstream', () => {
     const before = upstream.requests.length;
     for (const fetch of agents) {
       for (const mode of ['auto', 'legacy'] as const) {
-        const client = new Client({ name: `agent-${mode}`, version: '1' }, { versionNegotiation: { mode } });
-        await client.connect(new StreamableHTTPClientTransport(url, { fetch }));
-        closers.push(() => client.close());
+        const { client } = await rig.connectClient(fetch, mode);
         const result = await client.callTool({ name: 'recorder.whoami', arguments: {} });
         assert.deepEqual(result.content, [{ type: 'text', text: 'called whoami' }]);
       }

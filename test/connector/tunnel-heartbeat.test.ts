@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { dialTunnel } from '../../src/connector/tunnel-client.js';
 import { tlsAlert } from '../../src/net/client-hello.js';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
+import { dialTunnel } from '../../src/tunnel/tunnel-client.js';
 import { captureClientHello } from '../relay/capture-client-hello.js';
 import {
   enroll,
   rawExchange,
   startEchoEndpoint,
   startRelayFixture,
+  tunnelDialOptions,
   waitFor,
 } from '../relay/relay-fixture.js';
 import { startTcpForwarder } from '../relay/tcp-forwarder.js';
@@ -21,15 +22,10 @@ test('relay heartbeat: a half-open tunnel is removed within interval + timeout',
   const downs: { reason: string }[] = [];
   fx.relay.events.on('tunnel-down', (e: { reason: string }) => downs.push(e));
   const tunnel = await dialTunnel({
-    relayUrl: fx.tlsUrl,
+    ...tunnelDialOptions(fx, credential, echo),
     connectTo: { host: '127.0.0.1', port: forwarder.port },
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
-    proxy: false,
     heartbeatIntervalMs: 60_000, // the connector side does not notice in this test
     heartbeatTimeoutMs: 60_000,
-    onStream: echo.onStream,
   });
   try {
     await waitFor(() => fx.relay.tunnels().length === 1, 2000, 'registered');
@@ -59,15 +55,10 @@ test('connector heartbeat: a half-open tunnel ends with a retryable heartbeat er
   const credential = await enroll(fx);
   const echo = await startEchoEndpoint();
   const tunnel = await dialTunnel({
-    relayUrl: fx.tlsUrl,
+    ...tunnelDialOptions(fx, credential, echo),
     connectTo: { host: '127.0.0.1', port: forwarder.port },
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
-    proxy: false,
     heartbeatIntervalMs: 100,
     heartbeatTimeoutMs: 300,
-    onStream: echo.onStream,
   });
   try {
     forwarder.freeze();

@@ -3,8 +3,8 @@ import http from 'node:http';
 import net from 'node:net';
 import { test } from 'node:test';
 import { createProxy } from 'proxy';
-import { bypassesProxy, openProxyTunnel, resolveProxy } from '../../src/connector/proxy-connect.js';
 import { TunnelError } from '../../src/errors/airlock-error.js';
+import { bypassesProxy, openProxyTunnel, resolveProxy } from '../../src/tunnel/proxy-connect.js';
 
 test('HTTPS_PROXY / https_proxy are used unless NO_PROXY matches; explicit option wins', () => {
   const env = {

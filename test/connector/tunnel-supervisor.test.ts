@@ -13,6 +13,7 @@ import {
   roundTrip,
   startEchoEndpoint,
   startRelayFixture,
+  tunnelDialOptions,
   waitFor,
 } from '../relay/relay-fixture.js';
 import { startTcpForwarder } from '../relay/tcp-forwarder.js';
@@ -25,15 +26,10 @@ for (const transport of ['tls', 'websocket'] as const) {
     const credential = await enroll(fx);
     const echo = await startEchoEndpoint();
     const supervisor = new TunnelSupervisor({
+      ...tunnelDialOptions(fx, credential, echo),
       relayUrl: transport === 'tls' ? fx.tlsUrl : fx.wssUrl,
-      connectTo: fx.connectTo,
-      relayCaPem: fx.relay.caPem,
-      credential,
-      connectorId: credential.connectorId,
       tunnels: 2,
-      proxy: false,
       backoff: fastBackoff,
-      onStream: echo.onStream,
     });
     const states: string[] = [];
     supervisor.on('status', (s: SupervisorStatus) => states.push(s.state));
@@ -82,15 +78,9 @@ test('relay killed and restarted on the same port: the supervisor reconnects wit
   const credential = await enroll(fx);
   const echo = await startEchoEndpoint();
   const supervisor = new TunnelSupervisor({
-    relayUrl: fx.tlsUrl,
-    connectTo: fx.connectTo,
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
+    ...tunnelDialOptions(fx, credential, echo),
     tunnels: 2,
-    proxy: false,
     backoff: { initialMs: 50, maxMs: 500 },
-    onStream: echo.onStream,
   });
   try {
     supervisor.start();
@@ -124,15 +114,9 @@ test('a revoked connector: the slot stops with a permanent error instead of retr
   const echo = await startEchoEndpoint();
   let attempts = 0;
   const supervisor = new TunnelSupervisor({
-    relayUrl: fx.tlsUrl,
-    connectTo: fx.connectTo,
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
+    ...tunnelDialOptions(fx, credential, echo),
     tunnels: 1,
-    proxy: false,
     backoff: fastBackoff,
-    onStream: echo.onStream,
   });
   supervisor.on('status', (s: SupervisorStatus) => {
     if (s.tunnels[0]?.state === 'connecting') attempts++;
@@ -166,15 +150,9 @@ test('stop() drains: no new agent streams, in-flight ones finish, then the tunne
   const credential = await enroll(fx);
   const echo = await startEchoEndpoint();
   const supervisor = new TunnelSupervisor({
-    relayUrl: fx.tlsUrl,
-    connectTo: fx.connectTo,
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
+    ...tunnelDialOptions(fx, credential, echo),
     tunnels: 1,
-    proxy: false,
     backoff: fastBackoff,
-    onStream: echo.onStream,
   });
   try {
     supervisor.start();
@@ -217,17 +195,12 @@ test('a stale (half-open) tunnel is replaced at once when the connector reconnec
   const downs: { reason: string }[] = [];
   fx.relay.events.on('tunnel-down', (e: { reason: string }) => downs.push(e));
   const supervisor = new TunnelSupervisor({
-    relayUrl: fx.tlsUrl,
+    ...tunnelDialOptions(fx, credential, echo),
     connectTo: { host: '127.0.0.1', port: forwarder.port },
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
     tunnels: 1,
-    proxy: false,
     heartbeatIntervalMs: 100,
     heartbeatTimeoutMs: 300,
     backoff: fastBackoff,
-    onStream: echo.onStream,
   });
   try {
     supervisor.start();
@@ -271,16 +244,10 @@ test('backoff runs on the injected clock and randomness', async () => {
   };
   const failed: { slot: number; code: string }[] = [];
   const supervisor = new TunnelSupervisor({
-    relayUrl: fx.tlsUrl,
-    connectTo: fx.connectTo,
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
+    ...tunnelDialOptions(fx, credential, echo),
     tunnels: 1,
-    proxy: false,
     clock,
     backoff: { initialMs: 1000, maxMs: 8000, random: () => 0.5 },
-    onStream: echo.onStream,
   });
   supervisor.on('tunnel-failed', (e: { slot: number; code: string }) => failed.push(e));
   try {

@@ -128,7 +128,7 @@ async function startAgentSide(opts: HarnessOptions, gov: Governance, closers: Cl
   const { store, watcher, ledger } = gov;
   const catalog = UpstreamCatalog.fromConfig(
     [{ name: 'fixture', kind: 'stdio', command: process.execPath, args: [FIXTURE] }],
-    { upstream: { backoff: { initialDelayMs: 50, maxDelayMs: 500 } } },
+    { upstream: { backoff: { initialMs: 50, maxMs: 500 } } },
   );
   closers.push(() => catalog.close());
   await catalog.start();

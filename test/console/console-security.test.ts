@@ -9,8 +9,8 @@ import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../src/identity/pki.js';
+import { pendingApprovalId } from '../approvals/approval-request.js';
 import { TENANT_HOST } from '../fixtures/tenant-tls-kit.js';
 import { type Harness, startHarness } from './console-harness.js';
 
@@ -89,23 +89,8 @@ async function login(name: string, password: string): Promise<Session> {
   return { cookie, csrf };
 }
 
-async function pendingApproval(args: Record<string, unknown>, identity = 'claims-bot'): Promise<string> {
-  const outcome = await h.queue.request({
-    identity: {
-      name: identity,
-      spiffeId: `spiffe://${TENANT_HOST}/agent/${identity}`,
-      certSerial: '01',
-      authenticatedBy: 'mtls',
-    },
-    tool: 'fixture.echo',
-    arguments: args,
-    argsHash: sha256Canonical(args),
-    sessionId: undefined,
-    signal: new AbortController().signal,
-    sendProgress: async () => {},
-  });
-  assert.equal(outcome.decision, 'pending');
-  return outcome.approvalId;
+function pendingApproval(args: Record<string, unknown>, identity = 'claims-bot'): Promise<string> {
+  return pendingApprovalId(h.queue, args, { identity, host: TENANT_HOST, tool: 'fixture.echo' });
 }
 
 before(async () => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { connectToTenant } from '../../src/agent/index.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
+import { sha256Canonical } from '../../src/json/canonical-hash.js';
 import { everythingUpstream, type Stack, startStack } from './airlock-stack.js';
 import { runCliResult, storedEntries } from './audit-cli.js';
 

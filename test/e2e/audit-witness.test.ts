@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { connectToTenant } from '../../src/agent/index.js';
 import { auditKeyId, auditPublicKeyFromPem } from '../../src/audit/audit-key.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
+import { sha256Canonical } from '../../src/json/canonical-hash.js';
 import { everythingUpstream, type Stack, startStack } from './airlock-stack.js';
 import { exportedEntries, runCliResult, setAuditConfig, storedEntries } from './audit-cli.js';
 
@@ -112,16 +112,9 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
 
   // An export verifies offline, with nothing but the file and the pinned public key.
   const exportFile = join(stack.dir, 'acme-trail.jsonl');
-  const exported = await runCliResult([
-    'audit',
-    'export',
-    '--config',
-    acme.configFile,
-    '--format',
-    'jsonl',
-    '--out',
-    exportFile,
-  ]);
+  const exportTrail = (format: string, out: string) =>
+    runCliResult(['audit', 'export', '--config', acme.configFile, '--format', format, '--out', out]);
+  const exported = await exportTrail('jsonl', exportFile);
   assert.equal(exported.code, 0, exported.stderr);
   const storedNow = await storedEntries(acme.connector.store.audit);
   assert.deepEqual(
@@ -140,16 +133,7 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   ]);
   assert.equal(offline.code, 0, offline.stdout + offline.stderr);
   const ocsfFile = join(stack.dir, 'acme-trail.ocsf.jsonl');
-  const ocsf = await runCliResult([
-    'audit',
-    'export',
-    '--config',
-    acme.configFile,
-    '--format',
-    'ocsf',
-    '--out',
-    ocsfFile,
-  ]);
+  const ocsf = await exportTrail('ocsf', ocsfFile);
   assert.equal(ocsf.code, 0, ocsf.stderr);
 
   // Stop the connector (its final checkpoint is witnessed too), then cut off its last 4 entries

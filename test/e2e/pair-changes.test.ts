@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
+import type { MemberRecord } from '../../src/store/store.js';
 import { runCli } from './cli-process.js';
 import { type PairStack, refusalOf, startPair, textOf, within } from './pair-stack.js';
 
@@ -61,13 +62,31 @@ test('B joined from the bundle serves the tenant, and the relay spreads agents o
   assert.equal(textOf(await echo(onB, 'hello B')), 'Echo: hello B');
 
   const listed = JSON.parse(await runCli(['connector', 'list', '-c', pair.config.B, '--json'])) as {
-    connectors: Array<{ state: string; bound: boolean }>;
+    connectors: Array<{ id: string; state: string; bound: boolean }>;
+    members: MemberRecord[] & Array<{ stale: boolean }>;
   };
   assert.deepEqual(
     listed.connectors.map((c) => c.state),
     ['online', 'online'],
   );
   assert.ok(listed.connectors.every((c) => c.bound));
+  // Every member as it reports itself in the shared store (heartbeats every 5 s): version, tunnels,
+  // upstreams, readiness, one audit signer.
+  type Listed = typeof listed;
+  const members = await within(15_000, 'both members report tunnels up', async () => {
+    const now = JSON.parse(await runCli(['connector', 'list', '-c', pair.config.A, '--json'])) as Listed;
+    return now.members.length === 2 && now.members.every((m) => m.tunnels.up >= 1 && m.ready)
+      ? now.members
+      : undefined;
+  });
+  assert.deepEqual(members.map((m) => m.id).sort(), listed.connectors.map((c) => c.id).sort());
+  for (const m of members) {
+    assert.match(m.version, /^\d+\.\d+\.\d+/);
+    assert.equal(m.stale, false);
+    assert.ok(m.tunnels.up >= 1 && m.tunnels.wanted === 2, JSON.stringify(m.tunnels));
+    assert.deepEqual(m.upstreams, [{ name: 'everything', up: true }]);
+  }
+  assert.equal(members.filter((m) => m.auditSigner).length, 1, 'one member signs checkpoints');
 
   const calls = async (m: 'A' | 'B') => pair.metric(m, 'airlock_connector_requests_total', 'tools/call');
   const before = { A: await calls('A'), B: await calls('B') };

@@ -17,6 +17,8 @@ import { type Running, runCli, startCli } from './cli-process.js';
 export const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const PASSPHRASE = 'pair test passphrase, long enough';
 export type Member = 'A' | 'B';
+/** How long a member's `connector run` may take to print its ready line. */
+const MEMBER_START_TIMEOUT_MS = 180_000;
 
 export interface PairStack {
   dir: string;
@@ -68,7 +70,8 @@ interface PairState {
 
 /** Starts a member and waits until its tunnels are up at the relay. */
 async function startMember(state: PairState, m: Member): Promise<Running> {
-  const running = await startCli(['connector', 'run', '-c', state.config[m]]);
+  // A shared, busy test machine can take far longer than usual to start a connector process.
+  const running = await startCli(['connector', 'run', '-c', state.config[m]], MEMBER_START_TIMEOUT_MS);
   state.members[m] = running;
   const adminUrl = running.ready.adminUrl as string;
   await within(15_000, `${m}'s tunnels are up`, async () => {

@@ -21,7 +21,6 @@ import {
   approvalTokenHeaders,
 } from '../../src/approvals/approval-token.js';
 import { APPROVAL_META_KEY } from '../../src/approvals/approval-token-verify.js';
-import { sha256Canonical } from '../../src/audit/canonical-json.js';
 import type { ApprovalHook, ApprovalOutcome, ApprovalRequest } from '../../src/gateway/approval-hook.js';
 import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
 import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
@@ -34,6 +33,7 @@ import {
   loadOrCreateUpstreamTokenKey,
   UpstreamTokenMinter,
 } from '../../src/identity/upstream-token-minter.js';
+import { sha256Canonical } from '../../src/json/canonical-hash.js';
 import { type GatewayHarness, resultText, startGateway } from './gateway-harness.js';
 
 const ERP = fileURLToPath(new URL('../../samples/erp/server.js', import.meta.url));

@@ -6,18 +6,14 @@
  * (cosmetic, compatible, breaking).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { type Client, ProtocolError } from '@modelcontextprotocol/client';
 import { eventually, type GatewayHarness, resultText, startGateway } from './gateway-harness.js';
+import { toolsCli as cli } from './tools-command-process.js';
 
 const DRIFT_FIXTURE = new URL('./drift-fixture-server.js', import.meta.url).pathname;
-const TOOLS_COMMAND = new URL('../../src/cli/tools-command.js', import.meta.url).href;
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const run = promisify(execFile);
 
 const POLICY = `
 catalog: { mode: tofu }
@@ -119,22 +115,3 @@ describe('drift classification and tofu review', () => {
     assert.ok((await names()).includes('drift.search'));
   });
 });
-
-/** Runs `airlock tools …` (the command module, in a child process) and returns what it printed. */
-async function cli(args: string[]): Promise<string> {
-  const script = `
-    import { Command } from 'commander';
-    import { register } from ${JSON.stringify(TOOLS_COMMAND)};
-    const program = new Command();
-    register(program);
-    await program.parseAsync(process.argv);
-  `;
-  const { stdout, stderr } = await run(
-    process.execPath,
-    ['--input-type=module', '-e', script, 'airlock', ...args],
-    {
-      cwd: ROOT,
-    },
-  );
-  return stdout + stderr;
-}

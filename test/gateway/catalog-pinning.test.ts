@@ -5,11 +5,9 @@
  * also when the switch is flipped by `airlock tools disable` (another store connection).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { type Client, ProtocolError } from '@modelcontextprotocol/client';
 import { openStore } from '../../src/store/open-store.js';
 import {
@@ -19,6 +17,7 @@ import {
   resultText,
   startGateway,
 } from './gateway-harness.js';
+import { toolsCli as cli } from './tools-command-process.js';
 
 const POLICY = `
 version: 1
@@ -35,10 +34,6 @@ tools:
 limits:
   rate: { perSecond: 1000, burst: 1000 }
 `;
-
-const TOOLS_COMMAND = new URL('../../src/cli/tools-command.js', import.meta.url).href;
-const ROOT = new URL('../../../', import.meta.url).pathname;
-const run = promisify(execFile);
 
 let gateway: GatewayHarness;
 
@@ -239,22 +234,3 @@ describe('kill switch', () => {
     }
   });
 });
-
-/** Runs `airlock tools …` (the command module, in a child process) and returns what it printed. */
-async function cli(args: string[]): Promise<string> {
-  const script = `
-    import { Command } from 'commander';
-    import { register } from ${JSON.stringify(TOOLS_COMMAND)};
-    const program = new Command();
-    register(program);
-    await program.parseAsync(process.argv);
-  `;
-  const { stdout, stderr } = await run(
-    process.execPath,
-    ['--input-type=module', '-e', script, 'airlock', ...args],
-    {
-      cwd: ROOT,
-    },
-  );
-  return stdout + stderr;
-}

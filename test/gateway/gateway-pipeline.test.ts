@@ -16,25 +16,14 @@ import { authenticate, JSONRPC_UNAUTHENTICATED } from '../../src/gateway/stages/
 import { toProtocolError } from '../../src/mcp/protocol-error-mapping.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { requestContext } from './request-context.js';
 
 function context(
   identity: GatewayIdentity | undefined,
   method = 'tools/call',
   params: Record<string, unknown> = {},
 ): GatewayContext {
-  return {
-    identity,
-    era: 'modern',
-    sessionId: undefined,
-    method,
-    params,
-    requestId: 1,
-    signal: new AbortController().signal,
-    progressToken: undefined,
-    sendProgress: async () => {},
-    decisions: [],
-    startedAt: Date.now(),
-  };
+  return requestContext(method, params, { identity });
 }
 
 const bot: GatewayIdentity = {

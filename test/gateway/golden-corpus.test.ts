@@ -173,7 +173,7 @@ for (const era of ['modern', 'legacy'] as const satisfies readonly Era[]) {
 
 describe('approval binding', () => {
   it('the approval hook receives the identity, the tool and the SHA-256 of the canonical validated arguments', async () => {
-    const { sha256Canonical } = await import('../../src/catalog/canonical-hash.js');
+    const { sha256Canonical } = await import('../../src/json/canonical-hash.js');
     const request = gateway.approvals.requests.find((r) => r.arguments.to === 'alice');
     assert.ok(request, 'the hook was asked');
     assert.equal(request.identity.name, 'claims-bot');

@@ -16,32 +16,16 @@ import { tier } from '../../src/gateway/stages/tier-stage.js';
 import { validate } from '../../src/gateway/stages/validate-stage.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';
 import { openStore } from '../../src/store/open-store.js';
+import { CLAIMS_BOT, requestContext } from './request-context.js';
 
-const bot: GatewayIdentity = {
-  name: 'claims-bot',
-  spiffeId: 'spiffe://acme.localhost/agent/claims-bot',
-  certSerial: '0a',
-  authenticatedBy: 'mtls',
-};
+const bot = CLAIMS_BOT;
 
 function ctx(
   method: string,
   params: Record<string, unknown>,
   identity: GatewayIdentity | null = bot,
 ): GatewayContext {
-  return {
-    identity: identity ?? undefined,
-    era: 'modern',
-    sessionId: undefined,
-    method,
-    params,
-    requestId: 1,
-    signal: new AbortController().signal,
-    progressToken: undefined,
-    sendProgress: async () => {},
-    decisions: [],
-    startedAt: Date.now(),
-  };
+  return requestContext(method, params, { identity: identity ?? undefined });
 }
 
 const engineOf = (yaml: string) => parsePolicy(yaml, 'inline.yaml').engine;

@@ -10,6 +10,7 @@ import { compose } from '../../src/gateway/compose.js';
 import type { GatewayContext, Handler } from '../../src/gateway/gateway-context.js';
 import { tier } from '../../src/gateway/stages/tier-stage.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';
+import { requestContext } from './request-context.js';
 
 const engine = parsePolicy(
   `tools:
@@ -34,19 +35,13 @@ class Hook implements ApprovalHook {
 }
 
 function ctx(amount: number): GatewayContext {
-  return {
-    identity: { name: 'bot', spiffeId: 'spiffe://t/agent/bot', certSerial: '01', authenticatedBy: 'mtls' },
-    era: 'modern',
-    sessionId: undefined,
-    method: 'tools/call',
-    params: { name: 'erp.refund', arguments: { amount } },
-    requestId: 1,
-    signal: new AbortController().signal,
-    progressToken: undefined,
-    sendProgress: async () => {},
-    decisions: [],
-    startedAt: Date.now(),
-  };
+  const identity = {
+    name: 'bot',
+    spiffeId: 'spiffe://t/agent/bot',
+    certSerial: '01',
+    authenticatedBy: 'mtls',
+  } as const;
+  return requestContext('tools/call', { name: 'erp.refund', arguments: { amount } }, { identity });
 }
 
 const ran: Handler = async () => ({ content: [{ type: 'text', text: 'refunded' }] });

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { ProtocolError } from '@modelcontextprotocol/server';
-import { pino } from 'pino';
 import { WireError } from '../../src/errors/wire-error.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import type { UpstreamConfig } from '../../src/mcp/upstream-config.js';
+import { captureLogger } from '../fixtures/log-capture.js';
 
 const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
 
@@ -29,18 +28,6 @@ const UPSTREAMS: UpstreamConfig[] = [
     protocol: 'legacy',
   },
 ];
-
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
 
 describe('UpstreamCatalog with colliding upstreams (separator "_")', () => {
   let catalog: UpstreamCatalog;

@@ -7,39 +7,19 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { pino } from 'pino';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
+import { captureLogger } from '../fixtures/log-capture.js';
+import { until } from '../fixtures/wait-until.js';
 
 const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
-
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('upstream log hygiene', () => {
   it('stderr at debug; no "went down" nor restart for a child lost after shutdown began', async () => {
     const { logger, lines } = captureLogger();
     const catalog = UpstreamCatalog.fromConfig(
       [{ name: 'fx', kind: 'stdio', command: process.execPath, args: [FIXTURE], protocol: 'legacy' }],
-      { logger, upstream: { backoff: { initialDelayMs: 10, random: () => 0 } } },
+      { logger, upstream: { backoff: { initialMs: 10, random: () => 0 } } },
     );
     try {
       await catalog.start();
@@ -74,7 +54,7 @@ describe('upstream log hygiene', () => {
     const { logger, lines } = captureLogger();
     const catalog = UpstreamCatalog.fromConfig(
       [{ name: 'fx', kind: 'stdio', command: process.execPath, args: [FIXTURE], protocol: 'legacy' }],
-      { logger, upstream: { backoff: { initialDelayMs: 10, random: () => 0 } } },
+      { logger, upstream: { backoff: { initialMs: 10, random: () => 0 } } },
     );
     try {
       await catalog.start();

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { createMcpHandler, Server, type Tool } from '@modelcontextprotocol/server';
-import { pino } from 'pino';
 import { WireError } from '../../src/errors/wire-error.js';
-import { backoffDelay, type Clock } from '../../src/mcp/restart-backoff.js';
 import { Upstream } from '../../src/mcp/upstream.js';
 import { upstreamListSchema } from '../../src/mcp/upstream-config.js';
+import { DEFAULT_RESTART_BACKOFF } from '../../src/mcp/upstream-types.js';
+import { Backoff } from '../../src/supervision/backoff.js';
+import type { Clock } from '../../src/supervision/clock.js';
+import { captureLogger } from '../fixtures/log-capture.js';
+import { until } from '../fixtures/wait-until.js';
 
 const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
 
@@ -35,36 +37,24 @@ class FakeClock implements Clock {
   }
 }
 
-function captureLogger() {
-  const lines: Record<string, unknown>[] = [];
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      for (const line of String(chunk).split('\n').filter(Boolean))
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      cb();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, sink), lines };
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 describe('restart backoff', () => {
   it('doubles from the initial delay up to the cap, with jitter in [d/2, d]', () => {
+    // The upstream's restart pacing: the supervision Backoff with equal jitter and the upstream defaults.
+    const delays = (
+      random: () => number,
+      attempts: number,
+      o: { initialMs?: number; maxMs?: number } = {},
+    ) => {
+      const b = new Backoff({ ...DEFAULT_RESTART_BACKOFF, ...o, random });
+      return Array.from({ length: attempts }, () => b.nextDelay());
+    };
     const low = () => 0;
     const high = () => 0.999999;
-    assert.equal(backoffDelay(0, { random: low }), 125);
-    assert.equal(backoffDelay(0, { random: high }), 250);
-    assert.equal(backoffDelay(3, { random: low }), 1000);
-    assert.equal(backoffDelay(50, { random: high }), 30_000);
-    assert.equal(backoffDelay(50, { random: low }), 15_000);
-    assert.equal(backoffDelay(2, { initialDelayMs: 10, maxDelayMs: 25, random: high }), 25);
+    assert.deepEqual(delays(low, 4), [125, 250, 500, 1000]);
+    assert.equal(delays(high, 1)[0], 250);
+    assert.equal(delays(high, 50).at(-1), 30_000);
+    assert.equal(delays(low, 50).at(-1), 15_000);
+    assert.equal(delays(high, 3, { initialMs: 10, maxMs: 25 }).at(-1), 25);
   });
 });
 
@@ -211,7 +201,7 @@ describe('http upstream', () => {
         url: `http://127.0.0.1:${port}/mcp`,
         headers: { 'x-upstream-key': 'k-123' },
       },
-      { backoff: { initialDelayMs: 20, maxDelayMs: 100 } },
+      { backoff: { initialMs: 20, maxMs: 100 } },
     );
     try {
       await upstream.start();

@@ -9,7 +9,7 @@ import { openErpDatabase } from '../../samples/erp/database.js';
 import { generateSeedData, type SeedCustomer } from '../../samples/erp/seed-data.js';
 import { JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS, WireError } from '../../src/errors/wire-error.js';
 import { compose } from '../../src/gateway/compose.js';
-import type { GatewayContext, Handler } from '../../src/gateway/gateway-context.js';
+import type { Handler } from '../../src/gateway/gateway-context.js';
 import { piiStage } from '../../src/gateway/stages/pii-stage.js';
 import { PII_ERROR_CODES } from '../../src/pii/pii-errors.js';
 import type { PiiPolicy } from '../../src/pii/pii-policy.js';
@@ -17,30 +17,12 @@ import { PiiVault } from '../../src/pii/pii-vault.js';
 import { deriveTenantPiiKeys } from '../../src/pii/tenant-pii-keys.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { requestContext } from '../gateway/request-context.js';
 
 const TOKEN = /^\[\[[A-Z]+:[0-9a-f]{8,}\]\]$/;
 const seed = generateSeedData();
 
-function context(method: string, params: Record<string, unknown>): GatewayContext {
-  return {
-    identity: {
-      name: 'claims-bot',
-      spiffeId: 'spiffe://acme.localhost/agent/claims-bot',
-      certSerial: '0a',
-      authenticatedBy: 'mtls',
-    },
-    era: 'modern',
-    sessionId: undefined,
-    method,
-    params,
-    requestId: 1,
-    signal: new AbortController().signal,
-    progressToken: undefined,
-    sendProgress: async () => {},
-    decisions: [],
-    startedAt: Date.now(),
-  };
-}
+const context = (method: string, params: Record<string, unknown>) => requestContext(method, params);
 
 /** Same keys, same value types, all the way down: redaction never changes the shape. */
 function assertSameShape(before: unknown, after: unknown, path = '$'): void {

@@ -142,3 +142,51 @@ test('an unreachable presence store is a clear, retryable error', async () => {
       err.code === 'AIRLOCK_CLUSTER_PRESENCE_UNAVAILABLE' && err.retryable === true,
   );
 });
+
+test('a node whose record expired while it still ran (a late heartbeat) is routed to again at once', async () => {
+  const late = await RedisPresence.connect({
+    url: REDIS_URL,
+    self: node('late'),
+    prefix,
+    ttlMs: 300,
+    routeCacheMs: 0,
+  });
+  opened.push(late);
+  const reader = await presence('reader');
+  await late.heartbeat(() => ['wayne']);
+  // The heartbeat comes too late: the record expires and the reader drops the member.
+  const deadline = Date.now() + 10_000;
+  while ((await reader.nodesFor('wayne')).length > 0) {
+    assert.ok(Date.now() < deadline, 'the expired record was still routed to');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const redis = new Redis(REDIS_URL);
+  try {
+    assert.deepEqual(await redis.smembers(`${prefix}tenant:wayne`), [], 'the reader removed the member');
+    // The late heartbeat: nothing changed on the node, yet it must be routable again right away
+    // (not only at the next full resync).
+    await late.heartbeat(() => ['wayne']);
+    assert.deepEqual(
+      (await reader.nodesFor('wayne')).map((n) => n.id),
+      ['late'],
+    );
+  } finally {
+    redis.disconnect();
+  }
+});
+
+test('a reader never removes a member whose record is alive, and a clean leave removes it', async () => {
+  const live = await presence('live');
+  const reader = await presence('reader-2');
+  await live.heartbeat(() => ['oscorp']);
+  const redis = new Redis(REDIS_URL);
+  try {
+    for (let i = 0; i < 5; i++) assert.equal((await reader.nodesFor('oscorp')).length, 1);
+    assert.deepEqual(await redis.smembers(`${prefix}tenant:oscorp`), ['live']);
+    await live.close();
+    assert.deepEqual(await redis.smembers(`${prefix}tenant:oscorp`), [], 'the leaving node is gone');
+    assert.equal(await redis.exists(`${prefix}node:live`), 0);
+  } finally {
+    redis.disconnect();
+  }
+});

@@ -140,14 +140,14 @@ async function relayConfig(
       dataDir: join(dir, 'relay'),
       store: storeUrl,
       drainGraceMs: 10_000,
-      limits: { heartbeatIntervalMs: 500, heartbeatTimeoutMs: 1500 },
+      // Tunnel heartbeats and presence leases keep their defaults: a node killed with -9 closes its
+      // sockets (its tunnels and links fail at once, heartbeats are for half-open ones), and on a busy
+      // machine shorter deadlines declare live tunnels and nodes dead. Routes are not cached.
       cluster: {
         nodeId: node.id,
         presenceUrl: REDIS_URL,
         presencePrefix: prefix,
         peerListen: '127.0.0.1:0',
-        presenceTtlMs: 1500,
-        presenceHeartbeatMs: 300,
         routeCacheMs: 0,
       },
     }),

@@ -12,7 +12,14 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { runCli } from '../e2e/cli-process.js';
-import { type ClusterUnderTest, callLoop, eventually, oneCall, startCluster } from './cluster-processes.js';
+import {
+  type ClusterNodeProcess,
+  type ClusterUnderTest,
+  callLoop,
+  eventually,
+  oneCall,
+  startCluster,
+} from './cluster-processes.js';
 
 let cluster: ClusterUnderTest;
 
@@ -24,20 +31,27 @@ after(() => cluster?.close());
 const readyz = (port: number) => fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.status);
 
 /**
- * Waits until a node's admin listener is gone (the relay closed it last, after draining). The process
- * exit is not awaited: with a PostgreSQL store, a `airlock relay` process lingers ~30 s after closing
- * (an open pg socket and timer outside the relay; see the report), with no listener left.
+ * Waits until a drained node has closed (its admin listener is gone) and its process has exited by
+ * itself: nothing may keep it alive after the drain (store connections, presence, node links). The
+ * deadline is far below the PostgreSQL pool's idle timeout (30 s), which used to keep it alive.
  */
-async function closed(adminPort: number): Promise<void> {
+async function closed(node: ClusterNodeProcess): Promise<void> {
   await eventually(
     'the node closed',
     () =>
-      readyz(adminPort).then(
+      readyz(node.adminPort).then(
         () => undefined,
         () => true,
       ),
     60_000,
   );
+  const child = node.process?.child;
+  await eventually(
+    `${node.id} exited by itself after the drain`,
+    async () => (child && (child.exitCode !== null || child.signalCode !== null) ? true : undefined),
+    15_000,
+  );
+  assert.equal(child?.exitCode, 0, `${node.id} exit code`);
 }
 
 async function spreadOverTwoNodes(): Promise<string[]> {
@@ -62,11 +76,10 @@ test('rolling restart with drain during continuous calls drops no call', async (
       const old = node.process;
       const t0 = Date.now();
       old.child.kill('SIGTERM');
-      await closed(node.adminPort);
+      await closed(node);
       console.log(`${node.id} drained and closed in ${Date.now() - t0} ms; calls ok ${calls.stats.ok}`);
       if (Date.now() - t0 > 5000) console.log(old.stderr().slice(-3000));
       await cluster.startNode(node);
-      await old.kill('SIGKILL'); // closed already; see closed() for why the exit is not awaited
       await eventually(`${node.id} ready again`, async () =>
         (await readyz(node.adminPort)) === 200 ? true : undefined,
       );
@@ -91,7 +104,7 @@ test('airlock relay drain: /readyz turns 503 at once, the node leaves, calls go 
   await runCli(['relay', 'drain', '--admin', `127.0.0.1:${node.adminPort}`]);
   const status = await readyz(node.adminPort).catch(() => 503);
   assert.equal(status, 503, 'not ready while draining');
-  await closed(node.adminPort);
+  await closed(node);
   await spreadOverTwoNodes();
   for (let i = 0; i < 5; i++) await oneCall(cluster.conn, `after drain ${i}`);
 });

@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { issueConnectorBinding } from '../../src/connector/enroll-client.js';
 import { fetchTenantConnectors } from '../../src/connector/tenant-connectors-client.js';
-import { dialTunnel, type TunnelConnection } from '../../src/connector/tunnel-client.js';
 import { createCertificateAuthority } from '../../src/identity/pki.js';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
+import { dialTunnel, type TunnelConnection } from '../../src/tunnel/tunnel-client.js';
 import {
   agentEcho,
   enroll,

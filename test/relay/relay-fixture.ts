@@ -224,3 +224,23 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
+
+/**
+ * What every connector tunnel to `fixture` is dialed with: TLS to the relay, its CA, the enrolled
+ * `credential`, no proxy, agent streams to `echo`. Spread it and add the slot, backoff, transport, ….
+ */
+export function tunnelDialOptions(
+  fixture: RelayFixture,
+  credential: Awaited<ReturnType<typeof enroll>>,
+  echo: Pick<Awaited<ReturnType<typeof startEchoEndpoint>>, 'onStream'>,
+) {
+  return {
+    relayUrl: fixture.tlsUrl,
+    connectTo: fixture.connectTo,
+    relayCaPem: fixture.relay.caPem,
+    credential,
+    connectorId: credential.connectorId,
+    proxy: false as const,
+    onStream: echo.onStream,
+  };
+}

@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import tls from 'node:tls';
 import { hostCheck, hostOfHeader, isLoopbackName } from '../../src/relay/host-header-check.js';
 import { sourceKey } from '../../src/relay/source-connection-limit.js';
+import { until } from '../fixtures/wait-until.js';
 import { adminGet, RELAY_HOST, type RelayFixture, startRelayFixture } from './relay-fixture.js';
 
 const PER_SOURCE = 3;
@@ -117,9 +118,13 @@ describe('relay-host HTTPS: slow clients', () => {
       text += c;
     });
     socket.write(`GET /nowhere HTTP/1.1\r\nHost: ${RELAY_HOST}:443\r\n\r\n`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    assert.match(text, /^HTTP\/1\.1 404/);
-    await new Promise((resolve) => setTimeout(resolve, 400)); // past the 300 ms first-request timeout
+    await until('the answer', () => /^HTTP\/1\.1 404/.test(text));
+    // A silent connection opened after this one is cut at its first-request deadline: once it is
+    // gone, this connection's own deadline has passed too.
+    const silent = await dialRelayHost();
+    silent.on('error', () => {});
+    silent.resume();
+    assert.equal(await closedWithin(silent, 3000), true, 'the later silent connection was cut');
     assert.equal(socket.destroyed, false, 'kept alive after its first request');
     socket.destroy();
   });
@@ -146,8 +151,8 @@ describe('relay host: per-source connection limit', () => {
     const metrics = await adminGet(limited.relay.adminPort, '/metrics');
     assert.match(metrics.body, /airlock_relay_routing_failures_total\{reason="relay_host_source_limit"\} 1/);
     open.pop()?.destroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const again = await dialRelayHost(limited);
+    // The relay frees the slot when it sees the close: dial until it lets the source in again.
+    const again = await until('a slot freed', () => dialRelayHost(limited).catch(() => undefined));
     again.destroy();
     for (const s of open) s.destroy();
   });

@@ -3,11 +3,11 @@ import http from 'node:http';
 import type net from 'node:net';
 import { after, before, test } from 'node:test';
 import { createProxy } from 'proxy';
-import { dialTunnel } from '../../src/connector/tunnel-client.js';
 import { TunnelError } from '../../src/errors/airlock-error.js';
 import { type CertifiedKey, issueClientCertificate } from '../../src/identity/pki.js';
 import { tlsAlert } from '../../src/net/client-hello.js';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
+import { dialTunnel } from '../../src/tunnel/tunnel-client.js';
 import { captureClientHello } from './capture-client-hello.js';
 import {
   adminGet,
@@ -19,6 +19,7 @@ import {
   roundTrip,
   startEchoEndpoint,
   startRelayFixture,
+  tunnelDialOptions,
   waitFor,
 } from './relay-fixture.js';
 
@@ -38,14 +39,8 @@ test('agent ↔ relay ↔ connector over a TLS tunnel: echo works and the relay 
   const credential = await enroll(fx);
   const echo = await startEchoEndpoint();
   const tunnel = await dialTunnel({
-    relayUrl: fx.tlsUrl,
-    connectTo: fx.connectTo,
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
+    ...tunnelDialOptions(fx, credential, echo),
     slot: 0,
-    proxy: false,
-    onStream: echo.onStream,
   });
   try {
     await waitFor(() => fx.relay.tunnels().length === 1, 2000, 'tunnel registered');
@@ -159,13 +154,7 @@ test('unroutable connections get a TLS alert and a close, and the relay keeps se
   const credential = await enroll(fx);
   const echo = await startEchoEndpoint();
   const tunnel = await dialTunnel({
-    relayUrl: fx.tlsUrl,
-    connectTo: fx.connectTo,
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
-    proxy: false,
-    onStream: echo.onStream,
+    ...tunnelDialOptions(fx, credential, echo),
   });
   assert.equal(await agentEcho(fx.relay.port, 'still alive'), 'still alive');
   await tunnel.drain(1000);
@@ -185,15 +174,7 @@ test('a silent connection is closed after the ClientHello timeout', async () => 
 test('a revoked connector cannot open a tunnel, and revoking ends its live tunnel at once', async () => {
   const credential = await enroll(fx);
   const echo = await startEchoEndpoint();
-  const base = {
-    relayUrl: fx.tlsUrl,
-    connectTo: fx.connectTo,
-    relayCaPem: fx.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
-    proxy: false as const,
-    onStream: echo.onStream,
-  };
+  const base = tunnelDialOptions(fx, credential, echo);
   const live = await dialTunnel(base);
   assert.equal(await fx.relay.revokeConnector(credential.connectorId), true);
   const reason = await live.closed;
@@ -308,15 +289,7 @@ test('limits: agent connections per tenant and tunnel slots per connector', asyn
   const limited = await startRelayFixture({ maxAgentConnectionsPerTenant: 1, maxTunnelsPerConnector: 2 });
   const credential = await enroll(limited);
   const echo = await startEchoEndpoint();
-  const base = {
-    relayUrl: limited.tlsUrl,
-    connectTo: limited.connectTo,
-    relayCaPem: limited.relay.caPem,
-    credential,
-    connectorId: credential.connectorId,
-    proxy: false as const,
-    onStream: echo.onStream,
-  };
+  const base = tunnelDialOptions(limited, credential, echo);
   try {
     const err = await dialTunnel({ ...base, slot: 2 }).then(
       (t) => {

@@ -82,7 +82,7 @@ describe('sandbox.mode defaults to required', () => {
         env: { HOSTILE_MARKER: marker },
         sandbox,
       },
-      { backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 } },
+      { backoff: { initialMs: 60_000, maxMs: 60_000 } },
     );
     try {
       await upstream.start();

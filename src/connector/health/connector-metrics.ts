@@ -17,8 +17,9 @@
  * metrics.close();
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type Counter, collectDefaultMetrics, type Histogram, Registry } from 'prom-client';
 import { DECISION_CHANNEL, type DecisionMessage } from '../../gateway/decision-channel.js';
+import { type MetricFactory, metricFactory } from '../../metrics/metric-factory.js';
 import type { HealthSource } from './connector-readiness.js';
 
 /** Latency buckets in seconds (1 ms … 60 s; approvals wait longer and land in +Inf). */
@@ -46,35 +47,32 @@ export class ConnectorMetrics {
   readonly #onDecision: (message: unknown) => void;
 
   constructor(source: HealthSource, opts: ConnectorMetricsOptions = {}) {
-    const registers = [this.registry];
+    const m = metricFactory(this.registry);
     const buckets = opts.buckets ?? DEFAULT_LATENCY_BUCKETS;
-    this.requests = new Counter({
-      name: 'airlock_connector_requests_total',
-      help: 'JSON-RPC requests from agents that entered the gateway, by method',
-      labelNames: ['method'],
-      registers,
-    });
-    this.refusals = new Counter({
-      name: 'airlock_connector_refusals_total',
-      help: 'Requests refused by a gateway stage, by stage and AIRLOCK_* code',
-      labelNames: ['stage', 'code'],
-      registers,
-    });
-    this.upstreamLatency = new Histogram({
-      name: 'airlock_connector_upstream_latency_seconds',
-      help: 'Time spent in the upstream MCP server per forwarded request',
-      labelNames: ['upstream', 'method'],
+    this.requests = m.counter(
+      'airlock_connector_requests_total',
+      'JSON-RPC requests from agents that entered the gateway, by method',
+      ['method'],
+    );
+    this.refusals = m.counter(
+      'airlock_connector_refusals_total',
+      'Requests refused by a gateway stage, by stage and AIRLOCK_* code',
+      ['stage', 'code'],
+    );
+    this.upstreamLatency = m.histogram(
+      'airlock_connector_upstream_latency_seconds',
+      'Time spent in the upstream MCP server per forwarded request',
+      ['upstream', 'method'],
       buckets,
-      registers,
-    });
-    this.stageDuration = new Histogram({
-      name: 'airlock_connector_stage_duration_seconds',
-      help: 'Time spent in a gateway stage (stages that report their duration)',
-      labelNames: ['stage'],
+    );
+    this.stageDuration = m.histogram(
+      'airlock_connector_stage_duration_seconds',
+      'Time spent in a gateway stage (stages that report their duration)',
+      ['stage'],
       buckets,
-      registers,
-    });
-    this.#snapshotGauges(source, registers);
+    );
+    snapshotGauges(m, source);
+    auditGauges(m, source);
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.#onDecision = (message) => this.#record(message as DecisionMessage);
     diagnosticsChannel.subscribe(DECISION_CHANNEL, this.#onDecision);
@@ -95,105 +93,79 @@ export class ConnectorMetrics {
     if (durationMs !== undefined) this.stageDuration.observe({ stage: decision.stage }, durationMs / 1000);
   }
 
-  #snapshotGauges(source: HealthSource, registers: Registry[]): void {
-    new Gauge({
-      name: 'airlock_connector_tunnels',
-      help: 'Tunnel slots to the relay, by state',
-      labelNames: ['state'],
-      registers,
-      collect() {
-        this.reset();
-        for (const t of source.tunnels() ?? []) this.inc({ state: t.state });
-      },
-    });
-    new Gauge({
-      name: 'airlock_connector_upstream_up',
-      help: 'Whether an upstream MCP server is ready (1) or not (0); sandboxed: stdio child inside bubblewrap',
-      labelNames: ['upstream', 'kind', 'sandboxed'],
-      registers,
-      collect() {
-        this.reset();
-        for (const u of source.upstreams()) {
-          const sandboxed = u.sandboxed === undefined ? 'n/a' : String(u.sandboxed);
-          this.set({ upstream: u.name, kind: u.kind, sandboxed }, u.state === 'ready' ? 1 : 0);
-        }
-      },
-    });
-    new Gauge({
-      name: 'airlock_connector_upstream_restarts',
-      help: 'Restarts of an upstream MCP server since the connector started',
-      labelNames: ['upstream'],
-      registers,
-      collect() {
-        this.reset();
-        for (const u of source.upstreams()) this.set({ upstream: u.name }, u.restarts);
-      },
-    });
-    new Gauge({
-      name: 'airlock_connector_sessions',
-      help: 'Open agent MCP sessions',
-      registers,
-      collect() {
-        this.set(source.sessions?.() ?? 0);
-      },
-    });
-    new Gauge({
-      name: 'airlock_connector_approvals_pending',
-      help: 'Tool calls waiting for a human decision',
-      registers,
-      async collect() {
-        this.set((await source.pendingApprovals?.().catch(() => undefined)) ?? 0);
-      },
-    });
-    this.#auditGauges(source, registers);
-  }
-
-  #auditGauges(source: HealthSource, registers: Registry[]): void {
-    new Gauge({
-      name: 'airlock_connector_audit_available',
-      help: 'Whether the audit trail can be written (0: every call is refused)',
-      registers,
-      collect() {
-        this.set(source.audit?.().available === false ? 0 : 1);
-      },
-    });
-    new Gauge({
-      name: 'airlock_connector_audit_checkpoint_lag_entries',
-      help: 'Audit entries not yet covered by a signed checkpoint',
-      registers,
-      collect() {
-        const stats = source.audit?.();
-        this.set(stats ? Math.max(0, stats.head.seq - stats.checkpointedTreeSize) : 0);
-      },
-    });
-    new Gauge({
-      name: 'airlock_connector_witness_lag_entries',
-      help: 'Checkpointed audit entries a witness has not acknowledged yet',
-      labelNames: ['witness'],
-      registers,
-      collect() {
-        this.reset();
-        const stats = source.audit?.();
-        const checkpointed = stats?.checkpointedTreeSize ?? 0;
-        for (const w of stats?.witnesses ?? []) {
-          this.set({ witness: w.witness }, Math.max(0, checkpointed - w.witnessedTreeSize));
-        }
-      },
-    });
-    new Gauge({
-      name: 'airlock_connector_witness_failures',
-      help: 'Failed deliveries of checkpoints to a witness',
-      labelNames: ['witness'],
-      registers,
-      collect() {
-        this.reset();
-        for (const w of source.audit?.().witnesses ?? []) this.set({ witness: w.witness }, w.failures);
-      },
-    });
-  }
-
   /** Stops listening to the decision channel. */
   close(): void {
     diagnosticsChannel.unsubscribe(DECISION_CHANNEL, this.#onDecision);
   }
+}
+
+/** Tunnels, upstreams, sessions and approvals, read from the running connector at each scrape. */
+function snapshotGauges(m: MetricFactory, source: HealthSource): void {
+  m.gauge('airlock_connector_tunnels', 'Tunnel slots to the relay, by state', ['state'], (g) => {
+    for (const t of source.tunnels() ?? []) g.inc({ state: t.state });
+  });
+  m.gauge(
+    'airlock_connector_upstream_up',
+    'Whether an upstream MCP server is ready (1) or not (0); sandboxed: stdio child inside bubblewrap',
+    ['upstream', 'kind', 'sandboxed'],
+    (g) => {
+      for (const u of source.upstreams()) {
+        const sandboxed = u.sandboxed === undefined ? 'n/a' : String(u.sandboxed);
+        g.set({ upstream: u.name, kind: u.kind, sandboxed }, u.state === 'ready' ? 1 : 0);
+      }
+    },
+  );
+  m.gauge(
+    'airlock_connector_upstream_restarts',
+    'Restarts of an upstream MCP server since the connector started',
+    ['upstream'],
+    (g) => {
+      for (const u of source.upstreams()) g.set({ upstream: u.name }, u.restarts);
+    },
+  );
+  m.gauge('airlock_connector_sessions', 'Open agent MCP sessions', [], (g) =>
+    g.set(source.sessions?.() ?? 0),
+  );
+  m.gauge('airlock_connector_approvals_pending', 'Tool calls waiting for a human decision', [], async (g) => {
+    g.set((await source.pendingApprovals?.().catch(() => undefined)) ?? 0);
+  });
+}
+
+/** The audit trail and its witnesses, read at each scrape. */
+function auditGauges(m: MetricFactory, source: HealthSource): void {
+  m.gauge(
+    'airlock_connector_audit_available',
+    'Whether the audit trail can be written (0: every call is refused)',
+    [],
+    (g) => g.set(source.audit?.().available === false ? 0 : 1),
+  );
+  m.gauge(
+    'airlock_connector_audit_checkpoint_lag_entries',
+    'Audit entries not yet covered by a signed checkpoint',
+    [],
+    (g) => {
+      const stats = source.audit?.();
+      g.set(stats ? Math.max(0, stats.head.seq - stats.checkpointedTreeSize) : 0);
+    },
+  );
+  m.gauge(
+    'airlock_connector_witness_lag_entries',
+    'Checkpointed audit entries a witness has not acknowledged yet',
+    ['witness'],
+    (g) => {
+      const stats = source.audit?.();
+      const checkpointed = stats?.checkpointedTreeSize ?? 0;
+      for (const w of stats?.witnesses ?? []) {
+        g.set({ witness: w.witness }, Math.max(0, checkpointed - w.witnessedTreeSize));
+      }
+    },
+  );
+  m.gauge(
+    'airlock_connector_witness_failures',
+    'Failed deliveries of checkpoints to a witness',
+    ['witness'],
+    (g) => {
+      for (const w of source.audit?.().witnesses ?? []) g.set({ witness: w.witness }, w.failures);
+    },
+  );
 }

@@ -8,9 +8,9 @@
  */
 import { Hono } from 'hono';
 import type { AdminAuditEvent } from '../../audit/audit-entry.js';
-import { prettyCanonical } from '../../catalog/canonical-hash.js';
 import { CatalogAdmin } from '../../catalog/catalog-admin.js';
 import { AirlockError } from '../../errors/airlock-error.js';
+import { prettyCanonical } from '../../json/canonical-json.js';
 import { toolFacts } from '../approval-facts.js';
 import { renderCatalogBody, renderToolBody } from '../catalog-page.js';
 import type { ConsoleDeps } from '../console-deps.js';

@@ -22,9 +22,12 @@ import type {
   IntentAuditEvent,
   RequestAuditEvent,
 } from '../../audit/audit-entry.js';
-import { type AuditRedactor, auditPayload } from '../../audit/audit-redaction.js';
+import { type AuditRedactor, redactLeaves } from '../../audit/audit-redaction.js';
 import { JSONRPC_INTERNAL_ERROR, toWireError, WireError } from '../../errors/wire-error.js';
+import { toJsonValue } from '../../json/canonical-json.js';
+import { jsonBytes } from '../../json/json-bytes.js';
 import type { GatewayContext, Stage } from '../gateway-context.js';
+import { type JsonMeasure, measureJson, measureResult } from '../json-measure.js';
 import { UPSTREAM_TIMING_STAGE } from './upstream-timing-stage.js';
 
 /** Stable code of the refusal when the audit trail cannot be written. */
@@ -40,10 +43,15 @@ const intentWriters = new WeakMap<GatewayContext, () => Promise<void>>();
  * Throws the fail-closed `WireError` when it cannot be written. Called by `upstreamTiming`.
  */
 export async function writeIntent(ctx: GatewayContext): Promise<void> {
-  const write = intentWriters.get(ctx);
-  if (!write) return;
-  intentWriters.delete(ctx);
-  await write();
+  // Stages may hand `next` a view that inherits from the request's context (the budget stage's
+  // upstream timeout): the intent belongs to the context the view was made from.
+  for (let c: object | null = ctx; c !== null && c !== Object.prototype; c = Object.getPrototypeOf(c)) {
+    const write = intentWriters.get(c as GatewayContext);
+    if (!write) continue;
+    intentWriters.delete(c as GatewayContext);
+    await write();
+    return;
+  }
 }
 
 /** The part of `AuditLedger` this stage needs. */
@@ -76,7 +84,7 @@ export function auditStage(opts: AuditStageOptions): Stage {
     if (!opts.ledger.available && !(await opts.ledger.probe())) throw unavailable();
     const started = now();
     const rawArguments = ctx.method === 'tools/call' ? ctx.params.arguments : ctx.params;
-    const args = rawArguments === undefined ? null : auditPayload(rawArguments, 'arguments', opts.redact);
+    const args = rawArguments === undefined ? null : payload(rawArguments, 'arguments', opts.redact);
     const requestBytes = jsonBytes(ctx.params);
     let intentSeq: number | null = null;
     if ((opts.intentMethods ?? DEFAULT_INTENT_METHODS).includes(ctx.method)) {
@@ -143,17 +151,9 @@ function requestEvent(
   const latency = upstream?.detail?.latencyMs;
   const wire = o.failed ? toWireError(o.failure) : undefined;
   const tool = ctx.method === 'tools/call' && typeof ctx.params.name === 'string' ? ctx.params.name : null;
-  const identity = ctx.identity;
   return {
     kind: 'request',
-    agent: identity
-      ? {
-          name: identity.name,
-          spiffeId: identity.spiffeId,
-          certSerial: identity.certSerial,
-          authenticatedBy: identity.authenticatedBy,
-        }
-      : null,
+    agent: agentOf(ctx),
     endUser: o.endUser ?? null,
     session: ctx.sessionId ?? null,
     era: ctx.era,
@@ -164,16 +164,17 @@ function requestEvent(
     intentSeq: o.intentSeq,
     code: wire ? (lastDeny?.code ?? wire.airlockCode) : (lastDeny?.code ?? null),
     reason: wire ? (lastDeny?.reason ?? wire.message) : (lastDeny?.reason ?? null),
-    stages: ctx.decisions
-      .filter((d) => d.stage !== UPSTREAM_TIMING_STAGE)
-      .map((d) => ({ stage: d.stage, outcome: d.outcome, ...(d.code ? { code: d.code } : {}) })),
+    stages: stagesOf(ctx),
     arguments: o.args,
-    result: !wire && o.result !== undefined ? auditPayload(o.result, 'result', o.redact) : null,
+    result:
+      !wire && o.result !== undefined
+        ? payload(o.result, 'result', o.redact, measureResult(ctx, o.result))
+        : null,
     error: wire ? { code: wire.rpcCode, airlock: wire.airlockCode, message: wire.message } : null,
     upstreamLatencyMs: typeof latency === 'number' ? latency : null,
     durationMs: o.durationMs,
     requestBytes: o.requestBytes,
-    responseBytes: wire ? jsonBytes(wire.toJSON()) : jsonBytes(o.result),
+    responseBytes: wire ? jsonBytes(wire.toJSON()) : measureResult(ctx, o.result).bytes,
   };
 }
 
@@ -193,28 +194,47 @@ function intentEvent(
   redact: AuditRedactor | undefined,
 ): IntentAuditEvent {
   const args = ctx.method === 'tools/call' ? ctx.params.arguments : ctx.params;
-  const identity = ctx.identity;
   return {
     kind: 'intent',
-    agent: identity
-      ? {
-          name: identity.name,
-          spiffeId: identity.spiffeId,
-          certSerial: identity.certSerial,
-          authenticatedBy: identity.authenticatedBy,
-        }
-      : null,
+    agent: agentOf(ctx),
     endUser: endUser ?? null,
     session: ctx.sessionId ?? null,
     requestId: ctx.requestId ?? null,
     method: ctx.method,
     tool: ctx.method === 'tools/call' && typeof ctx.params.name === 'string' ? ctx.params.name : null,
     decision: 'allow',
-    stages: ctx.decisions
-      .filter((d) => d.stage !== UPSTREAM_TIMING_STAGE)
-      .map((d) => ({ stage: d.stage, outcome: d.outcome, ...(d.code ? { code: d.code } : {}) })),
-    arguments: args === undefined ? null : auditPayload(args, 'arguments', redact),
+    stages: stagesOf(ctx),
+    arguments: args === undefined ? null : payload(args, 'arguments', redact),
   };
+}
+
+/** Who made the request, as entries name it. */
+function agentOf(ctx: GatewayContext): RequestAuditEvent['agent'] {
+  const identity = ctx.identity;
+  if (!identity) return null;
+  const { name, spiffeId, certSerial, authenticatedBy } = identity;
+  return { name, spiffeId, certSerial, authenticatedBy };
+}
+
+/** The stages' verdicts so far, without the upstream timing. */
+function stagesOf(ctx: GatewayContext): RequestAuditEvent['stages'] {
+  return ctx.decisions
+    .filter((d) => d.stage !== UPSTREAM_TIMING_STAGE)
+    .map((d) => ({ stage: d.stage, outcome: d.outcome, ...(d.code ? { code: d.code } : {}) }));
+}
+
+/**
+ * `auditPayload` (src/audit/audit-redaction.ts) with the hash from json-measure.ts: the same value from
+ * one serialisation, shared with the budget stage for a result.
+ */
+function payload(
+  value: unknown,
+  where: 'arguments' | 'result',
+  redact: AuditRedactor | undefined,
+  measure: JsonMeasure = measureJson(value),
+): AuditPayload {
+  const redacted = redact ? redact(value, where) : redactLeaves(value);
+  return { redacted: toJsonValue(redacted) ?? null, sha256: measure.sha256 };
 }
 
 function defaultEndUser(ctx: GatewayContext): string | undefined {
@@ -223,11 +243,6 @@ function defaultEndUser(ctx: GatewayContext): string | undefined {
     if (typeof user === 'string') return user;
   }
   return undefined;
-}
-
-function jsonBytes(value: unknown): number {
-  const text = JSON.stringify(value);
-  return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
 }
 
 function unavailable(): WireError {

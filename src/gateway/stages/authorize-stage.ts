@@ -63,39 +63,29 @@ export function authorize(options: AuthorizeOptions): Stage {
     const engine = options.policy();
     const subject = policySubject(identity);
     switch (ctx.method) {
-      case 'tools/call': {
-        const tool = requestedName(ctx);
-        if (!engine.canCall(subject, tool)) {
-          throw forbidden(
-            ctx,
-            'AIRLOCK_TOOL_FORBIDDEN',
-            `Tool '${tool}' is not allowed for identity '${identity.name}'`,
-            { tool },
-          );
-        }
-        recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'allow', detail: { tool } });
+      case 'tools/call':
+        check(ctx, engine, subject, 'tool', requestedName(ctx), identity.name);
         return next(ctx);
-      }
       case 'prompts/get':
-        checkPrompt(ctx, engine, subject, requestedName(ctx), identity.name);
+        check(ctx, engine, subject, 'prompt', requestedName(ctx), identity.name);
         return next(ctx);
       case 'resources/read':
       case 'resources/subscribe':
-        checkResource(ctx, engine, subject, String(ctx.params.uri ?? ''), identity.name);
+        check(ctx, engine, subject, 'uri', String(ctx.params.uri ?? ''), identity.name);
         return next(ctx);
       case 'subscriptions/listen': {
         const uris = ctx.params.resourceSubscriptions;
         for (const uri of Array.isArray(uris) ? uris : []) {
-          checkResource(ctx, engine, subject, String(uri), identity.name);
+          check(ctx, engine, subject, 'uri', String(uri), identity.name);
         }
         return next(ctx);
       }
       case 'completion/complete': {
         const ref = (ctx.params.ref ?? {}) as Record<string, unknown>;
         if (ref.type === 'ref/prompt')
-          checkPrompt(ctx, engine, subject, String(ref.name ?? ''), identity.name);
+          check(ctx, engine, subject, 'prompt', String(ref.name ?? ''), identity.name);
         else if (ref.type === 'ref/resource')
-          checkResource(ctx, engine, subject, String(ref.uri ?? ''), identity.name);
+          check(ctx, engine, subject, 'uri', String(ref.uri ?? ''), identity.name);
         else
           throw forbidden(
             ctx,
@@ -125,40 +115,41 @@ export function authorize(options: AuthorizeOptions): Stage {
   };
 }
 
-function checkPrompt(
-  ctx: GatewayContext,
-  engine: PolicyEngine,
-  subject: PolicySubject,
-  prompt: string,
-  who: string,
-): void {
-  if (!engine.canGetPrompt(subject, prompt)) {
-    throw forbidden(
-      ctx,
-      'AIRLOCK_PROMPT_FORBIDDEN',
-      `Prompt '${prompt}' is not allowed for identity '${who}'`,
-      { prompt },
-    );
-  }
-  recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'allow', detail: { prompt } });
-}
+/** What an agent may ask for by name, how the policy decides it, and how a refusal names it. */
+const TARGETS = {
+  tool: {
+    code: 'AIRLOCK_TOOL_FORBIDDEN',
+    noun: 'Tool',
+    allowed: (e: PolicyEngine, s: PolicySubject, v: string) => e.canCall(s, v),
+  },
+  prompt: {
+    code: 'AIRLOCK_PROMPT_FORBIDDEN',
+    noun: 'Prompt',
+    allowed: (e: PolicyEngine, s: PolicySubject, v: string) => e.canGetPrompt(s, v),
+  },
+  uri: {
+    code: 'AIRLOCK_RESOURCE_FORBIDDEN',
+    noun: 'Resource',
+    allowed: (e: PolicyEngine, s: PolicySubject, v: string) => e.canReadResource(s, v),
+  },
+} as const;
 
-function checkResource(
+/** Allows (records) or refuses one tool, prompt or resource for `who`. */
+function check(
   ctx: GatewayContext,
   engine: PolicyEngine,
   subject: PolicySubject,
-  uri: string,
+  kind: keyof typeof TARGETS,
+  value: string,
   who: string,
 ): void {
-  if (!engine.canReadResource(subject, uri)) {
-    throw forbidden(
-      ctx,
-      'AIRLOCK_RESOURCE_FORBIDDEN',
-      `Resource '${uri}' is not allowed for identity '${who}'`,
-      { uri },
-    );
+  const target = TARGETS[kind];
+  if (!target.allowed(engine, subject, value)) {
+    throw forbidden(ctx, target.code, `${target.noun} '${value}' is not allowed for identity '${who}'`, {
+      [kind]: value,
+    });
   }
-  recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'allow', detail: { uri } });
+  recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'allow', detail: { [kind]: value } });
 }
 
 function forbidden(

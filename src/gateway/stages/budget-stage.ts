@@ -29,12 +29,16 @@
  */
 
 import { WireError } from '../../errors/wire-error.js';
+import { jsonBytes } from '../../json/json-bytes.js';
+import type { ResolvedLimits } from '../../policy/policy-schema.js';
 import { KeyedTokenBucket } from '../../policy/token-bucket.js';
 import { recordDecision } from '../decision-channel.js';
-import { type GatewayContext, type Stage, UPSTREAM_CLOCK } from '../gateway-context.js';
+import type { GatewayContext, GatewayIdentity, Handler, Stage } from '../gateway-context.js';
+import { measureResult } from '../json-measure.js';
 import { type PolicySource, requestedName, requireIdentity } from '../policy-source.js';
 import { identityKey, policySubject } from '../policy-subject.js';
 import { JSONRPC_LIMIT_EXCEEDED } from '../refusal-codes.js';
+import { withUpstreamTimeout } from './upstream-timeout.js';
 
 /** Stage name in decisions. */
 export const BUDGET_STAGE = 'budget';
@@ -62,6 +66,143 @@ interface TurnCounter {
   windowStart: number;
 }
 
+type Limits = ResolvedLimits;
+
+/**
+ * Turn budgets: a legacy session's `tools/call`s for the session's life, an identity's stateless calls
+ * per window; least recently used counters evicted beyond `maxKeys`.
+ */
+class TurnBudgets {
+  readonly #turns = new Map<string, TurnCounter>();
+  readonly #now: () => number;
+  readonly #windowMs: number;
+  readonly #maxKeys: number;
+
+  constructor(now: () => number, windowMs: number, maxKeys: number) {
+    this.#now = now;
+    this.#windowMs = windowMs;
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Counts one turn, or throws `AIRLOCK_LIMIT_TURNS` when the budget is spent. */
+  count(ctx: GatewayContext, who: string, identity: GatewayIdentity, limits: Limits): void {
+    const session = ctx.era === 'legacy' && ctx.sessionId !== undefined;
+    const turnKey = session ? `session:${ctx.sessionId}` : `identity:${who}`;
+    const t = this.#now();
+    let counter = this.#turns.get(turnKey);
+    if (counter) this.#turns.delete(turnKey);
+    if (!counter || (!session && t - counter.windowStart >= this.#windowMs)) {
+      counter = { used: 0, windowStart: t };
+    }
+    this.#turns.set(turnKey, counter);
+    while (this.#turns.size > this.#maxKeys) {
+      const oldest = this.#turns.keys().next();
+      if (oldest.done) break;
+      this.#turns.delete(oldest.value);
+    }
+    if (counter.used >= limits.turnBudget) {
+      const scope = session
+        ? 'this session'
+        : `identity '${identity.name}' in the current ${Math.round(this.#windowMs / 60_000)}-minute window`;
+      throw refuse(
+        ctx,
+        'AIRLOCK_LIMIT_TURNS',
+        'turnBudget',
+        limits.turnBudget,
+        `Turn budget exhausted: ${scope} already made ${counter.used} tool calls (turnBudget = ${limits.turnBudget})`,
+        { scope: session ? 'session' : 'identity-window' },
+      );
+    }
+    counter.used++;
+  }
+}
+
+/** Calls running per identity and tool; `admit` refuses beyond `concurrencyPerTool`. */
+class ToolConcurrency {
+  readonly #running = new Map<string, number>();
+
+  /** Admits one call (returns its release) or throws `AIRLOCK_LIMIT_CONCURRENCY`. */
+  admit(ctx: GatewayContext, who: string, identity: GatewayIdentity, limits: Limits): () => void {
+    const tool = requestedName(ctx);
+    const runKey = `${who}\0${tool}`;
+    const inFlight = this.#running.get(runKey) ?? 0;
+    if (inFlight >= limits.concurrencyPerTool) {
+      throw refuse(
+        ctx,
+        'AIRLOCK_LIMIT_CONCURRENCY',
+        'concurrencyPerTool',
+        limits.concurrencyPerTool,
+        `Too many concurrent calls of tool '${tool}': ${inFlight} already running for identity '${identity.name}' (concurrencyPerTool = ${limits.concurrencyPerTool}); wait for one to finish`,
+        { tool },
+      );
+    }
+    this.#running.set(runKey, inFlight + 1);
+    return () => {
+      const left = (this.#running.get(runKey) ?? 1) - 1;
+      if (left <= 0) this.#running.delete(runKey);
+      else this.#running.set(runKey, left);
+    };
+  }
+}
+
+/** Refuses a request whose params are over `maxRequestBytes`, or one over the identity's rate. */
+function admitRequest(
+  ctx: GatewayContext,
+  buckets: KeyedTokenBucket,
+  who: string,
+  identity: GatewayIdentity,
+  limits: Limits,
+): void {
+  const requestBytes = jsonBytes(ctx.params);
+  if (requestBytes > limits.maxRequestBytes) {
+    throw refuse(
+      ctx,
+      'AIRLOCK_LIMIT_REQUEST_SIZE',
+      'maxRequestBytes',
+      limits.maxRequestBytes,
+      `Request too large: ${requestBytes} bytes of parameters exceed the limit maxRequestBytes = ${limits.maxRequestBytes}`,
+    );
+  }
+  const take = buckets.take(who, { rate: limits.rate });
+  if (!take.allowed) {
+    throw refuse(
+      ctx,
+      'AIRLOCK_LIMIT_RATE',
+      'rate',
+      limits.rate.perSecond,
+      `Rate limit exceeded for identity '${identity.name}': at most ${limits.rate.perSecond} requests per second (burst ${limits.rate.burst}); retry in ${take.retryAfterMs} ms`,
+      { burst: limits.rate.burst, retryAfterMs: take.retryAfterMs },
+    );
+  }
+}
+
+/** Runs `next` (under the upstream timeout when forwarded) and refuses a result over `maxResponseBytes`. */
+async function answer(ctx: GatewayContext, next: Handler, limits: Limits): Promise<unknown> {
+  const result = FORWARDED.has(ctx.method)
+    ? await withUpstreamTimeout(ctx, next, limits.upstreamTimeoutMs, (timeoutMs) =>
+        refuse(
+          ctx,
+          'AIRLOCK_LIMIT_TIMEOUT',
+          'upstreamTimeoutMs',
+          timeoutMs,
+          `Upstream timeout: ${describe(ctx)} took longer than upstreamTimeoutMs = ${timeoutMs} ms and was cancelled`,
+        ),
+      )
+    : await next(ctx);
+  // Measured once: the audit stage reads the same measure (size and canonical hash).
+  const responseBytes = measureResult(ctx, result).bytes;
+  if (responseBytes > limits.maxResponseBytes) {
+    throw refuse(
+      ctx,
+      'AIRLOCK_LIMIT_RESPONSE_SIZE',
+      'maxResponseBytes',
+      limits.maxResponseBytes,
+      `Response too large: the result of ${describe(ctx)} is ${responseBytes} bytes, over the limit maxResponseBytes = ${limits.maxResponseBytes}`,
+    );
+  }
+  return result;
+}
+
 /**
  * See the module comment.
  *
@@ -70,266 +211,27 @@ interface TurnCounter {
  */
 export function budget(options: BudgetOptions): Stage {
   const now = options.now ?? (() => performance.now());
-  const windowMs = options.turnWindowMs ?? DEFAULT_TURN_WINDOW_MS;
   const maxKeys = Math.max(1, Math.trunc(options.maxTrackedKeys ?? DEFAULT_BUDGET_MAX_KEYS));
   const buckets = new KeyedTokenBucket({ perSecond: 10, burst: 20, now, maxKeys });
-  const turns = new Map<string, TurnCounter>();
-  const running = new Map<string, number>();
+  const turns = new TurnBudgets(now, options.turnWindowMs ?? DEFAULT_TURN_WINDOW_MS, maxKeys);
+  const concurrency = new ToolConcurrency();
 
   return (next) => async (ctx) => {
     const identity = requireIdentity(ctx, BUDGET_STAGE);
     const limits = options.policy().limitsFor(policySubject(identity));
     const who = identityKey(identity);
-
-    const requestBytes = jsonBytes(ctx.params);
-    if (requestBytes > limits.maxRequestBytes) {
-      throw refuse(
-        ctx,
-        'AIRLOCK_LIMIT_REQUEST_SIZE',
-        'maxRequestBytes',
-        limits.maxRequestBytes,
-        `Request too large: ${requestBytes} bytes of parameters exceed the limit maxRequestBytes = ${limits.maxRequestBytes}`,
-      );
-    }
-
-    const take = buckets.take(who, { rate: limits.rate });
-    if (!take.allowed) {
-      throw refuse(
-        ctx,
-        'AIRLOCK_LIMIT_RATE',
-        'rate',
-        limits.rate.perSecond,
-        `Rate limit exceeded for identity '${identity.name}': at most ${limits.rate.perSecond} requests per second (burst ${limits.rate.burst}); retry in ${take.retryAfterMs} ms`,
-        { burst: limits.rate.burst, retryAfterMs: take.retryAfterMs },
-      );
-    }
-
+    admitRequest(ctx, buckets, who, identity, limits);
     let release: (() => void) | undefined;
     if (ctx.method === 'tools/call') {
-      const turnKey =
-        ctx.era === 'legacy' && ctx.sessionId !== undefined ? `session:${ctx.sessionId}` : `identity:${who}`;
-      const t = now();
-      let counter = turns.get(turnKey);
-      if (counter) turns.delete(turnKey);
-      if (!counter || (!turnKey.startsWith('session:') && t - counter.windowStart >= windowMs)) {
-        counter = { used: 0, windowStart: t };
-      }
-      turns.set(turnKey, counter);
-      while (turns.size > maxKeys) {
-        const oldest = turns.keys().next();
-        if (oldest.done) break;
-        turns.delete(oldest.value);
-      }
-      if (counter.used >= limits.turnBudget) {
-        const scope = turnKey.startsWith('session:')
-          ? 'this session'
-          : `identity '${identity.name}' in the current ${Math.round(windowMs / 60_000)}-minute window`;
-        throw refuse(
-          ctx,
-          'AIRLOCK_LIMIT_TURNS',
-          'turnBudget',
-          limits.turnBudget,
-          `Turn budget exhausted: ${scope} already made ${counter.used} tool calls (turnBudget = ${limits.turnBudget})`,
-          { scope: turnKey.startsWith('session:') ? 'session' : 'identity-window' },
-        );
-      }
-      counter.used++;
-
-      const tool = requestedName(ctx);
-      const runKey = `${who}\0${tool}`;
-      const inFlight = running.get(runKey) ?? 0;
-      if (inFlight >= limits.concurrencyPerTool) {
-        throw refuse(
-          ctx,
-          'AIRLOCK_LIMIT_CONCURRENCY',
-          'concurrencyPerTool',
-          limits.concurrencyPerTool,
-          `Too many concurrent calls of tool '${tool}': ${inFlight} already running for identity '${identity.name}' (concurrencyPerTool = ${limits.concurrencyPerTool}); wait for one to finish`,
-          { tool },
-        );
-      }
-      running.set(runKey, inFlight + 1);
-      release = () => {
-        const left = (running.get(runKey) ?? 1) - 1;
-        if (left <= 0) running.delete(runKey);
-        else running.set(runKey, left);
-      };
+      turns.count(ctx, who, identity, limits);
+      release = concurrency.admit(ctx, who, identity, limits);
     }
-
     try {
-      const result = FORWARDED.has(ctx.method)
-        ? await withTimeout(ctx, next, limits.upstreamTimeoutMs)
-        : await next(ctx);
-      const responseBytes = jsonBytes(result);
-      if (responseBytes > limits.maxResponseBytes) {
-        throw refuse(
-          ctx,
-          'AIRLOCK_LIMIT_RESPONSE_SIZE',
-          'maxResponseBytes',
-          limits.maxResponseBytes,
-          `Response too large: the result of ${describe(ctx)} is ${responseBytes} bytes, over the limit maxResponseBytes = ${limits.maxResponseBytes}`,
-        );
-      }
-      return result;
+      return await answer(ctx, next, limits);
     } finally {
       release?.();
     }
   };
-}
-
-async function withTimeout(
-  ctx: GatewayContext,
-  next: (ctx: GatewayContext) => Promise<unknown>,
-  timeoutMs: number,
-): Promise<unknown> {
-  const derived = new TimeoutContext(ctx);
-  const timedOut = new Promise<never>((_, reject) => {
-    derived.clock.start(timeoutMs, () => {
-      derived.abort(new Error('upstream timeout'));
-      reject(
-        refuse(
-          ctx,
-          'AIRLOCK_LIMIT_TIMEOUT',
-          'upstreamTimeoutMs',
-          timeoutMs,
-          `Upstream timeout: ${describe(ctx)} took longer than upstreamTimeoutMs = ${timeoutMs} ms and was cancelled`,
-        ),
-      );
-    });
-  });
-  const call = next(derived);
-  try {
-    return await Promise.race([call, timedOut]);
-  } finally {
-    derived.clock.stop();
-    derived.release();
-    call.catch(() => {}); // a late failure after the timeout answer is not unhandled
-  }
-}
-
-/** A countdown that can be paused (while a person decides) and resumed with the time left. */
-class PausableCountdown {
-  #handle: NodeJS.Timeout | undefined;
-  #leftMs = 0;
-  #startedAt = 0;
-  #onExpiry: (() => void) | undefined;
-  #paused = 0;
-
-  start(ms: number, onExpiry: () => void): void {
-    this.#leftMs = ms;
-    this.#onExpiry = onExpiry;
-    this.#arm();
-  }
-
-  pause(): void {
-    if (this.#paused++ > 0 || !this.#handle) return;
-    clearTimeout(this.#handle);
-    this.#handle = undefined;
-    this.#leftMs -= performance.now() - this.#startedAt;
-  }
-
-  resume(): void {
-    if (this.#paused === 0 || --this.#paused > 0 || !this.#onExpiry) return;
-    this.#arm();
-  }
-
-  stop(): void {
-    clearTimeout(this.#handle);
-    this.#handle = undefined;
-    this.#onExpiry = undefined;
-  }
-
-  #arm(): void {
-    const onExpiry = this.#onExpiry;
-    if (!onExpiry) return;
-    this.#startedAt = performance.now();
-    this.#handle = setTimeout(onExpiry, Math.max(0, this.#leftMs));
-    this.#handle.unref();
-  }
-}
-
-/**
- * `ctx` as the next stages see it under an upstream timeout: everything is the original context's
- * (`params` included, so rewrites reach outer stages), except `signal`, which also aborts on timeout.
- * The signal is created when first read (a request refused before the upstream pays nothing) and is
- * linked to the agent's signal with one listener (cheaper than `AbortSignal.any` on every call).
- */
-class TimeoutContext implements GatewayContext {
-  readonly #inner: GatewayContext;
-  /** The upstream-timeout countdown; `whileClockPaused` stops it during an approval hold. */
-  readonly clock = new PausableCountdown();
-  readonly [UPSTREAM_CLOCK] = this.clock;
-  #controller: AbortController | undefined;
-  #onAgentAbort: (() => void) | undefined;
-  #abortedWith: unknown;
-
-  constructor(inner: GatewayContext) {
-    this.#inner = inner;
-  }
-
-  get identity() {
-    return this.#inner.identity;
-  }
-  get endUser() {
-    return this.#inner.endUser;
-  }
-  get era() {
-    return this.#inner.era;
-  }
-  get sessionId() {
-    return this.#inner.sessionId;
-  }
-  get method() {
-    return this.#inner.method;
-  }
-  get params() {
-    return this.#inner.params;
-  }
-  set params(value: Record<string, unknown>) {
-    this.#inner.params = value;
-  }
-  get requestId() {
-    return this.#inner.requestId;
-  }
-  get progressToken() {
-    return this.#inner.progressToken;
-  }
-  get sendProgress() {
-    return this.#inner.sendProgress;
-  }
-  get decisions() {
-    return this.#inner.decisions;
-  }
-  get startedAt() {
-    return this.#inner.startedAt;
-  }
-
-  get signal(): AbortSignal {
-    if (!this.#controller) {
-      const controller = new AbortController();
-      this.#controller = controller;
-      const agent = this.#inner.signal;
-      if (this.#abortedWith !== undefined) controller.abort(this.#abortedWith);
-      else if (agent.aborted) controller.abort(agent.reason);
-      else {
-        this.#onAgentAbort = () => controller.abort(agent.reason);
-        agent.addEventListener('abort', this.#onAgentAbort, { once: true });
-      }
-    }
-    return this.#controller.signal;
-  }
-
-  /** Aborts the signal (now, or as soon as it is created). */
-  abort(reason: unknown): void {
-    this.#abortedWith = reason;
-    this.#controller?.abort(reason);
-  }
-
-  /** Unlinks from the agent's signal. */
-  release(): void {
-    if (this.#onAgentAbort) this.#inner.signal.removeEventListener('abort', this.#onAgentAbort);
-    this.#onAgentAbort = undefined;
-  }
 }
 
 function refuse(
@@ -353,9 +255,4 @@ function refuse(
 function describe(ctx: GatewayContext): string {
   const name = requestedName(ctx);
   return ctx.method === 'tools/call' && name ? `tool '${name}'` : ctx.method;
-}
-
-function jsonBytes(value: unknown): number {
-  const text = JSON.stringify(value);
-  return text === undefined ? 0 : Buffer.byteLength(text, 'utf8');
 }

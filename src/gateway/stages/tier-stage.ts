@@ -32,8 +32,9 @@
  * @example
  * const stage = tier({ policy: () => watcher.engine, approvals: queue, approvalTokens: signer });
  */
-import { sha256Canonical } from '../../catalog/canonical-hash.js';
+
 import { JSONRPC_INTERNAL_ERROR, WireError } from '../../errors/wire-error.js';
+import { sha256Canonical } from '../../json/canonical-hash.js';
 import {
   type ApprovalQuorum,
   type RuleRef,
@@ -259,20 +260,27 @@ function decide(
       now,
     });
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    recordDecision(ctx, {
-      stage: TIER_STAGE,
-      outcome: 'deny',
-      code: 'AIRLOCK_POLICY_CONDITION_FAILED',
-      reason,
-    });
-    throw new WireError(
-      JSONRPC_INTERNAL_ERROR,
+    throw internalRefusal(
+      ctx,
       'AIRLOCK_POLICY_CONDITION_FAILED',
+      cause,
       `The policy's conditions for tool '${tool}' could not be evaluated; the call was refused`,
       { tool },
     );
   }
+}
+
+/** Records the tier's failure `code` (the cause as reason) and returns the -32603 refusal the agent gets. */
+function internalRefusal(
+  ctx: GatewayContext,
+  code: string,
+  cause: unknown,
+  message: string,
+  data: Record<string, unknown>,
+): WireError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  recordDecision(ctx, { stage: TIER_STAGE, outcome: 'deny', code, reason });
+  return new WireError(JSONRPC_INTERNAL_ERROR, code, message, data);
 }
 
 async function ask(
@@ -301,15 +309,10 @@ async function ask(
   try {
     return await whileClockPaused(ctx, () => hook.request(request));
   } catch (cause) {
-    recordDecision(ctx, {
-      stage: TIER_STAGE,
-      outcome: 'deny',
-      code: 'AIRLOCK_APPROVAL_UNAVAILABLE',
-      reason: cause instanceof Error ? cause.message : String(cause),
-    });
-    throw new WireError(
-      JSONRPC_INTERNAL_ERROR,
+    throw internalRefusal(
+      ctx,
       'AIRLOCK_APPROVAL_UNAVAILABLE',
+      cause,
       `Tool '${call.tool}' needs a human approval, but the approval queue could not be reached; the call was refused`,
       { tool: call.tool, tier: 'approve' },
     );
@@ -326,16 +329,10 @@ async function attachApprovalToken(
   try {
     token = await issuer.sign(claims);
   } catch (cause) {
-    const reason = cause instanceof Error ? cause.message : String(cause);
-    recordDecision(ctx, {
-      stage: TIER_STAGE,
-      outcome: 'deny',
-      code: 'AIRLOCK_APPROVAL_TOKEN_UNAVAILABLE',
-      reason,
-    });
-    throw new WireError(
-      JSONRPC_INTERNAL_ERROR,
+    throw internalRefusal(
+      ctx,
       'AIRLOCK_APPROVAL_TOKEN_UNAVAILABLE',
+      cause,
       `The call of tool '${claims.tool}' was approved, but its approval token could not be signed; the call was refused`,
       { tool: claims.tool, approvalId: claims.approvalId },
     );

@@ -25,9 +25,9 @@
  * const stage = validate({ policy: () => watcher.engine, definitions: pinning });
  */
 
-import { canonicalJson } from '../../catalog/canonical-hash.js';
 import type { ToolDefinitionLookup } from '../../catalog/tool-pinning.js';
 import { JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS, WireError } from '../../errors/wire-error.js';
+import { canonicalJson } from '../../json/canonical-json.js';
 import {
   type ArgumentProblem,
   combinedSchema,

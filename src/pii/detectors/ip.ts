@@ -9,6 +9,15 @@
  */
 import { isIP } from 'node:net';
 import { PII_PRIORITY, type PiiDetector, type PiiSpan } from '../pii-types.js';
+import { detectedSpan, type SpanKind } from './detected-span.js';
+
+/** IP addresses: lower-case canonical form (IPv6 hex digits). */
+const IP_SPAN: SpanKind = {
+  class: 'IP',
+  detector: 'ip',
+  priority: PII_PRIORITY.ip,
+  normalize: (value) => value.toLowerCase(),
+};
 
 const IPV4 = /(?<![\p{L}\p{N}.])(?:\d{1,3}\.){3}\d{1,3}(?![\p{N}]|\.\d)/gu;
 const IPV6 =
@@ -25,7 +34,7 @@ export function ipDetector(): PiiDetector {
         for (const m of text.matchAll(IPV4)) {
           if (isIP(m[0]) !== 4) continue;
           if (VERSION_CUE.test(text.slice(Math.max(0, m.index - 12), m.index))) continue;
-          spans.push(span(m.index, m[0], 0.9));
+          spans.push(detectedSpan(IP_SPAN, m.index, m[0], 0.9));
         }
       }
       if (text.includes(':')) {
@@ -34,23 +43,10 @@ export function ipDetector(): PiiDetector {
           const bare = value.split('%')[0] ?? '';
           if (isIP(bare) !== 6) continue;
           if (bare === '::' || bare === '::1' || (bare.match(/[0-9A-Fa-f]+/g) ?? []).length < 2) continue;
-          spans.push(span(m.index, value, 0.9));
+          spans.push(detectedSpan(IP_SPAN, m.index, value, 0.9));
         }
       }
       return spans;
     },
-  };
-}
-
-function span(start: number, value: string, confidence: number): PiiSpan {
-  return {
-    start,
-    end: start + value.length,
-    class: 'IP',
-    value,
-    confidence,
-    priority: PII_PRIORITY.ip,
-    detector: 'ip',
-    normalized: value.toLowerCase(),
   };
 }

@@ -8,7 +8,16 @@
  * ssnDetector().detect('SSN 666-45-6789') // [] (area 666 is never issued)
  */
 import { PII_PRIORITY, type PiiDetector, type PiiSpan } from '../pii-types.js';
+import { detectedSpan, type SpanKind } from './detected-span.js';
 import { isGlued } from './word-boundary.js';
+
+/** US Social Security numbers: digits only as the canonical form. */
+const SSN_SPAN: SpanKind = {
+  class: 'SSN',
+  detector: 'ssn',
+  priority: PII_PRIORITY.nationalId,
+  normalize: (value) => value.replace(/\D/g, ''),
+};
 
 const DASHED = /(?<!\d)(\d{3})-(\d{2})-(\d{4})(?!\d)/g;
 const LOOSE = /(?<!\d)(\d{3})[ ]?(\d{2})[ ]?(\d{4})(?!\d)/g;
@@ -38,29 +47,16 @@ export function ssnDetector(): PiiDetector {
         if (isGlued(text, m.index, m.index + m[0].length)) continue;
         if (!isIssuableSsn(m[1] ?? '', m[2] ?? '', m[3] ?? '')) continue;
         seen.add(m.index);
-        spans.push(span(m.index, m[0], 0.9));
+        spans.push(detectedSpan(SSN_SPAN, m.index, m[0], 0.9));
       }
       for (const m of text.matchAll(LOOSE)) {
         if (seen.has(m.index) || m[0].includes('-')) continue;
         const cued = keyCue || CUE.test(text.slice(Math.max(0, m.index - CUE_WINDOW), m.index));
         if (!cued || isGlued(text, m.index, m.index + m[0].length)) continue;
         if (!isIssuableSsn(m[1] ?? '', m[2] ?? '', m[3] ?? '')) continue;
-        spans.push(span(m.index, m[0], 0.85));
+        spans.push(detectedSpan(SSN_SPAN, m.index, m[0], 0.85));
       }
       return spans;
     },
-  };
-}
-
-function span(start: number, value: string, confidence: number): PiiSpan {
-  return {
-    start,
-    end: start + value.length,
-    class: 'SSN',
-    value,
-    confidence,
-    priority: PII_PRIORITY.nationalId,
-    detector: 'ssn',
-    normalized: value.replace(/\D/g, ''),
   };
 }

@@ -6,7 +6,9 @@
  * one TTL. Which tenants a node holds is written only when it changes (a tenant's first tunnel on the
  * node, or its last one gone) and in full every `resyncEveryBeats` heartbeats (so a restarted Redis
  * is repopulated); a heartbeat therefore costs O(1) commands whatever the number of tenants. Readers
- * keep only members whose node record is alive, and remove dead members they meet. Changes are also
+ * keep only members whose node record is alive, and remove dead members they meet (atomically, only
+ * while the record is still absent). A node that finds its own record had expired (a heartbeat came
+ * too late: a starved or paused process) writes all its tenants again at once. Changes are also
  * published so that other nodes forget cached routes at once.
  *
  * Keys (prefix default `airlock:`):
@@ -164,7 +166,8 @@ export class RedisPresence {
     const resync = this.beats++ % this.resyncEveryBeats === 0;
     const batch = this.redis.multi();
     this.self = { ...this.self, tenants: current.size, tunnels: this.tunnelCount?.(), beatAt: this.now() };
-    batch.set(this.key(`node:${this.self.id}`), JSON.stringify(this.self), 'PX', this.ttlMs);
+    // GET: the previous record, null when it had expired (a heartbeat came too late).
+    batch.set(this.key(`node:${this.self.id}`), JSON.stringify(this.self), 'PX', this.ttlMs, 'GET');
     batch.zadd(this.key('nodes'), this.now() + this.ttlMs, this.self.id);
     const added = [...current].filter((tenant) => resync || !this.published.has(tenant));
     const gone = [...this.published].filter((tenant) => !current.has(tenant));
@@ -172,9 +175,25 @@ export class RedisPresence {
     for (const tenant of gone) batch.srem(this.key(`tenant:${tenant}`), this.self.id);
     for (const tenant of added.filter((t) => !this.published.has(t)).concat(gone))
       batch.publish(this.channel, `tenant:${tenant}`);
-    await batch.exec();
+    const results = await batch.exec();
+    const expired = results?.[0]?.[0] === null && results[0][1] === null;
     this.published = current;
     this.lastBeatAt = this.now();
+    if (expired && !resync) await this.rejoin(current);
+  }
+
+  /**
+   * This node's record had expired (a starved event loop, a paused process): readers took it for dead
+   * and may have removed it from its tenants' sets. Writes every tenant again, at once, instead of
+   * leaving the tenants unroutable from other nodes until the next resync.
+   */
+  private async rejoin(tenants: ReadonlySet<string>): Promise<void> {
+    this.logger.warn({ node: this.self.id }, 'presence record had expired; rejoining every tenant');
+    const batch = this.redis.multi();
+    for (const tenant of tenants) {
+      batch.sadd(this.key(`tenant:${tenant}`), this.self.id).publish(this.channel, `tenant:${tenant}`);
+    }
+    await batch.exec();
   }
 
   /** Marks this node draining (other nodes stop sending it agents) and publishes it at once. */
@@ -202,7 +221,7 @@ export class RedisPresence {
     const ids = (await this.redis.smembers(key)).filter((id) => id !== this.self.id);
     const records = await this.recordsById(ids);
     const dead = ids.filter((id) => !records.has(id));
-    if (dead.length > 0) await this.redis.srem(key, ...dead); // a killed node's leftovers
+    if (dead.length > 0) await this.removeDead(key, dead); // a killed node's leftovers
     const nodes = [...records.values()].filter((n) => !n.draining);
     this.routeCache.set(tenant, { at: this.now(), nodes });
     return nodes;
@@ -220,7 +239,7 @@ export class RedisPresence {
         .del(this.key(`node:${this.self.id}`))
         .zrem(this.key('nodes'), this.self.id);
       for (const tenant of this.published) {
-        batch.zrem(this.key(`tenant:${tenant}`), this.self.id).publish(this.channel, `tenant:${tenant}`);
+        batch.srem(this.key(`tenant:${tenant}`), this.self.id).publish(this.channel, `tenant:${tenant}`);
       }
       await batch.exec();
     } catch (err) {
@@ -228,6 +247,16 @@ export class RedisPresence {
     }
     this.subscriber.disconnect();
     this.redis.disconnect();
+  }
+
+  /**
+   * Removes `ids` from the tenant set `key`, each only if its node record is STILL absent (one atomic
+   * script): a node whose late heartbeat has just renewed its record keeps its membership. A node whose
+   * record expired before the removal rejoins at its next heartbeat ({@link rejoin}).
+   */
+  private async removeDead(key: string, ids: string[]): Promise<void> {
+    const nodeKeys = ids.map((id) => this.key(`node:${id}`));
+    await this.redis.eval(REMOVE_DEAD_MEMBERS, 1 + ids.length, key, ...nodeKeys, ...ids);
   }
 
   private async records(ids: string[]): Promise<ClusterNode[]> {
@@ -263,6 +292,13 @@ export class RedisPresence {
     return `${this.prefix}${name}`;
   }
 }
+
+/** KEYS[1]: a tenant set; KEYS[2..n+1]: node records; ARGV[1..n]: the node ids of those records. */
+const REMOVE_DEAD_MEMBERS = `
+for i, id in ipairs(ARGV) do
+  if redis.call('EXISTS', KEYS[i + 1]) == 0 then redis.call('SREM', KEYS[1], id) end
+end
+return 0`;
 
 /** The presence store could not be reached at start-up (retryable: the store may come back). */
 export class PresenceUnavailableError extends AirlockError {

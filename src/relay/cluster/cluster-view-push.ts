@@ -12,7 +12,7 @@
  */
 import type { Logger } from 'pino';
 import type { ClusterView } from '../../tunnel/protocol.js';
-import type { RelayTunnel } from '../relay-tunnel.js';
+import type { RelayTunnel } from '../../tunnel/relay-tunnel.js';
 import type { ClusterNode } from './cluster-presence.js';
 import type { RelayCluster } from './relay-cluster.js';
 

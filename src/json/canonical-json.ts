@@ -1,30 +1,26 @@
 /**
- * RFC 8785 canonical JSON (the `canonicalize` package) and SHA-256 over it: the basis of tool definition
- * pins and of approval bindings (`argsHash`). Values pass through JSON first, so what is hashed is
- * exactly what a JSON reader sees (`undefined` properties dropped).
+ * RFC 8785 (JSON Canonicalization Scheme) with the `canonicalize` package: the one encoding behind audit
+ * entry hashes, tool definition pins, approval bindings (`argsHash`) and signed reports. Values pass
+ * through JSON first (`undefined` properties dropped, `toJSON` applied), so what is encoded is exactly
+ * what a JSON reader of the stored text sees. SHA-256 over it: ./canonical-hash.ts.
  *
  * @example
  * canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
- * sha256Canonical({ b: 1, a: 2 })          // hex SHA-256 of '{"a":2,"b":1}'
  */
-import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
+
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** `value` as it reads back from JSON (`undefined` for values JSON cannot carry). */
+export function toJsonValue(value: unknown): JsonValue | undefined {
+  const text = JSON.stringify(value);
+  return text === undefined ? undefined : (JSON.parse(text) as JsonValue);
+}
 
 /** RFC 8785 canonical JSON of `value`; `'null'` for values JSON cannot carry. */
 export function canonicalJson(value: unknown): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) return 'null';
-  return canonicalize(JSON.parse(text)) ?? 'null';
-}
-
-/** Lowercase hex SHA-256 of a string's UTF-8 bytes. */
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-/** Lowercase hex SHA-256 of the canonical JSON of `value`. */
-export function sha256Canonical(value: unknown): string {
-  return sha256Hex(canonicalJson(value));
+  return canonicalize(toJsonValue(value) ?? null) ?? 'null';
 }
 
 /**

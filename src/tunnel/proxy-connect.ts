@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import { TunnelError } from '../errors/airlock-error.js';
-import { TunnelCodes } from '../tunnel/protocol.js';
+import { TunnelCodes } from './protocol.js';
 
 /** Time to get a `200` answer to CONNECT from the proxy. */
 export const DEFAULT_PROXY_CONNECT_TIMEOUT_MS = 10_000;

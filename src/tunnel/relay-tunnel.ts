@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
-import { startHeartbeat } from '../tunnel/heartbeat.js';
+import { startHeartbeat } from './heartbeat.js';
 import {
   CLUSTER_PATH,
   type ClusterView,
@@ -18,17 +18,16 @@ import {
   STREAM_PATH,
   type TunnelHello,
   type TunnelRejection,
-} from '../tunnel/protocol.js';
+} from './protocol.js';
+import type { TunnelTransportKind } from './tunnel-dialer.js';
 
 /** Bound on the hello body. */
 const MAX_HELLO_BYTES = 4096;
 
-export type TunnelTransport = 'tls' | 'websocket';
-
 export interface RelayTunnelInfo {
   tenant: string;
   connectorId: string;
-  transport: TunnelTransport;
+  transport: TunnelTransportKind;
   remoteAddress: string;
 }
 

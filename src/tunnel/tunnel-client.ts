@@ -21,12 +21,7 @@ import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { type Logger, pino } from 'pino';
 import { TunnelError } from '../errors/airlock-error.js';
-import type { CertifiedKey } from '../identity/pki.js';
-import {
-  DEFAULT_HEARTBEAT_INTERVAL_MS,
-  DEFAULT_HEARTBEAT_TIMEOUT_MS,
-  startHeartbeat,
-} from '../tunnel/heartbeat.js';
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, DEFAULT_HEARTBEAT_TIMEOUT_MS, startHeartbeat } from './heartbeat.js';
 import {
   CLUSTER_PATH,
   type ClusterView,
@@ -41,15 +36,22 @@ import {
   TUNNEL_PROTOCOL_VERSION,
   TunnelCodes,
   type TunnelHello,
-} from '../tunnel/protocol.js';
-import { connectTransport, parseRelayUrl, tunnelError } from './tunnel-transport.js';
+} from './protocol.js';
+import {
+  type RelayDialOptions,
+  relayDialer,
+  type TunnelDialer,
+  type TunnelTransportKind,
+  tunnelError,
+} from './tunnel-dialer.js';
 
 export {
   DEFAULT_TUNNEL_CONNECT_TIMEOUT_MS,
   DEFAULT_TUNNEL_WEBSOCKET_MAX_PAYLOAD,
   parseRelayUrl,
   type RelayAddress,
-} from './tunnel-transport.js';
+  type TunnelTransportKind,
+} from './tunnel-dialer.js';
 
 /** Time the relay has to ask for the hello and confirm the tunnel once the connection is up. */
 export const DEFAULT_TUNNEL_HELLO_TIMEOUT_MS = 10_000;
@@ -57,8 +59,6 @@ export const DEFAULT_TUNNEL_HELLO_TIMEOUT_MS = 10_000;
 export const DEFAULT_TUNNEL_MAX_CONCURRENT_STREAMS = 1000;
 /** Draining a tunnel waits at most this long for the PING round trip between its two GOAWAY frames. */
 export const DEFAULT_GOAWAY_ROUND_TRIP_MS = 1_000;
-
-export type TunnelTransportKind = 'tls' | 'websocket';
 
 export interface TunnelStreamMeta {
   /** The host name the agent asked for (its SNI). */
@@ -68,21 +68,11 @@ export interface TunnelStreamMeta {
   tunnelSlot: number;
 }
 
-export interface TunnelClientOptions {
-  /** `tls://relay-host:port` or `wss://relay-host:port`. */
-  relayUrl: string;
-  /** Dial this address instead of the relay host (SNI and certificate check stay the relay host). */
-  connectTo?: { host: string; port: number };
-  /** PEM of the relay CA to pin; omit to use the system roots (publicly trusted relay). */
-  relayCaPem?: string;
-  credential: CertifiedKey;
+export interface TunnelClientOptions extends RelayDialOptions {
   connectorId: string;
   slot?: number;
-  /** Overrides the transport implied by the URL scheme. */
-  transport?: TunnelTransportKind;
-  /** Proxy URL, or `false` for none; default from `HTTPS_PROXY`/`https_proxy` and `NO_PROXY`. */
-  proxy?: string | false;
-  env?: NodeJS.ProcessEnv;
+  /** Opens the tunnel's byte stream instead of dialing `relayUrl` (e.g. `memoryTunnelDialer` in tests). */
+  dialer?: TunnelDialer;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
   connectTimeoutMs?: number;
@@ -212,20 +202,36 @@ export class TunnelConnection extends EventEmitter {
  * Rejects with a `TunnelError` whose `retryable` says whether trying again can help.
  */
 export async function dialTunnel(options: TunnelClientOptions): Promise<TunnelConnection> {
-  const address = parseRelayUrl(options.relayUrl);
-  const transport = options.transport ?? address.transport;
+  const dialer = options.dialer ?? relayDialer(options);
+  const transport = dialer.transport;
   const slot = options.slot ?? 0;
   const logger = options.logger ?? pino({ level: 'silent' });
-  const duplex = await connectTransport(options, address, transport);
+  const duplex = await dialer.dial();
   duplex.on('error', (err) => logger.debug({ slot, err: err.message }, 'tunnel transport error'));
 
   const session = http2.performServerHandshake(duplex, {
     settings: { maxConcurrentStreams: options.maxConcurrentStreams ?? DEFAULT_TUNNEL_MAX_CONCURRENT_STREAMS },
   });
   const tunnel = new TunnelConnection(slot, transport, session, duplex);
-  const hello: TunnelHello = { connectorId: options.connectorId, slot, version: TUNNEL_PROTOCOL_VERSION };
-  const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_TUNNEL_HELLO_TIMEOUT_MS;
+  return untilRelayReady({ tunnel, session, duplex, options, logger });
+}
 
+/** One tunnel being brought up: its connection, HTTP/2 session, transport and options. */
+interface TunnelSetup {
+  tunnel: TunnelConnection;
+  session: http2.ServerHttp2Session;
+  duplex: Duplex;
+  options: TunnelClientOptions;
+  logger: Logger;
+}
+
+/**
+ * Serves the relay's requests on the session and resolves once it confirms the tunnel; rejects
+ * when no hello is asked for in time or the session ends before that.
+ */
+function untilRelayReady(setup: TunnelSetup): Promise<TunnelConnection> {
+  const { tunnel, session, options, logger } = setup;
+  const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_TUNNEL_HELLO_TIMEOUT_MS;
   return new Promise<TunnelConnection>((resolve, reject) => {
     let up = false;
     let settled = false;
@@ -244,81 +250,108 @@ export async function dialTunnel(options: TunnelClientOptions): Promise<TunnelCo
       tunnel.destroy(err);
       settle(err);
     }, helloTimeoutMs);
-
-    const stopHeartbeat = startHeartbeat(session, {
-      intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
-      timeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
-      onDead: (why) => {
-        logger.warn({ slot, why }, 'tunnel heartbeat failed');
-        tunnel.destroy(tunnelError(TunnelCodes.HEARTBEAT_TIMEOUT, `tunnel heartbeat failed: ${why}`));
-      },
-    });
-
-    session.on('goaway', (_code: number, _last: number, data?: Buffer) => {
-      const rejection = decodeRejection(data);
-      if (rejection) {
-        logger.info({ slot, code: rejection.code }, 'relay ended the tunnel');
-        tunnel.setReason(tunnelError(rejection.code, `relay ended the tunnel: ${rejection.message}`));
-      }
-    });
-    session.on('error', (err) => {
-      tunnel.setReason(tunnelError(TunnelCodes.CLOSED, `tunnel failed: ${err.message}`, err));
-    });
-    session.on('close', () => {
-      stopHeartbeat();
-      duplex.destroy();
-      tunnel.finish();
+    watchTunnelSession(setup, () => {
       if (!up) void tunnel.closed.then((reason) => settle(reason));
     });
-
-    session.on('stream', (stream, headers) => {
-      stream.on('error', (err) => logger.debug({ slot, err: err.message }, 'tunnel stream error'));
-      const method = headers[':method'];
-      const path = headers[':path'];
-      if (method === 'GET' && path === HELLO_PATH) {
-        stream.respond({ ':status': 200, 'content-type': 'application/json' });
-        stream.end(JSON.stringify(hello));
-        return;
-      }
-      if (method === 'POST' && path === READY_PATH) {
-        stream.respond({ ':status': 204 }, { endStream: true });
-        if (!up) {
-          up = true;
-          logger.info({ slot, transport }, 'tunnel up');
-          settle();
-        }
-        return;
-      }
-      if (method === 'POST' && path === CLUSTER_PATH) {
-        readClusterView(stream, (view) => {
-          tunnel.clusterView = view;
-          tunnel.emit('cluster', view);
-        });
-        return;
-      }
-      if (method === 'POST' && path === STREAM_PATH) {
-        if (tunnel.isDraining) {
-          stream.respond({ ':status': 503 }, { endStream: true });
-          return;
-        }
-        stream.respond({ ':status': 200 });
-        tunnel.streamOpened(stream);
-        const meta: TunnelStreamMeta = {
-          sni: String(headers[SNI_HEADER] ?? ''),
-          peer: String(headers[PEER_HEADER] ?? ''),
-          tunnelSlot: slot,
-        };
-        try {
-          options.onStream(stream, meta);
-        } catch (err) {
-          logger.error({ slot, err: (err as Error).message }, 'onStream failed');
-          stream.destroy();
-        }
-        return;
-      }
-      stream.respond({ ':status': 404 }, { endStream: true });
-    });
+    const onReady = (): void => {
+      if (up) return;
+      up = true;
+      logger.info({ slot: tunnel.slot, transport: tunnel.transport }, 'tunnel up');
+      settle();
+    };
+    session.on('stream', (stream, headers) => answerRelayStream(stream, headers, setup, onReady));
   });
+}
+
+/**
+ * Heartbeats on the session, and how it ends: a GOAWAY with the relay's reason, an error, or the
+ * close that finishes the tunnel (then `onClose`).
+ */
+function watchTunnelSession(setup: TunnelSetup, onClose: () => void): void {
+  const { tunnel, session, duplex, options, logger } = setup;
+  const slot = tunnel.slot;
+  const stopHeartbeat = startHeartbeat(session, {
+    intervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+    timeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    onDead: (why) => {
+      logger.warn({ slot, why }, 'tunnel heartbeat failed');
+      tunnel.destroy(tunnelError(TunnelCodes.HEARTBEAT_TIMEOUT, `tunnel heartbeat failed: ${why}`));
+    },
+  });
+  session.on('goaway', (_code: number, _last: number, data?: Buffer) => {
+    const rejection = decodeRejection(data);
+    if (rejection) {
+      logger.info({ slot, code: rejection.code }, 'relay ended the tunnel');
+      tunnel.setReason(tunnelError(rejection.code, `relay ended the tunnel: ${rejection.message}`));
+    }
+  });
+  session.on('error', (err) => {
+    tunnel.setReason(tunnelError(TunnelCodes.CLOSED, `tunnel failed: ${err.message}`, err));
+  });
+  session.on('close', () => {
+    stopHeartbeat();
+    duplex.destroy();
+    tunnel.finish();
+    onClose();
+  });
+}
+
+/**
+ * Answers one request of the relay: the hello, the ready confirmation, a cluster view, or an agent
+ * stream (handed to `onStream`; refused with 503 while draining); anything else is 404.
+ */
+function answerRelayStream(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  setup: TunnelSetup,
+  onReady: () => void,
+): void {
+  const { tunnel, options, logger } = setup;
+  const slot = tunnel.slot;
+  stream.on('error', (err) => logger.debug({ slot, err: err.message }, 'tunnel stream error'));
+  const method = headers[':method'];
+  const path = headers[':path'];
+  if (method === 'GET' && path === HELLO_PATH) {
+    const hello: TunnelHello = { connectorId: options.connectorId, slot, version: TUNNEL_PROTOCOL_VERSION };
+    stream.respond({ ':status': 200, 'content-type': 'application/json' });
+    stream.end(JSON.stringify(hello));
+  } else if (method === 'POST' && path === READY_PATH) {
+    stream.respond({ ':status': 204 }, { endStream: true });
+    onReady();
+  } else if (method === 'POST' && path === CLUSTER_PATH) {
+    readClusterView(stream, (view) => {
+      tunnel.clusterView = view;
+      tunnel.emit('cluster', view);
+    });
+  } else if (method === 'POST' && path === STREAM_PATH) {
+    acceptAgentStream(stream, headers, setup);
+  } else {
+    stream.respond({ ':status': 404 }, { endStream: true });
+  }
+}
+
+function acceptAgentStream(
+  stream: http2.ServerHttp2Stream,
+  headers: http2.IncomingHttpHeaders,
+  { tunnel, options, logger }: TunnelSetup,
+): void {
+  if (tunnel.isDraining) {
+    stream.respond({ ':status': 503 }, { endStream: true });
+    return;
+  }
+  stream.respond({ ':status': 200 });
+  tunnel.streamOpened(stream);
+  const meta: TunnelStreamMeta = {
+    sni: String(headers[SNI_HEADER] ?? ''),
+    peer: String(headers[PEER_HEADER] ?? ''),
+    tunnelSlot: tunnel.slot,
+  };
+  try {
+    options.onStream(stream, meta);
+  } catch (err) {
+    logger.error({ slot: tunnel.slot, err: (err as Error).message }, 'onStream failed');
+    stream.destroy();
+  }
 }
 
 /** Reads a bounded cluster view body, answers 204 (400 when it is not one), then hands it on. */

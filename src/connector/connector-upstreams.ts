@@ -1,0 +1,120 @@
+/**
+ * The connector's upstream side: the upstream MCP servers from the config (stdio ones in the sandbox,
+ * with the connector's own files hidden), their catalog, and the signed tokens that go to them
+ * (short-lived upstream tokens when configured, approval tokens on approved calls).
+ *
+ * @example
+ * const signers = await openUpstreamSigners(ctx, tenantHost);
+ * const catalog = await startUpstreamCatalog(ctx, logger, opened);
+ */
+import type { Logger } from 'pino';
+import { ApprovalTokenSigner, approvalTokenHeaders } from '../approvals/approval-token.js';
+import type { GatewayContext } from '../gateway/gateway-context.js';
+import { fetchWithUpstreamHeaders } from '../identity/upstream-token-context.js';
+import { UpstreamTokenMinter } from '../identity/upstream-token-minter.js';
+import { Upstream } from '../mcp/upstream.js';
+import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
+import { DEFAULT_UPSTREAM_PROTOCOL, type UpstreamConfig } from '../mcp/upstream-config.js';
+import { sandboxFromYaml } from '../sandbox/sandbox-config.js';
+import type { CloseStack } from './close-stack.js';
+import type { UpstreamEntry } from './config-schema.js';
+import type { ConnectorContext } from './connector-context.js';
+
+function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorContext): UpstreamConfig {
+  const timeoutMs = ctx.config.mcp.upstreamTimeoutMs;
+  const protocol = entry.protocol ?? DEFAULT_UPSTREAM_PROTOCOL;
+  if (entry.url !== undefined)
+    return { name, kind: 'http', url: entry.url, headers: entry.headers ?? {}, timeoutMs, protocol };
+  return {
+    name,
+    kind: 'stdio',
+    command: entry.command ?? '',
+    args: entry.args ?? [],
+    env: entry.env ?? {},
+    // Every stdio upstream runs in the sandbox unless its config says otherwise; the connector's own
+    // data (keys, credential, store) and config are never visible inside.
+    sandbox: sandboxFromYaml(entry.sandbox, {
+      resolvePath: ctx.resolvePath,
+      hiddenPaths: [
+        ctx.dataDir,
+        ctx.configFile,
+        ...(ctx.storeUrl.startsWith('sqlite:') ? [ctx.storeUrl.slice('sqlite:'.length)] : []),
+      ],
+    }),
+    ...(entry.cwd ? { cwd: ctx.resolvePath(entry.cwd) } : {}),
+    timeoutMs,
+    protocol,
+  };
+}
+
+/**
+ * Starts every configured upstream and their catalog. Closing it is deferred on `opened`, and a
+ * child lost once the connector is closing is expected (no restart, no warning).
+ */
+export async function startUpstreamCatalog(
+  ctx: ConnectorContext,
+  logger: Logger,
+  opened: CloseStack,
+): Promise<UpstreamCatalog> {
+  const upstreamFetch = fetchWithUpstreamHeaders();
+  const upstreams = Object.entries(ctx.config.upstreams).map(
+    ([name, entry]) =>
+      new Upstream(toUpstreamConfig(name, entry, ctx), {
+        logger, // Upstream adds { upstream: name } itself.
+        serverRequests: ctx.config.mcp.allowServerRequests,
+        fetch: upstreamFetch,
+      }),
+  );
+  const catalog = new UpstreamCatalog(upstreams, {
+    separator: ctx.config.mcp.namespaceSeparator,
+    prefix: ctx.config.mcp.namespace !== 'none',
+    logger,
+  });
+  opened.defer(() => catalog.close());
+  opened.onClosing(() => catalog.beginStop());
+  await catalog.start();
+  return catalog;
+}
+
+/** The keys that sign what goes to upstreams, and the headers they make for one call. */
+export interface UpstreamSigners {
+  /** Signs the approval token an approved call carries to its upstream. */
+  approvalTokens: ApprovalTokenSigner;
+  /** The headers for one call: an upstream token (when configured) and the approval token (when approved). */
+  upstreamHeaders(ctx: GatewayContext, upstream: string): Promise<Record<string, string>>;
+  /** The public keys upstreams verify both with (the console serves them). */
+  jwks(): ReturnType<ApprovalTokenSigner['jwks']>;
+}
+
+/**
+ * Short-lived tokens for HTTP upstreams (sub = end user, act = agent) when `upstreamTokens` is
+ * configured, and the approval-token signer (same key and JWKS as the minter).
+ */
+export async function openUpstreamSigners(
+  ctx: ConnectorContext,
+  tenantHost: string,
+): Promise<UpstreamSigners> {
+  const tokens = ctx.config.upstreamTokens;
+  const minter = tokens
+    ? await UpstreamTokenMinter.open({
+        dataDir: ctx.dataDir,
+        issuer: tokens.issuer ?? `https://${tenantHost}`,
+        alg: tokens.alg,
+        ttlSec: tokens.ttlSec,
+        header: tokens.header,
+      })
+    : undefined;
+  const approvalTokens = await ApprovalTokenSigner.open({
+    dataDir: ctx.dataDir,
+    issuer: tokens?.issuer ?? `https://${tenantHost}`,
+    ...(tokens?.alg ? { alg: tokens.alg } : {}),
+  });
+  return {
+    approvalTokens,
+    upstreamHeaders: async (c, upstream) => ({
+      ...(minter ? await minter.mintUpstreamHeaders(c, upstream) : {}),
+      ...approvalTokenHeaders(c),
+    }),
+    jwks: () => (minter ?? approvalTokens).jwks(),
+  };
+}

@@ -1,0 +1,202 @@
+/**
+ * The tasks utility (2025-11-25) through the gateway. A task-augmented `tools/call` (`params.task`)
+ * passes the whole pipeline like any call (authorize, pin, validate, tier — an approval is asked before
+ * the task exists), reaches the upstream with `task`, and the upstream's `CreateTaskResult` is returned
+ * to the agent; the task is then tracked as that identity's (task-owners.ts). `tasks/get`,
+ * `tasks/result`, `tasks/cancel` are routed to the upstream that holds the task, for its owner only
+ * (another identity gets "unknown task", the same answer as for an id that never existed);
+ * `tasks/list` lists only the caller's tasks. Every answer passes the pipeline's pii stage and the
+ * outbound boundary like any result.
+ *
+ * While an agent waits in `tasks/result`, the upstream delivers the task's server→client requests
+ * (elicitation, sampling) naming the task (`related-task`): they go to that request of that agent
+ * (upstream-interaction.ts), on any transport, and are sent to it on its request stream.
+ *
+ * 2026-07-28 agents do not use `params.task` (SEP-2663: the server decides): it is removed before the
+ * call, and the 2026-07-28 tasks extension (`resultType: "task"`, `tasks/update`) is not relayed.
+ *
+ * @example
+ * const tasks = taskRoutes({ catalog, owners: new TaskOwners() });
+ * await tasks.routes['tasks/get'](ctx, agentRequestStorage.getStore());
+ */
+import type { ClientCapabilities } from '@modelcontextprotocol/server';
+import { JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
+import type { GatewayContext } from '../gateway/gateway-context.js';
+import { runWithUpstreamHeaders } from '../identity/upstream-token-context.js';
+import { currentRequestTaint } from '../pii/request-taint.js';
+import type { AgentMcpEndpointOptions } from './agent-endpoint-options.js';
+import type { AgentRequest } from './agent-method-table.js';
+import { type OwnedTask, TaskOwners } from './task-owners.js';
+import { agentFacingTaskResult, createdTaskOf, type TaskMethod } from './task-wire.js';
+import type { ForwardedMethod, UpstreamRequestOptions } from './upstream.js';
+import type { CatalogRoute } from './upstream-catalog.js';
+import {
+  missingAgentCapability,
+  type RelayedServerRequest,
+  relayableCapabilities,
+  relayRefusal,
+  type UpstreamInteraction,
+} from './upstream-interaction.js';
+import { collectPages } from './upstream-wire.js';
+
+/** Most `tasks/list` pages read from one upstream for one agent's listing. */
+export const DEFAULT_MAX_TASK_LIST_PAGES = 100;
+
+type Route = (ctx: GatewayContext, agent: AgentRequest | undefined) => Promise<unknown>;
+
+export interface TaskRoutesDeps {
+  /** Where a tool's upstream is found when its task is created. */
+  catalog: { resolveTool?: (name: string) => CatalogRoute | undefined };
+  /** The ownership map. Default: a new {@link TaskOwners} with its defaults. */
+  owners?: TaskOwners;
+  upstreamHeaders?: AgentMcpEndpointOptions['upstreamHeaders'];
+}
+
+export interface TaskRoutes {
+  /** The task methods' routes. */
+  routes: Record<TaskMethod, Route>;
+  /**
+   * Runs a `tools/call` (`run`) and tracks the task it created, if any, as the caller's. Removes
+   * `params.task` for 2026-07-28 agents.
+   */
+  trackCall(ctx: GatewayContext, run: () => Promise<unknown>): Promise<unknown>;
+}
+
+export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
+  const owners = deps.owners ?? new TaskOwners();
+  const forward = async (
+    ctx: GatewayContext,
+    task: OwnedTask,
+    method: TaskMethod,
+    params: Record<string, unknown>,
+    options: UpstreamRequestOptions = {},
+  ) => {
+    // The SDK types only the methods it has a runtime for; task methods carry their own schema (task-wire.ts).
+    const send = () =>
+      task.upstream.request(method as ForwardedMethod, params, { signal: ctx.signal, ...options });
+    const headers = deps.upstreamHeaders ? await deps.upstreamHeaders(ctx, task.upstream.name) : undefined;
+    return headers && Object.keys(headers).length > 0 ? runWithUpstreamHeaders(headers, send) : send();
+  };
+  const owned = (ctx: GatewayContext): OwnedTask => {
+    const taskId = ctx.params.taskId;
+    const task = typeof taskId === 'string' ? owners.find(ownerOf(ctx), taskId) : undefined;
+    if (!task) throw unknownTask(taskId);
+    currentRequestTaint()?.absorb(task.taint);
+    return task;
+  };
+  const routes: Record<TaskMethod, Route> = {
+    'tasks/get': (ctx) => {
+      const task = owned(ctx);
+      return forward(ctx, task, 'tasks/get', { taskId: task.taskId });
+    },
+    'tasks/cancel': (ctx) => {
+      const task = owned(ctx);
+      return forward(ctx, task, 'tasks/cancel', { taskId: task.taskId });
+    },
+    'tasks/result': (ctx, agent) => {
+      const task = owned(ctx);
+      const interaction = taskInteraction(task.taskId, agent);
+      return forward(ctx, task, 'tasks/result', { taskId: task.taskId }, interaction ? { interaction } : {});
+    },
+    'tasks/list': async (ctx) => {
+      const mine = owners.of(ownerOf(ctx));
+      for (const task of mine) currentRequestTaint()?.absorb(task.taint);
+      return { tasks: await listOwned(ctx, mine, forward) };
+    },
+  };
+  return {
+    routes,
+    trackCall: async (ctx, run) => {
+      if (ctx.era === 'modern' && ctx.params.task !== undefined) {
+        const { task: _ignored, ...params } = ctx.params;
+        ctx.params = params;
+      }
+      const result = await run();
+      const created = createdTaskOf(result);
+      const tool = String(ctx.params.name ?? '');
+      const route = created ? deps.catalog.resolveTool?.(tool) : undefined;
+      if (!created || !route) return result;
+      const taint = currentRequestTaint();
+      const task = { owner: ownerOf(ctx), taskId: created.taskId, upstream: route.upstream, tool };
+      owners.record(taint ? { ...task, taint } : task, created.ttl);
+      return agentFacingTaskResult(result as Record<string, unknown>);
+    },
+  };
+}
+
+function ownerOf(ctx: GatewayContext): string {
+  return ctx.identity?.name ?? '';
+}
+
+function unknownTask(taskId: unknown): WireError {
+  return new WireError(
+    JSONRPC_INVALID_PARAMS,
+    'AIRLOCK_TASK_UNKNOWN',
+    `Unknown task '${String(taskId)}': it does not exist, expired, or was not created by you`,
+  );
+}
+
+/**
+ * Where the upstream's requests for task `taskId` go while its owner waits in `tasks/result`: to that
+ * agent request, as real server→client requests on its stream, when the agent can answer them.
+ */
+function taskInteraction(taskId: string, agent: AgentRequest | undefined): UpstreamInteraction | undefined {
+  if (!agent) return undefined;
+  const caps: ClientCapabilities = relayableCapabilities(agent.server.getClientCapabilities());
+  const taint = currentRequestTaint();
+  const send = agent.serverCtx.mcpReq.send as (
+    r: RelayedServerRequest,
+    o: { signal: AbortSignal },
+  ) => Promise<Record<string, unknown>>;
+  return {
+    relatedTaskId: taskId,
+    clientCapabilities: caps,
+    ...(taint ? { taint } : {}),
+    onServerRequest: async (request, signal) => {
+      const missing = missingAgentCapability(request, caps);
+      if (missing) {
+        throw relayRefusal(
+          'AIRLOCK_AGENT_CAPABILITY_MISSING',
+          `The agent cannot answer ${request.method}: it did not declare the '${missing}' capability`,
+        );
+      }
+      return send(request, { signal });
+    },
+    onLog: (params) => {
+      agent.serverCtx.mcpReq.notify({ method: 'notifications/message', params }).catch(() => {});
+    },
+  };
+}
+
+/** The caller's tasks as their upstreams list them now (read per upstream, kept only when the caller's). */
+async function listOwned(
+  ctx: GatewayContext,
+  tasks: OwnedTask[],
+  forward: (
+    ctx: GatewayContext,
+    task: OwnedTask,
+    method: TaskMethod,
+    params: Record<string, unknown>,
+  ) => Promise<Record<string, unknown>>,
+): Promise<Record<string, unknown>[]> {
+  const byUpstream = new Map<string, OwnedTask[]>();
+  for (const t of tasks) byUpstream.set(t.upstream.name, [...(byUpstream.get(t.upstream.name) ?? []), t]);
+  const out: Record<string, unknown>[] = [];
+  for (const group of byUpstream.values()) {
+    const first = group[0];
+    if (!first) continue;
+    const mine = new Set(group.map((t) => t.taskId));
+    if (first.upstream.capabilities()?.tasks?.list) {
+      const listed = await collectPages(
+        (cursor) => forward(ctx, first, 'tasks/list', cursor === undefined ? {} : { cursor }),
+        'tasks',
+        DEFAULT_MAX_TASK_LIST_PAGES,
+        () => new Error(`tasks/list of upstream '${first.upstream.name}' did not end`),
+      );
+      out.push(...listed.filter((t) => typeof t.taskId === 'string' && mine.has(t.taskId)));
+    } else {
+      for (const t of group) out.push(await forward(ctx, t, 'tasks/get', { taskId: t.taskId }));
+    }
+  }
+  return out;
+}
