@@ -220,18 +220,20 @@ async function stageOverhead(store: Store, samples: number, concurrency: number)
   };
 }
 
+/** Throughput, solo append latency and per-call overhead (alone and concurrent) on one store. */
+async function measureStore(store: Store, o: Required<AuditBenchOptions>, durability: string) {
+  return {
+    durability,
+    throughput: await throughput(store, o.entries, o.concurrency),
+    soloAppendLatency: await soloLatency(store, o.samples),
+    perCall: [await stageOverhead(store, o.samples, 1), await stageOverhead(store, o.samples, o.concurrency)],
+  };
+}
+
 async function sqliteRun(dir: string, o: Required<AuditBenchOptions>) {
   const store = await openStore({ url: `sqlite:${join(dir, 'bench.db')}` });
   try {
-    return {
-      durability: 'SQLite WAL, synchronous=FULL, commit before append resolves',
-      throughput: await throughput(store, o.entries, o.concurrency),
-      soloAppendLatency: await soloLatency(store, o.samples),
-      perCall: [
-        await stageOverhead(store, o.samples, 1),
-        await stageOverhead(store, o.samples, o.concurrency),
-      ],
-    };
+    return await measureStore(store, o, 'SQLite WAL, synchronous=FULL, commit before append resolves');
   } finally {
     await store.close();
   }
@@ -246,15 +248,11 @@ async function postgresRun(o: Required<AuditBenchOptions>) {
     return { skipped: `PostgreSQL not reachable: ${err instanceof Error ? err.message : String(err)}` };
   }
   try {
-    return {
-      durability: 'PostgreSQL COMMIT (synchronous_commit as configured on the server) before append resolves',
-      throughput: await throughput(store, o.entries, o.concurrency),
-      soloAppendLatency: await soloLatency(store, o.samples),
-      perCall: [
-        await stageOverhead(store, o.samples, 1),
-        await stageOverhead(store, o.samples, o.concurrency),
-      ],
-    };
+    return await measureStore(
+      store,
+      o,
+      'PostgreSQL COMMIT (synchronous_commit as configured on the server) before append resolves',
+    );
   } finally {
     await store.close();
     const client = new pg.Client({ connectionString: PG_URL });

@@ -205,18 +205,20 @@ function decoys(b: DocBuilder, v: EuCorpusValues, p: Phrases): void {
   b.pii('DECOY_VERSION', v.version()).text(', ').pii('DECOY_CITY', v.city()).text('.');
 }
 
+/** "Customer <name> (order …) called from <city> about <product>" in the locale's words. */
+function callSummary(b: DocBuilder, v: EuCorpusValues, p: Phrases): void {
+  b.text(`${p.customer} `).pii('NAME', v.personName()).text(` (${p.order} `).pii('DECOY_ORDER', v.orderId());
+  b.text(`) ${p.calledFrom} `)
+    .pii('DECOY_CITY', v.city())
+    .text(` ${p.about} `)
+    .pii('DECOY_PRODUCT', v.product());
+}
+
 export const EU_DEV_TEMPLATES: readonly EuTemplate[] = [
   // "Customer <given> <family> (…) called from …"
   (b, v) => {
     const p = ph(DEV, v);
-    b.text(`${p.customer} `)
-      .pii('NAME', v.personName())
-      .text(` (${p.order} `)
-      .pii('DECOY_ORDER', v.orderId());
-    b.text(`) ${p.calledFrom} `)
-      .pii('DECOY_CITY', v.city())
-      .text(` ${p.about} `)
-      .pii('DECOY_PRODUCT', v.product());
+    callSummary(b, v, p);
     b.text('. ');
     decoys(b, v, p);
   },
@@ -274,14 +276,7 @@ export const EU_HELDOUT_TEMPLATES: readonly EuTemplate[] = [
   // Call summary.
   (b, v) => {
     const p = ph(HELDOUT, v);
-    b.text(`${p.customer} `)
-      .pii('NAME', v.personName())
-      .text(` (${p.order} `)
-      .pii('DECOY_ORDER', v.orderId());
-    b.text(`) ${p.calledFrom} `)
-      .pii('DECOY_CITY', v.city())
-      .text(` ${p.about} `)
-      .pii('DECOY_PRODUCT', v.product());
+    callSummary(b, v, p);
     b.text(`; ${p.born} `).pii('DOB', v.birthDate()).text('.');
     decoys(b, v, p);
   },

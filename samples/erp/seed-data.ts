@@ -122,18 +122,17 @@ function isoDate(base: Date, plusDays: number): string {
  * @example
  * const { customers, invoices, inventory } = generateSeedData({ customers: 10, invoices: 20 });
  */
-export function generateSeedData(
-  opts: { seed?: number; customers?: number; invoices?: number; inventory?: number } = {},
-): SeedData {
-  const dice = new Dice(prng(opts.seed ?? DEFAULT_SEED));
-  const countries = countryProfiles(dice);
-  const countryCodes = Object.keys(countries) as CountryCode[];
-  const base = new Date('2025-01-06T09:00:00Z');
-
+/** `count` customers, the countries taking turns; e-mail addresses are unique. */
+function seedCustomers(
+  dice: Dice,
+  countries: ReturnType<typeof countryProfiles>,
+  count: number,
+  base: Date,
+): SeedCustomer[] {
   const customers: SeedCustomer[] = [];
   const usedEmails = new Set<string>();
-  const customerCount = opts.customers ?? DEFAULT_CUSTOMER_COUNT;
-  for (let id = 1; id <= customerCount; id++) {
+  const countryCodes = Object.keys(countries) as CountryCode[];
+  for (let id = 1; id <= count; id++) {
     const country = countryCodes[(id - 1) % countryCodes.length] as CountryCode;
     const p = countries[country];
     const first = dice.pick(p.first);
@@ -160,6 +159,21 @@ export function generateSeedData(
       createdAt: `${isoDate(base, -dice.int(30, 900))}T10:00:00Z`,
     });
   }
+  return customers;
+}
+
+export function generateSeedData(
+  opts: { seed?: number; customers?: number; invoices?: number; inventory?: number } = {},
+): SeedData {
+  const dice = new Dice(prng(opts.seed ?? DEFAULT_SEED));
+  const base = new Date('2025-01-06T09:00:00Z');
+
+  const customers = seedCustomers(
+    dice,
+    countryProfiles(dice),
+    opts.customers ?? DEFAULT_CUSTOMER_COUNT,
+    base,
+  );
 
   const inventory: SeedInventoryItem[] = [];
   const inventoryCount = opts.inventory ?? DEFAULT_INVENTORY_COUNT;

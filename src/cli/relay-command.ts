@@ -62,7 +62,14 @@ export function register(program: Command): void {
           `relay ready on ${relay.host}:${relay.port} (tenants: <name>.${relay.domain}, connectors: ${relay.relayHost})\n` +
             `  metrics: http://127.0.0.1:${relay.adminPort}/metrics\n  relay CA for connectors: ${ready.caFile}\n`,
         );
-      const signal = await signals.received;
+      // A drain started from outside (`airlock relay drain`) ends with the relay closed: exit then too.
+      const { RELAY_CLOSED_EVENT } = await import('../relay/relay-shutdown.js');
+      const closed = new Promise<'closed'>((r) => relay.events.once(RELAY_CLOSED_EVENT, () => r('closed')));
+      const signal = await Promise.race([signals.received, closed]);
+      if (signal === 'closed') {
+        signals.dispose();
+        return;
+      }
       await runUntilSignal(
         signals,
         () => (signal === 'SIGTERM' ? relay.drain() : relay.close()),

@@ -22,8 +22,6 @@ import {
   type Client,
   type LoggingLevel,
   ProtocolError,
-  SdkError,
-  SdkErrorCode,
   type ServerCapabilities,
   type Transport,
 } from '@modelcontextprotocol/client';
@@ -34,7 +32,12 @@ import { redactedErrorText } from '../pii/log-redaction.js';
 import { Backoff, type Clock, systemClock } from '../supervision/backoff.js';
 import { requestUpstream } from './task-wire.js';
 import { isValidUpstreamName, type UpstreamConfig } from './upstream-config.js';
-import { requestCancelled, upstreamFailed, upstreamTimeout, upstreamUnavailable } from './upstream-errors.js';
+import {
+  classifyUpstreamFailure,
+  requestCancelled,
+  upstreamFailed,
+  upstreamUnavailable,
+} from './upstream-errors.js';
 import { UpstreamEvents } from './upstream-events.js';
 import {
   installInteractionHandlers,
@@ -61,7 +64,6 @@ import {
 import {
   collectPages,
   deliverResponsesAfterNotifications,
-  isHttpConnectionFailure,
   newUpstreamClient,
   withEnvelope,
   withoutRetryFields,
@@ -358,27 +360,16 @@ export class Upstream extends UpstreamEvents {
   }
 
   #mapError(err: unknown, generation: number, signal: AbortSignal | undefined): Error {
-    if (err instanceof ProtocolError) return err;
-    if (err instanceof WireError) return err;
+    if (err instanceof ProtocolError || err instanceof WireError) return err;
     if (signal?.aborted) return requestCancelled();
     if (generation !== this.#generation || this.#downGeneration === generation) {
       return upstreamUnavailable(this.name, this.#lastError);
     }
-    if (err instanceof SdkError) {
-      if (err.code === SdkErrorCode.RequestTimeout) return upstreamTimeout(this.name, this.#timeoutMs);
-      if (err.code === SdkErrorCode.ConnectionClosed || err.code === SdkErrorCode.NotConnected) {
-        this.#down(generation, 'connection closed');
-        return upstreamUnavailable(this.name, this.#lastError);
-      }
-      if (this.config.kind === 'http' && isHttpConnectionFailure(err)) {
-        this.#down(generation, `connection failed: ${err.message}`);
-        return upstreamUnavailable(this.name, this.#lastError);
-      }
-      return upstreamFailed(this.name, err.code);
-    }
-    if (this.config.kind === 'http' && err instanceof TypeError) {
-      // fetch() rejects with TypeError('fetch failed') when the service is unreachable.
-      this.#down(generation, `connection failed: ${redactedErrorText(err)}`);
+    const target = { upstream: this.name, transport: this.config.kind, timeoutMs: this.#timeoutMs };
+    const failure = classifyUpstreamFailure(err, target);
+    if (failure.kind === 'answer') return failure.error;
+    if (failure.kind === 'down') {
+      this.#down(generation, failure.reason);
       return upstreamUnavailable(this.name, this.#lastError);
     }
     this.log.warn({ err: redactedErrorText(err) }, 'upstream request failed');

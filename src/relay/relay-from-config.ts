@@ -15,6 +15,7 @@ import type { RelayConfig } from './config-schema.js';
 import { relayConfigSchema } from './config-schema.js';
 import { loadOrCreateRelayIdentity } from './relay-identity-files.js';
 import { type Relay, startRelay } from './relay-server.js';
+import { RELAY_CLOSED_EVENT } from './relay-shutdown.js';
 
 export interface LoadedRelayConfig {
   config: RelayConfig;
@@ -75,11 +76,19 @@ export async function startRelayFromConfig(loaded: LoadedRelayConfig, logger?: L
       ...(config.drainGraceMs !== undefined ? { drainGraceMs: config.drainGraceMs } : {}),
       ...(logger ? { logger } : {}),
     });
+    // The store closes with the relay, also when a drain ends it (else a PostgreSQL pool keeps the
+    // process alive until its idle timeout).
     const close = relay.close.bind(relay);
+    let storeClosed: Promise<void> | undefined;
+    const closeStore = () => {
+      storeClosed ??= store.close();
+      return storeClosed;
+    };
+    relay.events.once(RELAY_CLOSED_EVENT, () => void closeStore().catch(() => undefined));
     return Object.assign(relay, {
       close: async () => {
         await close();
-        await store.close();
+        await closeStore();
       },
     });
   } catch (err) {

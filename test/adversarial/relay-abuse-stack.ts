@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { after, before } from 'node:test';
 import type tls from 'node:tls';
 import { TUNNEL_ALPN } from '../../src/tunnel/protocol.js';
 import type { Stack } from '../e2e/airlock-stack.js';
@@ -103,4 +104,29 @@ export async function rawTunnel(
     'raw tunnel registered',
   );
   return socket;
+}
+
+/** The started stack of a test file and the moves that need it. */
+export interface RelayAbuse {
+  readonly stack: Stack;
+  globexWorks(text?: string): Promise<void>;
+  rawConnect(): Promise<net.Socket>;
+}
+
+/** Starts the stack before the file's tests and closes it after them. */
+export function useRelayAbuseStack(): RelayAbuse {
+  let started: Stack | undefined;
+  before(async () => {
+    started = await startRelayAbuseStack();
+  });
+  after(() => started?.close());
+  const abuse: RelayAbuse = {
+    get stack() {
+      assert.ok(started, 'the abuse stack is started');
+      return started;
+    },
+    globexWorks: (text) => globexWorks(abuse.stack, text),
+    rawConnect: () => rawConnect(abuse.stack),
+  };
+  return abuse;
 }

@@ -6,29 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { TUNNEL_ALPN } from '../../src/tunnel/protocol.js';
-import type { Stack } from '../e2e/airlock-stack.js';
 import { captureClientHello } from '../relay/capture-client-hello.js';
 import { rogueCredential } from './abuse-stack.js';
 import { closedWithin, collect, dialRelayHost, H2, h2Frame, until, wsFrame } from './raw-wire.js';
-import {
-  rawConnect as connectRaw,
-  HELLO_TIMEOUT_MS,
-  globexWorks as relayGlobexWorks,
-  startRelayAbuseStack,
-} from './relay-abuse-stack.js';
+import { HELLO_TIMEOUT_MS, useRelayAbuseStack } from './relay-abuse-stack.js';
 
-let stack: Stack;
-
-before(async () => {
-  stack = await startRelayAbuseStack();
-});
-after(() => stack.close());
-
-const globexWorks = (text?: string) => relayGlobexWorks(stack, text);
-const rawConnect = () => connectRaw(stack);
+const abuse = useRelayAbuseStack();
 
 describe('garbage on the tunnel endpoint', () => {
   const cases: Array<[string, Buffer]> = [
@@ -51,26 +37,26 @@ describe('garbage on the tunnel endpoint', () => {
   ];
   for (const [name, bytes] of cases) {
     it(`HTTP/2 over TLS: ${name} ends that tunnel only`, async () => {
-      const rogue = await rogueCredential(stack, 'acme');
+      const rogue = await rogueCredential(abuse.stack, 'acme');
       const socket = await dialRelayHost({
-        port: stack.relay.port,
-        caPem: stack.relay.caPem,
+        port: abuse.stack.relay.port,
+        caPem: abuse.stack.relay.caPem,
         credential: rogue,
         alpn: [TUNNEL_ALPN],
       });
       socket.resume();
       socket.write(bytes);
       assert.equal(await closedWithin(socket, 4000), true);
-      assert.ok(!stack.relay.tunnels().some((t) => t.connectorId === rogue.connectorId));
-      await globexWorks();
+      assert.ok(!abuse.stack.relay.tunnels().some((t) => t.connectorId === rogue.connectorId));
+      await abuse.globexWorks();
     });
   }
 
   it('a tunnel that never sends its hello is dropped at the tunnel hello timeout', async () => {
-    const rogue = await rogueCredential(stack, 'acme');
+    const rogue = await rogueCredential(abuse.stack, 'acme');
     const socket = await dialRelayHost({
-      port: stack.relay.port,
-      caPem: stack.relay.caPem,
+      port: abuse.stack.relay.port,
+      caPem: abuse.stack.relay.caPem,
       credential: rogue,
       alpn: [TUNNEL_ALPN],
     });
@@ -80,8 +66,8 @@ describe('garbage on the tunnel endpoint', () => {
 
   it('a WebSocket upgrade without a connector certificate is refused with 403', async () => {
     const socket = await dialRelayHost({
-      port: stack.relay.port,
-      caPem: stack.relay.caPem,
+      port: abuse.stack.relay.port,
+      caPem: abuse.stack.relay.caPem,
       alpn: ['http/1.1'],
     });
     const inbound = collect(socket);
@@ -103,10 +89,10 @@ describe('garbage on the tunnel endpoint', () => {
   ];
   for (const [name, frame] of wsCases) {
     it(`WebSocket tunnel: ${name} ends that tunnel only`, async () => {
-      const rogue = await rogueCredential(stack, 'acme');
+      const rogue = await rogueCredential(abuse.stack, 'acme');
       const socket = await dialRelayHost({
-        port: stack.relay.port,
-        caPem: stack.relay.caPem,
+        port: abuse.stack.relay.port,
+        caPem: abuse.stack.relay.caPem,
         credential: rogue,
         alpn: ['http/1.1'],
       });
@@ -116,7 +102,7 @@ describe('garbage on the tunnel endpoint', () => {
       assert.match(inbound.bytes().toString('latin1'), /^HTTP\/1\.1 101 /);
       socket.write(frame());
       assert.equal(await closedWithin(socket, 4000), true);
-      await globexWorks();
+      await abuse.globexWorks();
     });
   }
 });
@@ -132,7 +118,7 @@ describe('malformed ClientHellos', () => {
   const ALERT = (description: number) => Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, description]);
 
   async function exchange(bytes: Buffer): Promise<Buffer> {
-    const socket = await rawConnect();
+    const socket = await abuse.rawConnect();
     const inbound = collect(socket);
     socket.write(bytes);
     assert.equal(await closedWithin(socket, 4000), true, 'the relay closed the connection');
@@ -160,16 +146,17 @@ describe('malformed ClientHellos', () => {
       unrecognizedName,
     );
     assert.deepEqual(await exchange(await captureClientHello({})), unrecognizedName);
-    await globexWorks();
+    await abuse.globexWorks();
   });
 
   it('random bytes (property-based) never crash the relay nor reach a tenant', async () => {
     const before =
-      (await stack.relay.metrics.registry.getSingleMetricAsString('airlock_relay_agent_connections_total')) ??
-      '';
+      (await abuse.stack.relay.metrics.registry.getSingleMetricAsString(
+        'airlock_relay_agent_connections_total',
+      )) ?? '';
     await fc.assert(
       fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 600 }), async (bytes) => {
-        const socket = await rawConnect();
+        const socket = await abuse.rawConnect();
         socket.write(Buffer.from(bytes));
         socket.end();
         return closedWithin(socket, HELLO_TIMEOUT_MS + 3000);
@@ -177,9 +164,10 @@ describe('malformed ClientHellos', () => {
       { numRuns: 25 },
     );
     const afterText =
-      (await stack.relay.metrics.registry.getSingleMetricAsString('airlock_relay_agent_connections_total')) ??
-      '';
+      (await abuse.stack.relay.metrics.registry.getSingleMetricAsString(
+        'airlock_relay_agent_connections_total',
+      )) ?? '';
     assert.equal(afterText.match(/tenant="acme"\} (\d+)/)?.[1], before.match(/tenant="acme"\} (\d+)/)?.[1]);
-    await globexWorks();
+    await abuse.globexWorks();
   });
 });

@@ -5,38 +5,27 @@
  * loopback only. Garbage on the wire and malformed ClientHellos: relay-abuse-wire.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import tls from 'node:tls';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
 import { dialTunnel, type TunnelConnection } from '../../src/tunnel/tunnel-client.js';
-import type { Stack } from '../e2e/airlock-stack.js';
 import { captureClientHello } from '../relay/capture-client-hello.js';
 import { echoThrough, rogueCredential } from './abuse-stack.js';
 import { closedWithin, dialRelayHost, H2, HPACK_STATUS_200, h2Frame, until } from './raw-wire.js';
 import {
-  rawConnect as connectRaw,
   HELLO_TIMEOUT_MS,
   MAX_TUNNELS,
   PER_TENANT,
   rawTunnel,
-  globexWorks as relayGlobexWorks,
-  startRelayAbuseStack,
+  useRelayAbuseStack,
 } from './relay-abuse-stack.js';
 
-let stack: Stack;
-
-before(async () => {
-  stack = await startRelayAbuseStack();
-});
-after(() => stack.close());
-
-const globexWorks = (text?: string) => relayGlobexWorks(stack, text);
-const rawConnect = () => connectRaw(stack);
+const abuse = useRelayAbuseStack();
 
 describe('slowloris', () => {
   it('a ClientHello trickled byte by byte is cut at the hello timeout; globex keeps working meanwhile', async () => {
     const hello = await captureClientHello({ servername: 'acme.localhost' });
-    const sockets = await Promise.all(Array.from({ length: 30 }, rawConnect));
+    const sockets = await Promise.all(Array.from({ length: 30 }, () => abuse.rawConnect()));
     let sent = 0;
     const trickle = setInterval(() => {
       for (const s of sockets)
@@ -44,7 +33,7 @@ describe('slowloris', () => {
       sent++;
     }, 100);
     try {
-      await globexWorks('during the trickle');
+      await abuse.globexWorks('during the trickle');
       const closed = await Promise.all(sockets.map((s) => closedWithin(s, HELLO_TIMEOUT_MS + 4000)));
       assert.equal(closed.filter(Boolean).length, sockets.length, 'every trickling socket was dropped');
       assert.ok(sent * 100 < HELLO_TIMEOUT_MS + 4000);
@@ -52,28 +41,28 @@ describe('slowloris', () => {
       clearInterval(trickle);
       for (const s of sockets) s.destroy();
     }
-    await globexWorks();
+    await abuse.globexWorks();
   });
 
   it('silent connections are dropped at the hello timeout', async () => {
-    const sockets = await Promise.all(Array.from({ length: 20 }, rawConnect));
+    const sockets = await Promise.all(Array.from({ length: 20 }, () => abuse.rawConnect()));
     const closed = await Promise.all(sockets.map((s) => closedWithin(s, HELLO_TIMEOUT_MS + 4000)));
     assert.equal(closed.filter(Boolean).length, sockets.length);
-    await globexWorks();
+    await abuse.globexWorks();
   });
 
   it('a TLS handshake left half done on the relay host is cut at the handshake timeout', async () => {
     const hello = await captureClientHello({ servername: 'relay.localhost', ALPNProtocols: ['http/1.1'] });
-    const socket = await rawConnect();
+    const socket = await abuse.rawConnect();
     socket.write(hello); // ... and never answer the ServerHello
     assert.equal(await closedWithin(socket, 5000), true);
-    await globexWorks();
+    await abuse.globexWorks();
   });
 
   it('headers trickled to the relay host HTTPS (enrollment API) are cut by a header timeout', async () => {
     const socket = await dialRelayHost({
-      port: stack.relay.port,
-      caPem: stack.relay.caPem,
+      port: abuse.stack.relay.port,
+      caPem: abuse.stack.relay.caPem,
       alpn: ['http/1.1'],
     });
     socket.resume();
@@ -82,7 +71,7 @@ describe('slowloris', () => {
       if (!socket.destroyed) socket.write('X-Slow: 1\r\n');
     }, 250);
     try {
-      await globexWorks('during the header trickle');
+      await abuse.globexWorks('during the header trickle');
       // The relay's HTTPS server declares a 10 s header timeout; allow 12 s.
       assert.equal(
         await closedWithin(socket, 12_000),
@@ -98,13 +87,13 @@ describe('slowloris', () => {
 
 describe('floods', () => {
   it('agent connections for one tenant stop at the per-tenant limit; globex is unaffected; acme recovers', async () => {
-    const acme = stack.tenant('acme');
+    const acme = abuse.stack.tenant('acme');
     const open: tls.TLSSocket[] = [];
     const refused: string[] = [];
     for (let i = 0; i < PER_TENANT * 3; i++) {
       const socket = tls.connect({
         host: '127.0.0.1',
-        port: stack.relay.port,
+        port: abuse.stack.relay.port,
         servername: acme.host,
         ca: acme.agent.caPem,
       });
@@ -122,7 +111,7 @@ describe('floods', () => {
       assert.ok(open.length <= PER_TENANT, `at most ${PER_TENANT} open, got ${open.length}`);
       assert.ok(refused.length >= PER_TENANT * 2);
       assert.match(refused[0] ?? '', /alert|internal error|socket hang up|ECONNRESET/i);
-      await globexWorks('while acme is flooded');
+      await abuse.globexWorks('while acme is flooded');
     } finally {
       for (const socket of open) socket.destroy();
     }
@@ -130,7 +119,7 @@ describe('floods', () => {
     const deadline = Date.now() + 5000;
     for (;;) {
       try {
-        assert.equal(await echoThrough(stack, 'acme', 'acme is back'), 'acme is back');
+        assert.equal(await echoThrough(abuse.stack, 'acme', 'acme is back'), 'acme is back');
         break;
       } catch (err) {
         if (Date.now() > deadline) throw err;
@@ -140,16 +129,16 @@ describe('floods', () => {
   });
 
   it('a connector flooding tunnels is bounded by maxTunnelsPerConnector', async () => {
-    const rogue = await rogueCredential(stack, 'acme');
+    const rogue = await rogueCredential(abuse.stack, 'acme');
     const tunnels: TunnelConnection[] = [];
     const errors: string[] = [];
     for (let slot = 0; slot < MAX_TUNNELS + 6; slot++) {
       try {
         tunnels.push(
           await dialTunnel({
-            relayUrl: `tls://relay.localhost:${stack.relay.port}`,
-            connectTo: { host: '127.0.0.1', port: stack.relay.port },
-            relayCaPem: stack.relay.caPem,
+            relayUrl: `tls://relay.localhost:${abuse.stack.relay.port}`,
+            connectTo: { host: '127.0.0.1', port: abuse.stack.relay.port },
+            relayCaPem: abuse.stack.relay.caPem,
             credential: rogue,
             connectorId: rogue.connectorId,
             slot,
@@ -164,22 +153,22 @@ describe('floods', () => {
     try {
       assert.equal(tunnels.length, MAX_TUNNELS);
       assert.deepEqual([...new Set(errors)], [TunnelCodes.SLOT_INVALID]);
-      const mine = stack.relay.tunnels().filter((t) => t.connectorId === rogue.connectorId);
+      const mine = abuse.stack.relay.tunnels().filter((t) => t.connectorId === rogue.connectorId);
       assert.equal(mine.length, MAX_TUNNELS);
-      await globexWorks();
+      await abuse.globexWorks();
     } finally {
       for (const t of tunnels) t.destroy();
     }
     await until(
-      () => !stack.relay.tunnels().some((t) => t.connectorId === rogue.connectorId),
+      () => !abuse.stack.relay.tunnels().some((t) => t.connectorId === rogue.connectorId),
       5000,
       'rogue tunnels gone',
     );
   });
 
   it('a connector that opens streams toward the relay (it may not: the relay is the h2 client) loses its tunnel', async () => {
-    const rogue = await rogueCredential(stack, 'acme');
-    const socket = await rawTunnel(stack, rogue);
+    const rogue = await rogueCredential(abuse.stack, 'acme');
+    const socket = await rawTunnel(abuse.stack, rogue);
     // A flood of server-initiated streams (even ids) and a PUSH_PROMISE, which the relay disabled.
     const flood: Buffer[] = [];
     for (let id = 2; id <= 400; id += 2)
@@ -195,13 +184,13 @@ describe('floods', () => {
     socket.write(Buffer.concat(flood));
     assert.equal(await closedWithin(socket, 3000), true, 'the relay ended the tunnel');
     await until(
-      () => !stack.relay.tunnels().some((t) => t.connectorId === rogue.connectorId),
+      () => !abuse.stack.relay.tunnels().some((t) => t.connectorId === rogue.connectorId),
       3000,
       'tunnel deregistered',
     );
-    await globexWorks();
+    await abuse.globexWorks();
     assert.equal(
-      await echoThrough(stack, 'acme', 'acme via its real connector'),
+      await echoThrough(abuse.stack, 'acme', 'acme via its real connector'),
       'acme via its real connector',
     );
   });

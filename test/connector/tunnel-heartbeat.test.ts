@@ -5,22 +5,21 @@ import { TunnelCodes } from '../../src/tunnel/protocol.js';
 import { dialTunnel } from '../../src/tunnel/tunnel-client.js';
 import { captureClientHello } from '../relay/capture-client-hello.js';
 import {
-  enroll,
   rawExchange,
-  startEchoEndpoint,
-  startRelayFixture,
+  startEnrolledRelay,
   tunnelDialOptions,
+  tunnelDowns,
   waitFor,
 } from '../relay/relay-fixture.js';
 import { startTcpForwarder } from '../relay/tcp-forwarder.js';
 
 test('relay heartbeat: a half-open tunnel is removed within interval + timeout', async () => {
-  const fx = await startRelayFixture({ heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300 });
+  const { fx, credential, echo } = await startEnrolledRelay({
+    heartbeatIntervalMs: 100,
+    heartbeatTimeoutMs: 300,
+  });
   const forwarder = await startTcpForwarder(fx.connectTo);
-  const credential = await enroll(fx);
-  const echo = await startEchoEndpoint();
-  const downs: { reason: string }[] = [];
-  fx.relay.events.on('tunnel-down', (e: { reason: string }) => downs.push(e));
+  const downs = tunnelDowns(fx);
   const tunnel = await dialTunnel({
     ...tunnelDialOptions(fx, credential, echo),
     connectTo: { host: '127.0.0.1', port: forwarder.port },
@@ -50,10 +49,11 @@ test('relay heartbeat: a half-open tunnel is removed within interval + timeout',
 });
 
 test('connector heartbeat: a half-open tunnel ends with a retryable heartbeat error', async () => {
-  const fx = await startRelayFixture({ heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 60_000 });
+  const { fx, credential, echo } = await startEnrolledRelay({
+    heartbeatIntervalMs: 60_000,
+    heartbeatTimeoutMs: 60_000,
+  });
   const forwarder = await startTcpForwarder(fx.connectTo);
-  const credential = await enroll(fx);
-  const echo = await startEchoEndpoint();
   const tunnel = await dialTunnel({
     ...tunnelDialOptions(fx, credential, echo),
     connectTo: { host: '127.0.0.1', port: forwarder.port },

@@ -12,8 +12,10 @@ import {
   rawExchange,
   roundTrip,
   startEchoEndpoint,
+  startEnrolledRelay,
   startRelayFixture,
   tunnelDialOptions,
+  tunnelDowns,
   waitFor,
 } from '../relay/relay-fixture.js';
 import { startTcpForwarder } from '../relay/tcp-forwarder.js';
@@ -22,9 +24,7 @@ const fastBackoff = { initialMs: 20, maxMs: 200 };
 
 for (const transport of ['tls', 'websocket'] as const) {
   test(`keeps N tunnels over ${transport}, reports status, spreads agent streams`, async () => {
-    const fx = await startRelayFixture();
-    const credential = await enroll(fx);
-    const echo = await startEchoEndpoint();
+    const { fx, credential, echo } = await startEnrolledRelay();
     const supervisor = new TunnelSupervisor({
       ...tunnelDialOptions(fx, credential, echo),
       relayUrl: transport === 'tls' ? fx.tlsUrl : fx.wssUrl,
@@ -109,9 +109,7 @@ test('relay killed and restarted on the same port: the supervisor reconnects wit
 });
 
 test('a revoked connector: the slot stops with a permanent error instead of retrying', async () => {
-  const fx = await startRelayFixture();
-  const credential = await enroll(fx);
-  const echo = await startEchoEndpoint();
+  const { fx, credential, echo } = await startEnrolledRelay();
   let attempts = 0;
   const supervisor = new TunnelSupervisor({
     ...tunnelDialOptions(fx, credential, echo),
@@ -146,9 +144,7 @@ test('a revoked connector: the slot stops with a permanent error instead of retr
 });
 
 test('stop() drains: no new agent streams, in-flight ones finish, then the tunnels close', async () => {
-  const fx = await startRelayFixture();
-  const credential = await enroll(fx);
-  const echo = await startEchoEndpoint();
+  const { fx, credential, echo } = await startEnrolledRelay();
   const supervisor = new TunnelSupervisor({
     ...tunnelDialOptions(fx, credential, echo),
     tunnels: 1,
@@ -188,12 +184,12 @@ test('stop() drains: no new agent streams, in-flight ones finish, then the tunne
 
 test('a stale (half-open) tunnel is replaced at once when the connector reconnects with the same slot', async () => {
   // The relay's own heartbeat is slow here, so only replacement can explain the quick recovery.
-  const fx = await startRelayFixture({ heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 60_000 });
+  const { fx, credential, echo } = await startEnrolledRelay({
+    heartbeatIntervalMs: 60_000,
+    heartbeatTimeoutMs: 60_000,
+  });
   const forwarder = await startTcpForwarder(fx.connectTo);
-  const credential = await enroll(fx);
-  const echo = await startEchoEndpoint();
-  const downs: { reason: string }[] = [];
-  fx.relay.events.on('tunnel-down', (e: { reason: string }) => downs.push(e));
+  const downs = tunnelDowns(fx);
   const supervisor = new TunnelSupervisor({
     ...tunnelDialOptions(fx, credential, echo),
     connectTo: { host: '127.0.0.1', port: forwarder.port },
@@ -225,9 +221,7 @@ test('a stale (half-open) tunnel is replaced at once when the connector reconnec
 });
 
 test('backoff runs on the injected clock and randomness', async () => {
-  const fx = await startRelayFixture();
-  const credential = await enroll(fx);
-  const echo = await startEchoEndpoint();
+  const { fx, credential, echo } = await startEnrolledRelay();
   await fx.close(); // nothing listens on the port any more
   const timers: { fn: () => void; ms: number }[] = [];
   const clock = {

@@ -53,13 +53,13 @@ const echo = (c: Client, message: string) =>
 
 /** The member whose heartbeat says it signs the checkpoints (matched by process id). */
 async function signer(): Promise<Member> {
+  const alive = (m: Member) =>
+    pair.member[m].child.exitCode === null && pair.member[m].child.signalCode === null;
   return within(15_000, 'a live member reports that it signs the checkpoints', async () => {
     const rows = await pair.sql<{ state: string }>('SELECT state FROM pair_members');
     const states = rows.map((r) => JSON.parse(r.state) as Pick<MemberRecord, 'pid' | 'auditSigner'>);
-    const pid = states.find((s) => s.auditSigner)?.pid;
-    return (['A', 'B'] as const).find(
-      (m) => pair.member[m].child.pid === pid && pair.member[m].child.exitCode === null,
-    );
+    const pids = states.filter((s) => s.auditSigner).map((s) => s.pid);
+    return (['A', 'B'] as const).find((m) => alive(m) && pids.includes(pair.member[m].child.pid ?? -1));
   });
 }
 

@@ -43,8 +43,10 @@ async function timeUntilCallsWork(): Promise<number> {
  */
 function slowCall(): { running: Promise<void>; outcome: Promise<{ ok: boolean; error?: Error }> } {
   let progressed: () => void = () => {};
-  const running = new Promise<void>((resolve) => {
+  let ended: (err: Error) => void = () => {};
+  const running = new Promise<void>((resolve, reject) => {
     progressed = resolve;
+    ended = reject;
   });
   const outcome = (async () => {
     const client = await connectToTenant(conn, { name: 'in-flight', version: '1' });
@@ -60,6 +62,8 @@ function slowCall(): { running: Promise<void>; outcome: Promise<{ ok: boolean; e
       await client.close().catch(() => undefined);
     }
   })();
+  // Settling first means the call never ran (a no-op once it has progressed).
+  void outcome.then(() => ended(new Error('the slow call ended before the upstream worked on it')));
   return { running, outcome };
 }
 

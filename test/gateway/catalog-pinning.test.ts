@@ -185,6 +185,8 @@ describe('kill switch', () => {
       config,
       `tenantHost: acme.localhost\ndataDir: ${dir}\nstore: ${gateway.catalogStoreUrl}\nupstreams:\n  gw:\n    command: ${process.execPath}\n    args: [${GATEWAY_FIXTURE}]\n`,
     );
+    // Counted before the command runs: the store's change feed may deliver the change while it runs.
+    const before = { ...counts };
     const out = await cli([
       'tools',
       'disable',
@@ -197,7 +199,6 @@ describe('kill switch', () => {
       'bob',
     ]);
     assert.match(out, /disabled gw\.search: maintenance/);
-    const before = { ...counts };
     // No wait: the connector reads the catalog revision on every request.
     await assert.rejects(
       legacy.callTool({ name: 'gw.search', arguments: { query: 'x' } }),

@@ -4,36 +4,25 @@
  * 2026-07-28 request, subscribe/unsubscribe in sessions and `subscriptions/listen` held at the upstreams.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { LOG_LEVEL_META_KEY } from '@modelcontextprotocol/client';
-import type { AgentCredentials } from '../fixtures/tenant-tls-kit.js';
 import { until } from '../fixtures/wait-until.js';
-import { type RelayWorld, startRelayWorld, text } from './relayed-agents.js';
+import { type RelayWorld, text, useRelayWorld } from './relayed-agents.js';
 
-let world: RelayWorld;
-let alice: AgentCredentials;
-let bob: AgentCredentials;
-let seen: string[];
-const serve = (options?: Parameters<RelayWorld['serve']>[0]) => world.serve(options);
-const agent = (...args: Parameters<RelayWorld['agent']>) => world.agent(...args);
-
-before(async () => {
-  world = await startRelayWorld();
-  ({ alice, bob, seen } = world);
-});
-
-after(() => world.close());
+const world = useRelayWorld();
+const serve = (options?: Parameters<RelayWorld['serve']>[0]) => world().serve(options);
+const agent = (...args: Parameters<RelayWorld['agent']>) => world().agent(...args);
 
 describe('gateway relay: logging', () => {
   it('2025-11-25: logging/setLevel passes the pipeline, is kept per session and filters relayed logs', async () => {
     const { url } = await serve();
-    const a = await agent(url, 'legacy', alice);
-    const quiet = await agent(url, 'legacy', bob);
+    const a = await agent(url, 'legacy', world().alice);
+    const quiet = await agent(url, 'legacy', world().bob);
     const caps = a.client.getServerCapabilities();
     assert.ok(caps?.logging, 'the gateway advertises logging');
-    const before = seen.length;
+    const before = world().seen.length;
     assert.deepEqual(await a.client.setLoggingLevel('warning'), {});
-    assert.ok(seen.slice(before).includes('logging/setLevel'));
+    assert.ok(world().seen.slice(before).includes('logging/setLevel'));
     for (const up of ['modern', 'legacy']) {
       const count = a.logs.length;
       assert.equal(text(await a.client.callTool({ name: `${up}.chatty`, arguments: {} })), 'chatted');
@@ -59,7 +48,7 @@ describe('gateway relay: logging', () => {
 
   it('2026-07-28: the level of each request (envelope) reaches the upstream; none means no logs', async () => {
     const { url } = await serve();
-    const a = await agent(url, 'auto', alice);
+    const a = await agent(url, 'auto', world().alice);
     await a.client.callTool({ name: 'modern.chatty', arguments: {} });
     assert.equal(a.logs.length, 0);
     await a.client.callTool({
@@ -77,14 +66,14 @@ describe('gateway relay: logging', () => {
 describe('gateway relay: resource subscriptions', () => {
   it('2025-11-25 sessions: subscribe/unsubscribe pass the pipeline, reach the owning upstream, updates reach subscribers', async () => {
     const { url } = await serve();
-    const a = await agent(url, 'legacy', alice);
-    const other = await agent(url, 'legacy', bob);
+    const a = await agent(url, 'legacy', world().alice);
+    const other = await agent(url, 'legacy', world().bob);
     assert.equal(a.client.getServerCapabilities()?.resources?.subscribe, true);
-    const before = seen.length;
+    const before = world().seen.length;
     for (const uri of ['legacy://doc/1', 'legacy://doc/2', 'modern://doc/1'])
       assert.deepEqual(await a.client.subscribeResource({ uri }), {});
-    assert.ok(seen.slice(before).includes('resources/subscribe'));
-    const [modern, legacy] = world.catalog.upstreams;
+    assert.ok(world().seen.slice(before).includes('resources/subscribe'));
+    const [modern, legacy] = world().catalog.upstreams;
     assert.deepEqual(legacy?.subscribedResources().sort(), ['legacy://doc/1', 'legacy://doc/2']);
     assert.deepEqual(modern?.subscribedResources(), ['modern://doc/1']);
 
@@ -94,7 +83,7 @@ describe('gateway relay: resource subscriptions', () => {
     assert.deepEqual([...a.updated].sort(), ['legacy://doc/1', 'modern://doc/1']);
 
     await a.client.unsubscribeResource({ uri: 'legacy://doc/1' });
-    assert.ok(seen.includes('resources/unsubscribe'));
+    assert.ok(world().seen.includes('resources/unsubscribe'));
     assert.deepEqual(legacy?.subscribedResources(), ['legacy://doc/2']);
     a.updated.length = 0;
     await a.client.callTool({ name: 'legacy.touch', arguments: { uri: 'legacy://doc/1' } });
@@ -115,10 +104,10 @@ describe('gateway relay: resource subscriptions', () => {
 
   it('2026-07-28 agents: subscriptions/listen with resourceSubscriptions, held at the upstreams while open', async () => {
     const { url } = await serve();
-    const a = await agent(url, 'auto', alice);
+    const a = await agent(url, 'auto', world().alice);
     const listen = await a.client.listen({ resourceSubscriptions: ['modern://doc/2', 'legacy://doc/1'] });
     assert.deepEqual(listen.honoredFilter.resourceSubscriptions, ['modern://doc/2', 'legacy://doc/1']);
-    const [modern, legacy] = world.catalog.upstreams;
+    const [modern, legacy] = world().catalog.upstreams;
     assert.deepEqual(modern?.subscribedResources(), ['modern://doc/2']);
     assert.deepEqual(legacy?.subscribedResources(), ['legacy://doc/1']);
     await a.client.callTool({ name: 'modern.touch', arguments: { uri: 'modern://doc/2' } });

@@ -7,38 +7,27 @@
  * agent-mcp-relay-notifications.test.ts.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { RELAY_STATE_PREFIX } from '../../src/mcp/relayed-call.js';
-import type { AgentCredentials } from '../fixtures/tenant-tls-kit.js';
 import { until } from '../fixtures/wait-until.js';
-import { gate, type RelayWorld, startRelayWorld, text } from './relayed-agents.js';
+import { gate, type RelayWorld, text, useRelayWorld } from './relayed-agents.js';
 
-let world: RelayWorld;
-let alice: AgentCredentials;
-let bob: AgentCredentials;
-let seen: string[];
-const serve = (options?: Parameters<RelayWorld['serve']>[0]) => world.serve(options);
-const agent = (...args: Parameters<RelayWorld['agent']>) => world.agent(...args);
-
-before(async () => {
-  world = await startRelayWorld();
-  ({ alice, bob, seen } = world);
-});
-
-after(() => world.close());
+const world = useRelayWorld();
+const serve = (options?: Parameters<RelayWorld['serve']>[0]) => world().serve(options);
+const agent = (...args: Parameters<RelayWorld['agent']>) => world().agent(...args);
 
 describe('gateway relay: server→client requests', () => {
   for (const mode of ['legacy', 'auto'] as const) {
     const era = mode === 'legacy' ? '2025-11-25' : '2026-07-28';
     it(`reach a ${era} agent from upstreams of both eras (sampling, elicitation, roots, two rounds)`, async () => {
       const { url } = await serve();
-      const a = await agent(url, mode, alice);
+      const a = await agent(url, mode, world().alice);
       assert.equal(a.client.getProtocolEra(), mode === 'legacy' ? 'legacy' : 'modern');
       for (const up of ['modern', 'legacy']) {
-        const before = seen.filter((m) => m === 'tools/call').length;
+        const before = world().seen.filter((m) => m === 'tools/call').length;
         assert.equal(text(await a.client.callTool({ name: `${up}.ask_name`, arguments: {} })), 'hello alice');
         // The answer came back as a second round, which passed the pipeline too.
-        assert.equal(seen.filter((m) => m === 'tools/call').length - before, 2);
+        assert.equal(world().seen.filter((m) => m === 'tools/call').length - before, 2);
         assert.equal(
           text(await a.client.callTool({ name: `${up}.ask_model`, arguments: { prompt: 'hi' } })),
           'model said: beep from alice',
@@ -58,7 +47,7 @@ describe('gateway relay: server→client requests', () => {
 
   it('a 2026-07-28 agent sees input_required: the upstream’s own state, or a parked call bound to it', async () => {
     const { url, mcp } = await serve();
-    const a = await agent(url, 'auto', alice, { manual: true });
+    const a = await agent(url, 'auto', world().alice, { manual: true });
     const ask = (name: string, extra: Record<string, unknown> = {}) =>
       a.client.request(
         { method: 'tools/call', params: { name, arguments: {}, ...extra } },
@@ -80,7 +69,7 @@ describe('gateway relay: server→client requests', () => {
     assert.equal(mcp.callsAwaitingInput(), 1);
 
     // Another identity cannot resume it, nor can the state be used for another tool.
-    const b = await agent(url, 'auto', bob, { manual: true });
+    const b = await agent(url, 'auto', world().bob, { manual: true });
     await assert.rejects(
       b.client.request(
         {
@@ -105,7 +94,7 @@ describe('gateway relay: server→client requests', () => {
 
   it('a parked call nobody answers is cancelled after inputWaitMs', async () => {
     const { url, mcp } = await serve({ inputWaitMs: 150 });
-    const a = await agent(url, 'auto', alice, { manual: true });
+    const a = await agent(url, 'auto', world().alice, { manual: true });
     const parked = (await a.client.request(
       { method: 'tools/call', params: { name: 'legacy.ask_name', arguments: {} } },
       { allowInputRequired: true },
@@ -133,7 +122,7 @@ describe('gateway relay: server→client requests', () => {
     const { url, mcp } = await serve();
     const { open: asked, wait: wasAsked } = gate();
     const { open: unblock, wait: blocked } = gate();
-    const a = await agent(url, 'legacy', alice, {
+    const a = await agent(url, 'legacy', world().alice, {
       onElicit: async () => {
         asked();
         await blocked;
@@ -159,8 +148,8 @@ describe('gateway relay: server→client requests', () => {
       await bothAsked; // both elicitations are open at the same time
       return { username: `${who} (asked: ${message})`, email: `${who}@example.com` };
     };
-    const a = await agent(url, 'legacy', alice, { onElicit: (m) => slow(m, 'alice') });
-    const b = await agent(url, 'legacy', bob, { onElicit: (m) => slow(m, 'bob') });
+    const a = await agent(url, 'legacy', world().alice, { onElicit: (m) => slow(m, 'alice') });
+    const b = await agent(url, 'legacy', world().bob, { onElicit: (m) => slow(m, 'bob') });
     const [ra, rb] = await Promise.all([
       a.client.callTool({ name: 'http.test_elicitation', arguments: { message: 'for alice' } }),
       b.client.callTool({ name: 'http.test_elicitation', arguments: { message: 'for bob' } }),
@@ -175,14 +164,14 @@ describe('gateway relay: server→client requests', () => {
     const { url } = await serve();
     const { open: release, wait: held } = gate();
     const { open: first, wait: firstAsked } = gate();
-    const a = await agent(url, 'legacy', alice, {
+    const a = await agent(url, 'legacy', world().alice, {
       onElicit: async () => {
         first();
         await held;
         return { name: 'alice' };
       },
     });
-    const b = await agent(url, 'legacy', bob);
+    const b = await agent(url, 'legacy', world().bob);
     const pa = a.client.callTool({ name: 'legacy.ask_name', arguments: {} });
     await firstAsked;
     const rb = await b.client.callTool({ name: 'legacy.ask_name', arguments: {} });
@@ -196,7 +185,7 @@ describe('gateway relay: server→client requests', () => {
 
   it('refuses what the agent cannot answer, and everything with allowServerRequests: false', async () => {
     const { url } = await serve();
-    const noElicit = await agent(url, 'legacy', alice, { capabilities: { sampling: {} } });
+    const noElicit = await agent(url, 'legacy', world().alice, { capabilities: { sampling: {} } });
     const legacy = await noElicit.client.callTool({ name: 'legacy.ask_name', arguments: {} });
     assert.equal(legacy.isError, true);
     assert.match(text(legacy), /did not declare the 'elicitation' capability/);
@@ -208,7 +197,7 @@ describe('gateway relay: server→client requests', () => {
 
     const off = await serve({ allowServerRequests: false });
     for (const mode of ['legacy', 'auto'] as const) {
-      const a = await agent(off.url, mode, bob);
+      const a = await agent(off.url, mode, world().bob);
       await assert.rejects(
         a.client.callTool({ name: 'modern.ask_name', arguments: {} }),
         (err: Error & { data?: { airlock?: string } }) =>

@@ -10,6 +10,7 @@
  * const a = await world.agent(url, 'legacy', world.alice);
  */
 import assert from 'node:assert/strict';
+import { after, before } from 'node:test';
 import {
   type CallToolResult,
   Client,
@@ -23,7 +24,13 @@ import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import { startConformanceServer } from '../fixtures/conformance-server.js';
-import { type AgentCredentials, createTenantKit, TENANT_HOST, tlsFetch } from '../fixtures/tenant-tls-kit.js';
+import {
+  type AgentCredentials,
+  createTenantKit,
+  TENANT_HOST,
+  type TenantKit,
+  tlsFetch,
+} from '../fixtures/tenant-tls-kit.js';
 
 const FIXTURE = new URL('./relay-fixture-server.js', import.meta.url).pathname;
 const ALL_CAPS: ClientCapabilities = { sampling: {}, elicitation: { form: {} }, roots: {} };
@@ -98,56 +105,6 @@ export async function startRelayWorld() {
     return { mcp, url: new URL(`https://${TENANT_HOST}:${port}/mcp`) };
   }
 
-  /** A real SDK agent over TLS with its client certificate; answers elicitation, sampling and roots. */
-  async function agent(url: URL, mode: Mode, creds: AgentCredentials, options: AgentOptions = {}) {
-    const capabilities = options.capabilities ?? ALL_CAPS;
-    const client = new Client(
-      { name: `agent-${creds.name}`, version: '1.0.0' },
-      {
-        versionNegotiation: { mode },
-        capabilities,
-        ...(options.manual ? { inputRequired: { autoFulfill: false } } : {}),
-      },
-    );
-    const asked: string[] = [];
-    const logs: LoggingMessageNotificationParams[] = [];
-    const updated: string[] = [];
-    if (capabilities.elicitation) {
-      client.setRequestHandler('elicitation/create', async (r) => {
-        const message = String((r.params as { message?: unknown }).message);
-        asked.push(`elicit:${message}`);
-        const content = options.onElicit
-          ? await options.onElicit(message)
-          : { name: options.name ?? creds.name };
-        return { action: 'accept', content: content as Record<string, string> };
-      });
-    }
-    if (capabilities.sampling) {
-      client.setRequestHandler('sampling/createMessage', async () => {
-        asked.push('sampling');
-        return { role: 'assistant', content: { type: 'text', text: `beep from ${creds.name}` }, model: 'm' };
-      });
-    }
-    if (capabilities.roots) {
-      client.setRequestHandler('roots/list', async () => {
-        asked.push('roots');
-        return { roots: [{ uri: `file:///home/${creds.name}` }] };
-      });
-    }
-    client.setNotificationHandler('notifications/message', (n) => {
-      logs.push(n.params);
-    });
-    client.setNotificationHandler('notifications/resources/updated', (n) => {
-      updated.push(n.params.uri);
-    });
-    const f = tlsFetch({ caPem: kit.ca.certPem, client: creds });
-    closers.push(f.close);
-    const transport = new StreamableHTTPClientTransport(url, { fetch: f.fetch });
-    await client.connect(transport);
-    closers.push(() => client.close());
-    return { client, transport, asked, logs, updated };
-  }
-
   return {
     kit,
     catalog,
@@ -155,10 +112,83 @@ export async function startRelayWorld() {
     alice: await kit.issueAgent('alice'),
     bob: await kit.issueAgent('bob'),
     serve,
-    agent,
+    agent: (url: URL, mode: Mode, creds: AgentCredentials, options: AgentOptions = {}) =>
+      connectAgent({ kit, closers }, url, mode, creds, options),
     async close() {
       for (const close of closers.reverse()) await close().catch(() => {});
     },
+  };
+}
+
+/** A real SDK agent over TLS with its client certificate; answers elicitation, sampling and roots. */
+async function connectAgent(
+  world: { kit: TenantKit; closers: (() => Promise<unknown>)[] },
+  url: URL,
+  mode: Mode,
+  creds: AgentCredentials,
+  options: AgentOptions = {},
+) {
+  const capabilities = options.capabilities ?? ALL_CAPS;
+  const client = new Client(
+    { name: `agent-${creds.name}`, version: '1.0.0' },
+    {
+      versionNegotiation: { mode },
+      capabilities,
+      ...(options.manual ? { inputRequired: { autoFulfill: false } } : {}),
+    },
+  );
+  const asked: string[] = [];
+  const logs: LoggingMessageNotificationParams[] = [];
+  const updated: string[] = [];
+  if (capabilities.elicitation) {
+    client.setRequestHandler('elicitation/create', async (r) => {
+      const message = String((r.params as { message?: unknown }).message);
+      asked.push(`elicit:${message}`);
+      const content = options.onElicit
+        ? await options.onElicit(message)
+        : { name: options.name ?? creds.name };
+      return { action: 'accept', content: content as Record<string, string> };
+    });
+  }
+  if (capabilities.sampling) {
+    client.setRequestHandler('sampling/createMessage', async () => {
+      asked.push('sampling');
+      return { role: 'assistant', content: { type: 'text', text: `beep from ${creds.name}` }, model: 'm' };
+    });
+  }
+  if (capabilities.roots) {
+    client.setRequestHandler('roots/list', async () => {
+      asked.push('roots');
+      return { roots: [{ uri: `file:///home/${creds.name}` }] };
+    });
+  }
+  client.setNotificationHandler('notifications/message', (n) => {
+    logs.push(n.params);
+  });
+  client.setNotificationHandler('notifications/resources/updated', (n) => {
+    updated.push(n.params.uri);
+  });
+  const f = tlsFetch({ caPem: world.kit.ca.certPem, client: creds });
+  world.closers.push(f.close);
+  const transport = new StreamableHTTPClientTransport(url, { fetch: f.fetch });
+  await client.connect(transport);
+  world.closers.push(() => client.close());
+  return { client, transport, asked, logs, updated };
+}
+
+/**
+ * Starts the world before the file's tests and closes it after them; the returned function gives the
+ * started world to a test.
+ */
+export function useRelayWorld(): () => RelayWorld {
+  let world: RelayWorld | undefined;
+  before(async () => {
+    world = await startRelayWorld();
+  });
+  after(() => world?.close());
+  return () => {
+    assert.ok(world, 'the relay world is started');
+    return world;
   };
 }
 

@@ -15,16 +15,14 @@ import { DEFAULT_LIMITS, policySchema } from '../../src/policy/policy-schema.js'
 
 const GOLDEN = fileURLToPath(new URL('../../../test/policy/golden/', import.meta.url));
 
-const claimsBot: PolicySubject = {
+/** An mTLS agent of the golden policy's tenant. */
+const mtls = (name: string, spiffeId = `spiffe://acme.airlock/agent/${name}`): PolicySubject => ({
   authenticatedBy: 'mtls',
-  name: 'claims-bot',
-  spiffeId: 'spiffe://acme.airlock/agent/claims-bot',
-};
-const auditBot: PolicySubject = {
-  authenticatedBy: 'mtls',
-  name: 'audit-bot',
-  spiffeId: 'spiffe://acme.airlock/agent/audit-bot',
-};
+  name,
+  spiffeId,
+});
+const claimsBot = mtls('claims-bot');
+const auditBot = mtls('audit-bot');
 const user: PolicySubject = {
   authenticatedBy: 'bearer',
   subject: '0oa4f2c1',
@@ -32,22 +30,14 @@ const user: PolicySubject = {
 };
 const userFromOtherIdp: PolicySubject = { ...user, issuer: 'https://evil.example' };
 const vendor: PolicySubject = { authenticatedBy: 'bearer', subject: 'svc-1', clientId: 'vendor-agent' };
-const stranger: PolicySubject = {
-  authenticatedBy: 'mtls',
-  name: 'nobody',
-  spiffeId: 'spiffe://acme.airlock/agent/nobody',
-};
+const stranger = mtls('nobody');
 // A token whose `sub` equals an mTLS identity name must not inherit that identity's roles.
 const impersonator: PolicySubject = {
   authenticatedBy: 'bearer',
   subject: 'claims-bot',
   clientId: 'claims-bot',
 };
-const certNamedLikeSubject: PolicySubject = {
-  authenticatedBy: 'mtls',
-  name: '0oa4f2c1',
-  spiffeId: 'spiffe://x/y',
-};
+const certNamedLikeSubject = mtls('0oa4f2c1', 'spiffe://x/y');
 
 describe('policy engine decisions', () => {
   let engine: PolicyEngine;

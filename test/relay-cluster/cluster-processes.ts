@@ -140,9 +140,11 @@ async function relayConfig(
       dataDir: join(dir, 'relay'),
       store: storeUrl,
       drainGraceMs: 10_000,
-      // Tunnel heartbeats and presence leases keep their defaults: a node killed with -9 closes its
-      // sockets (its tunnels and links fail at once, heartbeats are for half-open ones), and on a busy
-      // machine shorter deadlines declare live tunnels and nodes dead. Routes are not cached.
+      // A node killed with -9 closes its sockets: its tunnels and links fail at once; heartbeats are
+      // for half-open connections, which these tests do not make. On a busy machine a starved process
+      // misses short deadlines, and a live tunnel declared dead fails the calls riding it: the relay's
+      // tunnel heartbeat deadline is long, presence leases keep their defaults, routes are not cached.
+      limits: { heartbeatTimeoutMs: 15_000 },
       cluster: {
         nodeId: node.id,
         presenceUrl: REDIS_URL,

@@ -244,3 +244,18 @@ export function tunnelDialOptions(
     onStream: echo.onStream,
   };
 }
+
+/** A relay fixture with one enrolled connector credential and an echo endpoint for its tunnels. */
+export async function startEnrolledRelay(options: Partial<RelayOptions> = {}, store?: Store) {
+  const fx = await startRelayFixture(options, store);
+  const credential = await enroll(fx);
+  const echo = await startEchoEndpoint();
+  return { fx, credential, echo };
+}
+
+/** The `tunnel-down` events of `fixture`'s relay, collected as they come. */
+export function tunnelDowns(fixture: RelayFixture): { reason: string }[] {
+  const downs: { reason: string }[] = [];
+  fixture.relay.events.on('tunnel-down', (e: { reason: string }) => downs.push(e));
+  return downs;
+}

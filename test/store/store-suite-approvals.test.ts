@@ -101,6 +101,13 @@ describeOnEveryBackend('approvals and admin accounts', ({ fresh }) => {
     assert.equal(await approvals.expireApprovals(3000), 1);
     assert.equal((await approvals.getApproval('apr_2'))?.status, 'expired');
 
+    await store.close();
+    const again = await reopen();
+    assert.equal((await again.approvals.getApproval('apr_1'))?.status, decided.status);
+  });
+
+  test('admin accounts: create, update, disable; kept across reopen', async () => {
+    const { store, reopen } = await fresh();
     const accounts = store.adminAccounts;
     assert.equal(
       await accounts.putAdminAccount(
@@ -130,6 +137,5 @@ describeOnEveryBackend('approvals and admin accounts', ({ fresh }) => {
     await store.close();
     const again = await reopen();
     assert.equal((await again.adminAccounts.listAdminAccounts())[0]?.disabledAt, 3);
-    assert.equal((await again.approvals.getApproval('apr_1'))?.status, decided.status);
   });
 });

@@ -18,6 +18,8 @@ import type { ReadinessReport } from '../health/connector-readiness.js';
 
 /** How often a member writes its heartbeat. */
 export const DEFAULT_MEMBER_HEARTBEAT_MS = 5_000;
+/** How often a member checks whether what it reports changed (signer, tunnels, upstreams), to beat at once. */
+export const DEFAULT_MEMBER_CHANGE_CHECK_MS = 1_000;
 export { DEFAULT_MEMBER_STALE_MS, isStaleMember } from '../../store/member-repository.js';
 
 export interface MemberHeartbeatOptions {
@@ -32,6 +34,8 @@ export interface MemberHeartbeatOptions {
   auditSigner: () => boolean;
   /** Default `DEFAULT_MEMBER_HEARTBEAT_MS` (5 s). */
   intervalMs?: number;
+  /** Default `DEFAULT_MEMBER_CHANGE_CHECK_MS` (1 s): a change of signer, tunnels or upstreams beats at once. */
+  changeCheckMs?: number;
   now?: () => number;
   logger?: Logger;
 }
@@ -49,7 +53,9 @@ export async function startMemberHeartbeat(opts: MemberHeartbeatOptions): Promis
   const startedAt = now();
   const version = airlockPackageVersion();
   let writing: Promise<void> | undefined;
+  let reported = '';
   const beat = async () => {
+    reported = reportedState(opts);
     const record = memberRecord(opts, { version, startedAt, updatedAt: now() }, await opts.readiness());
     await opts.store.members.putMember(record);
   };
@@ -64,10 +70,18 @@ export async function startMemberHeartbeat(opts: MemberHeartbeatOptions): Promis
   await beat().catch((err: unknown) => log.warn({ err: String(err) }, 'member heartbeat not written'));
   const timer = setInterval(tick, Math.max(100, opts.intervalMs ?? DEFAULT_MEMBER_HEARTBEAT_MS));
   timer.unref();
+  const check = setInterval(
+    () => {
+      if (reportedState(opts) !== reported) tick();
+    },
+    Math.max(50, opts.changeCheckMs ?? DEFAULT_MEMBER_CHANGE_CHECK_MS),
+  );
+  check.unref();
   return {
     beat,
     async stop() {
       clearInterval(timer);
+      clearInterval(check);
       await writing;
     },
   };
@@ -90,6 +104,16 @@ export function memberRecord(
     auditSigner: opts.auditSigner(),
     ready: readiness.ready,
   };
+}
+
+/** What a change of should be reported at once: the signer, tunnel and upstream states. */
+function reportedState(opts: Pick<MemberHeartbeatOptions, 'status' | 'auditSigner'>): string {
+  const status = opts.status();
+  return JSON.stringify([
+    opts.auditSigner(),
+    status.tunnels.map((t) => t.state),
+    status.upstreams.map((u) => u.state),
+  ]);
 }
 
 /** The installed package's version (`dist/src/connector/pair/*.js` → `../../../../package.json`). */
