@@ -1,23 +1,22 @@
 /**
  * The gateway's policy stages end to end, for tests: a tenant CA and real TLS (AgentEndpoint), the MCP
- * endpoint for both eras, the real stages (authenticate → budget → authorize → catalog → validate →
- * tier) over a real stdio upstream (gateway-fixture-server), a policy parsed from YAML, the catalog
- * pinned in a real SQLite file store, and real SDK clients.
+ * endpoint for both eras, the product's stage list (`gatewayStages`: audit → authenticate → budget →
+ * authorize → catalog → validate → tier → upstream timing, with a real audit ledger) over a real stdio
+ * upstream (gateway-fixture-server), a policy parsed from YAML, the catalog pinned in a real SQLite file
+ * store, and real SDK clients. The PII stage is left out here (its own suites and the e2e tests cover
+ * it): every answer below is compared as the upstream wrote it.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { loadOrCreateAuditKey } from '../../src/audit/audit-key.js';
+import { AuditLedger } from '../../src/audit/audit-ledger.js';
 import { ToolPinning } from '../../src/catalog/tool-pinning.js';
 import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
 import type { ApprovalHook, ApprovalOutcome, ApprovalRequest } from '../../src/gateway/approval-hook.js';
 import type { Stage } from '../../src/gateway/gateway-context.js';
-import { authenticate } from '../../src/gateway/stages/authenticate-stage.js';
-import { authorize } from '../../src/gateway/stages/authorize-stage.js';
-import { budget } from '../../src/gateway/stages/budget-stage.js';
-import { catalogStage } from '../../src/gateway/stages/catalog-stage.js';
-import { tier } from '../../src/gateway/stages/tier-stage.js';
-import { validate } from '../../src/gateway/stages/validate-stage.js';
+import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import type { UpstreamConfig } from '../../src/mcp/upstream-config.js';
@@ -126,16 +125,16 @@ export async function startGateway(options: HarnessOptions): Promise<GatewayHarn
     closers.push(async () => pinning.close());
     const approvals = new TestApprovals();
     const policySource = () => policy.engine;
+    const audit = await AuditLedger.open({
+      repository: catalogStore.audit,
+      tenant: 'gateway-harness',
+      key: await loadOrCreateAuditKey(dir),
+      checkpointIntervalMs: 0,
+    });
+    closers.push(() => audit.close());
     const stages = options.stages
       ? options.stages({ policy: policySource, pinning, approvals, kit })
-      : [
-          authenticate({ identities: kit.store.identities }),
-          budget({ policy: policySource }),
-          authorize({ policy: policySource }),
-          catalogStage({ pinning }),
-          validate({ policy: policySource, definitions: pinning }),
-          tier({ policy: policySource, approvals }),
-        ];
+      : gatewayStages({ identities: kit.store.identities, policy: policySource, pinning, approvals, audit });
     const mcp = new AgentMcpEndpoint({ catalog: upstreams, stages });
     closers.push(() => mcp.close());
     pinning.onChanged(() => mcp.notifyListChanged('tools'));

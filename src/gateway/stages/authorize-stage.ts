@@ -16,13 +16,14 @@
  * @example
  * const stage = authorize({ policy: () => watcher.engine });
  */
-import { WireError } from '../../errors/wire-error.js';
+import type { WireError } from '../../errors/wire-error.js';
 import type { PolicyEngine, PolicySubject } from '../../policy/policy-engine.js';
 import { recordDecision } from '../decision-channel.js';
 import type { GatewayContext, Stage } from '../gateway-context.js';
 import { type PolicySource, requestedName, requireIdentity } from '../policy-source.js';
 import { policySubject } from '../policy-subject.js';
 import { JSONRPC_FORBIDDEN } from '../refusal-codes.js';
+import { refuseAt } from '../stage-refusal.js';
 
 /** Stage name in decisions. */
 export const AUTHORIZE_STAGE = 'authorize';
@@ -158,6 +159,5 @@ function forbidden(
   message: string,
   data: Record<string, unknown>,
 ): WireError {
-  recordDecision(ctx, { stage: AUTHORIZE_STAGE, outcome: 'deny', code, reason: message });
-  return new WireError(JSONRPC_FORBIDDEN, code, message, data);
+  return refuseAt(ctx, AUTHORIZE_STAGE, { rpcCode: JSONRPC_FORBIDDEN, code, message, data });
 }

@@ -28,16 +28,16 @@
  * const stage = budget({ policy: () => watcher.engine });
  */
 
-import { WireError } from '../../errors/wire-error.js';
+import type { WireError } from '../../errors/wire-error.js';
 import { jsonBytes } from '../../json/json-bytes.js';
 import type { ResolvedLimits } from '../../policy/policy-schema.js';
 import { KeyedTokenBucket } from '../../policy/token-bucket.js';
-import { recordDecision } from '../decision-channel.js';
 import type { GatewayContext, GatewayIdentity, Handler, Stage } from '../gateway-context.js';
 import { measureResult } from '../json-measure.js';
 import { type PolicySource, requestedName, requireIdentity } from '../policy-source.js';
 import { identityKey, policySubject } from '../policy-subject.js';
 import { JSONRPC_LIMIT_EXCEEDED } from '../refusal-codes.js';
+import { refuseAt } from '../stage-refusal.js';
 import { withUpstreamTimeout } from './upstream-timeout.js';
 
 /** Stage name in decisions. */
@@ -242,14 +242,13 @@ function refuse(
   message: string,
   extra: Record<string, unknown> = {},
 ): WireError {
-  recordDecision(ctx, {
-    stage: BUDGET_STAGE,
-    outcome: 'deny',
+  return refuseAt(ctx, BUDGET_STAGE, {
+    rpcCode: JSONRPC_LIMIT_EXCEEDED,
     code,
-    reason: message,
+    message,
+    data: { limit, value, ...extra },
     detail: { limit, value },
   });
-  return new WireError(JSONRPC_LIMIT_EXCEEDED, code, message, { limit, value, ...extra });
 }
 
 function describe(ctx: GatewayContext): string {

@@ -23,6 +23,7 @@ import { recordDecision } from '../decision-channel.js';
 import type { GatewayContext, Stage } from '../gateway-context.js';
 import { requestedName } from '../policy-source.js';
 import { JSONRPC_FORBIDDEN } from '../refusal-codes.js';
+import { refuseAt } from '../stage-refusal.js';
 
 /** Stage name in decisions. */
 export const CATALOG_STAGE = 'catalog';
@@ -126,6 +127,5 @@ function refuse(
   message: string,
   data: Record<string, unknown>,
 ): WireError {
-  recordDecision(ctx, { stage: CATALOG_STAGE, outcome: 'deny', code, reason: message, detail: data });
-  return new WireError(JSONRPC_FORBIDDEN, code, message, data);
+  return refuseAt(ctx, CATALOG_STAGE, { rpcCode: JSONRPC_FORBIDDEN, code, message, data, detail: data });
 }

@@ -33,7 +33,7 @@
  * const stage = tier({ policy: () => watcher.engine, approvals: queue, approvalTokens: signer });
  */
 
-import { JSONRPC_INTERNAL_ERROR, WireError } from '../../errors/wire-error.js';
+import { JSONRPC_INTERNAL_ERROR, type WireError } from '../../errors/wire-error.js';
 import { sha256Canonical } from '../../json/canonical-hash.js';
 import {
   type ApprovalQuorum,
@@ -48,6 +48,7 @@ import { whileClockPaused } from '../gateway-context.js';
 import { type PolicySource, requestedName, requireIdentity } from '../policy-source.js';
 import { policySubject } from '../policy-subject.js';
 import { JSONRPC_FORBIDDEN } from '../refusal-codes.js';
+import { refuseAt } from '../stage-refusal.js';
 
 /** `_meta` key carrying the approval token to the upstream. */
 export const APPROVAL_TOKEN_META_KEY = 'airlock/approval';
@@ -279,8 +280,7 @@ function internalRefusal(
   data: Record<string, unknown>,
 ): WireError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  recordDecision(ctx, { stage: TIER_STAGE, outcome: 'deny', code, reason });
-  return new WireError(JSONRPC_INTERNAL_ERROR, code, message, data);
+  return refuseAt(ctx, TIER_STAGE, { rpcCode: JSONRPC_INTERNAL_ERROR, code, message, data, reason });
 }
 
 async function ask(
@@ -383,8 +383,7 @@ function refuse(
   message: string,
   data: Record<string, unknown>,
 ): WireError {
-  recordDecision(ctx, { stage: TIER_STAGE, outcome: 'deny', code, reason: message });
-  return new WireError(JSONRPC_FORBIDDEN, code, message, data);
+  return refuseAt(ctx, TIER_STAGE, { rpcCode: JSONRPC_FORBIDDEN, code, message, data });
 }
 
 function toolError(
