@@ -3,6 +3,7 @@ import type { PathId } from './bench-paths.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import type { SessionMemoryResult } from './idle-sessions.js';
 import type { MachineInfo } from './machine-info.js';
+import { mcpCoreTargets } from './mcp-core-targets.js';
 import type { RelayRestartSample } from './relay-restart.js';
 import { median, relativeSpread, type Summary, summarize } from './sample-stats.js';
 
@@ -118,7 +119,7 @@ const fmt = (n: number | undefined, digits = 2): string =>
 
 /** The issue's targets, checked against the results. */
 export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
-  const out: TargetCheck[] = [];
+  const out: TargetCheck[] = mcpCoreTargets(r);
   const full = r.latencyConcurrent['airlock-full'];
   const direct = r.latencyConcurrent['direct-http'];
   const c = r.meta.settings.concurrency;
@@ -144,24 +145,6 @@ export function checkTargets(r: Omit<BenchResults, 'targets'>): TargetCheck[] {
       target: '≥ 2,000',
       measured: `${Math.round(full.callsPerSecond).toLocaleString('en-US')}`,
       met: full.callsPerSecond >= 2000,
-    });
-  }
-  const blobFull = r.blob['airlock-full'];
-  const blobSsh = r.blob['ssh-R'];
-  if (blobFull && blobSsh) {
-    const ratio = blobFull.mbPerSecond.p50 / blobSsh.mbPerSecond.p50;
-    out.push({
-      name: `${r.meta.settings.blobMib} MiB tool result vs ssh -R`,
-      target: '≥ 80 %',
-      measured: `${fmt(ratio * 100, 0)} % (${fmt(blobFull.mbPerSecond.p50, 0)} vs ${fmt(blobSsh.mbPerSecond.p50, 0)} MB/s)`,
-      met: ratio >= 0.8,
-    });
-  } else if (blobFull) {
-    out.push({
-      name: `${r.meta.settings.blobMib} MiB tool result vs ssh -R`,
-      target: '≥ 80 %',
-      measured: `${fmt(blobFull.mbPerSecond.p50, 0)} MB/s; ssh -R not measured`,
-      met: undefined,
     });
   }
   if (!isSkipped(r.idleSessions)) {

@@ -22,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from './bench-log.js';
 import { type BenchPaths, startPaths } from './bench-paths.js';
-import type { BenchResults, BenchSettings, Skippable } from './bench-results.js';
+import { type BenchResults, type BenchSettings, checkTargets, type Skippable } from './bench-results.js';
 import { stopAllChildren } from './child-process.js';
 import type { ProfileSummary } from './cpu-profile.js';
 import { measureIdleSessions, type SessionMemoryResult } from './idle-sessions.js';
@@ -137,6 +137,7 @@ async function main(): Promise<void> {
   if (args.render) {
     // Re-render the reports of an earlier run (after editing bench/analysis.md, say); measure nothing.
     const results = JSON.parse(await readFile(join(args.outDir, 'comparison.json'), 'utf8')) as BenchResults;
+    results.targets = checkTargets(results);
     await writeReports(results, {
       ...args,
       writeDoc: results.meta.settings.mode === 'full' && args.writeDoc,
