@@ -65,7 +65,8 @@ before(async () => {
   ] as const) {
     await store.adminAccounts.putAdminAccount({ name, passwordHash: 'scrypt$x', role, revealPii: false }, 1);
   }
-  queue = new ApprovalQueue({ repository: store.approvals, holdMs: 25_000, pollIntervalMs: 50 });
+  // The hold outlasts any number of CLI processes on a busy machine: only a decision ends these calls.
+  queue = new ApprovalQueue({ repository: store.approvals, holdMs: 600_000, pollIntervalMs: 50 });
 });
 
 after(async () => {
@@ -88,7 +89,7 @@ describe('airlock approvals: two-person rules', () => {
       quorum: { approvers: 2, roles: ['admin'] },
     });
     let pending = (await queue.pending())[0];
-    for (let i = 0; i < 100 && !pending; i++) {
+    for (const deadline = Date.now() + 60_000; !pending && Date.now() < deadline; ) {
       await new Promise((r) => setTimeout(r, 20));
       pending = (await queue.pending())[0];
     }
