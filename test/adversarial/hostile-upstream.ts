@@ -41,13 +41,103 @@ function visibleProcesses(): number {
   }
 }
 
-serveStdio(() => {
-  const server = new McpServer({ name: 'hostile', version: '1.0.0' }, { capabilities: { tools: {} } });
+/** TCP to `host:port`: connected, refused (with its code) or timed out. */
+function tryConnect(host: string, port: number, timeoutMs: number): Promise<Json> {
+  return new Promise<Json>((resolve) => {
+    const socket = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ outcome: 'timeout' });
+    }, timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ outcome: 'connected' });
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ outcome: 'error', code: errorCode(err) });
+    });
+  });
+}
 
+/** Starts one `sleep` child, or answers why it could not. */
+function spawnSleeper(): Promise<ChildProcess | string> {
+  return new Promise<ChildProcess | string>((resolve) => {
+    let child: ChildProcess;
+    try {
+      child = spawn('sleep', ['30'], { stdio: 'ignore' });
+    } catch (err) {
+      resolve(errorCode(err));
+      return;
+    }
+    child.once('spawn', () => resolve(child));
+    child.once('error', (err) => resolve(errorCode(err)));
+  });
+}
+
+/** Starts `count` children one after the other, then kills every one that started. */
+async function forkChildren(count: number): Promise<Json> {
+  const children: ChildProcess[] = [];
+  const failures: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const outcome = await spawnSleeper();
+    if (typeof outcome === 'string') failures.push(outcome);
+    else children.push(outcome);
+  }
+  const started = children.length;
+  for (const child of children) child.kill('SIGKILL');
+  return { started, failed: failures.length, codes: [...new Set(failures)] };
+}
+
+/** Grabs `mb` MiB in 64 MiB chunks and lets them go again. */
+function allocate(mb: number): Json {
+  const chunks: Buffer[] = [];
+  let allocated = 0;
+  try {
+    while (allocated < mb) {
+      chunks.push(Buffer.alloc(64 * 1024 * 1024, 1));
+      allocated += 64;
+    }
+    return { outcome: 'allocated', mb: allocated };
+  } catch (err) {
+    return { outcome: 'error', mb: allocated, message: (err as Error).message };
+  } finally {
+    chunks.length = 0;
+  }
+}
+
+/** Opens /dev/null up to `count` times, then closes every descriptor it got. */
+function openFiles(count: number): Json {
+  const fds: number[] = [];
+  let code: string | undefined;
+  for (let i = 0; i < count; i++) {
+    try {
+      fds.push(openSync('/dev/null', 'r'));
+    } catch (err) {
+      code = errorCode(err);
+      break;
+    }
+  }
+  const opened = fds.length;
+  for (const fd of fds) closeSync(fd);
+  return { opened, code };
+}
+
+/** Runs a file-system move, answering its outcome or the error code. */
+function fsMove(move: () => Json): Json {
+  try {
+    return move();
+  } catch (err) {
+    return { outcome: 'error', code: errorCode(err) };
+  }
+}
+
+/** `echo`, `whoami` and `connect`: who the upstream is and what it can reach. */
+function registerIdentityTools(server: McpServer): void {
   server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) =>
     answer({ echoed: text }),
   );
-
   server.registerTool('whoami', {}, async () =>
     answer({
       pid: process.pid,
@@ -59,104 +149,49 @@ serveStdio(() => {
       processes: visibleProcesses(),
     }),
   );
-
   server.registerTool(
     'connect',
     { inputSchema: z.object({ host: z.string(), port: z.number().int(), timeoutMs: z.number().int() }) },
-    async ({ host, port, timeoutMs }) =>
-      answer(
-        await new Promise<Json>((resolve) => {
-          const socket = net.connect({ host, port });
-          const timer = setTimeout(() => {
-            socket.destroy();
-            resolve({ outcome: 'timeout' });
-          }, timeoutMs);
-          socket.once('connect', () => {
-            clearTimeout(timer);
-            socket.destroy();
-            resolve({ outcome: 'connected' });
-          });
-          socket.once('error', (err) => {
-            clearTimeout(timer);
-            resolve({ outcome: 'error', code: errorCode(err) });
-          });
-        }),
-      ),
+    async ({ host, port, timeoutMs }) => answer(await tryConnect(host, port, timeoutMs)),
   );
+}
 
-  server.registerTool('read', { inputSchema: z.object({ path: z.string() }) }, async ({ path }) => {
-    try {
-      const text = readFileSync(path, 'utf8');
-      return answer({ outcome: 'read', bytes: text.length, text: text.slice(0, 400) });
-    } catch (err) {
-      return answer({ outcome: 'error', code: errorCode(err) });
-    }
-  });
+/** `read`, `write` and `list`: the file system. */
+function registerFileTools(server: McpServer): void {
+  const path = { inputSchema: z.object({ path: z.string() }) };
+  server.registerTool('read', path, async ({ path }) =>
+    answer(
+      fsMove(() => {
+        const text = readFileSync(path, 'utf8');
+        return { outcome: 'read', bytes: text.length, text: text.slice(0, 400) };
+      }),
+    ),
+  );
+  server.registerTool('write', path, async ({ path }) =>
+    answer(
+      fsMove(() => {
+        writeFileSync(path, 'written by the hostile upstream\n');
+        return { outcome: 'written' };
+      }),
+    ),
+  );
+  server.registerTool('list', path, async ({ path }) =>
+    answer(fsMove(() => ({ outcome: 'listed', entries: readdirSync(path).sort() }))),
+  );
+}
 
-  server.registerTool('write', { inputSchema: z.object({ path: z.string() }) }, async ({ path }) => {
-    try {
-      writeFileSync(path, 'written by the hostile upstream\n');
-      return answer({ outcome: 'written' });
-    } catch (err) {
-      return answer({ outcome: 'error', code: errorCode(err) });
-    }
-  });
-
-  server.registerTool('list', { inputSchema: z.object({ path: z.string() }) }, async ({ path }) => {
-    try {
-      return answer({ outcome: 'listed', entries: readdirSync(path).sort() });
-    } catch (err) {
-      return answer({ outcome: 'error', code: errorCode(err) });
-    }
-  });
-
+/** `fork`, `allocate`, `spin` and `open_files`: the resource limits. */
+function registerResourceTools(server: McpServer): void {
   server.registerTool(
     'fork',
     { inputSchema: z.object({ count: z.number().int().min(1).max(500) }) },
-    async ({ count }) => {
-      const children: ChildProcess[] = [];
-      const failures: string[] = [];
-      for (let i = 0; i < count; i++) {
-        const outcome = await new Promise<ChildProcess | string>((resolve) => {
-          let child: ChildProcess;
-          try {
-            child = spawn('sleep', ['30'], { stdio: 'ignore' });
-          } catch (err) {
-            resolve(errorCode(err));
-            return;
-          }
-          child.once('spawn', () => resolve(child));
-          child.once('error', (err) => resolve(errorCode(err)));
-        });
-        if (typeof outcome === 'string') failures.push(outcome);
-        else children.push(outcome);
-      }
-      const started = children.length;
-      for (const child of children) child.kill('SIGKILL');
-      return answer({ started, failed: failures.length, codes: [...new Set(failures)] });
-    },
+    async ({ count }) => answer(await forkChildren(count)),
   );
-
   server.registerTool(
     'allocate',
     { inputSchema: z.object({ mb: z.number().int().min(1).max(65_536) }) },
-    async ({ mb }) => {
-      const chunks: Buffer[] = [];
-      let allocated = 0;
-      try {
-        while (allocated < mb) {
-          chunks.push(Buffer.alloc(64 * 1024 * 1024, 1));
-          allocated += 64;
-        }
-        return answer({ outcome: 'allocated', mb: allocated });
-      } catch (err) {
-        return answer({ outcome: 'error', mb: allocated, message: (err as Error).message });
-      } finally {
-        chunks.length = 0;
-      }
-    },
+    async ({ mb }) => answer(allocate(mb)),
   );
-
   server.registerTool(
     'spin',
     { inputSchema: z.object({ ms: z.number().int().min(1).max(60_000) }) },
@@ -167,26 +202,17 @@ serveStdio(() => {
       return answer({ outcome: 'spun', x });
     },
   );
-
   server.registerTool(
     'open_files',
     { inputSchema: z.object({ count: z.number().int().min(1).max(100_000) }) },
-    async ({ count }) => {
-      const fds: number[] = [];
-      let code: string | undefined;
-      for (let i = 0; i < count; i++) {
-        try {
-          fds.push(openSync('/dev/null', 'r'));
-        } catch (err) {
-          code = errorCode(err);
-          break;
-        }
-      }
-      const opened = fds.length;
-      for (const fd of fds) closeSync(fd);
-      return answer({ opened, code });
-    },
+    async ({ count }) => answer(openFiles(count)),
   );
+}
 
+serveStdio(() => {
+  const server = new McpServer({ name: 'hostile', version: '1.0.0' }, { capabilities: { tools: {} } });
+  registerIdentityTools(server);
+  registerFileTools(server);
+  registerResourceTools(server);
   return server;
 });

@@ -10,29 +10,18 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import {
-  Client,
-  type ClientCapabilities,
-  LOG_LEVEL_META_KEY,
-  StreamableHTTPClientTransport,
-} from '@modelcontextprotocol/client';
+import { type Client, type ClientCapabilities, LOG_LEVEL_META_KEY } from '@modelcontextprotocol/client';
 import { pino } from 'pino';
-import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { piiStage } from '../../src/gateway/stages/pii-stage.js';
-import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import { PiiBoundary } from '../../src/pii/pii-boundary.js';
 import type { PiiPolicy } from '../../src/pii/pii-policy.js';
 import { PiiVault } from '../../src/pii/pii-vault.js';
 import { deriveTenantPiiKeys } from '../../src/pii/tenant-pii-keys.js';
-import {
-  type AgentCredentials,
-  createTenantKit,
-  TENANT_HOST,
-  type TenantKit,
-  tlsFetch,
-} from '../fixtures/tenant-tls-kit.js';
+import { type AgentCredentials, createTenantKit, type TenantKit } from '../fixtures/tenant-tls-kit.js';
+import { until } from '../fixtures/wait-until.js';
+import { connectSdkAgent, serveGateway } from '../mcp/relayed-agent-kit.js';
 import { CUSTOMER, CUSTOMER_URI } from './pii-reflecting-upstream.js';
 
 const REFLECTOR = new URL('./pii-reflecting-upstream.js', import.meta.url).pathname;
@@ -54,63 +43,38 @@ function assertNoRaw(value: unknown, where: string): void {
   for (const raw of RAW) assert.ok(!text.includes(raw), `${where} leaked ${raw}: ${text.slice(0, 400)}`);
 }
 
-async function eventually(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function serve(policy?: PiiPolicy) {
+async function serve(policy?: PiiPolicy): Promise<URL> {
   const vault = new PiiVault({ tenant: 'acme', keys: PII_KEYS, repository: kit.store.vault });
   const boundary = new PiiBoundary({ vault, ...(policy ? { policy } : {}) });
-  const mcp = new AgentMcpEndpoint({
-    catalog,
-    stages: gatewayStages({ identities: kit.store.identities, pii: piiStage({ vault, boundary }) }),
-    outbound: boundary,
-  });
-  const endpoint = new AgentEndpoint({
-    tls: { keyPem: kit.server.keyPem, certPem: kit.server.certPem, caPem: kit.ca.certPem },
-    identities: kit.store.identities,
-    handler: mcp.nodeHandler,
-  });
-  const { port } = await endpoint.listen(0, '127.0.0.1');
-  closers.push(
-    () => endpoint.close(),
-    () => mcp.close(),
-  );
-  return new URL(`https://${TENANT_HOST}:${port}/mcp`);
+  const stages = gatewayStages({ identities: kit.store.identities, pii: piiStage({ vault, boundary }) });
+  const { url } = await serveGateway(kit, { catalog, stages, outbound: boundary }, closers);
+  return url;
 }
 
 /** A real SDK agent that records every request and notification the gateway sends it. */
 async function agent(url: URL, mode: Mode) {
-  const client = new Client(
-    { name: 'agent-alice', version: '1.0.0' },
-    { versionNegotiation: { mode }, capabilities: ALL_CAPS },
-  );
   const received: unknown[] = [];
   const updated: string[] = [];
-  client.setRequestHandler('sampling/createMessage', async (r) => {
-    received.push(r.params);
-    return { role: 'assistant', content: { type: 'text', text: 'ok' }, model: 'm' };
+  const { client } = await connectSdkAgent(kit, url, mode, alice, closers, {
+    capabilities: ALL_CAPS,
+    handlers: (c) => {
+      c.setRequestHandler('sampling/createMessage', async (r) => {
+        received.push(r.params);
+        return { role: 'assistant', content: { type: 'text', text: 'ok' }, model: 'm' };
+      });
+      c.setRequestHandler('elicitation/create', async (r) => {
+        received.push(r.params);
+        return { action: 'accept', content: { ok: 'yes' } };
+      });
+      c.setNotificationHandler('notifications/message', (n) => {
+        received.push(n.params);
+      });
+      c.setNotificationHandler('notifications/resources/updated', (n) => {
+        received.push(n.params);
+        updated.push(n.params.uri);
+      });
+    },
   });
-  client.setRequestHandler('elicitation/create', async (r) => {
-    received.push(r.params);
-    return { action: 'accept', content: { ok: 'yes' } };
-  });
-  client.setNotificationHandler('notifications/message', (n) => {
-    received.push(n.params);
-  });
-  client.setNotificationHandler('notifications/resources/updated', (n) => {
-    received.push(n.params);
-    updated.push(n.params.uri);
-  });
-  const f = tlsFetch({ caPem: kit.ca.certPem, client: alice });
-  closers.push(f.close);
-  const transport = new StreamableHTTPClientTransport(url, { fetch: f.fetch });
-  await client.connect(transport);
-  closers.push(() => client.close());
   if (mode === 'legacy') await client.setLoggingLevel('debug');
   return { client, received, updated };
 }
@@ -166,11 +130,11 @@ for (const mode of ['legacy', 'auto'] as const) {
         message,
         '_meta reflected, tokenized',
       );
-      await eventually('the log message', () => a.received.length > 0);
+      await until('the log message', () => a.received.length > 0);
       assertNoRaw(a.received, 'log notifications');
       assertNoRaw(progress, 'progress notifications');
       assert.ok(progress.length > 0 || mode === 'auto', 'legacy agents asked for progress');
-      await eventually('the stderr line', () => logLines.some((l) => l.includes('echo received')));
+      await until('the stderr line', () => logLines.some((l) => l.includes('echo received')));
       assertNoRaw(logLines.join('\n'), 'connector log (stderr)');
     });
 
@@ -191,7 +155,9 @@ for (const mode of ['legacy', 'auto'] as const) {
       assertNoRaw(a.received, "the agent's sampling and elicitation handlers");
       assert.ok(JSON.stringify(a.received).includes(t.email), 'tokens, not nothing, reach the handlers');
     });
+  });
 
+  describe(`PII boundary, ${era} agent, hostile upstream: errors, lists and updates`, () => {
     it('errors, lists, resource URIs and completions pass the boundary', async () => {
       const a = await agent(await serve(), mode);
       const t = await customerTokens(a.client);
@@ -238,12 +204,12 @@ for (const mode of ['legacy', 'auto'] as const) {
         'held at the upstream, real URI',
       );
       await a.client.callTool({ name: 'reflect.touch', arguments: { uri } });
-      await eventually('the update', () => a.updated.length === 1);
+      await until('the update', () => a.updated.length === 1);
       assert.deepEqual(a.updated, [uri]);
       assertNoRaw(a.received, 'resource updates');
       await listen?.close();
       if (!listen) await a.client.unsubscribeResource({ uri });
-      await eventually('released', () => catalog.upstreams[0]?.subscribedResources().length === 0);
+      await until('released', () => catalog.upstreams[0]?.subscribedResources().length === 0);
     });
   });
 }

@@ -16,26 +16,37 @@ import { HELLO_TIMEOUT_MS, useRelayAbuseStack } from './relay-abuse-stack.js';
 
 const abuse = useRelayAbuseStack();
 
+/** Bytes that are not a valid HTTP/2 tunnel opening, each with what it is. */
+const H2_GARBAGE: Array<[string, Buffer]> = [
+  ['random bytes instead of the HTTP/2 server preface', randomBytes(4096)],
+  [
+    'a frame claiming 16 MiB (above the 16 KiB frame size)',
+    h2Frame(H2.DATA, 0, 1, randomBytes(64), 0xffffff),
+  ],
+  ['a SETTINGS frame with a length that is not a multiple of 6', h2Frame(H2.SETTINGS, 0, 0, randomBytes(7))],
+  [
+    'a WINDOW_UPDATE that overflows the window',
+    Buffer.concat([
+      h2Frame(H2.SETTINGS, 0, 0),
+      h2Frame(H2.WINDOW_UPDATE, 0, 0, Buffer.from([0x7f, 0xff, 0xff, 0xff])),
+    ]),
+  ],
+];
+
+/** WebSocket frames a tunnel must not accept, each with what it is. */
+const WS_GARBAGE: Array<[string, () => Buffer]> = [
+  ['an unmasked client frame', () => wsFrame(0x2, randomBytes(32), { masked: false })],
+  ['a reserved opcode', () => wsFrame(0x3, randomBytes(8))],
+  [
+    'a frame claiming 1 TiB (above the 1 MiB message limit)',
+    () => wsFrame(0x2, Buffer.alloc(0), { claimedLength: 1n << 40n }),
+  ],
+  ['a binary frame of garbage instead of HTTP/2', () => wsFrame(0x2, randomBytes(2048))],
+  ['a text frame with invalid UTF-8', () => wsFrame(0x1, Buffer.from([0xff, 0xfe, 0xc3, 0x28]))],
+];
+
 describe('garbage on the tunnel endpoint', () => {
-  const cases: Array<[string, Buffer]> = [
-    ['random bytes instead of the HTTP/2 server preface', randomBytes(4096)],
-    [
-      'a frame claiming 16 MiB (above the 16 KiB frame size)',
-      h2Frame(H2.DATA, 0, 1, randomBytes(64), 0xffffff),
-    ],
-    [
-      'a SETTINGS frame with a length that is not a multiple of 6',
-      h2Frame(H2.SETTINGS, 0, 0, randomBytes(7)),
-    ],
-    [
-      'a WINDOW_UPDATE that overflows the window',
-      Buffer.concat([
-        h2Frame(H2.SETTINGS, 0, 0),
-        h2Frame(H2.WINDOW_UPDATE, 0, 0, Buffer.from([0x7f, 0xff, 0xff, 0xff])),
-      ]),
-    ],
-  ];
-  for (const [name, bytes] of cases) {
+  for (const [name, bytes] of H2_GARBAGE) {
     it(`HTTP/2 over TLS: ${name} ends that tunnel only`, async () => {
       const rogue = await rogueCredential(abuse.stack, 'acme');
       const socket = await dialRelayHost({
@@ -77,17 +88,7 @@ describe('garbage on the tunnel endpoint', () => {
     assert.equal(await closedWithin(socket, 3000), true);
   });
 
-  const wsCases: Array<[string, () => Buffer]> = [
-    ['an unmasked client frame', () => wsFrame(0x2, randomBytes(32), { masked: false })],
-    ['a reserved opcode', () => wsFrame(0x3, randomBytes(8))],
-    [
-      'a frame claiming 1 TiB (above the 1 MiB message limit)',
-      () => wsFrame(0x2, Buffer.alloc(0), { claimedLength: 1n << 40n }),
-    ],
-    ['a binary frame of garbage instead of HTTP/2', () => wsFrame(0x2, randomBytes(2048))],
-    ['a text frame with invalid UTF-8', () => wsFrame(0x1, Buffer.from([0xff, 0xfe, 0xc3, 0x28]))],
-  ];
-  for (const [name, frame] of wsCases) {
+  for (const [name, frame] of WS_GARBAGE) {
     it(`WebSocket tunnel: ${name} ends that tunnel only`, async () => {
       const rogue = await rogueCredential(abuse.stack, 'acme');
       const socket = await dialRelayHost({

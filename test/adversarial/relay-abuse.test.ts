@@ -9,6 +9,7 @@ import { describe, it } from 'node:test';
 import tls from 'node:tls';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
 import { dialTunnel, type TunnelConnection } from '../../src/tunnel/tunnel-client.js';
+import { until as waitUntil } from '../fixtures/wait-until.js';
 import { captureClientHello } from '../relay/capture-client-hello.js';
 import { echoThrough, rogueCredential } from './abuse-stack.js';
 import { closedWithin, dialRelayHost, H2, HPACK_STATUS_200, h2Frame, until } from './raw-wire.js';
@@ -87,26 +88,7 @@ describe('slowloris', () => {
 
 describe('floods', () => {
   it('agent connections for one tenant stop at the per-tenant limit; globex is unaffected; acme recovers', async () => {
-    const acme = abuse.stack.tenant('acme');
-    const open: tls.TLSSocket[] = [];
-    const refused: string[] = [];
-    for (let i = 0; i < PER_TENANT * 3; i++) {
-      const socket = tls.connect({
-        host: '127.0.0.1',
-        port: abuse.stack.relay.port,
-        servername: acme.host,
-        ca: acme.agent.caPem,
-      });
-      const outcome = await new Promise<string>((resolve) => {
-        socket.once('secureConnect', () => resolve('open'));
-        socket.once('error', (err) => resolve(err.message));
-      });
-      if (outcome === 'open') open.push(socket);
-      else {
-        refused.push(outcome);
-        socket.destroy();
-      }
-    }
+    const { open, refused } = await floodAgentConnections('acme', PER_TENANT * 3);
     try {
       assert.ok(open.length <= PER_TENANT, `at most ${PER_TENANT} open, got ${open.length}`);
       assert.ok(refused.length >= PER_TENANT * 2);
@@ -116,40 +98,15 @@ describe('floods', () => {
       for (const socket of open) socket.destroy();
     }
     // Once the flood is gone acme is served again (the relay counts closed connections down).
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      try {
-        assert.equal(await echoThrough(abuse.stack, 'acme', 'acme is back'), 'acme is back');
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
+    const echoed = await waitUntil('acme served again', () =>
+      echoThrough(abuse.stack, 'acme', 'acme is back').catch(() => undefined),
+    );
+    assert.equal(echoed, 'acme is back');
   });
 
   it('a connector flooding tunnels is bounded by maxTunnelsPerConnector', async () => {
     const rogue = await rogueCredential(abuse.stack, 'acme');
-    const tunnels: TunnelConnection[] = [];
-    const errors: string[] = [];
-    for (let slot = 0; slot < MAX_TUNNELS + 6; slot++) {
-      try {
-        tunnels.push(
-          await dialTunnel({
-            relayUrl: `tls://relay.localhost:${abuse.stack.relay.port}`,
-            connectTo: { host: '127.0.0.1', port: abuse.stack.relay.port },
-            relayCaPem: abuse.stack.relay.caPem,
-            credential: rogue,
-            connectorId: rogue.connectorId,
-            slot,
-            proxy: false,
-            onStream: (stream) => stream.destroy(),
-          }),
-        );
-      } catch (err) {
-        errors.push((err as { code?: string }).code ?? String(err));
-      }
-    }
+    const { tunnels, errors } = await floodTunnels(rogue, MAX_TUNNELS + 6);
     try {
       assert.equal(tunnels.length, MAX_TUNNELS);
       assert.deepEqual([...new Set(errors)], [TunnelCodes.SLOT_INVALID]);
@@ -169,19 +126,7 @@ describe('floods', () => {
   it('a connector that opens streams toward the relay (it may not: the relay is the h2 client) loses its tunnel', async () => {
     const rogue = await rogueCredential(abuse.stack, 'acme');
     const socket = await rawTunnel(abuse.stack, rogue);
-    // A flood of server-initiated streams (even ids) and a PUSH_PROMISE, which the relay disabled.
-    const flood: Buffer[] = [];
-    for (let id = 2; id <= 400; id += 2)
-      flood.push(h2Frame(H2.HEADERS, H2.END_HEADERS, id, HPACK_STATUS_200));
-    flood.push(
-      h2Frame(
-        H2.PUSH_PROMISE,
-        H2.END_HEADERS,
-        1,
-        Buffer.concat([Buffer.from([0, 0, 0, 2]), HPACK_STATUS_200]),
-      ),
-    );
-    socket.write(Buffer.concat(flood));
+    socket.write(serverStreamFlood());
     assert.equal(await closedWithin(socket, 3000), true, 'the relay ended the tunnel');
     await until(
       () => !abuse.stack.relay.tunnels().some((t) => t.connectorId === rogue.connectorId),
@@ -195,3 +140,69 @@ describe('floods', () => {
     );
   });
 });
+
+/** Opens `count` agent connections to `tenant` one after the other: the ones open and why the others failed. */
+async function floodAgentConnections(
+  tenant: string,
+  count: number,
+): Promise<{ open: tls.TLSSocket[]; refused: string[] }> {
+  const target = abuse.stack.tenant(tenant);
+  const open: tls.TLSSocket[] = [];
+  const refused: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port: abuse.stack.relay.port,
+      servername: target.host,
+      ca: target.agent.caPem,
+    });
+    const outcome = await new Promise<string>((resolve) => {
+      socket.once('secureConnect', () => resolve('open'));
+      socket.once('error', (err) => resolve(err.message));
+    });
+    if (outcome === 'open') open.push(socket);
+    else {
+      refused.push(outcome);
+      socket.destroy();
+    }
+  }
+  return { open, refused };
+}
+
+/** Dials `count` tunnels (slots 0…count-1) with `rogue`: the ones that opened and the codes of the others. */
+async function floodTunnels(
+  rogue: Awaited<ReturnType<typeof rogueCredential>>,
+  count: number,
+): Promise<{ tunnels: TunnelConnection[]; errors: string[] }> {
+  const tunnels: TunnelConnection[] = [];
+  const errors: string[] = [];
+  for (let slot = 0; slot < count; slot++) {
+    try {
+      tunnels.push(
+        await dialTunnel({
+          relayUrl: `tls://relay.localhost:${abuse.stack.relay.port}`,
+          connectTo: { host: '127.0.0.1', port: abuse.stack.relay.port },
+          relayCaPem: abuse.stack.relay.caPem,
+          credential: rogue,
+          connectorId: rogue.connectorId,
+          slot,
+          proxy: false,
+          onStream: (stream) => stream.destroy(),
+        }),
+      );
+    } catch (err) {
+      errors.push((err as { code?: string }).code ?? String(err));
+    }
+  }
+  return { tunnels, errors };
+}
+
+/** A flood of server-initiated streams (even ids) and a PUSH_PROMISE, which the relay disabled. */
+function serverStreamFlood(): Buffer {
+  const flood: Buffer[] = [];
+  for (let id = 2; id <= 400; id += 2) flood.push(h2Frame(H2.HEADERS, H2.END_HEADERS, id, HPACK_STATUS_200));
+  flood.push(
+    h2Frame(H2.PUSH_PROMISE, H2.END_HEADERS, 1, Buffer.concat([Buffer.from([0, 0, 0, 2]), HPACK_STATUS_200])),
+  );
+  return Buffer.concat(flood);
+}

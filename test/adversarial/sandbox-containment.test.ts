@@ -145,7 +145,9 @@ describe('a hostile upstream in the sandbox', () => {
       `unexpected variables: ${env.join(',')}`,
     );
   });
+});
 
+describe('a hostile upstream in the sandbox: writes and resource limits', () => {
   it('writes only where the config allows', async () => {
     const ok = await callTool(hostile, 'write', { path: join(layout.project, 'allowed.txt') });
     assert.equal(ok.outcome, 'written');

@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import { Client, type ClientOptions, type Progress } from '@modelcontextprotocol/client';
 import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import { type BridgeHandle, runBridge, type TenantConnection } from '../../src/agent/index.js';
+import { until } from '../fixtures/wait-until.js';
 import {
   createTenantPki,
   startTlsMcpServer,
@@ -40,23 +41,31 @@ async function wire(conn: TenantConnection, clientOptions: ClientOptions = {}): 
   };
 }
 
-describe('agent: stdio bridge to a tenant', () => {
-  let pki: TenantPki;
-  let server: TlsMcpServer;
-  let conn: TenantConnection;
+interface Tenant {
+  pki: TenantPki;
+  server: TlsMcpServer;
+  conn: TenantConnection;
+}
 
+/** Starts the acme test tenant before the enclosing describe's tests and closes it after them. */
+function useTenant(): Tenant {
+  const tenant = {} as Tenant;
   before(async () => {
-    pki = await createTenantPki('acme');
-    server = await startTlsMcpServer(pki);
-    conn = tenantConnectionTo(pki, server);
+    tenant.pki = await createTenantPki('acme');
+    tenant.server = await startTlsMcpServer(tenant.pki);
+    tenant.conn = tenantConnectionTo(tenant.pki, tenant.server);
   });
-
   after(async () => {
-    await server?.close();
+    await tenant.server?.close();
   });
+  return tenant;
+}
+
+describe('agent: stdio bridge to a tenant', () => {
+  const tenant = useTenant();
 
   test('lists and calls tools end to end, with the tenant identity and capabilities', async () => {
-    const { client, bridge, hangUp } = await wire(conn);
+    const { client, bridge, hangUp } = await wire(tenant.conn);
     try {
       assert.equal(bridge.upstream.getProtocolEra(), 'modern');
       assert.equal(client.getServerVersion()?.name, 'acme-test');
@@ -86,8 +95,37 @@ describe('agent: stdio bridge to a tenant', () => {
     }
   });
 
+  test('serves a desktop client that negotiates the 2026 era', async () => {
+    const { client, hangUp } = await wire(tenant.conn, { versionNegotiation: { mode: 'auto' } });
+    try {
+      assert.equal(client.getProtocolEra(), 'modern');
+      const result = await client.callTool({ name: 'echo', arguments: { text: 'modern desktop' } });
+      assert.deepEqual(result.structuredContent, { echoed: 'modern desktop' });
+    } finally {
+      await hangUp();
+    }
+  });
+
+  test('shuts down when stdin ends and refuses to start against an untrusted tenant', async () => {
+    const { bridge, hangUp } = await wire(tenant.conn);
+    await hangUp();
+    await bridge.closed;
+    await bridge.close();
+    const other = await createTenantPki('acme');
+    await assert.rejects(
+      runBridge(
+        { ...tenant.conn, caPem: other.ca.certPem },
+        { stdin: new PassThrough(), stdout: new PassThrough() },
+      ),
+    );
+  });
+});
+
+describe('agent: stdio bridge to a tenant: forwarding', () => {
+  const tenant = useTenant();
+
   test('forwards resources, templates, prompts and completions', async () => {
-    const { client, hangUp } = await wire(conn);
+    const { client, hangUp } = await wire(tenant.conn);
     try {
       const { resources } = await client.listResources();
       assert.deepEqual(
@@ -128,9 +166,13 @@ describe('agent: stdio bridge to a tenant', () => {
       await hangUp();
     }
   });
+});
+
+describe('agent: stdio bridge to a tenant: notifications', () => {
+  const tenant = useTenant();
 
   test('forwards progress notifications and cancellation', async () => {
-    const { client, hangUp } = await wire(conn);
+    const { client, hangUp } = await wire(tenant.conn);
     try {
       const progress: Progress[] = [];
       const counted = await client.callTool(
@@ -152,13 +194,14 @@ describe('agent: stdio bridge to a tenant', () => {
         { name: 'wait_for_cancel', arguments: { tag: 'bridge-cancel' } },
         { signal: abort.signal },
       );
-      await new Promise((resolve) => setTimeout(resolve, 150));
+      await until('the tenant-side handler waiting', () => tenant.server.waiting.includes('bridge-cancel'));
       abort.abort();
       await assert.rejects(call);
-      for (let i = 0; i < 100 && !server.cancelled.includes('bridge-cancel'); i++) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      assert.ok(server.cancelled.includes('bridge-cancel'), 'the tenant-side handler saw the cancellation');
+      await until('the cancellation at the tenant', () => tenant.server.cancelled.includes('bridge-cancel'));
+      assert.ok(
+        tenant.server.cancelled.includes('bridge-cancel'),
+        'the tenant-side handler saw the cancellation',
+      );
     } finally {
       await hangUp();
     }
@@ -166,42 +209,17 @@ describe('agent: stdio bridge to a tenant', () => {
 
   test('forwards the tenant list_changed notifications', async () => {
     let changed = 0;
-    const { client, hangUp } = await wire(conn);
+    const { client, hangUp } = await wire(tenant.conn);
     try {
       client.setNotificationHandler('notifications/tools/list_changed', () => {
         changed++;
       });
       // The bridge's tenant subscription is open once connect returned; publish a change there.
-      server.handler.notify.toolsChanged();
-      for (let i = 0; i < 100 && changed === 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      tenant.server.handler.notify.toolsChanged();
+      await until('the list_changed notification', () => changed > 0);
       assert.equal(changed, 1);
     } finally {
       await hangUp();
     }
-  });
-
-  test('serves a desktop client that negotiates the 2026 era', async () => {
-    const { client, hangUp } = await wire(conn, { versionNegotiation: { mode: 'auto' } });
-    try {
-      assert.equal(client.getProtocolEra(), 'modern');
-      const result = await client.callTool({ name: 'echo', arguments: { text: 'modern desktop' } });
-      assert.deepEqual(result.structuredContent, { echoed: 'modern desktop' });
-    } finally {
-      await hangUp();
-    }
-  });
-
-  test('shuts down when stdin ends and refuses to start against an untrusted tenant', async () => {
-    const { bridge, hangUp } = await wire(conn);
-    await hangUp();
-    await bridge.closed;
-    await bridge.close();
-    const other = await createTenantPki('acme');
-    await assert.rejects(
-      runBridge(
-        { ...conn, caPem: other.ca.certPem },
-        { stdin: new PassThrough(), stdout: new PassThrough() },
-      ),
-    );
   });
 });

@@ -36,25 +36,30 @@ function text(result: CallToolResult): string {
   return result.content.map((c) => (c.type === 'text' ? c.text : '')).join('');
 }
 
+interface Rig {
+  pki: TenantPki;
+  other: TenantPki;
+  server: TlsMcpServer;
+  conn: TenantConnection;
+}
+
+/** The acme tenant's server and an agent connection to it, plus a foreign tenant's PKI; shared by the file. */
+const rig = {} as Rig;
+
+before(async () => {
+  [rig.pki, rig.other] = await Promise.all([createTenantPki('acme'), createTenantPki('globex')]);
+  rig.server = await startTlsMcpServer(rig.pki);
+  rig.conn = tenantConnectionTo(rig.pki, rig.server);
+});
+
+after(async () => {
+  await rig.server?.close();
+});
+
 describe('agent: pinned-TLS connection to a tenant', () => {
-  let pki: TenantPki;
-  let other: TenantPki;
-  let server: TlsMcpServer;
-  let conn: TenantConnection;
-
-  before(async () => {
-    [pki, other] = await Promise.all([createTenantPki('acme'), createTenantPki('globex')]);
-    server = await startTlsMcpServer(pki);
-    conn = tenantConnectionTo(pki, server);
-  });
-
-  after(async () => {
-    await server?.close();
-  });
-
   test('connectToTenant works through connectTo with SNI and Host from the URL (2026 era by default)', async () => {
-    const before = server.seen.length;
-    const client = await connectToTenant(conn, { name: 'claims-bot', version: '1.0.0' });
+    const before = rig.server.seen.length;
+    const client = await connectToTenant(rig.conn, { name: 'claims-bot', version: '1.0.0' });
     try {
       assert.equal(client.getProtocolEra(), 'modern');
       const { tools } = await client.listTools();
@@ -66,17 +71,17 @@ describe('agent: pinned-TLS connection to a tenant', () => {
     } finally {
       await client.close();
     }
-    const requests = server.seen.slice(before);
+    const requests = rig.server.seen.slice(before);
     assert.ok(requests.length >= 3);
     for (const r of requests) {
       assert.equal(r.servername, 'acme.localhost');
-      assert.equal(r.host, `acme.localhost:${server.port}`);
+      assert.equal(r.host, `acme.localhost:${rig.server.port}`);
       assert.equal(r.clientCn, 'claims-bot');
     }
   });
 
   test('the 2025 initialize handshake works too', async () => {
-    const client = await connectToTenant(conn, undefined, {
+    const client = await connectToTenant(rig.conn, undefined, {
       client: { versionNegotiation: { mode: 'legacy' } },
     });
     try {
@@ -87,22 +92,24 @@ describe('agent: pinned-TLS connection to a tenant', () => {
       await client.close();
     }
   });
+});
 
+describe('agent: pinned-TLS connection to a tenant: refusals', () => {
   test('a server certificate from another CA fails the TLS handshake', async () => {
-    const before = server.seen.length;
-    await assert.rejects(connectToTenant({ ...conn, caPem: other.ca.certPem }), (err: unknown) => {
+    const before = rig.server.seen.length;
+    await assert.rejects(connectToTenant({ ...rig.conn, caPem: rig.other.ca.certPem }), (err: unknown) => {
       assert.match(
         causeChain(err),
         /UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED|unable to verify|certificate/i,
       );
       return true;
     });
-    assert.equal(server.seen.length, before, 'no HTTP request reached the server');
+    assert.equal(rig.server.seen.length, before, 'no HTTP request reached the server');
   });
 
   test('the certificate must name the URL host, even when dialling 127.0.0.1', async () => {
     await assert.rejects(
-      connectToTenant({ ...conn, url: `https://globex.localhost:${server.port}/mcp` }),
+      connectToTenant({ ...rig.conn, url: `https://globex.localhost:${rig.server.port}/mcp` }),
       (err: unknown) => {
         assert.match(causeChain(err), /ERR_TLS_CERT_ALTNAME_INVALID|does not match certificate/);
         return true;
@@ -111,47 +118,52 @@ describe('agent: pinned-TLS connection to a tenant', () => {
   });
 
   test('without a client certificate the server refuses the connection', async () => {
-    const before = server.seen.length;
-    const { certPem: _c, keyPem: _k, ...anonymous } = conn;
+    const before = rig.server.seen.length;
+    const { certPem: _c, keyPem: _k, ...anonymous } = rig.conn;
     await assert.rejects(connectToTenant(anonymous), (err: unknown) => {
       assert.match(causeChain(err), /UND_ERR_SOCKET|ECONNRESET|EPIPE|certificate required|alert/i);
       return true;
     });
-    assert.equal(server.seen.length, before, 'no HTTP request reached the server');
+    assert.equal(rig.server.seen.length, before, 'no HTTP request reached the server');
   });
 
   test('a client certificate from another tenant CA is refused', async () => {
-    const before = server.seen.length;
+    const before = rig.server.seen.length;
     await assert.rejects(
-      connectToTenant({ ...conn, certPem: other.agent.certPem, keyPem: other.agent.keyPem }),
+      connectToTenant({ ...rig.conn, certPem: rig.other.agent.certPem, keyPem: rig.other.agent.keyPem }),
     );
-    assert.equal(server.seen.length, before);
+    assert.equal(rig.server.seen.length, before);
   });
+});
 
+describe('agent: pinned-TLS connection to a tenant: fetch and configuration', () => {
   test('the tenant fetch only talks to the tenant origin and checks its inputs', async () => {
-    const tenantFetch = createTenantFetch(conn);
+    const tenantFetch = createTenantFetch(rig.conn);
     try {
       await assert.rejects(tenantFetch('https://evil.example/mcp'), (err: unknown) => {
         assert.ok(err instanceof TenantConnectionError);
         assert.equal(err.code, 'AIRLOCK_AGENT_FOREIGN_ORIGIN');
         return true;
       });
-      const res = await tenantFetch(conn.url, { method: 'GET', headers: { accept: 'text/event-stream' } });
+      const res = await tenantFetch(rig.conn.url, {
+        method: 'GET',
+        headers: { accept: 'text/event-stream' },
+      });
       assert.ok(res.status >= 200 && res.status < 500, `got an HTTP answer (${res.status})`);
       await res.body?.cancel();
     } finally {
       await tenantFetch.close();
     }
     await assert.rejects(
-      tenantFetch(conn.url),
+      tenantFetch(rig.conn.url),
       (err: unknown) => (err as TenantConnectionError).code === 'AIRLOCK_AGENT_CLOSED',
     );
     assert.throws(
-      () => createTenantFetch({ ...conn, url: 'http://acme.localhost/mcp' }),
+      () => createTenantFetch({ ...rig.conn, url: 'http://acme.localhost/mcp' }),
       (err: unknown) => err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_URL_INVALID',
     );
     assert.throws(
-      () => createTenantFetch({ ...conn, keyPem: undefined }),
+      () => createTenantFetch({ ...rig.conn, keyPem: undefined }),
       (err: unknown) =>
         err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_CREDENTIALS_INVALID',
     );
@@ -161,17 +173,17 @@ describe('agent: pinned-TLS connection to a tenant', () => {
     const dir = mkdtempSync(join(tmpdir(), 'agent-conn-'));
     try {
       const files = { ca: join(dir, 'ca.pem'), cert: join(dir, 'agent.pem'), key: join(dir, 'agent.key') };
-      writeFileSync(files.ca, pki.ca.certPem);
-      writeFileSync(files.cert, pki.agent.certPem);
-      writeFileSync(files.key, pki.agent.keyPem);
+      writeFileSync(files.ca, rig.pki.ca.certPem);
+      writeFileSync(files.cert, rig.pki.agent.certPem);
+      writeFileSync(files.key, rig.pki.agent.keyPem);
       const loaded = await loadTenantConnection({
-        url: conn.url,
+        url: rig.conn.url,
         caFile: files.ca,
         certFile: files.cert,
         keyFile: files.key,
-        connect: `127.0.0.1:${server.port}`,
+        connect: `127.0.0.1:${rig.server.port}`,
       });
-      assert.deepEqual(loaded, conn);
+      assert.deepEqual(loaded, rig.conn);
       const client = await connectToTenant(loaded);
       try {
         assert.equal(text(await client.callTool({ name: 'whoami', arguments: {} })), 'claims-bot');
@@ -179,17 +191,17 @@ describe('agent: pinned-TLS connection to a tenant', () => {
         await client.close();
       }
       await assert.rejects(
-        loadTenantConnection({ url: conn.url, caFile: join(dir, 'missing.pem') }),
+        loadTenantConnection({ url: rig.conn.url, caFile: join(dir, 'missing.pem') }),
         (err: unknown) =>
           err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_FILE_UNREADABLE',
       );
       await assert.rejects(
-        loadTenantConnection({ url: conn.url, caFile: files.ca, certFile: files.cert }),
+        loadTenantConnection({ url: rig.conn.url, caFile: files.ca, certFile: files.cert }),
         (err: unknown) =>
           err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_CREDENTIALS_INVALID',
       );
       await assert.rejects(
-        loadTenantConnection({ url: conn.url, caFile: files.ca, connect: 'nonsense' }),
+        loadTenantConnection({ url: rig.conn.url, caFile: files.ca, connect: 'nonsense' }),
         (err: unknown) =>
           err instanceof TenantConnectionError && err.code === 'AIRLOCK_AGENT_CONNECT_INVALID',
       );
@@ -197,7 +209,9 @@ describe('agent: pinned-TLS connection to a tenant', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+});
 
+describe('agent: pinned-TLS connection to a tenant: connect targets', () => {
   test('parseConnectTarget accepts names, IPv4 and bracketed IPv6', () => {
     assert.deepEqual(parseConnectTarget('relay.example:443'), { host: 'relay.example', port: 443 });
     assert.deepEqual(parseConnectTarget('127.0.0.1:8443'), { host: '127.0.0.1', port: 8443 });

@@ -1,7 +1,7 @@
 /**
  * Test peer for the agent helpers: a real MCP server (SDK v2 `createMcpHandler`, both eras) behind
  * `https.createServer` with a server certificate for `acme.localhost`, requiring client certificates
- * issued by the tenant CA. Records what it saw (SNI, Host, client CN, cancellations).
+ * issued by the tenant CA. Records what it saw (SNI, Host, client CN, waiting calls, cancellations).
  */
 import { once } from 'node:events';
 import { createServer, type Server as HttpsServer } from 'node:https';
@@ -54,6 +54,8 @@ export interface TlsMcpServer {
   port: number;
   handler: McpHttpHandler;
   seen: SeenRequest[];
+  /** The tags of the `wait_for_cancel` calls that started waiting, in order. */
+  waiting: string[];
   cancelled: string[];
   close(): Promise<void>;
 }
@@ -67,7 +69,13 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     });
   });
 
-function buildServer(cancelled: string[]): McpServer {
+/** What the `wait_for_cancel` calls did: the tags that started waiting and those that were cancelled. */
+interface CancelRecord {
+  waiting: string[];
+  cancelled: string[];
+}
+
+function buildServer(record: CancelRecord): McpServer {
   const server = new McpServer(
     { name: 'acme-test', version: '2.0.0' },
     {
@@ -75,6 +83,13 @@ function buildServer(cancelled: string[]): McpServer {
       capabilities: { tools: { listChanged: true }, resources: {}, prompts: {}, completions: {} },
     },
   );
+  registerTools(server, record);
+  registerResourcesAndPrompts(server);
+  return server;
+}
+
+/** `echo`, `whoami`, `count_with_progress`, `wait_for_cancel` and `fail`. */
+function registerTools(server: McpServer, record: CancelRecord): void {
   server.registerTool(
     'echo',
     {
@@ -111,8 +126,9 @@ function buildServer(cancelled: string[]): McpServer {
     'wait_for_cancel',
     { description: 'Waits until cancelled (or 10 s)', inputSchema: z.object({ tag: z.string() }) },
     async ({ tag }, ctx) => {
+      record.waiting.push(tag);
       await sleep(10_000, ctx.mcpReq.signal);
-      if (ctx.mcpReq.signal.aborted) cancelled.push(tag);
+      if (ctx.mcpReq.signal.aborted) record.cancelled.push(tag);
       return { content: [{ type: 'text', text: 'not cancelled' }] };
     },
   );
@@ -120,6 +136,10 @@ function buildServer(cancelled: string[]): McpServer {
     isError: true,
     content: [{ type: 'text', text: 'it failed on purpose' }],
   }));
+}
+
+/** The `test://hello` resource, the `test://items/{id}` template and the `greet` prompt. */
+function registerResourcesAndPrompts(server: McpServer): void {
   server.registerResource(
     'hello',
     'test://hello',
@@ -147,14 +167,13 @@ function buildServer(cancelled: string[]): McpServer {
     },
     ({ name }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Say hello to ${name}` } }] }),
   );
-  return server;
 }
 
 /** Starts the server on 127.0.0.1, port 0. */
 export async function startTlsMcpServer(pki: TenantPki): Promise<TlsMcpServer> {
   const seen: SeenRequest[] = [];
-  const cancelled: string[] = [];
-  const handler = createMcpHandler(() => buildServer(cancelled), { keepAliveMs: 0 });
+  const record: CancelRecord = { waiting: [], cancelled: [] };
+  const handler = createMcpHandler(() => buildServer(record), { keepAliveMs: 0 });
   const node = toNodeHandler(handler);
   const https: HttpsServer = createServer(
     {
@@ -180,7 +199,8 @@ export async function startTlsMcpServer(pki: TenantPki): Promise<TlsMcpServer> {
     port,
     handler,
     seen,
-    cancelled,
+    waiting: record.waiting,
+    cancelled: record.cancelled,
     close: async () => {
       await handler.close();
       https.closeAllConnections();

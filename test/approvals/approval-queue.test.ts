@@ -63,6 +63,45 @@ function nextChange(queue: ApprovalQueue, type: ApprovalChange['type']): Promise
   });
 }
 
+interface WebhookReceiver {
+  server: Server;
+  port: number;
+  received: Array<{ headers: IncomingMessage['headers']; body: string }>;
+  /** While set, requests are recorded but never answered (counted in `unanswered`). */
+  hang: boolean;
+  unanswered: number;
+}
+
+/** A real HTTP server on loopback standing in for the chat webhook: records every request. */
+async function startWebhookReceiver(): Promise<WebhookReceiver> {
+  const hook = { received: [], hang: false, unanswered: 0 } as unknown as WebhookReceiver;
+  hook.server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => {
+      body += c.toString();
+    });
+    req.on('end', () => {
+      hook.received.push({ headers: req.headers, body });
+      if (hook.hang) hook.unanswered++;
+      else res.end('ok');
+    });
+  });
+  await new Promise<void>((r) => hook.server.listen(0, '127.0.0.1', r));
+  hook.port = (hook.server.address() as AddressInfo).port;
+  return hook;
+}
+
+/** Counts the finished reads of `queue`'s pending list: the store watcher makes one each poll. */
+function countPendingReads(queue: ApprovalQueue): () => number {
+  let finished = 0;
+  const read = queue.pending.bind(queue);
+  queue.pending = (limit?: number) =>
+    read(limit).finally(() => {
+      finished++;
+    });
+  return () => finished;
+}
+
 let dir: string;
 let url: string;
 const stores: Store[] = [];
@@ -156,7 +195,9 @@ describe('approval queue', () => {
     assert.equal(different.decision, 'pending');
     assert.notEqual(different.approvalId, first.approvalId);
   });
+});
 
+describe('approval queue: decisions from another process and refusals', () => {
   it('a decision made by another process reaches a held call by polling the store', async () => {
     const { queue } = await openQueue({ holdMs: 10_000 });
     const other = await openQueue();
@@ -229,7 +270,9 @@ describe('approval queue', () => {
       false,
     );
   });
+});
 
+describe('approval queue: release and the webhook', () => {
   it('releases a held call when the agent goes away, and when the queue closes', async () => {
     // Held for ten minutes: only the agent going away or the queue closing can release these calls.
     const { queue } = await openQueue({ holdMs: 600_000 });
@@ -242,22 +285,8 @@ describe('approval queue', () => {
   });
 
   it('notifies a webhook with a Slack-compatible payload without arguments, and never waits for it', async () => {
-    const received: Array<{ headers: IncomingMessage['headers']; body: string }> = [];
-    let hang = false;
-    let unanswered = 0;
-    const server: Server = createServer((req, res) => {
-      let body = '';
-      req.on('data', (c: Buffer) => {
-        body += c.toString();
-      });
-      req.on('end', () => {
-        received.push({ headers: req.headers, body });
-        if (hang) unanswered++;
-        else res.end('ok');
-      });
-    });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as AddressInfo).port;
+    const hook = await startWebhookReceiver();
+    const { received, server, port } = hook;
     try {
       const { queue } = await openQueue({
         holdMs: 0,
@@ -285,16 +314,18 @@ describe('approval queue', () => {
       assert.ok(!received[0]?.body.includes('anna@example.com'), 'arguments are not sent to the webhook');
       // A webhook that never answers does not hold the call up: the call is answered while the
       // webhook's request is still open.
-      hang = true;
+      hook.hang = true;
       assert.equal((await queue.request(request({ amount: 6 }))).decision, 'pending');
       await until('the second webhook request', () => received.length === 2);
-      assert.equal(unanswered, 1, 'the webhook had not answered when the call returned');
+      assert.equal(hook.unanswered, 1, 'the webhook had not answered when the call returned');
     } finally {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+});
 
+describe('approval queue: listeners and the audit trail', () => {
   it('listeners see changes made here and, when subscribed, in other processes; decisions are audited', async () => {
     const { store, queue: plain } = await openQueue({ holdMs: 0 });
     const ledger = await AuditLedger.open({
@@ -309,6 +340,7 @@ describe('approval queue', () => {
       audit: ledger,
     });
     queues.push(queue);
+    const reads = countPendingReads(queue);
     try {
       const seen: ApprovalChange[] = [];
       queue.on('change', (c) => seen.push(c));
@@ -322,7 +354,10 @@ describe('approval queue', () => {
         seen.map((c) => c.type),
         ['created', 'approved'],
       );
-      await new Promise((r) => setTimeout(r, 150));
+      // The watcher has settled on this state once two more of its reads finished (they never overlap),
+      // so what it reports from here on is the other process's change, not this one's.
+      const settled = reads() + 2;
+      await until('the store watcher to settle', () => reads() >= settled);
       externals.length = 0;
       // Another process adds a request: subscribers hear about it from the store watcher.
       await plain.request(request({ amount: 8 }));

@@ -137,7 +137,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         ],
       );
     });
+  });
 
+  describe(`two-person overrides in the store (${backend})`, () => {
     it('overrides: confirmed by another principal exactly once, used exactly once, never after expiry', async () => {
       const [a, b] = await twoStores(backend);
       const id = `ovr_${backend}`;

@@ -175,117 +175,33 @@ describe('airlock console', () => {
 
 describe('airlock approvals', () => {
   it('lists masked requests; approves as a verified console account; self and look-alike approvals are refused', async () => {
-    await store.adminAccounts.putAdminAccount(
-      {
-        name: 'bob',
-        passwordHash: await hashPassword('bob-password-1234'),
-        role: 'supervisor',
-        revealPii: false,
-      },
-      Date.now(),
-    );
-    await store.adminAccounts.putAdminAccount(
-      {
-        name: 'claims-bot',
-        passwordHash: await hashPassword('selfish-password-1'),
-        role: 'supervisor',
-        revealPii: false,
-      },
-      Date.now(),
-    );
-    // No console account can be made under a look-alike name.
-    await assert.rejects(
-      store.adminAccounts.putAdminAccount(
-        { name: 'claims\u2011bot', passwordHash: 'scrypt$x', role: 'supervisor', revealPii: false },
-        Date.now(),
-      ),
-      /AIRLOCK_STORE_ACCOUNT_NAME|invalid console account name/,
-    );
+    await seedAccounts();
     assert.match(await cli('approvals', 'list', '-c', config), /no calls are waiting for approval/);
     const args = { amount: 250, claim: 'C-17', customer: 'Ada Lovelace-RAW-CANARY' };
     const call = held(args);
     const pending = await pendingFor(args);
-    const listed = JSON.parse(await cli('approvals', 'list', '-c', config, '--json')) as Array<
-      Record<string, unknown>
-    >;
-    assert.equal(listed[0]?.id, pending.id);
-    assert.equal(listed[0]?.tool, 'erp.refund');
-    assert.deepEqual(listed[0]?.arguments, {
-      amount: '[masked number]',
-      claim: '[masked: 4 chars]',
-      customer: '[masked: 23 chars]',
-    });
-    const text = await cli('approvals', 'list', '-c', config);
-    assert.match(text, new RegExp(`${pending.id}\\tpending\\tclaims-bot\\terp\\.refund`));
-    assert.doesNotMatch(text, /RAW-CANARY|C-17/);
-    const shown = await cli('approvals', 'show', pending.id, '-c', config);
-    assert.doesNotMatch(shown, /RAW-CANARY|C-17/, 'show masks unless --reveal');
-    assert.equal(await revealEntries(), 0, 'masked output is not a reveal');
-
+    await assertListedMasked(pending.id);
     // The look-alike attack: U+2011 NON-BREAKING HYPHEN instead of '-'. No such account exists (and none
     // can be made: account names are ASCII), so nothing is approved.
-    await cliFails(
-      APPROVAL_ERROR_CODES.principalUnknown,
-      'approvals',
-      'approve',
-      pending.id,
-      '-c',
-      config,
-      '--as',
-      'claims\u2011bot',
-    );
-    await cliFails(
-      APPROVAL_ERROR_CODES.principalUnknown,
-      'approvals',
-      'approve',
-      pending.id,
-      '-c',
-      config,
-      '--as',
-      'CLAIMS-BOT',
-    );
-    await cliFails(
-      APPROVAL_ERROR_CODES.principalUnknown,
-      'approvals',
-      'approve',
-      pending.id,
-      '-c',
-      config,
-      '--as',
-      'nobody',
-    );
+    for (const name of ['claims\u2011bot', 'CLAIMS-BOT', 'nobody']) {
+      await cliFails(APPROVAL_ERROR_CODES.principalUnknown, ...approveAs(pending.id, name));
+    }
     // A console account named like the requesting agent is still the requester for separation of duties.
-    await cliFails(
-      APPROVAL_ERROR_CODES.selfApproval,
-      'approvals',
-      'approve',
-      pending.id,
-      '-c',
-      config,
-      '--as',
-      'claims-bot',
-    );
+    await cliFails(APPROVAL_ERROR_CODES.selfApproval, ...approveAs(pending.id, 'claims-bot'));
     assert.equal((await queue.get(pending.id))?.status, 'pending');
     assert.match(
-      await cli('approvals', 'approve', pending.id, '-c', config, '--as', 'bob', '--reason', 'checked'),
+      await cli(...approveAs(pending.id, 'bob'), '--reason', 'checked'),
       /approved apr_\w+ \(claims-bot → erp\.refund\) as console:bob/,
     );
     // The held call gets it, or (when the CLI runs took longer than the hold time) its retry does.
     const first = await call;
     const outcome = first.decision === 'approved' ? first : await held(args);
     assert.deepEqual(outcome, { decision: 'approved', approvalId: pending.id, approver: 'console:bob' });
-    await cliFails(
-      APPROVAL_ERROR_CODES.decided,
-      'approvals',
-      'approve',
-      pending.id,
-      '-c',
-      config,
-      '--as',
-      'bob',
-    );
+    await cliFails(APPROVAL_ERROR_CODES.decided, ...approveAs(pending.id, 'bob'));
   });
+});
 
+describe('airlock approvals: reveal and the local principal', () => {
   it('--reveal shows the values and writes a pii.reveal audit entry first', async () => {
     const args = { amount: 17, claim: 'C-19', customer: 'Grace Hopper-RAW-CANARY' };
     void held(args);
@@ -332,4 +248,50 @@ describe('airlock approvals', () => {
 async function revealEntries(): Promise<number> {
   const rows = await store.audit.listAuditEntries({ limit: 10_000 });
   return rows.filter((r) => r.entry.includes('"pii.reveal"')).length;
+}
+
+/** `airlock approvals approve <id> --as <name>` on the test config. */
+function approveAs(id: string, name: string): string[] {
+  return ['approvals', 'approve', id, '-c', config, '--as', name];
+}
+
+/** Console accounts `bob` and `claims-bot` (named like the agent); no look-alike name can be made. */
+async function seedAccounts(): Promise<void> {
+  for (const [name, password] of [
+    ['bob', 'bob-password-1234'],
+    ['claims-bot', 'selfish-password-1'],
+  ] as const) {
+    await store.adminAccounts.putAdminAccount(
+      { name, passwordHash: await hashPassword(password), role: 'supervisor', revealPii: false },
+      Date.now(),
+    );
+  }
+  // No console account can be made under a look-alike name.
+  await assert.rejects(
+    store.adminAccounts.putAdminAccount(
+      { name: 'claims\u2011bot', passwordHash: 'scrypt$x', role: 'supervisor', revealPii: false },
+      Date.now(),
+    ),
+    /AIRLOCK_STORE_ACCOUNT_NAME|invalid console account name/,
+  );
+}
+
+/** `approvals list` (JSON and text) and `approvals show` name request `id` with its arguments masked. */
+async function assertListedMasked(id: string): Promise<void> {
+  const listed = JSON.parse(await cli('approvals', 'list', '-c', config, '--json')) as Array<
+    Record<string, unknown>
+  >;
+  assert.equal(listed[0]?.id, id);
+  assert.equal(listed[0]?.tool, 'erp.refund');
+  assert.deepEqual(listed[0]?.arguments, {
+    amount: '[masked number]',
+    claim: '[masked: 4 chars]',
+    customer: '[masked: 23 chars]',
+  });
+  const text = await cli('approvals', 'list', '-c', config);
+  assert.match(text, new RegExp(`${id}\\tpending\\tclaims-bot\\terp\\.refund`));
+  assert.doesNotMatch(text, /RAW-CANARY|C-17/);
+  const shown = await cli('approvals', 'show', id, '-c', config);
+  assert.doesNotMatch(shown, /RAW-CANARY|C-17/, 'show masks unless --reveal');
+  assert.equal(await revealEntries(), 0, 'masked output is not a reveal');
 }

@@ -15,6 +15,7 @@ import type { GatewayIdentity } from '../../src/gateway/gateway-context.js';
 import { sha256Canonical } from '../../src/json/canonical-hash.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { until } from '../fixtures/wait-until.js';
 
 const ENTRY = new URL('./cli-entry.js', import.meta.url).pathname;
 const bot: GatewayIdentity = {
@@ -88,12 +89,7 @@ describe('airlock approvals: two-person rules', () => {
       sendProgress: async () => {},
       quorum: { approvers: 2, roles: ['admin'] },
     });
-    let pending = (await queue.pending())[0];
-    for (const deadline = Date.now() + 60_000; !pending && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, 20));
-      pending = (await queue.pending())[0];
-    }
-    assert.ok(pending);
+    const pending = await until('the pending request', async () => (await queue.pending())[0]);
     const id = pending.id;
     assert.match(
       await cli('approvals', 'approve', id, '-c', config, '--as', 'alice'),
@@ -145,18 +141,7 @@ describe('airlock approvals: break-glass overrides', () => {
     await writeFile(argsFile, '{ "customer": "c-7", "scope": "all" }');
     const created = JSON.parse(
       await cli(
-        'approvals',
-        'override',
-        '-c',
-        config,
-        '--tool',
-        'erp.purge_customer',
-        '--identity',
-        'ops-bot',
-        '--args-file',
-        argsFile,
-        '--reason',
-        'INC-42: erasure request',
+        ...overrideArgs('--args-file', argsFile, '--reason', 'INC-42: erasure request'),
         '--as',
         'alice',
         '--json',
@@ -165,41 +150,18 @@ describe('airlock approvals: break-glass overrides', () => {
     assert.equal(created.requestedBy, 'console:alice');
     assert.equal(created.argsHash, sha256Canonical({ scope: 'all', customer: 'c-7' }));
     assert.equal(created.expiresAt - created.requestedAt, 15 * 60 * 1000);
-    await cliFails(
-      'AIRLOCK_APPROVAL_OVERRIDE_SELF_CONFIRM',
+    const confirmAs = (name: string) => [
       'approvals',
       'confirm-override',
       created.id,
       '-c',
       config,
       '--as',
-      'alice',
-    );
-    await cliFails(
-      'AIRLOCK_APPROVAL_OVERRIDE_NOT_ADMIN',
-      'approvals',
-      'confirm-override',
-      created.id,
-      '-c',
-      config,
-      '--as',
-      'sam',
-    );
-    await cliFails(
-      'AIRLOCK_APPROVAL_OVERRIDE_INVALID',
-      'approvals',
-      'override',
-      '-c',
-      config,
-      '--tool',
-      'erp.purge_customer',
-      '--identity',
-      'ops-bot',
-      '--args',
-      '[1,2]',
-      '--reason',
-      'x',
-    );
+      name,
+    ];
+    await cliFails('AIRLOCK_APPROVAL_OVERRIDE_SELF_CONFIRM', ...confirmAs('alice'));
+    await cliFails('AIRLOCK_APPROVAL_OVERRIDE_NOT_ADMIN', ...confirmAs('sam'));
+    await cliFails('AIRLOCK_APPROVAL_OVERRIDE_INVALID', ...overrideArgs('--args', '[1,2]', '--reason', 'x'));
     const call = { identity: bot, tool: 'erp.purge_customer', argsHash: created.argsHash };
     assert.equal(await queue.useOverride(call), undefined, 'not usable before confirmation');
     assert.match(await cli('approvals', 'confirm-override', created.id, '-c', config), /confirmed by local:/);
@@ -226,3 +188,18 @@ describe('airlock approvals: break-glass overrides', () => {
     ]);
   });
 });
+
+/** `airlock approvals override` of `erp.purge_customer` for `ops-bot` on the test config, then `rest`. */
+function overrideArgs(...rest: string[]): string[] {
+  return [
+    'approvals',
+    'override',
+    '-c',
+    config,
+    '--tool',
+    'erp.purge_customer',
+    '--identity',
+    'ops-bot',
+    ...rest,
+  ];
+}

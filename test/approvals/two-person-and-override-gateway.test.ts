@@ -266,7 +266,9 @@ describe('break-glass override of a block rule through the gateway', () => {
       diagnosticsChannel.unsubscribe(DECISION_CHANNEL, onDecision);
     }
   });
+});
 
+describe('break-glass override of a block rule through the gateway: expiry', () => {
   it('an expired override does not run', async () => {
     const client = await gateway.connect('ops-bot', 'legacy');
     const input = {

@@ -16,67 +16,92 @@ import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
 import { adminEvent, requestEvent, TENANT } from './audit-fixture.js';
 
+let dir: string;
+let store: Store;
+let file: string;
+const key = generateAuditKey();
+
+/** 30 entries (every fifth an admin event, every seventh request denied), checkpoints every 8. */
+async function writeTrail(): Promise<void> {
+  const ledger = await AuditLedger.open({
+    repository: store.audit,
+    tenant: TENANT,
+    key,
+    checkpointEvery: 8,
+    checkpointIntervalMs: 0,
+  });
+  for (let i = 1; i <= 30; i++) {
+    await ledger.append(
+      i % 5 === 0
+        ? adminEvent(i)
+        : requestEvent(
+            i,
+            i % 7 === 0 ? { decision: 'deny', code: 'AIRLOCK_POLICY_DENY', reason: 'not allowed' } : {},
+          ),
+    );
+  }
+  await ledger.close();
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-audit-export-'));
+  store = await openStore({ url: 'sqlite::memory:' });
+  await writeTrail();
+  file = join(dir, 'trail.jsonl');
+  const { lines } = await exportAuditTrail({
+    repository: store.audit,
+    tenant: TENANT,
+    publicKeyPem: key.publicKeyPem,
+    path: file,
+  });
+  assert.equal(lines, 1 + 4 + 30); // header, checkpoints 8/16/24/30, entries
+});
+after(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function verifyFile(path: string) {
+  const trail = await readAuditExport(path);
+  return verifyAuditTrail({
+    entries: trail.entries,
+    checkpoints: trail.checkpoints,
+    publicKey: trail.header.publicKey,
+    tenant: trail.header.tenant,
+  });
+}
+
+async function tampered(name: string, edit: (lines: string[]) => string[]): Promise<string> {
+  const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
+  const path = join(dir, name);
+  await writeFile(path, `${edit(lines).join('\n')}\n`);
+  return path;
+}
+
+/** Line index of entry `seq` (header and 4 checkpoints come first). */
+const at = (seq: number) => 4 + seq;
+
+/** Edits of the exported copy: the file name, the edit, and the entry and kind the verifier must name. */
+const TAMPER_CASES: [string, (l: string[]) => string[], number, string][] = [
+  [
+    'edit.jsonl',
+    (l) => l.map((x, i) => (i === at(12) ? x.replace('"requestId":12', '"requestId":13') : x)),
+    12,
+    'modified',
+  ],
+  ['delete.jsonl', (l) => l.filter((_, i) => i !== at(12)), 12, 'missing'],
+  ['insert.jsonl', (l) => [...l.slice(0, at(13)), l[at(12)] ?? '', ...l.slice(at(13))], 12, 'inserted'],
+  [
+    'swap.jsonl',
+    (l) => l.map((x, i) => (i === at(12) ? (l[at(13)] ?? '') : i === at(13) ? (l[at(12)] ?? '') : x)),
+    12,
+    'reordered',
+  ],
+  ['truncate.jsonl', (l) => l.slice(0, at(20) + 1), 21, 'truncated'],
+  ['garbage.jsonl', (l) => l.map((x, i) => (i === at(3) ? x.slice(0, 40) : x)), 3, 'modified'],
+];
+
 describe('audit export', () => {
-  let dir: string;
-  let store: Store;
-  let file: string;
-  const key = generateAuditKey();
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'airlock-audit-export-'));
-    store = await openStore({ url: 'sqlite::memory:' });
-    const ledger = await AuditLedger.open({
-      repository: store.audit,
-      tenant: TENANT,
-      key,
-      checkpointEvery: 8,
-      checkpointIntervalMs: 0,
-    });
-    for (let i = 1; i <= 30; i++) {
-      await ledger.append(
-        i % 5 === 0
-          ? adminEvent(i)
-          : requestEvent(
-              i,
-              i % 7 === 0 ? { decision: 'deny', code: 'AIRLOCK_POLICY_DENY', reason: 'not allowed' } : {},
-            ),
-      );
-    }
-    await ledger.close();
-    file = join(dir, 'trail.jsonl');
-    const { lines } = await exportAuditTrail({
-      repository: store.audit,
-      tenant: TENANT,
-      publicKeyPem: key.publicKeyPem,
-      path: file,
-    });
-    assert.equal(lines, 1 + 4 + 30); // header, checkpoints 8/16/24/30, entries
-  });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function verifyFile(path: string) {
-    const trail = await readAuditExport(path);
-    return verifyAuditTrail({
-      entries: trail.entries,
-      checkpoints: trail.checkpoints,
-      publicKey: trail.header.publicKey,
-      tenant: trail.header.tenant,
-    });
-  }
-
-  async function tampered(name: string, edit: (lines: string[]) => string[]): Promise<string> {
-    const lines = (await readFile(file, 'utf8')).split('\n').filter(Boolean);
-    const path = join(dir, name);
-    await writeFile(path, `${edit(lines).join('\n')}\n`);
-    return path;
-  }
-
-  /** Line index of entry `seq` (header and 4 checkpoints come first). */
-  const at = (seq: number) => 4 + seq;
-
   test('the exported copy verifies offline, with the key it carries', async () => {
     const mode = (await stat(file)).mode & 0o777;
     assert.equal(mode, 0o600);
@@ -96,25 +121,7 @@ describe('audit export', () => {
   });
 
   test('tampering with the exported copy is named', async () => {
-    const cases: [string, (l: string[]) => string[], number, string][] = [
-      [
-        'edit.jsonl',
-        (l) => l.map((x, i) => (i === at(12) ? x.replace('"requestId":12', '"requestId":13') : x)),
-        12,
-        'modified',
-      ],
-      ['delete.jsonl', (l) => l.filter((_, i) => i !== at(12)), 12, 'missing'],
-      ['insert.jsonl', (l) => [...l.slice(0, at(13)), l[at(12)] ?? '', ...l.slice(at(13))], 12, 'inserted'],
-      [
-        'swap.jsonl',
-        (l) => l.map((x, i) => (i === at(12) ? (l[at(13)] ?? '') : i === at(13) ? (l[at(12)] ?? '') : x)),
-        12,
-        'reordered',
-      ],
-      ['truncate.jsonl', (l) => l.slice(0, at(20) + 1), 21, 'truncated'],
-      ['garbage.jsonl', (l) => l.map((x, i) => (i === at(3) ? x.slice(0, 40) : x)), 3, 'modified'],
-    ];
-    for (const [name, edit, seq, kind] of cases) {
+    for (const [name, edit, seq, kind] of TAMPER_CASES) {
       const report = await verifyFile(await tampered(name, edit));
       assert.equal(report.ok, false, name);
       assert.deepEqual(
@@ -133,7 +140,9 @@ describe('audit export', () => {
       (e: unknown) => e instanceof AuditError && e.code === 'AIRLOCK_AUDIT_EXPORT_INVALID',
     );
   });
+});
 
+describe('audit export: OCSF', () => {
   test('OCSF export: one API Activity event per entry', async () => {
     const events: Record<string, unknown>[] = [];
     for await (const line of auditExportLines({

@@ -23,19 +23,11 @@ import { verifyAuditTrail } from '../../src/audit/audit-verify.js';
 import { storedAuditCheckpoints, storedAuditEntries } from '../../src/audit/stored-trail.js';
 import { fetchWitnessView, TlogWitnessClient } from '../../src/audit/witness-client.js';
 import type { Store } from '../../src/store/store.js';
+import { until, untilSettled } from '../fixtures/wait-until.js';
 import { postgresBackend, requestEvent, sqliteBackend, type TestBackend } from './audit-fixture.js';
 import { startTestWitness, type TestWitness } from './witness-fixture.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
-
-/** Polls `probe` every 5 ms until true, or fails after `ms`. */
-async function until(ms: number, what: string, probe: () => boolean | Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** The stored trail verified with the witness's view: ok, gapless, and what the witness cosigned. */
 async function verifyWithWitness(store: Store, tenant: string, key: AuditSigningKey, w: TestWitness) {
@@ -53,52 +45,106 @@ async function verifyWithWitness(store: Store, tenant: string, key: AuditSigning
   return { report, witnessed: view.checkpoint?.treeSize ?? 0 };
 }
 
-describe('audit signer lease (postgres)', () => {
-  let backend: TestBackend;
-  let w: TestWitness;
-  let dir: string;
-  const cleanups: (() => Promise<unknown>)[] = [];
+/** A member of a connector pair: its store and ledger, and when it held the signer lease. */
+interface Member {
+  store: Store;
+  ledger: AuditLedger;
+  signerChanges: Array<{ held: boolean; at: number }>;
+  /** Resolves when this ledger first takes the signer lease. */
+  leaseTaken: Promise<void>;
+}
 
+/** What the postgres tests share: a backend, a witness, a folder, and pair members closed after them. */
+interface LeaseRig {
+  backend: TestBackend;
+  w: TestWitness;
+  dir: string;
+  cleanups: (() => Promise<unknown>)[];
+  member(url: string, schema: string | undefined, tenant: string, key: AuditSigningKey): Promise<Member>;
+}
+
+/** Registers the rig's `before`/`after` in the enclosing describe. */
+function useLeaseRig(): LeaseRig {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const rig = { cleanups } as LeaseRig;
+  rig.member = (url, schema, tenant, key) => openMember(rig, url, schema, tenant, key);
   before(async () => {
-    backend = await postgresBackend();
-    w = await startTestWitness();
-    dir = await mkdtemp(join(tmpdir(), 'airlock-signer-'));
+    rig.backend = await postgresBackend();
+    rig.w = await startTestWitness();
+    rig.dir = await mkdtemp(join(tmpdir(), 'airlock-signer-'));
   });
   after(async () => {
     for (const c of cleanups.reverse()) await c();
-    await w.close();
-    await backend.cleanup();
-    await rm(dir, { recursive: true, force: true });
+    await rig.w.close();
+    await rig.backend.cleanup();
+    await rm(rig.dir, { recursive: true, force: true });
   });
+  return rig;
+}
 
-  async function member(url: string, schema: string | undefined, tenant: string, key: AuditSigningKey) {
-    const { openStore } = await import('../../src/store/open-store.js');
-    const store = await openStore({ url, ...(schema ? { schema } : {}) });
-    const signerChanges: Array<{ held: boolean; at: number }> = [];
-    const ledger = await AuditLedger.open({
-      repository: store.audit,
-      tenant,
-      key,
-      checkpointEvery: 10,
-      checkpointIntervalMs: 50,
-      witnesses: [new TlogWitnessClient({ url: w.url })],
-      witnessQueue: { retryMinMs: 20 },
-      onSignerChange: (held) => signerChanges.push({ held, at: performance.now() }),
-    });
-    cleanups.push(
-      () => store.close(),
-      () => ledger.close({ drainMs: 0 }),
-    );
-    return { store, ledger, signerChanges };
-  }
+async function openMember(
+  rig: LeaseRig,
+  url: string,
+  schema: string | undefined,
+  tenant: string,
+  key: AuditSigningKey,
+): Promise<Member> {
+  const { openStore } = await import('../../src/store/open-store.js');
+  const store = await openStore({ url, ...(schema ? { schema } : {}) });
+  const signerChanges: Array<{ held: boolean; at: number }> = [];
+  let taken: () => void = () => {};
+  const leaseTaken = new Promise<void>((resolve) => {
+    taken = resolve;
+  });
+  const ledger = await AuditLedger.open({
+    repository: store.audit,
+    tenant,
+    key,
+    checkpointEvery: 10,
+    checkpointIntervalMs: 50,
+    witnesses: [new TlogWitnessClient({ url: rig.w.url })],
+    witnessQueue: { retryMinMs: 20 },
+    onSignerChange: (held) => {
+      signerChanges.push({ held, at: performance.now() });
+      if (held) taken();
+    },
+  });
+  rig.cleanups.push(
+    () => store.close(),
+    () => ledger.close({ drainMs: 0 }),
+  );
+  return { store, ledger, signerChanges, leaseTaken };
+}
+
+/** Starts the crash child (it signs, appends and prints one line per entry); killed at cleanup at the latest. */
+function startSigningChild(
+  rig: LeaseRig,
+  dataDir: string,
+  db: { url: string; schema?: string },
+  tenant: string,
+) {
+  const child = spawn(process.execPath, [CHILD, dataDir, db.url, ...(db.schema ? [db.schema] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, AUDIT_WITNESS_URL: rig.w.url, AUDIT_TENANT: tenant },
+  });
+  rig.cleanups.push(async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const exited = once(child, 'exit');
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  return { child, exited, lines };
+}
+
+describe('audit signer lease (postgres)', () => {
+  const rig = useLeaseRig();
 
   test('two ledgers: one chain, one signer, every checkpoint accepted; the lease moves on close', async () => {
-    const db = await backend.fresh();
+    const db = await rig.backend.fresh();
     const key = generateAuditKey();
     const tenant = 'pair-close';
-    w.trust(auditOrigin(tenant), key.publicKey);
-    const a = await member(db.url, db.schema, tenant, key);
-    const b = await member(db.url, db.schema, tenant, key);
+    rig.w.trust(auditOrigin(tenant), key.publicKey);
+    const a = await rig.member(db.url, db.schema, tenant, key);
+    const b = await rig.member(db.url, db.schema, tenant, key);
     assert.equal(a.ledger.checkpointSigner, true, 'the first ledger holds the lease');
     assert.equal(b.ledger.checkpointSigner, false, 'the second waits for it');
     const entries = await Promise.all(
@@ -109,16 +155,18 @@ describe('audit signer lease (postgres)', () => {
       Array.from({ length: 100 }, (_, i) => i + 1),
       'both writers extend one gapless chain, no seq taken twice',
     );
-    await until(5_000, 'the signer covers both writers', async () => {
-      return (await a.store.audit.latestAuditCheckpoint())?.treeSize === 100;
-    });
+    await until(
+      'the signer covers both writers',
+      async () => (await a.store.audit.latestAuditCheckpoint())?.treeSize === 100,
+    );
     assert.equal(await a.ledger.drainWitnesses(5_000), true);
     assert.equal(b.ledger.stats().witnesses[0]?.witnessedTreeSize, 0, 'the non-signer sent nothing');
     assert.equal(await b.ledger.checkpoint(), undefined, 'the non-signer signs nothing');
     const signed = await storedAuditCheckpoints(a.store.audit);
     for (const cp of signed) assert.ok(cp.treeSize <= 100);
     await a.ledger.close();
-    await until(5_000, 'b takes the lease', () => b.ledger.checkpointSigner);
+    await untilSettled('b takes the lease', b.leaseTaken);
+    assert.equal(b.ledger.checkpointSigner, true);
     assert.deepEqual(
       b.signerChanges.map((c) => c.held),
       [true],
@@ -129,32 +177,28 @@ describe('audit signer lease (postgres)', () => {
     assert.equal(latest?.treeSize, 105, 'the new signer signs');
     assert.equal(await b.ledger.drainWitnesses(5_000), true);
     assert.ok(
-      w.requests.every((r) => r.status === 200 || r.status === 409),
-      JSON.stringify(w.requests),
+      rig.w.requests.every((r) => r.status === 200 || r.status === 409),
+      JSON.stringify(rig.w.requests),
     );
     assert.equal(b.ledger.stats().witnesses[0]?.refused, 0, 'the witness accepted every checkpoint');
-    const { report, witnessed } = await verifyWithWitness(b.store, tenant, key, w);
+    const { report, witnessed } = await verifyWithWitness(b.store, tenant, key, rig.w);
     assert.equal(report.entries, 105, 'the 100 of both writers and the 5 after the hand-over');
     assert.equal(witnessed, 105);
   });
+});
+
+describe('audit signer lease (postgres): kill -9', () => {
+  const rig = useLeaseRig();
 
   test('kill -9 of the signing process: the other ledger takes the lease, no fork, no gap', async (t) => {
-    const db = await backend.fresh();
+    const db = await rig.backend.fresh();
     const tenant = 'pair-kill';
-    const dataDir = join(dir, 'kill');
+    const dataDir = join(rig.dir, 'kill');
     const key = await loadOrCreateAuditKey(dataDir);
-    w.trust(auditOrigin(tenant), key.publicKey);
-    const child = spawn(process.execPath, [CHILD, dataDir, db.url, ...(db.schema ? [db.schema] : [])], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, AUDIT_WITNESS_URL: w.url, AUDIT_TENANT: tenant },
-    });
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    });
-    const exited = once(child, 'exit');
-    const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+    rig.w.trust(auditOrigin(tenant), key.publicKey);
+    const { child, exited, lines } = startSigningChild(rig, dataDir, db, tenant);
     await lines.next(); // {"ready":true}: the child holds the lease
-    const b = await member(db.url, db.schema, tenant, key);
+    const b = await rig.member(db.url, db.schema, tenant, key);
     assert.equal(b.ledger.checkpointSigner, false, 'the child signs');
     let writing = true;
     const ours = (async () => {
@@ -166,7 +210,8 @@ describe('audit signer lease (postgres)', () => {
     const killedAt = performance.now();
     child.kill('SIGKILL');
     await exited;
-    await until(10_000, 'b takes the lease after kill -9', () => b.ledger.checkpointSigner);
+    await untilSettled('b takes the lease after kill -9', b.leaseTaken);
+    assert.equal(b.ledger.checkpointSigner, true);
     const handOverMs = (b.signerChanges[0]?.at ?? killedAt) - killedAt;
     t.diagnostic(`signer lease hand-over after kill -9: ${handOverMs.toFixed(1)} ms`);
     writing = false;
@@ -176,7 +221,7 @@ describe('audit signer lease (postgres)', () => {
     assert.equal(await b.ledger.drainWitnesses(5_000), true);
     assert.equal(b.ledger.stats().witnesses[0]?.refused, 0, 'the witness accepted every checkpoint');
     assert.equal(b.ledger.tampered, undefined);
-    const { report, witnessed } = await verifyWithWitness(b.store, tenant, key, w);
+    const { report, witnessed } = await verifyWithWitness(b.store, tenant, key, rig.w);
     assert.equal(report.lastSeq, head);
     assert.equal(witnessed, head, 'the new signer brought the witness up to the head');
   });

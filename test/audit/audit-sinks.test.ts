@@ -16,6 +16,7 @@ import { SyslogSink } from '../../src/audit/syslog-sink.js';
 import { createCertificateAuthority, issueServerCertificate } from '../../src/identity/pki.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { until } from '../fixtures/wait-until.js';
 import { adminEvent, requestEvent, TENANT } from './audit-fixture.js';
 
 /** Collects octet-counted frames from every connection of a TCP or TLS server. */
@@ -41,14 +42,6 @@ function frameCollector(): { frames: string[]; onSocket: (socket: net.Socket) =>
   };
 }
 
-async function until(what: string, cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 function parseSyslog(frame: string) {
   const m =
     /^<(\d+)>1 (\S+) (\S+) (\S+) (\S+) (\S+) \[(\S+)((?: [^=\s]+="(?:[^"\\\]]|\\.)*")*)\] \uFEFF(.*)$/su.exec(
@@ -71,37 +64,67 @@ function parseSyslog(frame: string) {
   };
 }
 
+let store: Store;
+const key = generateAuditKey();
+const cleanups: (() => Promise<unknown>)[] = [];
+
+before(async () => {
+  store = await openStore({ url: 'sqlite::memory:' });
+});
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+  await store.close();
+});
+
+/** Listens on 127.0.0.1 (`port`, or any free one), closed after the file's tests; returns the port. */
+async function listen(server: net.Server, port = 0): Promise<number> {
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  cleanups.push(() => new Promise((r) => server.close(r)));
+  return (server.address() as AddressInfo).port;
+}
+
+/** A ledger on the file's store that feeds `sink`. */
+function ledgerWith(sink: SyslogSink | OtlpLogSink): Promise<AuditLedger> {
+  return AuditLedger.open({
+    repository: store.audit,
+    tenant: TENANT,
+    key,
+    checkpointIntervalMs: 0,
+    sinks: [sink],
+  });
+}
+
+/** An OTLP/HTTP logs receiver that answers its first request with 503, then records every body. */
+async function startOtlpReceiver(): Promise<{ bodies: unknown[]; calls: () => number; port: number }> {
+  const bodies: unknown[] = [];
+  let calls = 0;
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      calls += 1;
+      assert.equal(req.method, 'POST');
+      assert.equal(req.url, '/v1/logs');
+      assert.equal(req.headers['content-type'], 'application/json');
+      if (calls === 1) {
+        res.writeHead(503).end();
+        return;
+      }
+      bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  const port = await listen(server);
+  return { bodies, calls: () => calls, port };
+}
+
 describe('audit live sinks', () => {
-  let store: Store;
-  const key = generateAuditKey();
-  const cleanups: (() => Promise<unknown>)[] = [];
-
-  before(async () => {
-    store = await openStore({ url: 'sqlite::memory:' });
-  });
-  after(async () => {
-    for (const c of cleanups.reverse()) await c();
-    await store.close();
-  });
-
   test('syslog over TCP: RFC 5424 messages with octet-counting framing, one per entry', async () => {
     const collector = frameCollector();
-    const server = net.createServer(collector.onSocket);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    cleanups.push(() => new Promise((r) => server.close(r)));
-    const sink = new SyslogSink({
-      host: '127.0.0.1',
-      port: (server.address() as AddressInfo).port,
-      hostname: 'connector-1',
-    });
-    const ledger = await AuditLedger.open({
-      repository: store.audit,
-      tenant: TENANT,
-      key,
-      checkpointIntervalMs: 0,
-      sinks: [sink],
-    });
+    const port = await listen(net.createServer(collector.onSocket));
+    const sink = new SyslogSink({ host: '127.0.0.1', port, hostname: 'connector-1' });
+    const ledger = await ledgerWith(sink);
     const appended = [
       await ledger.append(requestEvent(1)),
       await ledger.append(
@@ -142,34 +165,23 @@ describe('audit live sinks', () => {
       dnsNames: ['syslog.localhost'],
     });
     const collector = frameCollector();
-    const server = tls.createServer({ key: cert.keyPem, cert: cert.certPem }, collector.onSocket);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    cleanups.push(() => new Promise((r) => server.close(r)));
+    const port = await listen(tls.createServer({ key: cert.keyPem, cert: cert.certPem }, collector.onSocket));
     const sink = new SyslogSink({
       host: '127.0.0.1',
-      port: (server.address() as AddressInfo).port,
+      port,
       tls: { ca: ca.certPem, servername: 'syslog.localhost' },
     });
-    const { entry } = parseSyslog(
-      await (async () => {
-        const ledger = await AuditLedger.open({
-          repository: store.audit,
-          tenant: TENANT,
-          key,
-          checkpointIntervalMs: 0,
-          sinks: [sink],
-        });
-        await ledger.append(requestEvent(10));
-        await until('a TLS syslog frame', () => collector.frames.length >= 1);
-        await ledger.close();
-        return collector.frames[0] ?? '';
-      })(),
-    );
+    const ledger = await ledgerWith(sink);
+    await ledger.append(requestEvent(10));
+    await until('a TLS syslog frame', () => collector.frames.length >= 1);
+    await ledger.close();
+    const { entry } = parseSyslog(collector.frames[0] ?? '');
     assert.equal(entry.kind, 'request');
     assert.equal(entry.tenant, TENANT);
   });
+});
 
+describe('audit live sinks: outages', () => {
   test('a syslog sink never blocks: bounded queue drops the oldest, then catches up after an outage', async () => {
     // Reserve a port, leave it closed for now.
     const probe = net.createServer();
@@ -185,13 +197,7 @@ describe('audit live sinks', () => {
       reconnectMinMs: 20,
       reconnectMaxMs: 50,
     });
-    const ledger = await AuditLedger.open({
-      repository: store.audit,
-      tenant: TENANT,
-      key,
-      checkpointIntervalMs: 0,
-      sinks: [sink],
-    });
+    const ledger = await ledgerWith(sink);
     const entries: AuditEntry[] = [];
     for (let i = 0; i < 5; i++) entries.push(await ledger.append(requestEvent(100 + i)));
     await until('a failed connection', () => sink.stats().failures > 0);
@@ -199,10 +205,7 @@ describe('audit live sinks', () => {
     assert.equal(sink.stats().dropped, 2);
 
     const collector = frameCollector();
-    const server = net.createServer(collector.onSocket);
-    server.listen(port, '127.0.0.1');
-    await once(server, 'listening');
-    cleanups.push(() => new Promise((r) => server.close(r)));
+    await listen(net.createServer(collector.onSocket), port);
     await until('3 frames after the collector came up', () => collector.frames.length >= 3);
     await ledger.close();
     assert.deepEqual(
@@ -210,46 +213,22 @@ describe('audit live sinks', () => {
       entries.slice(2).map((e) => e.seq),
     );
   });
+});
 
+describe('audit live sinks: OTLP', () => {
   test('OTLP/HTTP JSON logs: one LogRecord per entry, retried after a 503', async () => {
-    const bodies: unknown[] = [];
-    let calls = 0;
-    const server = http.createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on('data', (c: Buffer) => chunks.push(c));
-      req.on('end', () => {
-        calls += 1;
-        assert.equal(req.method, 'POST');
-        assert.equal(req.url, '/v1/logs');
-        assert.equal(req.headers['content-type'], 'application/json');
-        if (calls === 1) {
-          res.writeHead(503).end();
-          return;
-        }
-        bodies.push(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      });
-    });
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    cleanups.push(() => new Promise((r) => server.close(r)));
+    const { bodies, calls, port } = await startOtlpReceiver();
     const sink = new OtlpLogSink({
-      endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+      endpoint: `http://127.0.0.1:${port}`,
       flushIntervalMs: 10,
       retryMinMs: 20,
       resourceAttributes: { 'deployment.environment': 'test' },
     });
-    const ledger = await AuditLedger.open({
-      repository: store.audit,
-      tenant: TENANT,
-      key,
-      checkpointIntervalMs: 0,
-      sinks: [sink],
-    });
+    const ledger = await ledgerWith(sink);
     const appended = await Promise.all([1, 2, 3].map((i) => ledger.append(requestEvent(200 + i))));
     await until('the OTLP batch', () => sink.stats().sent >= 3);
     await ledger.close();
-    assert.ok(calls >= 2, 'the first (503) attempt was retried');
+    assert.ok(calls() >= 2, 'the first (503) attempt was retried');
     type Body = {
       resourceLogs: {
         resource: { attributes: { key: string; value: { stringValue?: string } }[] };

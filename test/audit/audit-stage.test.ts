@@ -49,25 +49,68 @@ async function entries(store: Store): Promise<AuditEntry[]> {
   return out;
 }
 
+let store: Store;
+const key = generateAuditKey();
+
+before(async () => {
+  store = await openStore({ url: 'sqlite::memory:' });
+  await store.identities.addIdentity({
+    name: AGENT.name,
+    spiffeId: AGENT.spiffeId,
+    certSerial: AGENT.certSerial,
+    certFingerprint: 'f'.repeat(64),
+    notAfter: Date.now() + 3_600_000,
+    createdAt: Date.now(),
+  });
+});
+after(async () => {
+  await store.close();
+});
+
+/**
+ * The audit stage, authenticate and upstream timing in front of an upstream that answers an invoice;
+ * `headWhenUpstreamAnswered()` is the ledger's head seq at the moment the upstream answered last.
+ */
+function auditedPipeline(ledger: AuditLedger): { handler: Handler; headWhenUpstreamAnswered: () => number } {
+  let head = -1;
+  const terminal: Handler = async (ctx) => {
+    head = ledger.head.seq;
+    if (ctx.method === 'tools/list') return { tools: [] };
+    return {
+      content: [
+        { type: 'text', text: `invoice ${String((ctx.params.arguments as { id: string }).id)}: 120 EUR` },
+      ],
+    };
+  };
+  const handler = compose(
+    [auditStage({ ledger }), authenticate({ identities: store.identities }), upstreamTiming()],
+    terminal,
+  );
+  return { handler, headWhenUpstreamAnswered: () => head };
+}
+
+/** The allowed call's entry: who, what, redacted arguments, hashes, timings; no raw values. */
+function assertAllowedEntry(allowed: AuditEntry, args: Record<string, unknown>, result: unknown): void {
+  assert.equal(allowed.kind, 'request');
+  if (allowed.kind !== 'request') return;
+  assert.equal(allowed.decision, 'allow');
+  assert.equal(allowed.method, 'tools/call');
+  assert.equal(allowed.tool, 'erp.lookup_invoice');
+  assert.equal(allowed.agent?.name, 'claims-bot');
+  assert.equal(allowed.session, 'session-1');
+  assert.equal(allowed.requestId, 7);
+  assert.deepEqual(allowed.arguments?.redacted, { id: '[string:13]', customer: '[string:12]' });
+  assert.equal(allowed.arguments?.sha256, sha256Canonical(args));
+  assert.equal(allowed.result?.sha256, sha256Canonical(result));
+  assert.ok(!JSON.stringify(allowed).includes('Ada Lovelace'), 'raw arguments never reach the trail');
+  assert.ok(!JSON.stringify(allowed).includes('120 EUR'), 'raw results never reach the trail');
+  assert.equal(typeof allowed.upstreamLatencyMs, 'number');
+  assert.ok(allowed.durationMs >= 0);
+  assert.ok(allowed.requestBytes > 0 && allowed.responseBytes > 0);
+  assert.deepEqual(allowed.stages, [{ stage: 'authenticate', outcome: 'allow' }]);
+}
+
 describe('audit stage', () => {
-  let store: Store;
-  const key = generateAuditKey();
-
-  before(async () => {
-    store = await openStore({ url: 'sqlite::memory:' });
-    await store.identities.addIdentity({
-      name: AGENT.name,
-      spiffeId: AGENT.spiffeId,
-      certSerial: AGENT.certSerial,
-      certFingerprint: 'f'.repeat(64),
-      notAfter: Date.now() + 3_600_000,
-      createdAt: Date.now(),
-    });
-  });
-  after(async () => {
-    await store.close();
-  });
-
   test('records allowed and refused requests, redacted, before answering', async () => {
     const ledger = await AuditLedger.open({
       repository: store.audit,
@@ -75,44 +118,15 @@ describe('audit stage', () => {
       key,
       checkpointIntervalMs: 0,
     });
-    let headWhenUpstreamAnswered = -1;
-    const terminal: Handler = async (ctx) => {
-      headWhenUpstreamAnswered = ledger.head.seq;
-      if (ctx.method === 'tools/list') return { tools: [] };
-      return {
-        content: [
-          { type: 'text', text: `invoice ${String((ctx.params.arguments as { id: string }).id)}: 120 EUR` },
-        ],
-      };
-    };
-    const handler = compose(
-      [auditStage({ ledger }), authenticate({ identities: store.identities }), upstreamTiming()],
-      terminal,
-    );
+    const { handler, headWhenUpstreamAnswered } = auditedPipeline(ledger);
 
     const args = { id: 'INV-2024-0042', customer: 'Ada Lovelace' };
     const result = await handler(context({ params: { name: 'erp.lookup_invoice', arguments: args } }));
     const allowed = (await entries(store)).at(-1);
     assert.ok(allowed);
     // The entry was durable before the handler returned, and was not there while the upstream ran.
-    assert.equal(allowed.seq, headWhenUpstreamAnswered + 1);
-    assert.equal(allowed.kind, 'request');
-    if (allowed.kind !== 'request') return;
-    assert.equal(allowed.decision, 'allow');
-    assert.equal(allowed.method, 'tools/call');
-    assert.equal(allowed.tool, 'erp.lookup_invoice');
-    assert.equal(allowed.agent?.name, 'claims-bot');
-    assert.equal(allowed.session, 'session-1');
-    assert.equal(allowed.requestId, 7);
-    assert.deepEqual(allowed.arguments?.redacted, { id: '[string:13]', customer: '[string:12]' });
-    assert.equal(allowed.arguments?.sha256, sha256Canonical(args));
-    assert.equal(allowed.result?.sha256, sha256Canonical(result));
-    assert.ok(!JSON.stringify(allowed).includes('Ada Lovelace'), 'raw arguments never reach the trail');
-    assert.ok(!JSON.stringify(allowed).includes('120 EUR'), 'raw results never reach the trail');
-    assert.equal(typeof allowed.upstreamLatencyMs, 'number');
-    assert.ok(allowed.durationMs >= 0);
-    assert.ok(allowed.requestBytes > 0 && allowed.responseBytes > 0);
-    assert.deepEqual(allowed.stages, [{ stage: 'authenticate', outcome: 'allow' }]);
+    assert.equal(allowed.seq, headWhenUpstreamAnswered() + 1);
+    assertAllowedEntry(allowed, args, result);
 
     // An unknown identity is refused by authenticate; the refusal is audited too.
     const stranger = { ...AGENT, name: 'intruder', certSerial: 'ffff' };
@@ -141,7 +155,9 @@ describe('audit stage', () => {
     const report = await verifyStored(store.audit, key);
     assert.equal(report.ok, true, JSON.stringify(report.firstProblem));
   });
+});
 
+describe('audit stage: fail closed', () => {
   test('fails closed: no audit store, no answer (-32603 AIRLOCK_AUDIT_UNAVAILABLE)', async () => {
     const own = await openStore({ url: 'sqlite::memory:' });
     const ledger = await AuditLedger.open({

@@ -30,154 +30,189 @@ import { openWitnessedLedger } from './witnessed-ledger.js';
 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.js');
 
+/** What a describe's tests share: backend, witness, folder, key, and the trails and checks below. */
+interface WitnessedSuite {
+  backendName: string;
+  backend: TestBackend;
+  w: TestWitness;
+  dir: string;
+  key: AuditSigningKey;
+  cleanups: (() => Promise<unknown>)[];
+  /** Tenants made so far (each trail gets its own). */
+  n: number;
+}
+
+/** Registers the suite's `before`/`after` in the enclosing describe. */
+function useWitnessedSuite(makeBackend: () => Promise<TestBackend>, backendName: string): WitnessedSuite {
+  const suite = { backendName, key: generateAuditKey(), cleanups: [], n: 0 } as unknown as WitnessedSuite;
+  before(async () => {
+    suite.backend = await makeBackend();
+    suite.w = await startTestWitness();
+    suite.dir = await mkdtemp(join(tmpdir(), 'airlock-tamper-'));
+  });
+  after(async () => {
+    for (const c of suite.cleanups.reverse()) await c();
+    await suite.w.close();
+    await suite.backend.cleanup();
+    await rm(suite.dir, { recursive: true, force: true });
+  });
+  return suite;
+}
+
+/** 30 entries (every 7th refused), all cosigned by the witness, in a fresh store. */
+async function witnessedTrail(s: WitnessedSuite): Promise<{ tenant: string; store: Store; raw: SqlDialect }> {
+  s.n += 1;
+  const tenant = `${s.backendName}-${s.n}`;
+  const { store, raw, ledger } = await openWitnessedLedger(
+    { backend: s.backend, witness: s.w, cleanups: s.cleanups },
+    { tenant, key: s.key, checkpointEvery: 10 },
+  );
+  for (let i = 1; i <= 30; i++)
+    await ledger.append(
+      requestEvent(i, i % 7 === 0 ? { decision: 'deny', code: 'AIRLOCK_TOOL_FORBIDDEN' } : {}),
+    );
+  assert.equal(await ledger.drainWitnesses(5_000), true);
+  await ledger.close();
+  return { tenant, store, raw };
+}
+
+/** Asserts both checks catch it: verify (with the witness) and the start-up check. */
+async function assertCaught(
+  s: WitnessedSuite,
+  store: Store,
+  tenant: string,
+  kind: AuditProblemKind,
+  verifyKey: AuditSigningKey = s.key,
+) {
+  const view = await fetchWitnessView({ name: 'w1', url: s.w.url, origin: auditOrigin(tenant) });
+  assert.equal(view.error, undefined);
+  const report = await verifyAuditTrail({
+    entries: storedAuditEntries(store.audit),
+    checkpoints: await storedAuditCheckpoints(store.audit),
+    publicKey: verifyKey.publicKey,
+    tenant,
+    witnesses: [view],
+  });
+  assert.equal(report.ok, false, 'verify detects it');
+  assert.equal(report.firstProblem?.kind, kind, JSON.stringify(report.firstProblem));
+  await assert.rejects(
+    AuditLedger.open({
+      repository: store.audit,
+      tenant,
+      key: verifyKey,
+      checkpointIntervalMs: 0,
+      witnessViews: [view],
+    }),
+    (e: unknown) =>
+      e instanceof AuditError &&
+      e.code === AUDIT_ERROR_CODES.tampered &&
+      e.message.includes('airlock audit verify --config'),
+    'the start-up check refuses to extend it',
+  );
+}
+
+/**
+ * Runs the crash child on `db` for `tenant` until the witness cosigned 200 entries, then kills it with
+ * SIGKILL; resolves once it exited.
+ */
+async function crashAfterWitnessed(
+  s: WitnessedSuite,
+  db: { url: string; schema?: string },
+  dataDir: string,
+  tenant: string,
+): Promise<void> {
+  const child = spawn(process.execPath, [CHILD, dataDir, db.url, ...(db.schema ? [db.schema] : [])], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, AUDIT_WITNESS_URL: s.w.url, AUDIT_TENANT: tenant },
+  });
+  const exited = once(child, 'exit');
+  let acked = 0;
+  const origin = auditOrigin(tenant);
+  for await (const _line of createInterface({ input: child.stdout })) {
+    acked += 1;
+    if (acked % 50 !== 0) continue;
+    const v = await fetchWitnessView({ name: 'w1', url: s.w.url, origin });
+    if ((v.checkpoint?.treeSize ?? 0) >= 200) {
+      child.kill('SIGKILL');
+      break;
+    }
+  }
+  await exited;
+}
+
 for (const makeBackend of [sqliteBackend, postgresBackend]) {
   const backendName = makeBackend === sqliteBackend ? 'sqlite' : 'postgres';
   describe(`tampering with a witnessed trail (${backendName})`, () => {
-    let backend: TestBackend;
-    let w: TestWitness;
-    let dir: string;
-    let n = 0;
-    const key = generateAuditKey();
-    const cleanups: (() => Promise<unknown>)[] = [];
-
-    before(async () => {
-      backend = await makeBackend();
-      w = await startTestWitness();
-      dir = await mkdtemp(join(tmpdir(), 'airlock-tamper-'));
-    });
-    after(async () => {
-      for (const c of cleanups.reverse()) await c();
-      await w.close();
-      await backend.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    });
-
-    /** 30 entries (every 7th refused), all cosigned by the witness, in a fresh store. */
-    async function witnessedTrail(): Promise<{ tenant: string; store: Store; raw: SqlDialect }> {
-      n += 1;
-      const tenant = `${backendName}-${n}`;
-      const { store, raw, ledger } = await openWitnessedLedger(
-        { backend, witness: w, cleanups },
-        { tenant, key, checkpointEvery: 10 },
-      );
-      for (let i = 1; i <= 30; i++)
-        await ledger.append(
-          requestEvent(i, i % 7 === 0 ? { decision: 'deny', code: 'AIRLOCK_TOOL_FORBIDDEN' } : {}),
-        );
-      assert.equal(await ledger.drainWitnesses(5_000), true);
-      await ledger.close();
-      return { tenant, store, raw };
-    }
-
-    /** Asserts both checks catch it: verify (with the witness) and the start-up check. */
-    async function assertCaught(
-      store: Store,
-      tenant: string,
-      kind: AuditProblemKind,
-      verifyKey: AuditSigningKey = key,
-    ) {
-      const view = await fetchWitnessView({ name: 'w1', url: w.url, origin: auditOrigin(tenant) });
-      assert.equal(view.error, undefined);
-      const report = await verifyAuditTrail({
-        entries: storedAuditEntries(store.audit),
-        checkpoints: await storedAuditCheckpoints(store.audit),
-        publicKey: verifyKey.publicKey,
-        tenant,
-        witnesses: [view],
-      });
-      assert.equal(report.ok, false, 'verify detects it');
-      assert.equal(report.firstProblem?.kind, kind, JSON.stringify(report.firstProblem));
-      await assert.rejects(
-        AuditLedger.open({
-          repository: store.audit,
-          tenant,
-          key: verifyKey,
-          checkpointIntervalMs: 0,
-          witnessViews: [view],
-        }),
-        (e: unknown) =>
-          e instanceof AuditError &&
-          e.code === AUDIT_ERROR_CODES.tampered &&
-          e.message.includes('airlock audit verify --config'),
-        'the start-up check refuses to extend it',
-      );
-    }
+    const s = useWitnessedSuite(makeBackend, backendName);
 
     test('edit: a refused call turned into an allowed one', async () => {
-      const { tenant, store, raw } = await witnessedTrail();
+      const { tenant, store, raw } = await witnessedTrail(s);
       const [row] = await raw.query<{ entry: string }>('SELECT entry FROM audit_entries WHERE seq = 14');
       await raw.run('UPDATE audit_entries SET entry = ? WHERE seq = 14', [
         String(row?.entry).replace('"deny"', '"allow"'),
       ]);
-      await assertCaught(store, tenant, 'modified');
+      await assertCaught(s, store, tenant, 'modified');
     });
 
     test('cut tail, local checkpoints included', async () => {
-      const { tenant, store, raw } = await witnessedTrail();
+      const { tenant, store, raw } = await witnessedTrail(s);
       await raw.run('DELETE FROM audit_entries WHERE seq > 24');
       await raw.run('DELETE FROM audit_checkpoints WHERE tree_size > 24');
-      await assertCaught(store, tenant, 'truncated');
+      await assertCaught(s, store, tenant, 'truncated');
     });
 
     test('delete in the middle', async () => {
-      const { tenant, store, raw } = await witnessedTrail();
+      const { tenant, store, raw } = await witnessedTrail(s);
       await raw.run('DELETE FROM audit_entries WHERE seq IN (12, 13)');
-      await assertCaught(store, tenant, 'missing');
+      await assertCaught(s, store, tenant, 'missing');
     });
+  });
+
+  describe(`tampering with a witnessed trail (${backendName}): rewrites and wipes`, () => {
+    const s = useWitnessedSuite(makeBackend, backendName);
 
     test('consistent rewrite with the on-disk key', async () => {
-      const { tenant, store, raw } = await witnessedTrail();
-      await consistentRewrite(raw, tenant, key, allowRefusal(1));
-      await assertCaught(store, tenant, 'modified');
+      const { tenant, store, raw } = await witnessedTrail(s);
+      await consistentRewrite(raw, tenant, s.key, allowRefusal(1));
+      await assertCaught(s, store, tenant, 'modified');
     });
 
     test('consistent rewrite with a key of the attacker (the on-disk key replaced)', async () => {
-      const { tenant, store, raw } = await witnessedTrail();
+      const { tenant, store, raw } = await witnessedTrail(s);
       const attacker = generateAuditKey();
       await consistentRewrite(raw, tenant, attacker, allowRefusal(1));
-      await assertCaught(store, tenant, 'bad-signature', attacker);
+      await assertCaught(s, store, tenant, 'bad-signature', attacker);
     });
 
     test('wipe: every entry and checkpoint gone (an empty trail is not OK)', async () => {
-      const { tenant, store, raw } = await witnessedTrail();
+      const { tenant, store, raw } = await witnessedTrail(s);
       await raw.run('DELETE FROM audit_entries');
       await raw.run('DELETE FROM audit_checkpoints');
-      await assertCaught(store, tenant, 'truncated');
+      await assertCaught(s, store, tenant, 'truncated');
       const wipedWithKey = generateAuditKey();
-      await assertCaught(store, tenant, 'bad-signature', wipedWithKey);
+      await assertCaught(s, store, tenant, 'bad-signature', wipedWithKey);
     });
+  });
+
+  describe(`tampering with a witnessed trail (${backendName}): a forged tail after a crash`, () => {
+    const s = useWitnessedSuite(makeBackend, backendName);
 
     test('forged tail after a crash: kill -9 during writes, then the tail rewritten with the key', async () => {
-      const db = await backend.fresh();
-      const dataDir = join(dir, `crash-${backendName}`);
+      const db = await s.backend.fresh();
+      const dataDir = join(s.dir, `crash-${backendName}`);
       const tenant = `crash-${backendName}`;
       const crashKey = await loadOrCreateAuditKey(dataDir);
-      w.trust(auditOrigin(`${tenant}`), crashKey.publicKey);
-      const child = spawn(process.execPath, [CHILD, dataDir, db.url, ...(db.schema ? [db.schema] : [])], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-        env: { ...process.env, AUDIT_WITNESS_URL: w.url, AUDIT_TENANT: tenant },
-      });
-      const exited = once(child, 'exit');
-      let acked = 0;
-      const origin = auditOrigin(tenant);
-      for await (const _line of createInterface({ input: child.stdout })) {
-        acked += 1;
-        if (acked % 50 !== 0) continue;
-        const v = await fetchWitnessView({ name: 'w1', url: w.url, origin });
-        if ((v.checkpoint?.treeSize ?? 0) >= 200) {
-          child.kill('SIGKILL');
-          break;
-        }
-      }
-      await exited;
+      s.w.trust(auditOrigin(`${tenant}`), crashKey.publicKey);
+      await crashAfterWitnessed(s, db, dataDir, tenant);
       const store = await db.open();
       const raw = await db.raw();
-      cleanups.push(
+      s.cleanups.push(
         () => store.close(),
         () => raw.close(),
       );
       const witnessed =
-        (await fetchWitnessView({ name: 'w1', url: w.url, origin })).checkpoint?.treeSize ?? 0;
+        (await fetchWitnessView({ name: 'w1', url: s.w.url, origin: auditOrigin(tenant) })).checkpoint
+          ?.treeSize ?? 0;
       assert.ok(witnessed >= 200);
       // The attacker rewrites history from an entry the witness already cosigned.
       await consistentRewrite(raw, tenant, crashKey, (e) => {
@@ -185,7 +220,7 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         e.decision = 'deny';
         return true;
       });
-      await assertCaught(store, tenant, 'modified', crashKey);
+      await assertCaught(s, store, tenant, 'modified', crashKey);
     });
   });
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { entryHash } from '../../src/audit/audit-entry.js';
-import { generateAuditKey } from '../../src/audit/audit-key.js';
+import { type AuditSigningKey, generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
 import type { SqlDialect } from '../../src/store/dialect.js';
 import type { Store } from '../../src/store/store.js';
@@ -22,54 +22,63 @@ import {
 const TOTAL = 40;
 const EVERY = 10;
 
+/** What a describe's tests share: its backend, the signing key, and a fresh trail per test. */
+interface TamperSuite {
+  backend: TestBackend;
+  key: AuditSigningKey;
+  /** A store holding a 40-entry trail with checkpoints at 10, 20, 30, 40, and a raw handle on it. */
+  trail(): Promise<{ store: Store; raw: SqlDialect }>;
+}
+
+/** Registers the backend's `before`/`after` in the enclosing describe. */
+function useTamperSuite(makeBackend: () => Promise<TestBackend>): TamperSuite {
+  const cleanups: (() => Promise<void>)[] = [];
+  const suite = { key: generateAuditKey() } as TamperSuite;
+  suite.trail = async () => {
+    const db = await suite.backend.fresh();
+    const store = await db.open();
+    const raw = await db.raw();
+    cleanups.push(
+      () => store.close(),
+      () => raw.close(),
+    );
+    const ledger = await AuditLedger.open({
+      repository: store.audit,
+      tenant: TENANT,
+      key: suite.key,
+      checkpointEvery: EVERY,
+      checkpointIntervalMs: 0,
+    });
+    for (let i = 1; i <= TOTAL; i++) {
+      await ledger.append(i % 3 === 0 ? adminEvent(i) : requestEvent(i));
+    }
+    await ledger.close();
+    return { store, raw };
+  };
+  before(async () => {
+    suite.backend = await makeBackend();
+  });
+  after(async () => {
+    for (const c of cleanups.reverse()) await c();
+    await suite.backend.cleanup();
+  });
+  return suite;
+}
+
+async function entryText(raw: SqlDialect, seq: number): Promise<string> {
+  const [row] = await raw.query<{ entry: string }>('SELECT entry FROM audit_entries WHERE seq = ?', [seq]);
+  assert.ok(row, `entry ${seq} exists`);
+  return row.entry;
+}
+
 for (const makeBackend of [sqliteBackend, postgresBackend]) {
-  describe(`tampering with a stored audit trail (${makeBackend === sqliteBackend ? 'sqlite' : 'postgres'})`, () => {
-    let backend: TestBackend;
-    const key = generateAuditKey();
-    const cleanups: (() => Promise<void>)[] = [];
-
-    before(async () => {
-      backend = await makeBackend();
-    });
-    after(async () => {
-      for (const c of cleanups.reverse()) await c();
-      await backend.cleanup();
-    });
-
-    /** A store holding a 40-entry trail with checkpoints at 10, 20, 30, 40, and a raw handle on it. */
-    async function trail(): Promise<{ store: Store; raw: SqlDialect }> {
-      const db = await backend.fresh();
-      const store = await db.open();
-      const raw = await db.raw();
-      cleanups.push(
-        () => store.close(),
-        () => raw.close(),
-      );
-      const ledger = await AuditLedger.open({
-        repository: store.audit,
-        tenant: TENANT,
-        key,
-        checkpointEvery: EVERY,
-        checkpointIntervalMs: 0,
-      });
-      for (let i = 1; i <= TOTAL; i++) {
-        await ledger.append(i % 3 === 0 ? adminEvent(i) : requestEvent(i));
-      }
-      await ledger.close();
-      return { store, raw };
-    }
-
-    async function entryText(raw: SqlDialect, seq: number): Promise<string> {
-      const [row] = await raw.query<{ entry: string }>('SELECT entry FROM audit_entries WHERE seq = ?', [
-        seq,
-      ]);
-      assert.ok(row, `entry ${seq} exists`);
-      return row.entry;
-    }
+  const name = makeBackend === sqliteBackend ? 'sqlite' : 'postgres';
+  describe(`tampering with a stored audit trail (${name})`, () => {
+    const s = useTamperSuite(makeBackend);
 
     test('an untouched trail verifies', async () => {
-      const { store } = await trail();
-      const report = await verifyStored(store.audit, key);
+      const { store } = await s.trail();
+      const report = await verifyStored(store.audit, s.key);
       assert.equal(report.ok, true, JSON.stringify(report.firstProblem));
       assert.equal(report.entries, TOTAL);
       assert.equal(report.checkpoints, TOTAL / EVERY);
@@ -79,7 +88,7 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
     });
 
     test('editing one byte of an entry is reported as modified', async () => {
-      const { store, raw } = await trail();
+      const { store, raw } = await s.trail();
       const text = await entryText(raw, 17);
       const edited = text
         .replace('"decision":"allow"', '"decision":"allaw"')
@@ -87,31 +96,35 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
       assert.notEqual(edited, text);
       assert.equal(edited.length, text.length);
       await raw.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [edited, 17]);
-      const report = await verifyStored(store.audit, key);
+      const report = await verifyStored(store.audit, s.key);
       assert.equal(report.ok, false);
       assert.equal(report.firstProblem?.seq, 17);
       assert.equal(report.firstProblem?.kind, 'modified');
     });
 
     test('a corrupted row that is no longer JSON is reported as modified', async () => {
-      const { store, raw } = await trail();
+      const { store, raw } = await s.trail();
       const text = await entryText(raw, 5);
       await raw.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [text.slice(0, -1), 5]);
-      const report = await verifyStored(store.audit, key);
+      const report = await verifyStored(store.audit, s.key);
       assert.deepEqual([report.firstProblem?.seq, report.firstProblem?.kind], [5, 'modified']);
     });
 
     test('deleting an entry is reported as missing', async () => {
-      const { store, raw } = await trail();
+      const { store, raw } = await s.trail();
       await raw.run('DELETE FROM audit_entries WHERE seq = ?', [17]);
-      const report = await verifyStored(store.audit, key);
+      const report = await verifyStored(store.audit, s.key);
       assert.equal(report.firstProblem?.seq, 17);
       assert.equal(report.firstProblem?.kind, 'missing');
       assert.match(report.firstProblem?.detail ?? '', /entry 17 is missing/);
     });
+  });
+
+  describe(`tampering with a stored audit trail (${name}): insertion and order`, () => {
+    const s = useTamperSuite(makeBackend);
 
     test('inserting a forged entry is reported as inserted', async () => {
-      const { store, raw } = await trail();
+      const { store, raw } = await s.trail();
       // The forger makes room after entry 17 and writes a well-formed entry chained to it.
       const seventeen = JSON.parse(await entryText(raw, 17)) as { hash: string; time: number };
       await raw.run('UPDATE audit_entries SET seq = -seq WHERE seq > ?', [17]);
@@ -131,35 +144,39 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         forged.hash as string,
         JSON.stringify(forged),
       ]);
-      const report = await verifyStored(store.audit, key);
+      const report = await verifyStored(store.audit, s.key);
       assert.equal(report.firstProblem?.seq, 18);
       assert.equal(report.firstProblem?.kind, 'inserted');
     });
 
     test('swapping two entries is reported as reordered', async () => {
-      const { store, raw } = await trail();
+      const { store, raw } = await s.trail();
       const a = await entryText(raw, 17);
       const b = await entryText(raw, 18);
       await raw.transaction(async (tx) => {
         await tx.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [b, 17]);
         await tx.run('UPDATE audit_entries SET entry = ? WHERE seq = ?', [a, 18]);
       });
-      const report = await verifyStored(store.audit, key);
+      const report = await verifyStored(store.audit, s.key);
       assert.equal(report.firstProblem?.seq, 17);
       assert.equal(report.firstProblem?.kind, 'reordered');
     });
+  });
+
+  describe(`tampering with a stored audit trail (${name}): tail and signatures`, () => {
+    const s = useTamperSuite(makeBackend);
 
     test('dropping the tail after a checkpoint is reported as truncated', async () => {
-      const { store, raw } = await trail();
+      const { store, raw } = await s.trail();
       await raw.run('DELETE FROM audit_entries WHERE seq > ?', [25]);
-      const report = await verifyStored(store.audit, key);
+      const report = await verifyStored(store.audit, s.key);
       assert.equal(report.firstProblem?.seq, 26);
       assert.equal(report.firstProblem?.kind, 'truncated');
       assert.match(report.firstProblem?.detail ?? '', /covers 40 entries/);
     });
 
     test('a checkpoint whose signature does not match is reported as bad-signature', async () => {
-      const { store, raw } = await trail();
+      const { store, raw } = await s.trail();
       const [row] = await raw.query<{ checkpoint: string }>(
         'SELECT checkpoint FROM audit_checkpoints WHERE tree_size = ?',
         [20],
@@ -170,13 +187,13 @@ for (const makeBackend of [sqliteBackend, postgresBackend]) {
         JSON.stringify(cp),
         20,
       ]);
-      const report = await verifyStored(store.audit, key);
+      const report = await verifyStored(store.audit, s.key);
       assert.equal(report.firstProblem?.seq, 20);
       assert.equal(report.firstProblem?.kind, 'bad-signature');
     });
 
     test('a trail signed by another key does not verify', async () => {
-      const { store } = await trail();
+      const { store } = await s.trail();
       const report = await verifyStored(store.audit, generateAuditKey());
       assert.equal(report.ok, false);
       assert.equal(report.firstProblem?.kind, 'bad-signature');

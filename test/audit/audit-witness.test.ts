@@ -6,18 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { entryHash } from '../../src/audit/audit-entry.js';
 import { AUDIT_ERROR_CODES, AuditError } from '../../src/audit/audit-error.js';
 import { generateAuditKey } from '../../src/audit/audit-key.js';
 import { AuditLedger } from '../../src/audit/audit-ledger.js';
 import { auditOrigin, signCheckpoint } from '../../src/audit/audit-signing.js';
 import { verifyAuditTrail } from '../../src/audit/audit-verify.js';
-import { MerkleTree } from '../../src/audit/merkle-tree.js';
 import { parseSignedNote, verifyCosignature } from '../../src/audit/signed-note.js';
 import { storedAuditCheckpoints, storedAuditEntries } from '../../src/audit/stored-trail.js';
 import { fetchWitnessView, TlogWitnessClient } from '../../src/audit/witness-client.js';
 import type { Store } from '../../src/store/store.js';
+import { until } from '../fixtures/wait-until.js';
 import { requestEvent, sqliteBackend, type TestBackend } from './audit-fixture.js';
+import { consistentRewrite } from './tamper-tools.js';
 import { startTestWitness, type TestWitness } from './witness-fixture.js';
 import { openWitnessedLedger } from './witnessed-ledger.js';
 
@@ -28,73 +28,87 @@ const post = (url: string, body: string) =>
     text: await r.text(),
   }));
 
-describe('audit witness (C2SP tlog-witness) over HTTP', () => {
-  let backend: TestBackend;
-  let w: TestWitness;
-  const key = generateAuditKey();
-  const cleanups: (() => Promise<unknown>)[] = [];
+/** What a describe's tests share: a backend, a witness and the stores closed after them. */
+interface WitnessSuite {
+  backend: TestBackend;
+  w: TestWitness;
+  cleanups: (() => Promise<unknown>)[];
+}
 
+const key = generateAuditKey();
+
+/** Registers the suite's `before`/`after` in the enclosing describe. */
+function useWitnessSuite(): WitnessSuite {
+  const suite = { cleanups: [] } as unknown as WitnessSuite;
   before(async () => {
-    backend = await sqliteBackend();
-    w = await startTestWitness();
+    suite.backend = await sqliteBackend();
+    suite.w = await startTestWitness();
   });
   after(async () => {
-    for (const c of cleanups.reverse()) await c();
-    await w.close();
-    await backend.cleanup();
+    for (const c of suite.cleanups.reverse()) await c();
+    await suite.w.close();
+    await suite.backend.cleanup();
   });
+  return suite;
+}
 
-  function ledgerFor(
-    tenant: string,
-    witnessUrl = w.url,
-    extra: Partial<Parameters<typeof AuditLedger.open>[0]> = {},
-  ) {
-    return openWitnessedLedger(
-      { backend, witness: w, cleanups },
-      {
-        tenant,
-        key,
-        checkpointEvery: 5,
-        witnessUrl,
-        witnessTimeoutMs: 1_000,
-        witnessQueue: { retryMinMs: 20, retryMaxMs: 100 },
-        ...extra,
-      },
-    );
-  }
-
-  const view = (tenant: string) => fetchWitnessView({ name: 'w1', url: w.url, origin: auditOrigin(tenant) });
-
-  async function verifyWith(store: Store, tenant: string) {
-    return verifyAuditTrail({
-      entries: storedAuditEntries(store.audit),
-      checkpoints: await storedAuditCheckpoints(store.audit),
-      publicKey: key.publicKey,
+/** A ledger of `tenant` on a fresh store, checkpoints every 5 entries, sent to `witnessUrl`. */
+function ledgerFor(
+  s: WitnessSuite,
+  tenant: string,
+  witnessUrl = s.w.url,
+  extra: Partial<Parameters<typeof AuditLedger.open>[0]> = {},
+) {
+  return openWitnessedLedger(
+    { backend: s.backend, witness: s.w, cleanups: s.cleanups },
+    {
       tenant,
-      witnesses: [await view(tenant)],
-    });
-  }
+      key,
+      checkpointEvery: 5,
+      witnessUrl,
+      witnessTimeoutMs: 1_000,
+      witnessQueue: { retryMinMs: 20, retryMaxMs: 100 },
+      ...extra,
+    },
+  );
+}
+
+const view = (s: WitnessSuite, tenant: string) =>
+  fetchWitnessView({ name: 'w1', url: s.w.url, origin: auditOrigin(tenant) });
+
+async function verifyWith(s: WitnessSuite, store: Store, tenant: string) {
+  return verifyAuditTrail({
+    entries: storedAuditEntries(store.audit),
+    checkpoints: await storedAuditCheckpoints(store.audit),
+    publicKey: key.publicKey,
+    tenant,
+    witnesses: [await view(s, tenant)],
+  });
+}
+
+describe('audit witness (C2SP tlog-witness) over HTTP', () => {
+  const s = useWitnessSuite();
 
   test('checkpoints are cosigned with consistency proofs and the witnessed trail verifies', async () => {
-    const { store, ledger } = await ledgerFor('acme-1');
+    const { store, ledger } = await ledgerFor(s, 'acme-1');
     for (let i = 1; i <= 12; i++) await ledger.append(requestEvent(i));
     await ledger.checkpoint();
     assert.equal(await ledger.drainWitnesses(5_000), true);
-    const v = await view('acme-1');
+    const v = await view(s, 'acme-1');
     assert.equal(v.checkpoint?.treeSize, 12);
     const note = parseSignedNote(v.checkpoint?.note ?? '');
     assert.ok(
-      note && verifyCosignature(note, w.signer) !== undefined,
+      note && verifyCosignature(note, s.w.signer) !== undefined,
       'a valid cosignature/v1 by the witness',
     );
-    const ok = await verifyWith(store, 'acme-1');
+    const ok = await verifyWith(s, store, 'acme-1');
     assert.equal(ok.ok, true, JSON.stringify(ok.firstProblem));
     assert.equal(ok.witnessedThrough, 12);
     await ledger.close();
   });
 
   test('the witness answers 404, 403, 400, 409 (with its size) and 422 as the protocol says', async () => {
-    const { ledger } = await ledgerFor('acme-2');
+    const { ledger } = await ledgerFor(s, 'acme-2');
     for (let i = 1; i <= 6; i++) await ledger.append(requestEvent(i));
     const cp6 = await ledger.checkpoint();
     assert.ok(cp6);
@@ -119,31 +133,39 @@ describe('audit witness (C2SP tlog-witness) over HTTP', () => {
       rootHash: Buffer.alloc(32),
       time: 0,
     });
-    assert.equal((await post(w.url, `old 0\n\n${unknown.note}`)).status, 404, 'unknown origin');
+    assert.equal((await post(s.w.url, `old 0\n\n${unknown.note}`)).status, 404, 'unknown origin');
     const unpinned = signCheckpoint(stranger, {
       tenant: 'acme-2',
       treeSize: 10,
       rootHash: Buffer.alloc(32),
       time: 0,
     });
-    assert.equal((await post(w.url, `old 6\n${proof}\n${unpinned.note}`)).status, 403, 'key not trusted');
+    assert.equal((await post(s.w.url, `old 6\n${proof}\n${unpinned.note}`)).status, 403, 'key not trusted');
     assert.equal(
-      (await post(w.url, `old 7\n\n${cp6.note}`)).status,
+      (await post(s.w.url, `old 7\n\n${cp6.note}`)).status,
       400,
       'old size larger than the checkpoint',
     );
-    const stale = await post(w.url, `old 3\n${proof}\n${cp9.note}`);
+    const stale = await post(s.w.url, `old 3\n${proof}\n${cp9.note}`);
     assert.deepEqual([stale.status, stale.type, stale.text], [409, 'text/x.tlog.size', '6\n']);
     const badProof = proof.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
-    assert.equal((await post(w.url, `old 6\n${badProof}\n${cp9.note}`)).status, 422, 'bad consistency proof');
-    const good = await post(w.url, `old 6\n${proof}\n${cp9.note}`);
+    assert.equal(
+      (await post(s.w.url, `old 6\n${badProof}\n${cp9.note}`)).status,
+      422,
+      'bad consistency proof',
+    );
+    const good = await post(s.w.url, `old 6\n${proof}\n${cp9.note}`);
     assert.equal(good.status, 200);
     assert.match(good.text, /^\u2014 witness\.test\/w1 [A-Za-z0-9+/=]+\n$/);
     await ledger.close();
   });
+});
+
+describe('audit witness (C2SP tlog-witness) over HTTP: poisoning and rewrites', () => {
+  const s = useWitnessSuite();
 
   test('an unpinned key cannot poison the witness with a huge checkpoint', async () => {
-    const { ledger } = await ledgerFor('acme-3');
+    const { ledger } = await ledgerFor(s, 'acme-3');
     const rogue = generateAuditKey();
     const huge = signCheckpoint(rogue, {
       tenant: 'acme-3',
@@ -151,45 +173,25 @@ describe('audit witness (C2SP tlog-witness) over HTTP', () => {
       rootHash: Buffer.alloc(32, 1),
       time: 0,
     });
-    assert.equal((await post(w.url, `old 0\n\n${huge.note}`)).status, 403);
+    assert.equal((await post(s.w.url, `old 0\n\n${huge.note}`)).status, 403);
     for (let i = 1; i <= 5; i++) await ledger.append(requestEvent(i));
     assert.equal(await ledger.drainWitnesses(5_000), true, 'the real checkpoints are still accepted');
-    assert.equal((await view('acme-3')).checkpoint?.treeSize, 5);
+    assert.equal((await view(s, 'acme-3')).checkpoint?.treeSize, 5);
     await ledger.close();
   });
 
   test('a consistent rewrite with the audit key is caught by the witness: verify, start-up and the running ledger', async () => {
     const tenant = 'acme-4';
-    const { store, raw, ledger } = await ledgerFor(tenant);
+    const { store, raw, ledger } = await ledgerFor(s, tenant);
     for (let i = 1; i <= 10; i++) await ledger.append(requestEvent(i, i === 4 ? { decision: 'deny' } : {}));
     assert.equal(await ledger.drainWitnesses(5_000), true);
     // The attacker holds the key: turns the refusal of entry 4 into an allow, re-hashes the chain,
     // and re-signs every local checkpoint so the disk is self-consistent.
-    const rows = await store.audit.listAuditEntries();
-    let prev = rows[2]?.hash ?? '';
-    const tree = new MerkleTree();
-    const { entryLeafHash } = await import('../../src/audit/audit-entry.js');
-    for (const row of rows) {
-      const e = JSON.parse(row.entry) as Record<string, unknown>;
-      if (row.seq >= 4) {
-        if (row.seq === 4) e.decision = 'allow';
-        e.prevHash = prev;
-        e.hash = entryHash(e);
-        prev = String(e.hash);
-        await raw.run('UPDATE audit_entries SET hash = ?, entry = ? WHERE seq = ?', [
-          String(e.hash),
-          JSON.stringify(e),
-          row.seq,
-        ]);
-      }
-      tree.append(entryLeafHash(e));
-    }
-    await raw.run('DELETE FROM audit_checkpoints');
-    const forged = signCheckpoint(key, { tenant, treeSize: 10, rootHash: tree.root(), time: 1 });
-    await raw.run(
-      'INSERT INTO audit_checkpoints (tree_size, head_hash, time, checkpoint) VALUES (?, ?, ?, ?)',
-      [10, forged.rootHash, 1, JSON.stringify(forged)],
-    );
+    await consistentRewrite(raw, tenant, key, (e) => {
+      if (Number(e.seq) !== 4) return false;
+      e.decision = 'allow';
+      return true;
+    });
     const offline = await verifyAuditTrail({
       entries: storedAuditEntries(store.audit),
       checkpoints: await storedAuditCheckpoints(store.audit),
@@ -198,7 +200,7 @@ describe('audit witness (C2SP tlog-witness) over HTTP', () => {
       offline: true,
     });
     assert.equal(offline.ok, true, 'the disk alone cannot tell');
-    const report = await verifyWith(store, tenant);
+    const report = await verifyWith(s, store, tenant);
     assert.equal(report.firstProblem?.kind, 'modified');
     assert.equal(report.firstProblem?.seq, 10);
     await assert.rejects(
@@ -207,7 +209,7 @@ describe('audit witness (C2SP tlog-witness) over HTTP', () => {
         tenant,
         key,
         checkpointIntervalMs: 0,
-        witnessViews: [await view(tenant)],
+        witnessViews: [await view(s, tenant)],
       }),
       (e: unknown) =>
         e instanceof AuditError &&
@@ -222,9 +224,9 @@ describe('audit witness (C2SP tlog-witness) over HTTP', () => {
       tenant,
       key,
       checkpointIntervalMs: 0,
-      witnesses: [new TlogWitnessClient({ url: w.url })],
+      witnesses: [new TlogWitnessClient({ url: s.w.url })],
     });
-    cleanups.push(() => blind.close());
+    s.cleanups.push(() => blind.close());
     await blind.append(requestEvent(11));
     await blind.checkpoint();
     await blind.drainWitnesses(2_000);
@@ -234,18 +236,19 @@ describe('audit witness (C2SP tlog-witness) over HTTP', () => {
       (e: unknown) => (e as AuditError).code === AUDIT_ERROR_CODES.tampered,
     );
   });
+});
+
+describe('audit witness (C2SP tlog-witness) over HTTP: an unreachable witness', () => {
+  const s = useWitnessSuite();
 
   test('a connector keeps appending while the witness is unreachable; verify then fails unless --offline', async () => {
     const later = await startTestWitness('witness.test/later');
     const url = later.url;
     await later.close();
-    const { store, ledger } = await ledgerFor('acme-5', url);
+    const { store, ledger } = await ledgerFor(s, 'acme-5', url);
     for (let i = 1; i <= 15; i++) await ledger.append(requestEvent(i));
     assert.equal(ledger.head.seq, 15);
-    const deadline = Date.now() + 5_000;
-    while ((ledger.stats().witnesses[0]?.failures ?? 0) === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await until('a failed witness request', () => (ledger.stats().witnesses[0]?.failures ?? 0) > 0);
     assert.ok((ledger.stats().witnesses[0]?.failures ?? 0) > 0);
     const unreachable = await verifyAuditTrail({
       entries: storedAuditEntries(store.audit),

@@ -27,105 +27,105 @@ const base = {
   outputSchema: obj({ total: { type: 'integer' }, note: { type: 'string' } }, ['total']),
 };
 
+/** Changes to `base` and the drift each one is: [label, changed fields, expected drift]. */
+const DRIFT_CASES: [string, Record<string, unknown>, string][] = [
+  ['description only', { description: 'Finds customers by name.' }, 'cosmetic'],
+  ['annotations only', { annotations: { readOnlyHint: true } }, 'cosmetic'],
+  [
+    'a property description',
+    {
+      inputSchema: obj(
+        { q: { type: 'string', maxLength: 50, description: 'x' }, sort: { enum: ['asc', 'desc'] } },
+        ['q'],
+      ),
+    },
+    'cosmetic',
+  ],
+  [
+    'added optional property',
+    {
+      inputSchema: {
+        ...base.inputSchema,
+        properties: { ...base.inputSchema.properties, limit: { type: 'integer' } },
+      },
+    },
+    'compatible',
+  ],
+  [
+    'widened type',
+    {
+      inputSchema: obj({ q: { type: ['string', 'null'], maxLength: 50 }, sort: { enum: ['asc', 'desc'] } }, [
+        'q',
+      ]),
+    },
+    'compatible',
+  ],
+  [
+    'relaxed bound',
+    { inputSchema: obj({ q: { type: 'string', maxLength: 500 }, sort: { enum: ['asc', 'desc'] } }, ['q']) },
+    'compatible',
+  ],
+  [
+    'enum with more values',
+    {
+      inputSchema: obj({ q: { type: 'string', maxLength: 50 }, sort: { enum: ['asc', 'desc', 'rel'] } }, [
+        'q',
+      ]),
+    },
+    'compatible',
+  ],
+  [
+    'output gains a property',
+    {
+      outputSchema: obj({ total: { type: 'integer' }, note: { type: 'string' }, page: { type: 'integer' } }, [
+        'total',
+      ]),
+    },
+    'compatible',
+  ],
+  ['removed property', { inputSchema: obj({ q: { type: 'string', maxLength: 50 } }, ['q']) }, 'breaking'],
+  ['newly required', { inputSchema: { ...base.inputSchema, required: ['q', 'sort'] } }, 'breaking'],
+  [
+    'narrowed type',
+    { inputSchema: obj({ q: { type: 'integer' }, sort: { enum: ['asc', 'desc'] } }, ['q']) },
+    'breaking',
+  ],
+  [
+    'narrowed enum',
+    { inputSchema: obj({ q: { type: 'string', maxLength: 50 }, sort: { enum: ['asc'] } }, ['q']) },
+    'breaking',
+  ],
+  [
+    'tightened bound',
+    { inputSchema: obj({ q: { type: 'string', maxLength: 5 }, sort: { enum: ['asc', 'desc'] } }, ['q']) },
+    'breaking',
+  ],
+  [
+    'new pattern',
+    {
+      inputSchema: obj(
+        { q: { type: 'string', maxLength: 50, pattern: '^a' }, sort: { enum: ['asc', 'desc'] } },
+        ['q'],
+      ),
+    },
+    'breaking',
+  ],
+  ['unjudged keyword', { inputSchema: { ...base.inputSchema, anyOf: [{ required: ['q'] }] } }, 'breaking'],
+  ['output drops a promised property', { outputSchema: obj({ note: { type: 'string' } }) }, 'breaking'],
+  [
+    'output widens a type',
+    { outputSchema: obj({ total: { type: 'number' }, note: { type: 'string' } }, ['total']) },
+    'breaking',
+  ],
+  [
+    'description AND a removed property',
+    { description: 'New.', inputSchema: obj({ q: { type: 'string', maxLength: 50 } }, ['q']) },
+    'breaking',
+  ],
+];
+
 describe('classifyDrift', () => {
-  const cases: [string, Record<string, unknown>, string][] = [
-    ['description only', { description: 'Finds customers by name.' }, 'cosmetic'],
-    ['annotations only', { annotations: { readOnlyHint: true } }, 'cosmetic'],
-    [
-      'a property description',
-      {
-        inputSchema: obj(
-          { q: { type: 'string', maxLength: 50, description: 'x' }, sort: { enum: ['asc', 'desc'] } },
-          ['q'],
-        ),
-      },
-      'cosmetic',
-    ],
-    [
-      'added optional property',
-      {
-        inputSchema: {
-          ...base.inputSchema,
-          properties: { ...base.inputSchema.properties, limit: { type: 'integer' } },
-        },
-      },
-      'compatible',
-    ],
-    [
-      'widened type',
-      {
-        inputSchema: obj(
-          { q: { type: ['string', 'null'], maxLength: 50 }, sort: { enum: ['asc', 'desc'] } },
-          ['q'],
-        ),
-      },
-      'compatible',
-    ],
-    [
-      'relaxed bound',
-      { inputSchema: obj({ q: { type: 'string', maxLength: 500 }, sort: { enum: ['asc', 'desc'] } }, ['q']) },
-      'compatible',
-    ],
-    [
-      'enum with more values',
-      {
-        inputSchema: obj({ q: { type: 'string', maxLength: 50 }, sort: { enum: ['asc', 'desc', 'rel'] } }, [
-          'q',
-        ]),
-      },
-      'compatible',
-    ],
-    [
-      'output gains a property',
-      {
-        outputSchema: obj(
-          { total: { type: 'integer' }, note: { type: 'string' }, page: { type: 'integer' } },
-          ['total'],
-        ),
-      },
-      'compatible',
-    ],
-    ['removed property', { inputSchema: obj({ q: { type: 'string', maxLength: 50 } }, ['q']) }, 'breaking'],
-    ['newly required', { inputSchema: { ...base.inputSchema, required: ['q', 'sort'] } }, 'breaking'],
-    [
-      'narrowed type',
-      { inputSchema: obj({ q: { type: 'integer' }, sort: { enum: ['asc', 'desc'] } }, ['q']) },
-      'breaking',
-    ],
-    [
-      'narrowed enum',
-      { inputSchema: obj({ q: { type: 'string', maxLength: 50 }, sort: { enum: ['asc'] } }, ['q']) },
-      'breaking',
-    ],
-    [
-      'tightened bound',
-      { inputSchema: obj({ q: { type: 'string', maxLength: 5 }, sort: { enum: ['asc', 'desc'] } }, ['q']) },
-      'breaking',
-    ],
-    [
-      'new pattern',
-      {
-        inputSchema: obj(
-          { q: { type: 'string', maxLength: 50, pattern: '^a' }, sort: { enum: ['asc', 'desc'] } },
-          ['q'],
-        ),
-      },
-      'breaking',
-    ],
-    ['unjudged keyword', { inputSchema: { ...base.inputSchema, anyOf: [{ required: ['q'] }] } }, 'breaking'],
-    ['output drops a promised property', { outputSchema: obj({ note: { type: 'string' } }) }, 'breaking'],
-    [
-      'output widens a type',
-      { outputSchema: obj({ total: { type: 'number' }, note: { type: 'string' } }, ['total']) },
-      'breaking',
-    ],
-    [
-      'description AND a removed property',
-      { description: 'New.', inputSchema: obj({ q: { type: 'string', maxLength: 50 } }, ['q']) },
-      'breaking',
-    ],
-  ];
-  for (const [label, change, expected] of cases) {
+  for (const [label, change, expected] of DRIFT_CASES) {
     it(`${label} → ${expected}`, () => {
       const report = classifyDrift(base, { ...base, ...change });
       assert.equal(report.drift, expected, JSON.stringify(report.changes));

@@ -107,7 +107,7 @@ describe('tool definition hashing', () => {
   });
 });
 
-describe('ToolPinning', () => {
+describe('ToolPinning: trust on first use, review and poisoning', () => {
   it('tofu: pins on first sight; a changed definition is quarantined; reverting restores it', async () => {
     const { live, pinning, store } = await setup('tofu', [tool('u.search', 'Searches')]);
     const first = await pinning.verdict('u.search');
@@ -175,7 +175,9 @@ describe('ToolPinning', () => {
     await pinning.admin({ actor: 'erin' }).approve('u.add');
     assert.equal((await pinning.verdict('u.add')).status, 'approved');
   });
+});
 
+describe('ToolPinning: kill switch and changes from another connection', () => {
   it('kill switch: refuses and hides at once, even a tool never seen; onChanged fires', async () => {
     const { live, pinning } = await setup('tofu', [tool('u.x', 'X'), tool('u.y', 'Y')]);
     let changes = 0;
@@ -218,7 +220,9 @@ describe('ToolPinning', () => {
     await new CatalogAdmin({ store: other.catalog }).enable('u.x');
     assert.equal((await pinning.verdict('u.x')).status, 'approved');
   });
+});
 
+describe('ToolPinning: failing closed and limits', () => {
   it('fails closed when the store cannot be read', async () => {
     const { store, pinning } = await setup('tofu', [tool('u.x', 'X')]);
     await store.close();

@@ -33,7 +33,7 @@ function failure(text: string): ConfigValidationError {
   assert.fail('expected the config to be rejected');
 }
 
-describe('parseYamlConfig', () => {
+describe('parseYamlConfig: valid files and unknown keys', () => {
   test('a valid file parses, with defaults applied', () => {
     const config = parseYamlConfig(
       [
@@ -83,7 +83,9 @@ describe('parseYamlConfig', () => {
       /zzzzzz: unknown key "zzzzzz" \(expected one of: tenant, listen, mode, upstreams\)/,
     );
   });
+});
 
+describe('parseYamlConfig: wrong types and values', () => {
   test('a wrong type reports the line, the path and the expected type', () => {
     const e = failure(
       [
@@ -117,7 +119,9 @@ describe('parseYamlConfig', () => {
     assert.equal(e.line, 3);
     assert.match(e.message, /mode: .*expected one of.*\(did you mean "enforce"\?\)/);
   });
+});
 
+describe('parseYamlConfig: broken and hostile YAML', () => {
   test('bad YAML syntax reports the line', () => {
     const e = failure(['tenant: acme', 'listen:', '  port: [1, 2', 'upstreams: {}', ''].join('\n'));
     assert.ok(e.line !== undefined && e.line >= 3, `line ${e.line}`);

@@ -46,7 +46,7 @@ before(async () => {
 
 after(() => rig.close());
 
-describe('agent authentication at the TLS endpoint', () => {
+describe('agent authentication at the TLS endpoint: missing, foreign and unknown certificates', () => {
   it('no client certificate → 401 naming the reason (raw HTTP and SDK client)', async () => {
     const anonymous = fetchFor(undefined);
     const { status, json } = await rawPost(anonymous, INITIALIZE);
@@ -86,7 +86,9 @@ describe('agent authentication at the TLS endpoint', () => {
     assert.equal(status, 401);
     assert.equal(json?.error?.data?.airlock, 'AIRLOCK_IDENTITY_UNKNOWN');
   });
+});
 
+describe('agent authentication at the TLS endpoint: revocation, session binding and Host', () => {
   it('a revoked identity is refused on its next request, inside a live session', async () => {
     const temp = await kit.issueAgent('temp-bot');
     const { client } = await connectV2('legacy', temp);

@@ -70,7 +70,7 @@ after(async () => {
   await rig.close();
 });
 
-describe('agents reach both upstreams through the gateway', () => {
+describe('agents reach both upstreams through the gateway: both eras and the v1 SDK', () => {
   it('modern era (2026-07-28): namespaced tools of both upstreams, calls with structured results', async () => {
     const { client } = await connectV2('auto', bot);
     assert.equal(client.getProtocolEra(), 'modern');
@@ -134,7 +134,9 @@ describe('agents reach both upstreams through the gateway', () => {
     const dynamic = await client.callTool({ name: 'fixture.from_v1', arguments: {} });
     assert.equal(text(dynamic as { content?: unknown }), 'dynamic from_v1');
   });
+});
 
+describe('agents reach both upstreams through the gateway: notifications, environment and cancellation', () => {
   it('modern era: tools/list_changed reaches the agent through subscriptions/listen', async () => {
     let latest: string[] | undefined;
     const { client } = await connectV2('auto', bot, {
@@ -196,7 +198,9 @@ describe('agents reach both upstreams through the gateway', () => {
       (await stats()).cancelled >= initial + 2 ? true : undefined,
     );
   });
+});
 
+describe('agents reach both upstreams through the gateway: upstream errors and crashes', () => {
   it('upstream errors pass through: JSON-RPC error code/message/data, tool isError results, unknown names', async () => {
     const { client } = await connectV2('auto', bot);
     await assert.rejects(client.getPrompt({ name: 'fixture.refuse' }), (err: unknown) => {

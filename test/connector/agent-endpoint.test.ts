@@ -59,7 +59,7 @@ after(async () => {
   await kit.close();
 });
 
-describe('AgentEndpoint', () => {
+describe('AgentEndpoint: the verified identity over TLS, on a port and on any Duplex', () => {
   it('hands the verified identity to the handler on the local port and via accept()', async () => {
     const f = tlsFetch({ caPem: kit.ca.certPem, client: bot });
     try {
@@ -118,7 +118,9 @@ describe('AgentEndpoint', () => {
     assert.equal(parsed.identity.name, 'claims-bot');
     assert.equal(parsed.path, '/over-duplex');
   });
+});
 
+describe('AgentEndpoint: refusals', () => {
   it('refuses a browser Origin of another site and oversized headers', async () => {
     const f = tlsFetch({ caPem: kit.ca.certPem, client: bot });
     try {
@@ -143,7 +145,9 @@ describe('AgentEndpoint', () => {
       await f.close();
     }
   });
+});
 
+describe('AgentEndpoint: disconnection and revocation of live connections', () => {
   it('disconnect(identity) drops the live connections of that identity (e.g. an open SSE stream)', async () => {
     const f = tlsFetch({ caPem: kit.ca.certPem, client: bot });
     try {

@@ -33,7 +33,7 @@ before(async () => {
 
 after(() => rig.close());
 
-describe('DPoP-bound tokens (RFC 9449)', () => {
+describe('DPoP-bound tokens (RFC 9449): proofs per request', () => {
   it('a bound token works with a fresh proof per request (SDK client through a custom fetch)', async () => {
     const agentKey = await makeKey('ES256', 'agent');
     const jkt = await calculateJwkThumbprint(await exportJWK(agentKey.publicKey), 'sha256');
@@ -84,7 +84,9 @@ describe('DPoP-bound tokens (RFC 9449)', () => {
     assert.equal(wrongUrl.status, 401);
     assert.equal(wrongUrl.airlock, 'AIRLOCK_DPOP_HTU');
   });
+});
 
+describe('DPoP-bound tokens (RFC 9449): endpoint configuration', () => {
   it('with dpop.required, an unbound token is refused and only the DPoP challenge is offered', async () => {
     const strict = new AgentEndpoint({
       tls: { keyPem: kit.server.keyPem, certPem: kit.server.certPem, caPem: kit.ca.certPem },

@@ -47,6 +47,35 @@ before(async () => {
 
 after(() => rig.close());
 
+/** Tokens the endpoint must refuse: [what, token, the `airlock` code of the refusal]. */
+async function refusedTokens(): Promise<[string, string, string][]> {
+  const nowSec = Math.floor(Date.now() / 1000);
+  const rogue = await makeKey('RS256', 'rogue-kid');
+  const publicPem = await exportSPKI(ids.rsa.publicKey);
+  return [
+    ['expired', await ids.token({ exp: nowSec - 120 }), 'AIRLOCK_TOKEN_EXPIRED'],
+    ['wrong audience', await ids.token({ aud: 'https://globex.localhost/mcp' }), 'AIRLOCK_TOKEN_AUDIENCE'],
+    ['wrong issuer', await ids.token({ iss: 'https://evil.example' }), 'AIRLOCK_TOKEN_ISSUER'],
+    [
+      'alg none',
+      `${b64json({ alg: 'none', typ: 'JWT' })}.${b64json({ iss: ids.idp.issuer, aud: RESOURCE, sub: 'admin', exp: nowSec + 300, scope: 'mcp' })}.`,
+      'AIRLOCK_TOKEN_ALG',
+    ],
+    [
+      'HS256 with the RSA public key as secret',
+      await new SignJWT({ scope: 'mcp' })
+        .setProtectedHeader({ alg: 'HS256', kid: 'rsa-1' })
+        .setIssuer(ids.idp.issuer)
+        .setAudience(RESOURCE)
+        .setSubject('admin')
+        .setExpirationTime('5m')
+        .sign(new TextEncoder().encode(publicPem)),
+      'AIRLOCK_TOKEN_ALG',
+    ],
+    ['unknown kid', await ids.token({}, rogue), 'AIRLOCK_TOKEN_INVALID'],
+  ];
+}
+
 describe('protected-resource metadata (RFC 9728)', () => {
   it('is served without credentials at the root and the path-suffixed well-known URL', async () => {
     const fetch = anonymousFetch();
@@ -73,7 +102,7 @@ describe('protected-resource metadata (RFC 9728)', () => {
   });
 });
 
-describe('bearer tokens', () => {
+describe('bearer tokens: accepted', () => {
   it('a valid token is accepted: v2 client in both eras (custom fetch) and v1 client (requestInit)', async () => {
     const token = await ids.token();
     for (const mode of ['auto', 'legacy'] as const) {
@@ -139,33 +168,11 @@ describe('bearer tokens', () => {
       'AIRLOCK_END_USER_INVALID',
     );
   });
+});
 
+describe('bearer tokens: refused', () => {
   it('expired, wrong audience, wrong issuer, alg none, HS/RS confusion and unknown kid are refused with 401 + challenge', async () => {
-    const nowSec = Math.floor(Date.now() / 1000);
-    const rogue = await makeKey('RS256', 'rogue-kid');
-    const publicPem = await exportSPKI(ids.rsa.publicKey);
-    const cases: [string, string, string][] = [
-      ['expired', await ids.token({ exp: nowSec - 120 }), 'AIRLOCK_TOKEN_EXPIRED'],
-      ['wrong audience', await ids.token({ aud: 'https://globex.localhost/mcp' }), 'AIRLOCK_TOKEN_AUDIENCE'],
-      ['wrong issuer', await ids.token({ iss: 'https://evil.example' }), 'AIRLOCK_TOKEN_ISSUER'],
-      [
-        'alg none',
-        `${b64json({ alg: 'none', typ: 'JWT' })}.${b64json({ iss: ids.idp.issuer, aud: RESOURCE, sub: 'admin', exp: nowSec + 300, scope: 'mcp' })}.`,
-        'AIRLOCK_TOKEN_ALG',
-      ],
-      [
-        'HS256 with the RSA public key as secret',
-        await new SignJWT({ scope: 'mcp' })
-          .setProtectedHeader({ alg: 'HS256', kid: 'rsa-1' })
-          .setIssuer(ids.idp.issuer)
-          .setAudience(RESOURCE)
-          .setSubject('admin')
-          .setExpirationTime('5m')
-          .sign(new TextEncoder().encode(publicPem)),
-        'AIRLOCK_TOKEN_ALG',
-      ],
-      ['unknown kid', await ids.token({}, rogue), 'AIRLOCK_TOKEN_INVALID'],
-    ];
+    const cases = await refusedTokens();
     for (const [what, token, code] of cases) {
       const r = await rawPost(anonymousFetch(), { authorization: `Bearer ${token}` });
       assert.equal(r.status, 401, `${what}: ${r.text}`);
@@ -211,7 +218,9 @@ describe('bearer tokens', () => {
     );
     assert.ok(r.challenge.includes(`resource_metadata="${METADATA_URL}"`));
   });
+});
 
+describe('bearer tokens: revocation, and mTLS next to OAuth', () => {
   it('a revoked subject is refused at the edge and by the gateway', async () => {
     const token = await ids.token({ sub: 'fired-bot' });
     const { client } = await connect(bearer(token), 'legacy');

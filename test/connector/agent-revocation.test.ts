@@ -101,6 +101,16 @@ async function legacyBearerClient(name: string, token: string) {
   return { client, transport, streams };
 }
 
+/** A v1 SDK client (legacy session) over `fetch` that does not reconnect; closed with the rig. */
+async function v1Client(name: string, fetch: TestFetch) {
+  const client = new V1Client({ name, version: '1.0.0' });
+  const transport = new V1Transport(url, { fetch: fetch as never, reconnectionOptions: NO_RECONNECT });
+  client.onerror = () => {};
+  await client.connect(transport);
+  rig.defer(() => client.close());
+  return { client, transport };
+}
+
 /** The stream ended, and it was the endpoint closing the connections of the revoked `who`. */
 function closedForRevocation(who: (identity: GatewayIdentity) => boolean): void {
   assert.ok(
@@ -124,7 +134,7 @@ before(async () => {
 
 after(() => rig.close());
 
-describe('revocation closes live sessions and streams', () => {
+describe('revocation closes live sessions and streams: mTLS clients', () => {
   it('the default revocation poll is within a second', () => {
     assert.ok(DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS <= WITHIN_MS);
   });
@@ -132,14 +142,7 @@ describe('revocation closes live sessions and streams', () => {
   it('v1 client (mTLS, legacy session): its GET SSE stream closes within 1 s, the next call is refused', async () => {
     const creds = await kit.issueAgent('v1-bot');
     const { fetch, streams } = watchStreams(rig.certFetch(creds));
-    const client = new V1Client({ name: 'v1-bot', version: '1.0.0' });
-    const transport = new V1Transport(url, {
-      fetch: fetch as never,
-      reconnectionOptions: NO_RECONNECT,
-    });
-    client.onerror = () => {};
-    await client.connect(transport);
-    rig.defer(() => client.close());
+    const { client, transport } = await v1Client('v1-bot', fetch);
     const sessionId = transport.sessionId;
     assert.ok(sessionId);
     assert.equal(
@@ -196,7 +199,9 @@ describe('revocation closes live sessions and streams', () => {
       /401|revoked/i,
     );
   });
+});
 
+describe('revocation closes live sessions and streams: bearer identities', () => {
   it('bearer identity (v2 legacy session): revoking the token subject closes its GET stream within 1 s', async () => {
     const token = await ids.token({ sub: 'token-bot' });
     const { client, transport, streams } = await legacyBearerClient('token-bot', token);

@@ -11,20 +11,16 @@ import { connectToTenant } from '../../src/agent/index.js';
 import type { ReadinessReport } from '../../src/connector/health/connector-readiness.js';
 import { everythingUpstream } from '../e2e/airlock-stack.js';
 import { CLI, type CliStack, startCliStack } from '../e2e/cli-process.js';
+import { until } from '../fixtures/wait-until.js';
 
 let stack: CliStack;
 let connector: ChildProcess;
 let admin: string;
 let logs = '';
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+/** Polls `probe` every 100 ms for up to 90 s; a probe that throws (the port not up yet) means "not yet". */
+function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
+  return until(what, () => probe().catch(() => undefined), 90_000, 100);
 }
 
 async function readyz(): Promise<{ status: number; report: ReadinessReport }> {
@@ -63,7 +59,7 @@ before(async () => {
   connector.stdout?.on('data', (d: Buffer) => {
     out += d.toString();
   });
-  const ready = await until('the ready line', async () =>
+  const ready = await eventually('the ready line', async () =>
     out.includes('\n') ? (JSON.parse(out.slice(0, out.indexOf('\n'))) as { adminUrl: string }) : undefined,
   );
   admin = ready.adminUrl;
@@ -79,7 +75,7 @@ after(async () => {
 
 test('/healthz, /readyz and airlock status while tunnels and upstream are up; one start-up line', async () => {
   assert.equal((await fetch(`${admin}/healthz`)).status, 200);
-  const { report } = await until('ready', async () => {
+  const { report } = await eventually('ready', async () => {
     const r = await readyz();
     return r.status === 200 ? r : undefined;
   });
@@ -93,7 +89,7 @@ test('/healthz, /readyz and airlock status while tunnels and upstream are up; on
   assert.match(s.out, /: ready\n/);
   assert.match(s.out, /tunnels +\d\/2 up/);
   assert.match(s.out, /everything ready \((NOT )?sandboxed/);
-  const line = await until('the start-up line', async () =>
+  const line = await eventually('the start-up line', async () =>
     logs.split('\n').find((l) => l.includes('"msg":"connector ready"')),
   );
   const fields = JSON.parse(line) as { tunnels: string; upstreams: Record<string, string> };
@@ -154,7 +150,7 @@ test('/metrics counts calls and refusals by code; the console behind it still ne
 
 test('/readyz turns 503 when the tunnels drop; airlock status says why', async () => {
   await stack.relay.kill('SIGKILL');
-  const { report } = await until('503', async () => {
+  const { report } = await eventually('503', async () => {
     const r = await readyz();
     return r.status === 503 ? r : undefined;
   });

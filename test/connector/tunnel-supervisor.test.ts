@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { type SupervisorStatus, TunnelSupervisor } from '../../src/connector/tunnel-supervisor.js';
 import { tlsAlert } from '../../src/net/client-hello.js';
 import { openStore } from '../../src/store/open-store.js';
+import { type Clock, systemClock } from '../../src/supervision/clock.js';
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
 import { captureClientHello } from '../relay/capture-client-hello.js';
 import {
@@ -21,6 +22,27 @@ import {
 import { startTcpForwarder } from '../relay/tcp-forwarder.js';
 
 const fastBackoff = { initialMs: 20, maxMs: 200 };
+
+/** The system clock, keeping the timers it has pending: every retry the supervisor plans is one of them. */
+function trackingClock(): Clock & { pending: Set<unknown> } {
+  const pending = new Set<unknown>();
+  return {
+    pending,
+    now: () => systemClock.now(),
+    setTimeout(fn, ms) {
+      const handle = systemClock.setTimeout(() => {
+        pending.delete(handle);
+        fn();
+      }, ms);
+      pending.add(handle);
+      return handle;
+    },
+    clearTimeout(handle) {
+      pending.delete(handle);
+      systemClock.clearTimeout(handle);
+    },
+  };
+}
 
 for (const transport of ['tls', 'websocket'] as const) {
   test(`keeps N tunnels over ${transport}, reports status, spreads agent streams`, async () => {
@@ -95,9 +117,7 @@ test('relay killed and restarted on the same port: the supervisor reconnects wit
     assert.equal(lost?.retryable, true);
 
     fx = await startRelayFixture({ port }, store);
-    const restartedAt = Date.now();
-    await waitFor(() => supervisor.status().state === 'up', 5000, 'reconnected');
-    assert.ok(Date.now() - restartedAt < 5000);
+    await waitFor(() => supervisor.status().state === 'up', 5000, 'reconnected within 5 s');
     await waitFor(() => fx.relay.tunnels().length === 2, 2000, 'registered again');
     assert.equal(await agentEcho(fx.relay.port, 'after restart'), 'after restart');
   } finally {
@@ -111,10 +131,12 @@ test('relay killed and restarted on the same port: the supervisor reconnects wit
 test('a revoked connector: the slot stops with a permanent error instead of retrying', async () => {
   const { fx, credential, echo } = await startEnrolledRelay();
   let attempts = 0;
+  const clock = trackingClock();
   const supervisor = new TunnelSupervisor({
     ...tunnelDialOptions(fx, credential, echo),
     tunnels: 1,
     backoff: fastBackoff,
+    clock,
   });
   supervisor.on('status', (s: SupervisorStatus) => {
     if (s.tunnels[0]?.state === 'connecting') attempts++;
@@ -133,8 +155,12 @@ test('a revoked connector: the slot stops with a permanent error instead of retr
     assert.deepEqual(failed, [
       { slot: 0, code: TunnelCodes.CONNECTOR_REVOKED, message: slot.lastError?.message },
     ]);
+    // Every retry waits on the supervisor's clock first (or starts at once, as a new 'connecting'
+    // status): nothing is pending on the clock, so no further attempt is coming.
+    assert.equal(clock.pending.size, 0, 'no retry planned after a permanent failure');
+    assert.equal(supervisor.status().tunnels[0]?.state, 'failed');
     const seen = attempts;
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await supervisor.stop({ drainTimeoutMs: 500 });
     assert.equal(attempts, seen, 'no further attempts after a permanent failure');
   } finally {
     await supervisor.stop({ drainTimeoutMs: 500 });

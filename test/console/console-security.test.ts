@@ -112,7 +112,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('console security', () => {
+describe('console security: no access without login, session cookie and headers', () => {
   it('refuses every page, API and live stream without a login', async () => {
     for (const path of ['/', '/approvals', '/audit', '/catalog', '/identities', '/policy', '/audit/1']) {
       const res = await send('GET', path);
@@ -165,7 +165,9 @@ describe('console security', () => {
     assert.match(line, /; Path=\//i);
     assert.doesNotMatch(line, /Domain=/i);
   });
+});
 
+describe('console security: refused sign-ins and throttling', () => {
   it('refuses a wrong password, a sign-in without its CSRF cookie, and throttles guessing', async () => {
     const page = await send('GET', '/login');
     const loginCookie = cookieValue(page.headers, '__Host-airlock_login');
@@ -213,7 +215,9 @@ describe('console security', () => {
     });
     assert.equal(owner.status, 303, 'the real owner is not locked out by the guessing');
   });
+});
 
+describe('console security: CSRF token', () => {
   it('requires the session CSRF token on every state-changing request', async () => {
     const s = await login('bob', 'bob-password-1234');
     const id = await pendingApproval({ text: 'csrf' });
@@ -252,7 +256,9 @@ describe('console security', () => {
     const noTokenLogout = await send('POST', '/logout', { headers: { origin }, cookie: s.cookie });
     assert.equal(noTokenLogout.status, 403);
   });
+});
 
+describe('console security: Origin, Host and separation of duties', () => {
   it('refuses a foreign or missing Origin, and a foreign Host (DNS rebinding)', async () => {
     const s = await login('bob', 'bob-password-1234');
     const id = await pendingApproval({ text: 'origin' });
@@ -321,7 +327,9 @@ describe('console security', () => {
     assert.equal(kill.status, 403, 'a supervisor cannot use the kill switch');
     assert.equal((await h.queue.get(id))?.status, 'pending');
   });
+});
 
+describe('console security: personal data and the end of a session', () => {
   it('masks values that look like personal data unless the account may reveal them', async () => {
     const id = await pendingApproval({
       text: 'pay refund to anna.schmidt@example.com',

@@ -70,81 +70,101 @@ interface Reply {
   body: string;
 }
 
-describe('console sign-in under attack (real HTTP, injected clock)', () => {
-  let store: Store;
-  let app: ConsoleApp;
-  let server: ConsoleServer;
-  let clock = 1_700_000_000_000;
+/** The real console over a real store with one admin account, on 127.0.0.1, with an injected clock. */
+interface SignInRig {
+  /** The console's clock (ms); tests move it forward. */
+  clock: { now: number };
+  /** One sign-in attempt as `admin` from `from` (fresh form and CSRF cookie each time). */
+  signIn(from: string, password: string, device?: string): Promise<Reply>;
+  close(): Promise<void>;
+}
 
-  before(async () => {
-    store = await openStore({ url: 'sqlite::memory:' });
-    await store.adminAccounts.putAdminAccount(
-      {
-        name: 'admin',
-        passwordHash: await hashPassword('the-real-admin-password'),
-        role: 'admin',
-        revealPii: false,
+/** Sends one request to `server` from the local address `from`, with the console's own Origin. */
+function send(
+  server: ConsoleServer,
+  from: string,
+  method: string,
+  path: string,
+  body?: string,
+  cookie?: string,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { origin: server.url };
+    if (cookie) headers.cookie = cookie;
+    if (body !== undefined) {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      headers['content-length'] = String(Buffer.byteLength(body));
+    }
+    const req = httpRequest(
+      { host: '127.0.0.1', port: server.port, method, path, headers, localAddress: from },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          text += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
       },
-      clock,
     );
-    app = createConsoleApp({
-      store,
-      status: () => ({ tenant: 'acme', tenantHost: 'acme.localhost', tunnels: [], upstreams: [] }),
-      activity: false,
-      pii: false,
-      now: () => clock,
-    });
-    server = await serveConsole(app, { host: '127.0.0.1', port: 0 });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
   });
+}
 
-  after(async () => {
-    await server.close();
-    await store.close();
+async function startSignInRig(): Promise<SignInRig> {
+  const clock = { now: 1_700_000_000_000 };
+  const store: Store = await openStore({ url: 'sqlite::memory:' });
+  await store.adminAccounts.putAdminAccount(
+    {
+      name: 'admin',
+      passwordHash: await hashPassword('the-real-admin-password'),
+      role: 'admin',
+      revealPii: false,
+    },
+    clock.now,
+  );
+  const app: ConsoleApp = createConsoleApp({
+    store,
+    status: () => ({ tenant: 'acme', tenantHost: 'acme.localhost', tunnels: [], upstreams: [] }),
+    activity: false,
+    pii: false,
+    now: () => clock.now,
   });
+  const server: ConsoleServer = await serveConsole(app, { host: '127.0.0.1', port: 0 });
+  return {
+    clock,
+    async signIn(from, password, device) {
+      const page = await send(server, from, 'GET', '/login');
+      const cookies = (page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
+      const cookie = [...cookies, ...(device ? [device] : [])].join('; ');
+      const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
+      const body = new URLSearchParams({ _csrf: token, name: 'admin', password, next: '/' }).toString();
+      return send(server, from, 'POST', '/login', body, cookie);
+    },
+    async close() {
+      await server.close();
+      await store.close();
+    },
+  };
+}
 
-  function send(from: string, method: string, path: string, body?: string, cookie?: string): Promise<Reply> {
-    return new Promise((resolve, reject) => {
-      const headers: Record<string, string> = { origin: server.url };
-      if (cookie) headers.cookie = cookie;
-      if (body !== undefined) {
-        headers['content-type'] = 'application/x-www-form-urlencoded';
-        headers['content-length'] = String(Buffer.byteLength(body));
-      }
-      const req = httpRequest(
-        { host: '127.0.0.1', port: server.port, method, path, headers, localAddress: from },
-        (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => {
-            text += c;
-          });
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
-        },
-      );
-      req.on('error', reject);
-      if (body !== undefined) req.write(body);
-      req.end();
-    });
-  }
-
-  /** One sign-in attempt from `from` (fresh form and CSRF cookie each time). */
-  async function signIn(from: string, password: string, device?: string): Promise<Reply> {
-    const page = await send(from, 'GET', '/login');
-    const cookies = (page.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]);
-    const cookie = [...cookies, ...(device ? [device] : [])].join('; ');
-    const token = /name="_csrf" value="([^"]+)"/.exec(page.body)?.[1] ?? '';
-    const body = new URLSearchParams({ _csrf: token, name: 'admin', password, next: '/' }).toString();
-    return send(from, 'POST', '/login', body, cookie);
-  }
+describe('console sign-in under attack (real HTTP, injected clock): the admin and an attacker', () => {
+  let rig: SignInRig;
+  before(async () => {
+    rig = await startSignInRig();
+  });
+  after(() => rig.close());
 
   it('the admin gets in from their own source once the delay has passed, while the attack goes on', async () => {
+    const { clock, signIn } = rig;
     const admin = '127.0.0.3';
     const attacker = '127.0.0.2';
     // The admin mistypes until throttled.
     let reply = await signIn(admin, 'typo');
     for (let i = 0; i < 10 && reply.status === 401; i++) reply = await signIn(admin, 'typo');
     assert.equal(reply.status, 429, 'throttled after repeated failures');
-    const adminLast = clock;
+    const adminLast = clock.now;
     // The right password does not bypass the delay.
     assert.equal((await signIn(admin, 'the-real-admin-password')).status, 429);
     // The attacker hammers the account (bounded loop), advancing virtual time as the throttle allows.
@@ -154,7 +174,7 @@ describe('console sign-in under attack (real HTTP, injected clock)', () => {
       const r = await signIn(attacker, `guess-${i}`);
       if (r.status === 429) {
         refused++;
-        clock += Number(r.headers['retry-after'] ?? '1') * 1000;
+        clock.now += Number(r.headers['retry-after'] ?? '1') * 1000;
       } else {
         assert.equal(r.status, 401);
         guesses++;
@@ -162,13 +182,22 @@ describe('console sign-in under attack (real HTTP, injected clock)', () => {
     }
     assert.ok(refused >= guesses - 1, `attacker slowed: ${guesses} guesses, ${refused} refusals`);
     // However long that went on, the admin gets in at most the longest delay after their own last attempt.
-    clock = Math.max(clock, adminLast + DEFAULT_LOGIN_MAX_DELAY_MS);
+    clock.now = Math.max(clock.now, adminLast + DEFAULT_LOGIN_MAX_DELAY_MS);
     const ok = await signIn(admin, 'the-real-admin-password');
     assert.equal(ok.status, 303, ok.body.slice(0, 300));
     assert.match(String(ok.headers['set-cookie']), /__Host-airlock_session=/);
   });
+});
+
+describe('console sign-in under attack (real HTTP, injected clock): one shared address', () => {
+  let rig: SignInRig;
+  before(async () => {
+    rig = await startSignInRig();
+  });
+  after(() => rig.close());
 
   it("behind one address (an SSH tunnel), the admin's known browser is not held back by someone else", async () => {
+    const { signIn } = rig;
     const shared = '127.0.0.4';
     const first = await signIn(shared, 'the-real-admin-password');
     assert.equal(first.status, 303);

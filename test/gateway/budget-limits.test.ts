@@ -65,7 +65,7 @@ function limitHit(airlock: string, limit: string, value: number, message: RegExp
   };
 }
 
-describe('budgets and limits', () => {
+describe('budgets and limits: rate and turns', () => {
   it('rate limit per identity (token bucket): refused once the burst is spent, with retryAfterMs', async () => {
     const client = await gateway.connect('rate-bot', 'modern');
     const outcomes: unknown[] = [];
@@ -118,7 +118,9 @@ describe('budgets and limits', () => {
       /Turn budget exhausted/,
     );
   });
+});
 
+describe('budgets and limits: concurrency and sizes', () => {
   it('concurrency per tool: a second simultaneous call is refused, and the slot is freed afterwards', async () => {
     const client = await gateway.connect('conc-bot', 'legacy');
     const decisions = watchDecisions();
@@ -176,7 +178,9 @@ describe('budgets and limits', () => {
       ),
     );
   });
+});
 
+describe('budgets and limits: upstream timeout', () => {
   it('upstream timeout: the call is cancelled and refused naming the limit', async () => {
     const client = await gateway.connect('slow-bot', 'legacy');
     // The upstream would answer after ten minutes: only the 200 ms budget can end the call in time.

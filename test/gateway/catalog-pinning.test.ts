@@ -176,7 +176,9 @@ describe('kill switch', () => {
       counts.modern > enabled.modern && counts.legacy > enabled.legacy ? true : undefined,
     );
   });
+});
 
+describe('kill switch from the CLI', () => {
   it('`airlock tools disable` in another process applies on the next request and reaches connected agents', async () => {
     const { modern, legacy, counts } = await listeningClients();
     const dir = gateway.dir;

@@ -75,11 +75,14 @@ describe('compose', () => {
   });
 });
 
-describe('authenticate stage (real SQLite store)', () => {
-  let store: Store;
+const terminal: Handler = async () => 'ok';
+
+/** A real in-memory SQLite store holding `bot`, opened before and closed after the enclosing describe. */
+function storeWithBot(): { store: Store } {
+  const rig = {} as { store: Store };
   before(async () => {
-    store = await openStore({ url: 'sqlite::memory:' });
-    await store.identities.addIdentity({
+    rig.store = await openStore({ url: 'sqlite::memory:' });
+    await rig.store.identities.addIdentity({
       name: bot.name,
       spiffeId: bot.spiffeId,
       certSerial: bot.certSerial,
@@ -88,20 +91,23 @@ describe('authenticate stage (real SQLite store)', () => {
       createdAt: Date.now(),
     });
   });
-  after(() => store.close());
+  after(() => rig.store.close());
+  return rig;
+}
 
-  const terminal: Handler = async () => 'ok';
+describe('authenticate stage (real SQLite store)', () => {
+  const rig = storeWithBot();
 
   it('lets a known identity through and records an allow decision', async () => {
     const ctx = context(bot);
-    assert.equal(await compose(gatewayStages({ identities: store.identities }), terminal)(ctx), 'ok');
+    assert.equal(await compose(gatewayStages({ identities: rig.store.identities }), terminal)(ctx), 'ok');
     assert.equal(ctx.decisions.length, 1);
     assert.equal(ctx.decisions[0]?.stage, 'authenticate');
     assert.equal(ctx.decisions[0]?.outcome, 'allow');
   });
 
   it('refuses a missing identity, an unknown serial, a name mismatch and an expired certificate', async () => {
-    const handler = compose([authenticate({ identities: store.identities })], terminal);
+    const handler = compose([authenticate({ identities: rig.store.identities })], terminal);
     const cases: [GatewayIdentity | undefined, string][] = [
       [undefined, 'AIRLOCK_IDENTITY_MISSING'],
       [{ ...bot, certSerial: 'dead' }, 'AIRLOCK_IDENTITY_UNKNOWN'],
@@ -119,7 +125,7 @@ describe('authenticate stage (real SQLite store)', () => {
       assert.equal(ctx.decisions[0]?.code, code);
     }
     const later = compose(
-      [authenticate({ identities: store.identities, now: () => Date.now() + 2 * 86_400_000 })],
+      [authenticate({ identities: rig.store.identities, now: () => Date.now() + 2 * 86_400_000 })],
       terminal,
     );
     await assert.rejects(
@@ -127,9 +133,13 @@ describe('authenticate stage (real SQLite store)', () => {
       (err: unknown) => err instanceof WireError && err.airlockCode === 'AIRLOCK_IDENTITY_EXPIRED',
     );
   });
+});
+
+describe('authenticate stage: revocation and a failing store', () => {
+  const rig = storeWithBot();
 
   it('sees a revocation on the very next request (no caching)', async () => {
-    await store.identities.addIdentity({
+    await rig.store.identities.addIdentity({
       name: 'temp-bot',
       spiffeId: 'spiffe://acme.localhost/agent/temp-bot',
       certSerial: '77',
@@ -138,9 +148,9 @@ describe('authenticate stage (real SQLite store)', () => {
       createdAt: Date.now(),
     });
     const temp: GatewayIdentity = { ...bot, name: 'temp-bot', certSerial: '77' };
-    const handler = compose(gatewayStages({ identities: store.identities }), terminal);
+    const handler = compose(gatewayStages({ identities: rig.store.identities }), terminal);
     assert.equal(await handler(context(temp)), 'ok');
-    assert.equal(await store.identities.revokeIdentity('temp-bot', Date.now()), true);
+    assert.equal(await rig.store.identities.revokeIdentity('temp-bot', Date.now()), true);
     await assert.rejects(
       handler(context(temp)),
       (err: unknown) => err instanceof WireError && err.airlockCode === 'AIRLOCK_IDENTITY_REVOKED',

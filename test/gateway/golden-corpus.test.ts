@@ -1,8 +1,10 @@
 /**
- * The golden corpus (golden/corpus.json, with golden/policy.yaml) through the whole policy pipeline, over
- * real TLS with real SDK clients, on both MCP eras: a v2 client pinned to 2026-07-28 (modern, stateless)
- * and a v2 client on 2025-11-25 (legacy sessions). Each case states the expected outcome: allowed,
- * refused (JSON-RPC code, `data.airlock`, message), tool error, stripped fields.
+ * The golden corpus (golden/corpus.json, with golden/policy.yaml) through every gateway stage in
+ * production order (`gatewayStages` with audit, PII and the policy stages), over real TLS with real SDK
+ * clients, on both MCP eras: a v2 client pinned to 2026-07-28 (modern, stateless) and a v2 client on
+ * 2025-11-25 (legacy sessions). Each case states the expected outcome: allowed, refused (JSON-RPC code,
+ * `data.airlock`, message), tool error, stripped fields, and the personal data that reached the agent
+ * only as tokens (resolved in the tenant's vault).
  */
 import assert from 'node:assert/strict';
 import diagnosticsChannel from 'node:diagnostics_channel';
@@ -10,6 +12,7 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { type Client, ProtocolError } from '@modelcontextprotocol/client';
 import { DECISION_CHANNEL, type DecisionMessage } from '../../src/gateway/decision-channel.js';
+import { findTokens } from '../../src/pii/token-format.js';
 import { type Era, type GatewayHarness, resultText, startGateway } from './gateway-harness.js';
 
 const GOLDEN = new URL('../../../test/gateway/golden/', import.meta.url);
@@ -24,6 +27,10 @@ interface Expectation {
   stripped?: string[];
   upstreamArguments?: Record<string, unknown>;
   structuredContent?: Record<string, unknown>;
+  /** `CLASS:value` of every value the answer carries as a PII token (sorted, unique). */
+  tokenized?: string[];
+  /** Tokenized values the answer also carries raw elsewhere (free text the scanner does not read as PII). */
+  alsoRaw?: string[];
 }
 
 interface GoldenCase {
@@ -114,6 +121,77 @@ function airlockDecisions(start: number): string[] {
   return decisions.slice(start).flatMap((d) => (d.decision.code ? [d.decision.code] : []));
 }
 
+/**
+ * The answer as the agent saw it with every PII token written `[[CLASS:…]]` (the hex differs per tenant
+ * key), and the `CLASS:value` each token stands for, resolved in the tenant's vault.
+ */
+async function tokensResolved(result: Record<string, unknown>, alsoRaw: string[] = []) {
+  const json = JSON.stringify(result);
+  const values = new Set<string>();
+  for (const found of findTokens(json)) {
+    const resolved = await gateway.vault.resolve(found.token);
+    assert.ok(resolved, `${found.token} was issued by the tenant's vault`);
+    const raw = alsoRaw.includes(resolved.value);
+    assert.equal(
+      json.includes(resolved.value),
+      raw,
+      `the raw value behind ${found.token} is ${raw ? 'also' : 'never'} sent`,
+    );
+    values.add(`${resolved.class}:${resolved.value}`);
+  }
+  const view = JSON.parse(json.replace(/\[\[([A-Z][A-Z0-9_]*):[0-9a-f]+\]\]/g, '[[$1:…]]'));
+  return { view: view as Record<string, unknown>, tokenized: [...values].sort() };
+}
+
+function assertRefused(expect: Expectation) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ProtocolError, `expected a JSON-RPC error, got ${String(err)}`);
+    assert.equal(err.code, expect.code);
+    assert.equal((err.data as { airlock?: string } | undefined)?.airlock, expect.airlock);
+    for (const part of [expect.message ?? []].flat())
+      assert.ok(err.message.includes(part), `"${err.message}" should include "${part}"`);
+    return true;
+  };
+}
+
+function assertToolError(result: Record<string, unknown>, expect: Expectation, mark: number) {
+  assert.equal(result.isError, true, 'a tool error result');
+  assert.ok(
+    anyText(result).includes(expect.text ?? ''),
+    `"${anyText(result)}" should include "${expect.text}"`,
+  );
+  assert.ok(airlockDecisions(mark).includes(expect.airlock ?? ''), `decision ${expect.airlock} recorded`);
+}
+
+async function assertAllowed(result: Record<string, unknown>, expect: Expectation, mark: number) {
+  assert.notEqual(result.isError, true, `not a tool error: ${anyText(result)}`);
+  const { view, tokenized } = await tokensResolved(result, expect.alsoRaw);
+  assert.deepEqual(
+    tokenized,
+    [...(expect.tokenized ?? [])].sort(),
+    'the values that reached the agent as tokens',
+  );
+  if (expect.names) assert.deepEqual(listedNames(view), [...expect.names].sort());
+  if (expect.text !== undefined)
+    assert.ok(anyText(view).includes(expect.text), `"${anyText(view)}" should include "${expect.text}"`);
+  if (expect.upstreamArguments) assert.deepEqual(JSON.parse(anyText(view)), expect.upstreamArguments);
+  if (expect.structuredContent) assert.deepEqual(view.structuredContent, expect.structuredContent);
+  assert.deepEqual(strippedDuring(mark), expect.stripped ?? []);
+}
+
+/** Sends one corpus case and checks its expected outcome. */
+async function runCase(client: Client, c: GoldenCase): Promise<void> {
+  const mark = decisions.length;
+  const expect = c.expect;
+  if (expect.outcome === 'refused') {
+    await assert.rejects(send(client, c.method, c.params), assertRefused(expect));
+    return;
+  }
+  const result = await send(client, c.method, c.params);
+  if (expect.outcome === 'tool-error') assertToolError(result, expect, mark);
+  else await assertAllowed(result, expect, mark);
+}
+
 for (const era of ['modern', 'legacy'] as const satisfies readonly Era[]) {
   describe(`golden corpus, ${era} era`, () => {
     const clients = new Map<string, Client>();
@@ -128,45 +206,7 @@ for (const era of ['modern', 'legacy'] as const satisfies readonly Era[]) {
     };
 
     for (const c of corpus.cases) {
-      it(c.name, async () => {
-        const client = await clientFor(c.identity);
-        const mark = decisions.length;
-        const expect = c.expect;
-        if (expect.outcome === 'refused') {
-          await assert.rejects(send(client, c.method, c.params), (err: unknown) => {
-            assert.ok(err instanceof ProtocolError, `expected a JSON-RPC error, got ${String(err)}`);
-            assert.equal(err.code, expect.code);
-            assert.equal((err.data as { airlock?: string } | undefined)?.airlock, expect.airlock);
-            for (const part of [expect.message ?? []].flat())
-              assert.ok(err.message.includes(part), `"${err.message}" should include "${part}"`);
-            return true;
-          });
-          return;
-        }
-        const result = await send(client, c.method, c.params);
-        if (expect.outcome === 'tool-error') {
-          assert.equal(result.isError, true, 'a tool error result');
-          assert.ok(
-            anyText(result).includes(expect.text ?? ''),
-            `"${anyText(result)}" should include "${expect.text}"`,
-          );
-          assert.ok(
-            airlockDecisions(mark).includes(expect.airlock ?? ''),
-            `decision ${expect.airlock} recorded`,
-          );
-          return;
-        }
-        assert.notEqual(result.isError, true, `not a tool error: ${anyText(result)}`);
-        if (expect.names) assert.deepEqual(listedNames(result), [...expect.names].sort());
-        if (expect.text !== undefined)
-          assert.ok(
-            anyText(result).includes(expect.text),
-            `"${anyText(result)}" should include "${expect.text}"`,
-          );
-        if (expect.upstreamArguments) assert.deepEqual(JSON.parse(anyText(result)), expect.upstreamArguments);
-        if (expect.structuredContent) assert.deepEqual(result.structuredContent, expect.structuredContent);
-        assert.deepEqual(strippedDuring(mark), expect.stripped ?? []);
-      });
+      it(c.name, async () => runCase(await clientFor(c.identity), c));
     }
   });
 }

@@ -46,7 +46,7 @@ function importsOf(files: SourceFile[]) {
   );
 }
 
-describe('house-rules checker (its own parts)', () => {
+describe('house-rules checker (its own parts): parsing', () => {
   it('measures functions, methods and arrows by line extent, with useful names', () => {
     const body = (n: number) => Array.from({ length: n }, (_, i) => `  const v${i} = ${i};`).join('\n');
     const text = [
@@ -112,7 +112,9 @@ describe('house-rules checker (its own parts)', () => {
     assert.equal(resolveSpecifier('src/relay/n.ts', 'node:net'), null);
     assert.equal(topFolder('src/relay/cluster/n.ts'), 'relay');
   });
+});
 
+describe('house-rules checker (its own parts): folder graph', () => {
   it('reports a cycle made only of a type import, with one example edge per arrow', () => {
     const graph = buildFolderGraph([
       { file: 'src/a/one.ts', target: 'src/b/two.ts', line: 3, typeOnly: false },

@@ -41,51 +41,51 @@ interface ProofOptions {
   signWith?: TestKey;
 }
 
-describe('DPoP proof verification', () => {
-  const idp = new TestIdp();
-  let idpKey: TestKey;
-  let agentKey: TestKey;
-  let otherAgentKey: TestKey;
-  let accessToken: string;
-  let token: VerifiedToken;
+const idp = new TestIdp();
+let idpKey: TestKey;
+let agentKey: TestKey;
+let otherAgentKey: TestKey;
+let accessToken: string;
+let token: VerifiedToken;
 
-  before(async () => {
-    idpKey = await makeKey('ES256', 'idp-1');
-    agentKey = await makeKey('ES256', 'agent');
-    otherAgentKey = await makeKey('EdDSA', 'other-agent');
-    await idp.start([idpKey]);
-    const jkt = await calculateJwkThumbprint(await exportJWK(agentKey.publicKey), 'sha256');
-    accessToken = await idp.token(idpKey, { cnf: { jkt } });
-    const jwt = createJwtVerifier({ issuer: idp.issuer, audience: idp.audience, jwksUri: idp.jwksUri });
-    token = await jwt.verify(accessToken);
-    assert.equal(token.cnfJkt, jkt);
-  });
-  after(() => idp.close());
+before(async () => {
+  idpKey = await makeKey('ES256', 'idp-1');
+  agentKey = await makeKey('ES256', 'agent');
+  otherAgentKey = await makeKey('EdDSA', 'other-agent');
+  await idp.start([idpKey]);
+  const jkt = await calculateJwkThumbprint(await exportJWK(agentKey.publicKey), 'sha256');
+  accessToken = await idp.token(idpKey, { cnf: { jkt } });
+  const jwt = createJwtVerifier({ issuer: idp.issuer, audience: idp.audience, jwksUri: idp.jwksUri });
+  token = await jwt.verify(accessToken);
+  assert.equal(token.cnfJkt, jkt);
+});
+after(() => idp.close());
 
-  async function proof(opts: ProofOptions = {}): Promise<string> {
-    const key = opts.key ?? agentKey;
-    const claims: Record<string, unknown> = {
-      htm: opts.htm ?? 'POST',
-      htu: opts.htu ?? URL_,
-      jti: opts.jti ?? randomUUID(),
-    };
-    if (opts.ath !== null) claims.ath = opts.ath ?? accessTokenHash(accessToken);
-    const jwk: JWK = await exportJWK(key.publicKey);
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: (opts.signWith ?? key).alg, typ: 'dpop+jwt', jwk, ...opts.header })
-      .setIssuedAt(opts.iat)
-      .sign((opts.signWith ?? key).privateKey);
-  }
+async function proof(opts: ProofOptions = {}): Promise<string> {
+  const key = opts.key ?? agentKey;
+  const claims: Record<string, unknown> = {
+    htm: opts.htm ?? 'POST',
+    htu: opts.htu ?? URL_,
+    jti: opts.jti ?? randomUUID(),
+  };
+  if (opts.ath !== null) claims.ath = opts.ath ?? accessTokenHash(accessToken);
+  const jwk: JWK = await exportJWK(key.publicKey);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: (opts.signWith ?? key).alg, typ: 'dpop+jwt', jwk, ...opts.header })
+    .setIssuedAt(opts.iat)
+    .sign((opts.signWith ?? key).privateKey);
+}
 
-  const input = (p: string, extra: Partial<DpopProofInput> = {}): DpopProofInput => ({
-    proof: p,
-    method: 'POST',
-    url: URL_,
-    accessToken,
-    expectedJkt: token.cnfJkt,
-    ...extra,
-  });
+const input = (p: string, extra: Partial<DpopProofInput> = {}): DpopProofInput => ({
+  proof: p,
+  method: 'POST',
+  url: URL_,
+  accessToken,
+  expectedJkt: token.cnfJkt,
+  ...extra,
+});
 
+describe('DPoP proof verification: replay and binding', () => {
   test('a valid proof is accepted once; the same proof again is a replay', async () => {
     const dpop = createDpopVerifier({ replayCache: new MemoryReplayCache() });
     const p = await proof();
@@ -144,7 +144,9 @@ describe('DPoP proof verification', () => {
       refusedWith('AIRLOCK_DPOP_JKT'),
     );
   });
+});
 
+describe('DPoP proof verification: freshness and form', () => {
   test('refused proofs do not burn their jti: the genuine proof with that id still passes', async () => {
     const dpop = createDpopVerifier({ replayCache: new MemoryReplayCache() });
     const jti = randomUUID();
@@ -207,7 +209,9 @@ describe('DPoP proof verification', () => {
     );
     await assert.rejects(dpop.verify(input('not.a.proof')), refusedWith('AIRLOCK_DPOP_INVALID'));
   });
+});
 
+describe('DPoP proof verification: replay cache and configuration', () => {
   test('MemoryReplayCache: forgets ids after they expire, refuses (503) or evicts when full', async () => {
     let now = 1_000;
     const cache = new MemoryReplayCache({ maxEntries: 2, now: () => now });

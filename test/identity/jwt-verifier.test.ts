@@ -20,26 +20,26 @@ const refusedWith =
     return true;
   };
 
-describe('JWT bearer verification', () => {
-  const idp = new TestIdp();
-  let rsa: TestKey;
-  let keys: Record<string, TestKey>;
+const idp = new TestIdp();
+let rsa: TestKey;
+let keys: Record<string, TestKey>;
 
-  before(async () => {
-    rsa = await makeKey('RS256', 'rsa-1');
-    keys = {
-      RS256: rsa,
-      ES256: await makeKey('ES256', 'ec-1'),
-      EdDSA: await makeKey('EdDSA', 'ed-1'),
-      PS256: await makeKey('PS256', 'ps-1'),
-    };
-    await idp.start(Object.values(keys));
-  });
-  after(() => idp.close());
+before(async () => {
+  rsa = await makeKey('RS256', 'rsa-1');
+  keys = {
+    RS256: rsa,
+    ES256: await makeKey('ES256', 'ec-1'),
+    EdDSA: await makeKey('EdDSA', 'ed-1'),
+    PS256: await makeKey('PS256', 'ps-1'),
+  };
+  await idp.start(Object.values(keys));
+});
+after(() => idp.close());
 
-  const verifier = (extra: Partial<JwtVerifierOptions> = {}) =>
-    createJwtVerifier({ issuer: idp.issuer, audience: idp.audience, jwksUri: idp.jwksUri, ...extra });
+const verifier = (extra: Partial<JwtVerifierOptions> = {}) =>
+  createJwtVerifier({ issuer: idp.issuer, audience: idp.audience, jwksUri: idp.jwksUri, ...extra });
 
+describe('JWT bearer verification: valid tokens and time', () => {
   test('a valid token is accepted with every default algorithm, and its claims are surfaced', async () => {
     const v = verifier();
     for (const [alg, key] of Object.entries(keys)) {
@@ -98,7 +98,9 @@ describe('JWT bearer verification', () => {
     assert.equal((await verifier().verify(old)).subject, 'user-42');
     await assert.rejects(verifier({ maxTokenAgeSec: 600 }).verify(old), refusedWith('AIRLOCK_TOKEN_EXPIRED'));
   });
+});
 
+describe('JWT bearer verification: audience, issuer and algorithms', () => {
   test('wrong audience and wrong issuer are refused with their own codes', async () => {
     const otherAudience = await idp.token(rsa, { aud: 'https://globex.relay.test/mcp' });
     await assert.rejects(verifier().verify(otherAudience), refusedWith('AIRLOCK_TOKEN_AUDIENCE'));
@@ -145,7 +147,9 @@ describe('JWT bearer verification', () => {
     const token = await idp.token(keys.ES256 as TestKey);
     await assert.rejects(verifier({ algorithms: ['RS256'] }).verify(token), refusedWith('AIRLOCK_TOKEN_ALG'));
   });
+});
 
+describe('JWT bearer verification: keys and input', () => {
   test('unknown kid: the JWKS is fetched again, then the token is refused; a rotated-in key is picked up', async () => {
     const v = verifier({ jwksCooldownMs: 0 });
     assert.equal((await v.verify(await idp.token(rsa))).subject, 'user-42');
@@ -180,7 +184,9 @@ describe('JWT bearer verification', () => {
       await assert.rejects(verifier().verify(bad), refusedWith('AIRLOCK_TOKEN_INVALID'));
     }
   });
+});
 
+describe('JWT bearer verification: scopes, typ, claims and the JWKS', () => {
   test('required scopes: missing ones are a 403 insufficient_scope', async () => {
     const token = await idp.token(rsa, { scope: 'mcp' });
     assert.deepEqual((await verifier({ requiredScopes: ['mcp'] }).verify(token)).scopes, ['mcp']);

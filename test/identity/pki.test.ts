@@ -69,7 +69,7 @@ async function mtlsRoundTrip(opts: {
   }
 }
 
-describe('pki', () => {
+describe('pki: mutual TLS', () => {
   test('CA, server and client certificates are accepted by real node:tls with mutual auth', async () => {
     const ca = await createCertificateAuthority({ commonName: 'acme test CA' });
     const server = await issueServerCertificate(ca, {
@@ -134,7 +134,9 @@ describe('pki', () => {
     if (!result.ok)
       assert.match((result.error as NodeJS.ErrnoException).code ?? '', /UNABLE_TO_VERIFY|SELF_SIGNED|CERT/);
   });
+});
 
+describe('pki: certificate signing requests', () => {
   test('issueFromCsr certifies the CSR key and the cert works for mTLS with that key', async () => {
     const ca = await createCertificateAuthority({ commonName: 'acme CA' });
     const server = await issueServerCertificate(ca, {
@@ -193,7 +195,9 @@ describe('pki', () => {
       (e: unknown) => e instanceof PkiError && e.code === 'AIRLOCK_PKI_CSR_SIGNATURE',
     );
   });
+});
 
+describe('pki: PEM input and certificate info', () => {
   test('bad PEM input throws PkiError AIRLOCK_PKI_BAD_PEM', async () => {
     const ca = await createCertificateAuthority({ commonName: 'acme CA' });
     const isBadPem = (e: unknown) => e instanceof PkiError && e.code === 'AIRLOCK_PKI_BAD_PEM';

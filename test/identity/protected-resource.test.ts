@@ -21,7 +21,7 @@ import { makeKey, TestIdp, type TestKey } from './jwt-test-idp.js';
 const RESOURCE = 'https://acme.relay.test/mcp';
 const METADATA_URL = 'https://acme.relay.test/.well-known/oauth-protected-resource/mcp';
 
-describe('protected-resource metadata and challenges', () => {
+describe('protected-resource metadata and challenges: metadata', () => {
   test('metadata document: RFC 9728 fields, validated by the SDK schema', () => {
     const doc = buildProtectedResourceMetadata({
       resource: RESOURCE,
@@ -73,7 +73,9 @@ describe('protected-resource metadata and challenges', () => {
       'http://127.0.0.1:8443/mcp',
     );
   });
+});
 
+describe('protected-resource metadata and challenges: challenges', () => {
   test('WWW-Authenticate: Bearer and DPoP challenges, quote-escaped', () => {
     assert.equal(
       wwwAuthenticate({ resourceMetadataUrl: METADATA_URL }),
@@ -144,6 +146,10 @@ describe('protected-resource metadata and challenges', () => {
     assert.doesNotMatch(JSON.stringify(internal.body), /hunter2/);
   });
 });
+
+describe("the MCP SDK bearer gate with Airlock's JWT verifier", () => {});
+
+describe('protected-resource metadata and challenges: the SDK bearer helpers', () => {});
 
 describe("the MCP SDK bearer gate with Airlock's JWT verifier", () => {
   const idp = new TestIdp();

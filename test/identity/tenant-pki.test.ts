@@ -19,18 +19,18 @@ import type { Store } from '../../src/store/store.js';
 
 const mode = async (file: string) => (await stat(file)).mode & 0o777;
 
-describe('tenant PKI', () => {
-  let dir = '';
-  let store: Store;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'airlock-tenant-pki-'));
-    store = await openStore({ url: `sqlite:${join(dir, 'connector.db')}` });
-  });
-  after(async () => {
-    await store.close();
-    await rm(dir, { recursive: true, force: true });
-  });
+let dir = '';
+let store: Store;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-tenant-pki-'));
+  store = await openStore({ url: `sqlite:${join(dir, 'connector.db')}` });
+});
+after(async () => {
+  await store.close();
+  await rm(dir, { recursive: true, force: true });
+});
 
+describe('tenant PKI: names and files', () => {
   test('spiffeIdFor builds the id and validates the agent name', () => {
     assert.equal(spiffeIdFor('acme.relay.test', 'claims-bot'), 'spiffe://acme.relay.test/agent/claims-bot');
     assert.equal(spiffeIdFor('acme.relay.test', 'a.b_c-9'), 'spiffe://acme.relay.test/agent/a.b_c-9');
@@ -76,7 +76,9 @@ describe('tenant PKI', () => {
       (e: unknown) => e instanceof PkiError && e.code === 'AIRLOCK_PKI_TENANT_INCOMPLETE',
     );
   });
+});
 
+describe('tenant PKI: agent identities', () => {
   test('agent identities work for mTLS against the tenant server, are recorded, and revoke', async () => {
     const pki = await ensureTenantPki(join(dir, 'pki-3'), 'acme.relay.test');
     const outDir = join(dir, 'agent-out');

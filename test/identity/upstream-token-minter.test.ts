@@ -122,7 +122,9 @@ describe('minted tokens', () => {
     assert.deepEqual(payload.act, { sub: 'vendor-agent', iss: IDP });
     assert.equal(payload.exp, Math.floor((now + 60_000) / 1000), 'capped by the agent token');
   });
+});
 
+describe('minted tokens: lifetime and headers', () => {
   it('lifetime is at most 5 minutes; tokens are reused within half their lifetime only', async () => {
     const key = await loadOrCreateUpstreamTokenKey(join(dir, 'm3'));
     assert.throws(

@@ -15,6 +15,7 @@ import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { until } from '../fixtures/wait-until.js';
 
 const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
 const URL_MCP = new URL('http://gateway.test/mcp');
@@ -73,7 +74,7 @@ async function connect(mcp: AgentMcpEndpoint, who: GatewayIdentity | undefined, 
   return { client, transport };
 }
 
-describe('AgentMcpEndpoint', () => {
+describe('AgentMcpEndpoint: identity and session limits', () => {
   it('refuses requests without an identity with 401', async () => {
     const mcp = endpoint();
     try {
@@ -113,11 +114,7 @@ describe('AgentMcpEndpoint', () => {
     try {
       const sessionId = transport.sessionId;
       assert.ok(sessionId);
-      const deadline = Date.now() + 5_000;
-      while (mcp.sessions().length > 0) {
-        if (Date.now() > deadline) throw new Error('session was not closed');
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until('the idle session closed', () => mcp.sessions().length === 0);
       const response = await mcp.fetch(
         new Request(URL_MCP, {
           method: 'POST',
@@ -137,7 +134,9 @@ describe('AgentMcpEndpoint', () => {
       await mcp.close();
     }
   });
+});
 
+describe('AgentMcpEndpoint: closing sessions and body limits', () => {
   it('closeSessionsOf(identity) ends only that identity’s sessions', async () => {
     const mcp = endpoint();
     const a = await connect(mcp, identities.alpha, 'legacy');

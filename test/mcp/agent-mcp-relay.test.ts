@@ -91,7 +91,9 @@ describe('gateway relay: server→client requests', () => {
     assert.equal(text(done), 'hello manual alice');
     assert.equal(mcp.callsAwaitingInput(), 0);
   });
+});
 
+describe('gateway relay: server→client requests, parked calls', () => {
   it('a parked call nobody answers is cancelled after inputWaitMs', async () => {
     const { url, mcp } = await serve({ inputWaitMs: 150 });
     const a = await agent(url, 'auto', world().alice, { manual: true });
@@ -138,7 +140,9 @@ describe('gateway relay: server→client requests', () => {
     await until('the parked call to be cancelled', () => mcp.callsAwaitingInput() === 0);
     unblock();
   });
+});
 
+describe('gateway relay: server→client requests, attribution', () => {
   it('each agent answers only its own requests: two agents at once on one HTTP upstream', async () => {
     const { url } = await serve();
     const { open: release, wait: bothAsked } = gate();

@@ -19,44 +19,34 @@ const NAME_SCHEMA = {
   required: ['name'],
 };
 
-serveStdio((ctx) => {
-  const server = new McpServer(
-    { name: 'relay-fixture', version: '1.0.0' },
-    {
-      capabilities: {
-        tools: {},
-        resources: { subscribe: true, listChanged: true },
-        logging: {},
-      },
+const elicitName = (message: string) =>
+  inputRequired({
+    inputRequests: { who: inputRequired.elicit({ message, requestedSchema: NAME_SCHEMA }) },
+  });
+const sample = (prompt: string) =>
+  inputRequired({
+    inputRequests: {
+      llm: inputRequired.createMessage({
+        messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
+        maxTokens: 20,
+      }),
     },
-  );
+  });
+const nameOf = (responses: Record<string, unknown> | undefined): string | undefined => {
+  const answer = inputResponse(responses, 'who');
+  if (answer.kind !== 'elicit') return undefined;
+  return answer.action === 'accept' ? String((answer.content as { name?: unknown })?.name) : answer.action;
+};
+const modelText = (responses: Record<string, unknown> | undefined): string | undefined => {
+  const answer = inputResponse(responses, 'llm');
+  if (answer.kind !== 'sampling') return undefined;
+  const content = answer.result.content;
+  const first = Array.isArray(content) ? content[0] : content;
+  return first?.type === 'text' ? first.text : JSON.stringify(content);
+};
 
-  const elicitName = (message: string) =>
-    inputRequired({
-      inputRequests: { who: inputRequired.elicit({ message, requestedSchema: NAME_SCHEMA }) },
-    });
-  const sample = (prompt: string) =>
-    inputRequired({
-      inputRequests: {
-        llm: inputRequired.createMessage({
-          messages: [{ role: 'user', content: { type: 'text', text: prompt } }],
-          maxTokens: 20,
-        }),
-      },
-    });
-  const nameOf = (responses: Record<string, unknown> | undefined): string | undefined => {
-    const answer = inputResponse(responses, 'who');
-    if (answer.kind !== 'elicit') return undefined;
-    return answer.action === 'accept' ? String((answer.content as { name?: unknown })?.name) : answer.action;
-  };
-  const modelText = (responses: Record<string, unknown> | undefined): string | undefined => {
-    const answer = inputResponse(responses, 'llm');
-    if (answer.kind !== 'sampling') return undefined;
-    const content = answer.result.content;
-    const first = Array.isArray(content) ? content[0] : content;
-    return first?.type === 'text' ? first.text : JSON.stringify(content);
-  };
-
+/** Tools that ask the client: elicitation, sampling, roots, and two rounds. */
+function registerAskingTools(server: McpServer): void {
   server.registerTool(
     'ask_name',
     { description: 'Asks the user for a name', inputSchema: z.object({ message: z.string().optional() }) },
@@ -103,7 +93,10 @@ serveStdio((ctx) => {
     }
     return { content: [{ type: 'text', text: `${state}; model said: ${modelText(responses)}` }] };
   });
+}
 
+/** `chatty` (logs) and `touch` (resource updated). */
+function registerNotifyingTools(server: McpServer): void {
   server.registerTool('chatty', { description: 'Logs at four levels' }, async (c) => {
     for (const level of ['debug', 'info', 'warning', 'error'] as const) {
       await c.mcpReq.log(level, `${level} message`, 'chatty');
@@ -119,15 +112,34 @@ serveStdio((ctx) => {
       return { content: [{ type: 'text', text: `touched ${uri}` }] };
     },
   );
+}
 
+/** Two documents with subscriptions (answered by the legacy era's handlers). */
+function registerResources(server: McpServer, era: string): void {
   for (const id of ['1', '2']) {
     server.registerResource(`doc${id}`, `${scheme}://doc/${id}`, { mimeType: 'text/plain' }, (uri) => ({
       contents: [{ uri: uri.href, text: `doc ${id}` }],
     }));
   }
-  if (ctx.era === 'legacy') {
+  if (era === 'legacy') {
     server.server.setRequestHandler('resources/subscribe', () => ({}));
     server.server.setRequestHandler('resources/unsubscribe', () => ({}));
   }
+}
+
+serveStdio((ctx) => {
+  const server = new McpServer(
+    { name: 'relay-fixture', version: '1.0.0' },
+    {
+      capabilities: {
+        tools: {},
+        resources: { subscribe: true, listChanged: true },
+        logging: {},
+      },
+    },
+  );
+  registerAskingTools(server);
+  registerNotifyingTools(server);
+  registerResources(server, ctx.era);
   return server;
 });

@@ -1,7 +1,8 @@
 /**
- * What the server→client and tasks relay tests share: a gateway (AgentMcpEndpoint behind a real TLS
- * AgentEndpoint with the tenant CA) over a catalog, and real SDK agents that answer elicitation and
- * sampling with their own name, recording what they were asked.
+ * What the gateway relay tests (and test/adversarial/pii-boundary-paths.test.ts) share: a gateway
+ * (AgentMcpEndpoint behind a real TLS AgentEndpoint with the tenant CA) over a catalog, real SDK agents
+ * with their client certificates (`connectSdkAgent`), and agents that answer elicitation and sampling
+ * with their own name, recording what they were asked (`relayedAgent`).
  */
 import {
   type CallToolResult,
@@ -52,28 +53,67 @@ export async function relayedAgent(
   options: { gate?: () => Promise<void>; capabilities?: ClientCapabilities } = {},
 ): Promise<RelayedAgent> {
   const capabilities = options.capabilities ?? { sampling: {}, elicitation: { form: {} } };
-  const client = new Client(
-    { name: `agent-${creds.name}`, version: '1.0.0' },
-    { versionNegotiation: { mode }, capabilities },
-  );
   const asked: string[] = [];
   const gate = options.gate ?? (async () => {});
-  client.setRequestHandler('elicitation/create', async (r) => {
-    asked.push(`elicit:${String((r.params as { message?: unknown }).message)}`);
-    await gate();
-    return { action: 'accept', content: { name: `${creds.name}-answer` } };
+  const { client } = await connectSdkAgent(kit, url, mode, creds, closers, {
+    capabilities,
+    handlers: (c) => {
+      c.setRequestHandler('elicitation/create', async (r) => {
+        asked.push(`elicit:${String((r.params as { message?: unknown }).message)}`);
+        await gate();
+        return { action: 'accept', content: { name: `${creds.name}-answer` } };
+      });
+      c.setRequestHandler('sampling/createMessage', async (r) => {
+        const first = r.params.messages[0]?.content;
+        asked.push(`sample:${first && 'text' in first ? first.text : '?'}`);
+        await gate();
+        return {
+          role: 'assistant',
+          content: { type: 'text', text: `${creds.name}-answer says hi` },
+          model: 'm',
+        };
+      });
+    },
   });
-  client.setRequestHandler('sampling/createMessage', async (r) => {
-    const first = r.params.messages[0]?.content;
-    asked.push(`sample:${first && 'text' in first ? first.text : '?'}`);
-    await gate();
-    return { role: 'assistant', content: { type: 'text', text: `${creds.name}-answer says hi` }, model: 'm' };
-  });
+  return { client, asked };
+}
+
+/** How `connectSdkAgent` sets up its client. */
+export interface SdkAgentOptions {
+  capabilities: ClientCapabilities;
+  /** Input-required requests are left to the test (`inputRequired.autoFulfill: false`). */
+  manual?: boolean;
+  /** Sets the client's request and notification handlers before it connects. */
+  handlers?: (client: Client) => void;
+}
+
+/**
+ * A real SDK client `agent-<name>` of era `mode` with `creds`' client certificate, connected to `url`
+ * over TLS pinned to the tenant CA; its fetch and the client close with `closers`.
+ */
+export async function connectSdkAgent(
+  kit: TenantKit,
+  url: URL,
+  mode: 'legacy' | 'auto',
+  creds: AgentCredentials,
+  closers: Closer[],
+  options: SdkAgentOptions,
+): Promise<{ client: Client; transport: StreamableHTTPClientTransport }> {
+  const client = new Client(
+    { name: `agent-${creds.name}`, version: '1.0.0' },
+    {
+      versionNegotiation: { mode },
+      capabilities: options.capabilities,
+      ...(options.manual ? { inputRequired: { autoFulfill: false } } : {}),
+    },
+  );
+  options.handlers?.(client);
   const f = tlsFetch({ caPem: kit.ca.certPem, client: creds });
   closers.push(f.close);
-  await client.connect(new StreamableHTTPClientTransport(url, { fetch: f.fetch }));
+  const transport = new StreamableHTTPClientTransport(url, { fetch: f.fetch });
+  await client.connect(transport);
   closers.push(() => client.close());
-  return { client, asked };
+  return { client, transport };
 }
 
 /** A barrier for `n` parties: each `wait()` resolves once all `n` arrived (every question open at once). */

@@ -11,26 +11,19 @@
  */
 import assert from 'node:assert/strict';
 import { after, before } from 'node:test';
-import {
-  type CallToolResult,
+import type {
+  CallToolResult,
   Client,
-  type ClientCapabilities,
-  type LoggingMessageNotificationParams,
-  StreamableHTTPClientTransport,
+  ClientCapabilities,
+  LoggingMessageNotificationParams,
 } from '@modelcontextprotocol/client';
-import { AgentEndpoint } from '../../src/connector/agent-endpoint.js';
 import type { Stage } from '../../src/gateway/gateway-context.js';
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
-import { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
+import type { AgentMcpEndpointOptions } from '../../src/mcp/agent-mcp-endpoint.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import { startConformanceServer } from '../fixtures/conformance-server.js';
-import {
-  type AgentCredentials,
-  createTenantKit,
-  TENANT_HOST,
-  type TenantKit,
-  tlsFetch,
-} from '../fixtures/tenant-tls-kit.js';
+import { type AgentCredentials, createTenantKit, type TenantKit } from '../fixtures/tenant-tls-kit.js';
+import { connectSdkAgent, serveGateway } from './relayed-agent-kit.js';
 
 const FIXTURE = new URL('./relay-fixture-server.js', import.meta.url).pathname;
 const ALL_CAPS: ClientCapabilities = { sampling: {}, elicitation: { form: {} }, roots: {} };
@@ -86,24 +79,12 @@ export async function startRelayWorld() {
   };
 
   /** An MCP endpoint behind a real TLS AgentEndpoint; closed with the world. */
-  async function serve(options: Partial<ConstructorParameters<typeof AgentMcpEndpoint>[0]> = {}) {
-    const mcp = new AgentMcpEndpoint({
-      catalog,
-      stages: [...gatewayStages({ identities: kit.store.identities }), recorder],
-      ...options,
-    });
-    const endpoint = new AgentEndpoint({
-      tls: { keyPem: kit.server.keyPem, certPem: kit.server.certPem, caPem: kit.ca.certPem },
-      identities: kit.store.identities,
-      handler: mcp.nodeHandler,
-    });
-    const { port } = await endpoint.listen(0, '127.0.0.1');
-    closers.push(
-      () => endpoint.close(),
-      () => mcp.close(),
+  const serve = (options: Partial<AgentMcpEndpointOptions> = {}) =>
+    serveGateway(
+      kit,
+      { catalog, stages: [...gatewayStages({ identities: kit.store.identities }), recorder], ...options },
+      closers,
     );
-    return { mcp, url: new URL(`https://${TENANT_HOST}:${port}/mcp`) };
-  }
 
   return {
     kit,
@@ -129,17 +110,33 @@ async function connectAgent(
   options: AgentOptions = {},
 ) {
   const capabilities = options.capabilities ?? ALL_CAPS;
-  const client = new Client(
-    { name: `agent-${creds.name}`, version: '1.0.0' },
-    {
-      versionNegotiation: { mode },
-      capabilities,
-      ...(options.manual ? { inputRequired: { autoFulfill: false } } : {}),
-    },
-  );
   const asked: string[] = [];
   const logs: LoggingMessageNotificationParams[] = [];
   const updated: string[] = [];
+  const { client, transport } = await connectSdkAgent(world.kit, url, mode, creds, world.closers, {
+    capabilities,
+    ...(options.manual ? { manual: true } : {}),
+    handlers: (c) => {
+      answerServerRequests(c, creds, options, asked);
+      c.setNotificationHandler('notifications/message', (n) => {
+        logs.push(n.params);
+      });
+      c.setNotificationHandler('notifications/resources/updated', (n) => {
+        updated.push(n.params.uri);
+      });
+    },
+  });
+  return { client, transport, asked, logs, updated };
+}
+
+/** Answers elicitation, sampling and roots as far as the agent's capabilities go, recording each in `asked`. */
+function answerServerRequests(
+  client: Client,
+  creds: AgentCredentials,
+  options: AgentOptions,
+  asked: string[],
+) {
+  const capabilities = options.capabilities ?? ALL_CAPS;
   if (capabilities.elicitation) {
     client.setRequestHandler('elicitation/create', async (r) => {
       const message = String((r.params as { message?: unknown }).message);
@@ -162,18 +159,6 @@ async function connectAgent(
       return { roots: [{ uri: `file:///home/${creds.name}` }] };
     });
   }
-  client.setNotificationHandler('notifications/message', (n) => {
-    logs.push(n.params);
-  });
-  client.setNotificationHandler('notifications/resources/updated', (n) => {
-    updated.push(n.params.uri);
-  });
-  const f = tlsFetch({ caPem: world.kit.ca.certPem, client: creds });
-  world.closers.push(f.close);
-  const transport = new StreamableHTTPClientTransport(url, { fetch: f.fetch });
-  await client.connect(transport);
-  world.closers.push(() => client.close());
-  return { client, transport, asked, logs, updated };
 }
 
 /**

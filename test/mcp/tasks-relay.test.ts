@@ -136,7 +136,9 @@ describe('tasks through the gateway (2025-11-25)', () => {
     assert.ok(text.startsWith(`report for ${token}: no question`), text);
     assert.ok(!text.includes('Zorblax'), `the de-tokenized value reached the agent: ${text}`);
   });
+});
 
+describe('tasks through the gateway (2025-11-25): ownership', () => {
   it('another identity can neither read, wait on, cancel nor list someone else’s task', async () => {
     const a = await relayedAgent(kit, url, 'legacy', alice, closers);
     const b = await relayedAgent(kit, url, 'legacy', bob, closers);
@@ -175,7 +177,9 @@ describe('tasks through the gateway (2025-11-25)', () => {
       assert.deepEqual(a.asked, [`elicit:Name for ${who}?`], who);
     });
   });
+});
 
+describe('tasks through the gateway (2025-11-25): other clients', () => {
   it('an independent v1-SDK agent drives a task-required tool with callToolStream, answering its elicitation', async () => {
     const f = tlsFetch({ caPem: kit.ca.certPem, client: alice });
     closers.push(f.close);

@@ -9,6 +9,7 @@ import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/cli
 import { gatewayStages } from '../../src/gateway/gateway-stages.js';
 import { authInfoForIdentity } from '../../src/mcp/agent-auth-info.js';
 import type { AgentMcpEndpoint } from '../../src/mcp/agent-mcp-endpoint.js';
+import { until } from '../fixtures/wait-until.js';
 import { AGENT, type EndpointUnderTest, everythingUpstream, startEndpoint } from './endpoint-under-test.js';
 
 let t: EndpointUnderTest;
@@ -37,14 +38,6 @@ async function agent(name: string): Promise<{ client: Client; logs: string[] }> 
   return { client, logs };
 }
 
-async function until(what: string, check: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe('unsolicited upstream logs', () => {
   it('reach the sessions that asked and used the upstream, no other', async () => {
     const asked = await agent('asked'); // sets a level and uses the upstream
@@ -60,7 +53,7 @@ describe('unsolicited upstream logs', () => {
       });
       assert.match(JSON.stringify(started.content), /Started simulated/);
       const before = asked.logs.length;
-      await until('two unsolicited log messages', () => asked.logs.length >= before + 2, 20_000);
+      await until('two unsolicited log messages', () => asked.logs.length >= before + 2);
       assert.match(asked.logs.at(-1) ?? '', /-level message|level-message/);
       assert.deepEqual(neverUsed.logs, []);
       assert.deepEqual(noLevel.logs, []);

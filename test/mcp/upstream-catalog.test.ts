@@ -5,6 +5,7 @@ import { WireError } from '../../src/errors/wire-error.js';
 import { UpstreamCatalog } from '../../src/mcp/upstream-catalog.js';
 import type { UpstreamConfig } from '../../src/mcp/upstream-config.js';
 import { captureLogger } from '../fixtures/log-capture.js';
+import { until } from '../fixtures/wait-until.js';
 
 const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
 
@@ -92,11 +93,7 @@ describe('UpstreamCatalog with colliding upstreams (separator "_")', () => {
     const off = catalog.onChanged((kind) => changes.push(kind));
     try {
       await catalog.callTool({ name: 'fx_2_add_tool', arguments: { name: 'late' } });
-      const deadline = Date.now() + 10_000;
-      while (!catalog.resolveTool('fx_late')) {
-        if (Date.now() > deadline) throw new Error('catalog did not refresh');
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await until('the catalog refreshed', () => catalog.resolveTool('fx_late'));
       assert.deepEqual(changes, ['tools']);
       assert.equal(catalog.resolveTool('fx_late')?.name, 'late');
     } finally {

@@ -14,7 +14,7 @@ import { until } from '../fixtures/wait-until.js';
 
 const FIXTURE = new URL('../fixtures/fixture-mcp-server.js', import.meta.url).pathname;
 
-describe('upstream log hygiene', () => {
+describe('upstream log hygiene: a lost child', () => {
   it('stderr at debug; no "went down" nor restart for a child lost after shutdown began', async () => {
     const { logger, lines } = captureLogger();
     const catalog = UpstreamCatalog.fromConfig(
@@ -67,7 +67,9 @@ describe('upstream log hygiene', () => {
       await catalog.close();
     }
   });
+});
 
+describe('upstream log hygiene: server→client requests', () => {
   it('an upstream asking roots/list on its own is refused at debug', async () => {
     const { logger, lines } = captureLogger();
     const pkg = createRequire(import.meta.url).resolve(

@@ -106,7 +106,10 @@ describe('stdio upstream supervision', () => {
       assert.equal(lines.find((l) => l.stderr)?.upstream, 'fx');
 
       const inFlight = upstream.request('tools/call', { name: 'wait', arguments: { ms: 30_000 } });
-      await new Promise((r) => setTimeout(r, 100));
+      await until('the wait call running in the child', async () => {
+        const stats = await upstream.request('tools/call', { name: 'stats', arguments: {} });
+        return (stats.structuredContent as { started: number }).started >= 1;
+      });
       void upstream.request('tools/call', { name: 'crash', arguments: {} }).catch(() => {});
       await assert.rejects(inFlight, (err: unknown) => {
         assert.ok(err instanceof WireError);

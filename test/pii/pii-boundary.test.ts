@@ -80,21 +80,31 @@ function assertClean(value: unknown, what: string): void {
   assert.ok(!text.includes(CARD), `${what}: no raw card in ${text}`);
 }
 
-describe('the redaction boundary', () => {
-  let store: Store;
-  let vault: PiiVault;
-  let boundary: PiiBoundary;
+interface VaultRig {
+  vault: PiiVault;
+  /** A tenant-scope boundary on `vault` with the default policy. */
+  boundary: PiiBoundary;
+}
 
+/** The `acme` vault in an in-memory store, opened before and closed after the enclosing describe. */
+function useVault(): VaultRig {
+  const rig = {} as VaultRig;
+  let store: Store | undefined;
   before(async () => {
     store = await openStore({ url: 'sqlite::memory:' });
-    vault = new PiiVault({
+    rig.vault = new PiiVault({
       tenant: 'acme',
       keys: deriveTenantPiiKeys('acme', randomBytes(32)),
       repository: store.vault,
     });
-    boundary = new PiiBoundary({ vault });
+    rig.boundary = new PiiBoundary({ vault: rig.vault });
   });
   after(() => store?.close());
+  return rig;
+}
+
+describe('the redaction boundary: SDK unions', () => {
+  const rig = useVault();
 
   const cases: [OutboundKind, unknown][] = [
     ['request', ServerRequestSchema],
@@ -112,7 +122,7 @@ describe('the redaction boundary', () => {
           params: hostilePayload(),
           ...(kind === 'request' ? { id: 7 } : {}),
         };
-        const safe = await boundary.toAgent(message);
+        const safe = await rig.boundary.toAgent(message);
         assert.ok(safe, `${method} is delivered`);
         assert.equal(safe.method, method);
         assertClean(safe, method);
@@ -124,7 +134,7 @@ describe('the redaction boundary', () => {
     const methods = members(ClientRequestSchema).map(methodOf);
     for (const method of methods) {
       assert.ok(outboundRoute('result', method), `the result of ${method} is routed through the boundary`);
-      const safe = await boundary.toAgent(
+      const safe = await rig.boundary.toAgent(
         { jsonrpc: '2.0', id: 1, result: hostilePayload() },
         { answers: method },
       );
@@ -137,13 +147,13 @@ describe('the redaction boundary', () => {
   it('redacts every field of every ServerResult shape, whatever the answered method', async () => {
     for (const schema of members(ServerResultSchema)) {
       const fields = Object.fromEntries(Object.keys(shapeOf(schema)).map((k) => [k, `${k} of ${EMAIL}`]));
-      const safe = await boundary.toAgent({ jsonrpc: '2.0', id: 2, result: hostilePayload(fields) });
+      const safe = await rig.boundary.toAgent({ jsonrpc: '2.0', id: 2, result: hostilePayload(fields) });
       assertClean(safe, `result with ${Object.keys(fields).join(',')}`);
     }
   });
 
   it('redacts JSON-RPC errors from upstreams: message and data', async () => {
-    const safe = await boundary.toAgent({
+    const safe = await rig.boundary.toAgent({
       jsonrpc: '2.0',
       id: 3,
       error: {
@@ -155,16 +165,20 @@ describe('the redaction boundary', () => {
     assertClean(safe, 'error');
     assert.equal(part<{ code: number }>(safe, 'error').code, -32602);
   });
+});
+
+describe('the redaction boundary: kept fields and taint', () => {
+  const rig = useVault();
 
   it('keeps tool and prompt names in lists, binary data and the agent progress token as they are', async () => {
     const blob = Buffer.from(`${EMAIL}`).toString('base64');
-    const safe = await boundary.toAgent(
+    const safe = await rig.boundary.toAgent(
       { jsonrpc: '2.0', id: 4, result: { tools: [{ name: 'lookup', description: `for ${EMAIL}` }] } },
       { answers: 'tools/list' },
     );
     assert.deepEqual(part<{ tools: { name: string }[] }>(safe, 'result').tools[0]?.name, 'lookup');
     assertClean(safe, 'tools/list');
-    const image = await boundary.toAgent({
+    const image = await rig.boundary.toAgent({
       jsonrpc: '2.0',
       method: 'notifications/progress',
       params: { progressToken: 'p-1', progress: 1, message: EMAIL, data: blob, type: 'image' },
@@ -174,21 +188,21 @@ describe('the redaction boundary', () => {
   });
 
   it('taint: a de-tokenized value comes back as its token, glued to other characters or not', async () => {
-    const token = await vault.tokenize('CARD', CARD);
+    const token = await rig.vault.tokenize('CARD', CARD);
     const taint = new RequestTaint();
-    const args = await detokenizeArguments(vault, { message: `X${token}Y` }, new Map(), { taint });
+    const args = await detokenizeArguments(rig.vault, { message: `X${token}Y` }, new Map(), { taint });
     assert.deepEqual(args, { message: `X${CARD}Y` });
     const reflected = {
       content: [{ type: 'text', text: `X${CARD}Y` }],
       structuredContent: { m: `X${CARD}Y` },
     };
-    const safe = await boundary.toAgent(
+    const safe = await rig.boundary.toAgent(
       { jsonrpc: '2.0', id: 5, result: reflected },
       { answers: 'tools/call', taint },
     );
     assertClean(safe, 'glued echo');
     assert.ok(JSON.stringify(safe).includes(`X${token}Y`), 'the same token goes back');
-    const log = await boundary.toAgent(
+    const log = await rig.boundary.toAgent(
       {
         jsonrpc: '2.0',
         method: 'notifications/message',
@@ -200,9 +214,9 @@ describe('the redaction boundary', () => {
       { taint },
     );
     assertClean(log, 'spaced variant in a log message');
-    const email = await vault.tokenize('EMAIL', EMAIL);
-    await detokenizeArguments(vault, [email], new Map(), { taint });
-    const upper = await boundary.toAgent(
+    const email = await rig.vault.tokenize('EMAIL', EMAIL);
+    await detokenizeArguments(rig.vault, [email], new Map(), { taint });
+    const upper = await rig.boundary.toAgent(
       {
         jsonrpc: '2.0',
         method: 'notifications/message',
@@ -212,13 +226,17 @@ describe('the redaction boundary', () => {
     );
     assert.ok(!JSON.stringify(upper).toLowerCase().includes(EMAIL), 'case variants of a tainted e-mail');
   });
+});
+
+describe('the redaction boundary: redacted results, logs and blocked classes', () => {
+  const rig = useVault();
 
   it('a result the PII stage already redacted passes the transport without a second scan', async () => {
     const taint = new RequestTaint();
     taint.resultRedacted = true;
     const message = { jsonrpc: '2.0', id: 9, result: { text: 'already redacted upstream of here' } };
-    assert.equal(await boundary.toAgent(message, { answers: 'tools/call', taint }), message);
-    const error = await boundary.toAgent(
+    assert.equal(await rig.boundary.toAgent(message, { answers: 'tools/call', taint }), message);
+    const error = await rig.boundary.toAgent(
       { jsonrpc: '2.0', id: 9, error: { code: 1, message: EMAIL } },
       { taint },
     );
@@ -226,7 +244,7 @@ describe('the redaction boundary', () => {
   });
 
   it('log lines: tainted values become tokens, detected data is masked', async () => {
-    const token = await vault.tokenize('CARD', CARD);
+    const token = await rig.vault.tokenize('CARD', CARD);
     const taint = new RequestTaint();
     taint.record(token, 'CARD', CARD);
     const line = redactLogText(`stderr: X${CARD}Y mail ${EMAIL}`, { taints: [taint] });
@@ -234,7 +252,7 @@ describe('the redaction boundary', () => {
   });
 
   it('a result holding a blocked class becomes AIRLOCK_PII_BLOCKED; a notification holding one is dropped', async () => {
-    const strict = new PiiBoundary({ vault, policy: { actions: { CARD: 'block' } } });
+    const strict = new PiiBoundary({ vault: rig.vault, policy: { actions: { CARD: 'block' } } });
     const result = await strict.toAgent({
       jsonrpc: '2.0',
       id: 6,
@@ -250,21 +268,10 @@ describe('the redaction boundary', () => {
 });
 
 describe('session token scope', () => {
-  let store: Store;
-  let vault: PiiVault;
-
-  before(async () => {
-    store = await openStore({ url: 'sqlite::memory:' });
-    vault = new PiiVault({
-      tenant: 'acme',
-      keys: deriveTenantPiiKeys('acme', randomBytes(32)),
-      repository: store.vault,
-    });
-  });
-  after(() => store?.close());
+  const rig = useVault();
 
   it('gives a value another token in another session and refuses tokens across sessions', async () => {
-    const boundary = new PiiBoundary({ vault, policy: { tokenScope: 'session' } });
+    const boundary = new PiiBoundary({ vault: rig.vault, policy: { tokenScope: 'session' } });
     const out = async (sessionId: string) => {
       const safe = await boundary.toAgent(
         { jsonrpc: '2.0', id: 1, result: { text: EMAIL } },
@@ -280,17 +287,17 @@ describe('session token scope', () => {
 
     const scopeA = boundary.scopeFor({ sessionId: 'session-a' });
     const scopeB = boundary.scopeFor({ sessionId: 'session-b' });
-    assert.deepEqual(await detokenizeArguments(vault, { to: a }, new Map(), { scope: scopeA }), {
+    assert.deepEqual(await detokenizeArguments(rig.vault, { to: a }, new Map(), { scope: scopeA }), {
       to: EMAIL,
     });
     await assert.rejects(
-      detokenizeArguments(vault, { to: a }, new Map(), { scope: scopeB }),
+      detokenizeArguments(rig.vault, { to: a }, new Map(), { scope: scopeB }),
       (err: unknown) =>
         err instanceof WireError && err.airlockCode === PII_TOKEN_SCOPE_ERROR && !err.message.includes(EMAIL),
     );
-    const tenantWide = await vault.tokenize('EMAIL', 'other@example.com');
+    const tenantWide = await rig.vault.tokenize('EMAIL', 'other@example.com');
     await assert.rejects(
-      detokenizeArguments(vault, [tenantWide], new Map(), { scope: scopeA }),
+      detokenizeArguments(rig.vault, [tenantWide], new Map(), { scope: scopeA }),
       /another session/,
     );
     const list = async (sessionId: string) =>
@@ -305,7 +312,7 @@ describe('session token scope', () => {
     assertClean(listA, 'resources/list');
     assert.deepEqual(await list('session-a'), listA, 'a cached list is the same within its session');
     assert.notDeepEqual(await list('session-b'), listA, 'and per session, not shared across sessions');
-    const tenant = new PiiBoundary({ vault });
+    const tenant = new PiiBoundary({ vault: rig.vault });
     assert.equal(tenant.scopeFor({ sessionId: 'session-a' }), undefined, 'tenant scope is the default');
   });
 

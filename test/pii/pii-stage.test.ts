@@ -41,49 +41,49 @@ interface Upstream {
   handler: Handler;
 }
 
-describe('pii stage in front of the sample ERP', () => {
-  let db: Database.Database;
-  let store: Store;
-  let client: Client;
-  let upstream: Upstream;
-  const acmeKeys = deriveTenantPiiKeys('acme', randomBytes(32));
+let db: Database.Database;
+let store: Store;
+let client: Client;
+let upstream: Upstream;
+const acmeKeys = deriveTenantPiiKeys('acme', randomBytes(32));
 
-  before(async () => {
-    db = openErpDatabase(':memory:', { seed });
-    store = await openStore({ url: 'sqlite::memory:' });
-    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
-    await createErpServer(db).connect(serverTransport);
-    client = new Client({ name: 'pii-stage-test', version: '1' });
-    await client.connect(clientTransport);
-    upstream = {
-      calls: 0,
-      handler: async (ctx) => {
-        upstream.calls++;
-        const p = ctx.params;
-        if (ctx.method === 'tools/call')
-          return client.callTool({ name: String(p.name), arguments: p.arguments as Record<string, unknown> });
-        if (ctx.method === 'resources/read') return client.readResource({ uri: String(p.uri) });
-        if (ctx.method === 'prompts/get')
-          return client.getPrompt({ name: String(p.name), arguments: p.arguments as Record<string, string> });
-        throw new Error(`unexpected ${ctx.method}`);
-      },
-    };
-  });
+before(async () => {
+  db = openErpDatabase(':memory:', { seed });
+  store = await openStore({ url: 'sqlite::memory:' });
+  const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+  await createErpServer(db).connect(serverTransport);
+  client = new Client({ name: 'pii-stage-test', version: '1' });
+  await client.connect(clientTransport);
+  upstream = {
+    calls: 0,
+    handler: async (ctx) => {
+      upstream.calls++;
+      const p = ctx.params;
+      if (ctx.method === 'tools/call')
+        return client.callTool({ name: String(p.name), arguments: p.arguments as Record<string, unknown> });
+      if (ctx.method === 'resources/read') return client.readResource({ uri: String(p.uri) });
+      if (ctx.method === 'prompts/get')
+        return client.getPrompt({ name: String(p.name), arguments: p.arguments as Record<string, string> });
+      throw new Error(`unexpected ${ctx.method}`);
+    },
+  };
+});
 
-  after(async () => {
-    await client?.close();
-    await store?.close();
-    db?.close();
-  });
+after(async () => {
+  await client?.close();
+  await store?.close();
+  db?.close();
+});
 
-  const pipeline = (tenant = 'acme', policy?: PiiPolicy, keys = acmeKeys) =>
-    compose(
-      [piiStage({ vault: new PiiVault({ tenant, keys, repository: store.vault }), policy })],
-      upstream.handler,
-    );
+const pipeline = (tenant = 'acme', policy?: PiiPolicy, keys = acmeKeys) =>
+  compose(
+    [piiStage({ vault: new PiiVault({ tenant, keys, repository: store.vault }), policy })],
+    upstream.handler,
+  );
 
-  const customer = seed.customers[0] as SeedCustomer;
+const customer = seed.customers[0] as SeedCustomer;
 
+describe('pii stage in front of the sample ERP: results', () => {
   it('tokenizes every PII field of a customer record, in structuredContent and in the text', async () => {
     const ctx = context('tools/call', { name: 'get_customer', arguments: { id: customer.id } });
     const raw = await upstream.handler(
@@ -122,7 +122,9 @@ describe('pii stage in front of the sample ERP', () => {
     assert.ok((redacted.EMAIL?.tokenize ?? 0) >= 2 && (redacted.CARD?.tokenize ?? 0) >= 2);
     assert.ok(!JSON.stringify(ctx.decisions).includes(customer.email), 'decisions hold counts, never values');
   });
+});
 
+describe('pii stage in front of the sample ERP: tokens passed back', () => {
   it('a returned token passed back to search and update tools reaches the upstream as the real value', async () => {
     const invoice = seed.invoices.find((i) => i.status === 'open');
     const customer = seed.customers.find((c) => c.id === invoice?.customerId);
@@ -176,7 +178,9 @@ describe('pii stage in front of the sample ERP', () => {
       'the upstream stored real values',
     );
   });
+});
 
+describe('pii stage in front of the sample ERP: foreign tokens and blocked classes', () => {
   it('refuses a token from another tenant before the upstream sees the call', async () => {
     const acme = (await pipeline()(
       context('tools/call', { name: 'get_customer', arguments: { id: customer.id } }),
@@ -239,7 +243,9 @@ describe('pii stage in front of the sample ERP', () => {
     assert.match(masked.structuredContent.cardNumber, /^\[HASH:CARD:[0-9a-f]{16}\]$/);
     assert.equal(masked.structuredContent.email, customer.email, 'allow lets the value through');
   });
+});
 
+describe('pii stage in front of the sample ERP: resources, prompts, errors and lists', () => {
   it('redacts resource contents, prompt messages and error messages', async () => {
     const read = (await pipeline()(context('resources/read', { uri: `erp://customers/${customer.id}` }))) as {
       contents: { uri: string; text: string }[];

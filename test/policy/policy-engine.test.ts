@@ -39,12 +39,12 @@ const impersonator: PolicySubject = {
 };
 const certNamedLikeSubject = mtls('0oa4f2c1', 'spiffe://x/y');
 
-describe('policy engine decisions', () => {
-  let engine: PolicyEngine;
-  before(async () => {
-    engine = (await loadPolicyFile(join(GOLDEN, 'valid-full.yaml'))).engine;
-  });
+let engine: PolicyEngine;
+before(async () => {
+  engine = (await loadPolicyFile(join(GOLDEN, 'valid-full.yaml'))).engine;
+});
 
+describe('policy engine decisions: roles and authorization', () => {
   test('rolesFor: by name, SPIFFE id, subject (+issuer) and client id; never across kinds', () => {
     const table: [string, PolicySubject, string[]][] = [
       ['mTLS by name', claimsBot, ['claims']],
@@ -93,7 +93,9 @@ describe('policy engine decisions', () => {
     assert.equal(engine.canGetPrompt(claimsBot, 'erp.other'), false);
     assert.equal(engine.canGetPrompt(stranger, 'erp.summarize_claim'), false);
   });
+});
 
+describe('policy engine decisions: tiers and overlays', () => {
   test('tierFor: first rule with a tier wins, schema-only rules are skipped, else defaultTier', () => {
     const table: [string, string][] = [
       ['erp.delete_claim', 'block'],
@@ -133,7 +135,9 @@ describe('policy engine decisions', () => {
     ];
     for (const [args, ok] of table) assert.equal(validate(args), ok, JSON.stringify(args));
   });
+});
 
+describe('policy engine decisions: limits, defaults and immutability', () => {
   test('limitsFor: defaults ← policy limits ← identity entry limits', () => {
     assert.deepEqual(engine.limitsFor(claimsBot), {
       ...DEFAULT_LIMITS,

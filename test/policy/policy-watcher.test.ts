@@ -104,41 +104,41 @@ function backends(dir: () => string): Backend[] {
   ];
 }
 
-describe('policy hot reload', () => {
-  let dir = '';
-  const toClose: { close(): Promise<void> }[] = [];
-  const all = backends(() => dir);
+let dir = '';
+const toClose: { close(): Promise<void> }[] = [];
+const all = backends(() => dir);
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'airlock-policy-'));
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'airlock-policy-'));
+});
+after(async () => {
+  for (const c of toClose.reverse()) await c.close();
+  for (const b of all) await b.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function setup(
+  backend: Backend | undefined,
+  name: string,
+  text: string,
+  opts: { fsWatch?: boolean; pollIntervalMs?: number } = {},
+) {
+  const file = join(dir, `${name}.yaml`);
+  await writeFile(file, text);
+  const store = backend ? await backend.open() : undefined;
+  if (store) toClose.push(store);
+  const watcher = await watchPolicy({
+    file,
+    store: store?.policyVersions,
+    debounceMs: 30,
+    pollIntervalMs: opts.pollIntervalMs ?? 100,
+    fsWatch: opts.fsWatch,
   });
-  after(async () => {
-    for (const c of toClose.reverse()) await c.close();
-    for (const b of all) await b.cleanup();
-    await rm(dir, { recursive: true, force: true });
-  });
+  toClose.push(watcher);
+  return { file, store, watcher };
+}
 
-  async function setup(
-    backend: Backend | undefined,
-    name: string,
-    text: string,
-    opts: { fsWatch?: boolean; pollIntervalMs?: number } = {},
-  ) {
-    const file = join(dir, `${name}.yaml`);
-    await writeFile(file, text);
-    const store = backend ? await backend.open() : undefined;
-    if (store) toClose.push(store);
-    const watcher = await watchPolicy({
-      file,
-      store: store?.policyVersions,
-      debounceMs: 30,
-      pollIntervalMs: opts.pollIntervalMs ?? 100,
-      fsWatch: opts.fsWatch,
-    });
-    toClose.push(watcher);
-    return { file, store, watcher };
-  }
-
+describe('policy hot reload: edits', () => {
   for (const backend of all) {
     test(`${backend.name}: edits swap atomically and are recorded; a broken edit keeps the old policy`, async () => {
       const v1 = policyText('"erp.list_*"');
@@ -204,7 +204,9 @@ describe('policy hot reload', () => {
       assert.equal((await store.policyVersions.listPolicyVersions()).length, 3);
     });
   }
+});
 
+describe('policy hot reload: polling and manual reload', () => {
   test('polling alone (no fs.watch) sees changes', async () => {
     const { file, watcher } = await setup(undefined, 'poll-only', policyText('"erp.list_*"'), {
       fsWatch: false,
@@ -259,7 +261,9 @@ describe('policy hot reload', () => {
       diagnosticsChannel.unsubscribe(POLICY_REJECTED_CHANNEL, onRejected);
     }
   });
+});
 
+describe('policy hot reload: refused changes', () => {
   test('a valid change the store cannot record is not applied (fail closed)', async () => {
     const sqlite = all[0] as Backend;
     const { file, store, watcher } = await setup(sqlite, 'store-down', policyText('"erp.list_*"'), {

@@ -9,6 +9,7 @@ import {
   tlsAlert,
 } from '../../src/net/client-hello.js';
 import { readClientHello } from '../../src/net/read-client-hello.js';
+import { until } from '../fixtures/wait-until.js';
 import { captureClientHello, splitIntoRecords } from './capture-client-hello.js';
 
 let withSni: Buffer;
@@ -128,8 +129,10 @@ test('readClientHello reassembles a hello dribbled over many TCP writes', async 
   const reading = readClientHello(socket, { timeoutMs: 5000 });
   const split = splitIntoRecords(withSni, [40]);
   for (let at = 0; at < split.length; at += 97) {
-    client.write(split.subarray(at, at + 97));
-    await new Promise((resolve) => setTimeout(resolve, 2));
+    const piece = split.subarray(at, at + 97);
+    client.write(piece);
+    // The next piece goes out only once this one has arrived: one read per write.
+    await until('the piece to arrive', () => socket.bytesRead >= at + piece.length, 5000, 1);
   }
   const result = await reading;
   assert.equal(result.kind, 'ok');

@@ -15,6 +15,7 @@ import { createRelayIdentity, type RelayIdentity } from '../../src/relay/relay-i
 import { type Relay, type RelayOptions, startRelay } from '../../src/relay/relay-server.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { until } from '../fixtures/wait-until.js';
 
 export const DOMAIN = 'localhost';
 export const RELAY_HOST = 'relay.localhost';
@@ -216,13 +217,9 @@ export async function adminGet(port: number, path: string): Promise<{ status: nu
   });
 }
 
-/** Polls `check` until it returns true (or throws after `timeoutMs`). */
+/** Polls `check` every 20 ms until it returns true (or throws after `timeoutMs`); see `until`. */
 export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000, what = 'condition') {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await until(what, check, timeoutMs, 20);
 }
 
 /**
