@@ -18,6 +18,7 @@
  */
 import { WireError } from '../errors/wire-error.js';
 import { isCardNumber } from './detectors/card.js';
+import { MessageTaint } from './message-taint.js';
 import type { CompiledPiiPolicy, PiiAction } from './pii-policy.js';
 import type { PiiScanner } from './pii-scanner.js';
 import type { PiiClass, PiiSpan } from './pii-types.js';
@@ -69,6 +70,8 @@ export interface RedactionPass {
   scope?: string | undefined;
   /** Keys whose string values are identifiers at depth 2 (e.g. `name` of `tools[i]`): left alone. */
   identifiers?: ReadonlySet<string> | undefined;
+  /** Values detected so far in this message (set by `redactPayload`; see message-taint.ts). */
+  message?: MessageTaint | undefined;
 }
 
 export interface PiiRedactorOptions {
@@ -110,15 +113,54 @@ export class PiiRedactor {
     for (const span of spans) {
       const action = this.policy.actionFor(span.class, pass.target);
       pass.report.add(span.class, action);
-      out += input.slice(at, span.start) + (await this.#replacement(span, action, pass.scope));
+      const replacement = await this.#replacement(span, action, pass.scope);
+      pass.message?.record(span.class, span.value, replacement);
+      out += input.slice(at, span.start) + replacement;
       at = span.end;
     }
     return out + input.slice(at);
   }
 
-  /** Redacts any JSON value deep (see the module comment for what is left alone). */
+  /**
+   * Redacts any JSON value deep (see the module comment for what is left alone). A value a detector
+   * found anywhere in the message is then replaced wherever else it stands as a whole word in it
+   * (message-taint.ts), so one part never gives away what another part tokenized.
+   */
   async redactPayload(value: Json, pass: RedactionPass): Promise<Json> {
-    return this.#walk(value, pass, undefined, 0);
+    const message = new MessageTaint();
+    const redacted = await this.#walk(value, { ...pass, message }, undefined, 0);
+    if (message.size === 0) return redacted;
+    return this.#walkStrings(redacted, pass, undefined, 0, (text) => {
+      const tainted = message.apply(text);
+      if (!tainted) return text;
+      for (const [cls, n] of tainted.hits) {
+        const action = this.policy.actionFor(cls as PiiClass, pass.target);
+        for (let i = 0; i < n; i++) pass.report.add(cls, action);
+      }
+      return tainted.text;
+    });
+  }
+
+  /** Rewrites every scanned string of `value` with `rewrite` (keys included), leaving opaque fields alone. */
+  #walkStrings(
+    value: Json,
+    pass: RedactionPass,
+    key: string | undefined,
+    depth: number,
+    rewrite: (text: string) => string,
+  ): Json {
+    if (typeof value === 'string') return rewrite(value);
+    if (Array.isArray(value))
+      return value.map((item) => this.#walkStrings(item, pass, key, depth + 1, rewrite));
+    if (value === null || typeof value !== 'object') return value;
+    const record = value as Record<string, Json>;
+    const out: Record<string, Json> = {};
+    for (const [k, v] of Object.entries(record)) {
+      out[rewrite(k)] = isOpaqueField(record, k, v, depth, pass)
+        ? v
+        : this.#walkStrings(v, pass, k, depth + 1, rewrite);
+    }
+    return out;
   }
 
   async #walk(value: Json, pass: RedactionPass, key: string | undefined, depth: number): Promise<Json> {
@@ -137,13 +179,9 @@ export class PiiRedactor {
     }
     if (value !== null && typeof value === 'object') {
       const record = value as Record<string, Json>;
-      const binary = typeof record.type === 'string' && BINARY_TYPES.has(record.type);
       const out: Record<string, Json> = {};
       for (const [k, v] of Object.entries(record)) {
-        const keep =
-          OPAQUE_KEYS.has(k) ||
-          (binary && k === 'data') ||
-          (depth === 2 && typeof v === 'string' && pass.identifiers?.has(k) === true);
+        const keep = isOpaqueField(record, k, v, depth, pass);
         const safeKey = await this.redactText(k, pass);
         out[safeKey] = keep ? v : await this.#walk(v, pass, k, depth + 1);
       }
@@ -191,6 +229,22 @@ export class PiiRedactor {
         return maskValue(span.class, normalized);
     }
   }
+}
+
+/** Whether field `k` of `record` is never scanned: base64, the agent's opaque values, route identifiers. */
+function isOpaqueField(
+  record: Record<string, Json>,
+  k: string,
+  v: Json,
+  depth: number,
+  pass: RedactionPass,
+): boolean {
+  const binary = typeof record.type === 'string' && BINARY_TYPES.has(record.type);
+  return (
+    OPAQUE_KEYS.has(k) ||
+    (binary && k === 'data') ||
+    (depth === 2 && typeof v === 'string' && pass.identifiers?.has(k) === true)
+  );
 }
 
 /**

@@ -30,7 +30,6 @@ interface Expectation {
   /** `CLASS:value` of every value the answer carries as a PII token (sorted, unique). */
   tokenized?: string[];
   /** Tokenized values the answer also carries raw elsewhere (free text the scanner does not read as PII). */
-  alsoRaw?: string[];
 }
 
 interface GoldenCase {
@@ -125,18 +124,13 @@ function airlockDecisions(start: number): string[] {
  * The answer as the agent saw it with every PII token written `[[CLASS:…]]` (the hex differs per tenant
  * key), and the `CLASS:value` each token stands for, resolved in the tenant's vault.
  */
-async function tokensResolved(result: Record<string, unknown>, alsoRaw: string[] = []) {
+async function tokensResolved(result: Record<string, unknown>) {
   const json = JSON.stringify(result);
   const values = new Set<string>();
   for (const found of findTokens(json)) {
     const resolved = await gateway.vault.resolve(found.token);
     assert.ok(resolved, `${found.token} was issued by the tenant's vault`);
-    const raw = alsoRaw.includes(resolved.value);
-    assert.equal(
-      json.includes(resolved.value),
-      raw,
-      `the raw value behind ${found.token} is ${raw ? 'also' : 'never'} sent`,
-    );
+    assert.equal(json.includes(resolved.value), false, `the raw value behind ${found.token} is never sent`);
     values.add(`${resolved.class}:${resolved.value}`);
   }
   const view = JSON.parse(json.replace(/\[\[([A-Z][A-Z0-9_]*):[0-9a-f]+\]\]/g, '[[$1:…]]'));
@@ -165,7 +159,7 @@ function assertToolError(result: Record<string, unknown>, expect: Expectation, m
 
 async function assertAllowed(result: Record<string, unknown>, expect: Expectation, mark: number) {
   assert.notEqual(result.isError, true, `not a tool error: ${anyText(result)}`);
-  const { view, tokenized } = await tokensResolved(result, expect.alsoRaw);
+  const { view, tokenized } = await tokensResolved(result);
   assert.deepEqual(
     tokenized,
     [...(expect.tokenized ?? [])].sort(),
