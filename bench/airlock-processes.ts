@@ -62,9 +62,17 @@ export async function startRelayProcess(options: RelayProcessOptions): Promise<R
   };
 }
 
-export interface ConnectorProcessOptions {
+/**
+ * Where `airlock tenant add` finds the relay's store: the relay's data directory (its SQLite store,
+ * `--data-dir`), or the relay's config file (`--config`: a cluster node, whose store is PostgreSQL).
+ */
+export type RelayStoreRef =
+  | { relayDataDir: string; relayConfigFile?: undefined }
+  | { relayConfigFile: string; relayDataDir?: undefined };
+
+export type ConnectorProcessOptions = RelayStoreRef & {
+  /** The relay (or cluster node) the connector dials: all its tunnels start there. */
   relay: RelayProcess;
-  relayDataDir: string;
   tenant: string;
   dir: string;
   upstreamUrl: string;
@@ -73,7 +81,7 @@ export interface ConnectorProcessOptions {
   maxSessions?: number;
   execArgv?: string[];
   ipc?: boolean;
-}
+};
 
 export interface ConnectorProcess {
   running: RunningChild;
@@ -87,11 +95,21 @@ export interface ConnectorProcess {
   restart(execArgv?: string[]): Promise<ConnectorProcess>;
 }
 
-/** Adds the tenant, enrolls and starts its connector, issues an agent identity. */
+/**
+ * Adds the tenant, enrolls and starts its connector, issues an agent identity.
+ *
+ * @example
+ * await startConnectorProcess({ relay, relayDataDir, tenant: 'full', dir, upstreamUrl, variant: 'full' });
+ * await startConnectorProcess({ relay: node.relay, relayConfigFile: node.configFile, tenant, dir, upstreamUrl, variant });
+ */
 export async function startConnectorProcess(options: ConnectorProcessOptions): Promise<ConnectorProcess> {
   const { relay, tenant, dir } = options;
   await mkdir(dir, { recursive: true });
-  const added = await runAirlock(['tenant', 'add', tenant, '--data-dir', options.relayDataDir]);
+  const store =
+    options.relayConfigFile !== undefined
+      ? ['--config', options.relayConfigFile]
+      : ['--data-dir', options.relayDataDir];
+  const added = await runAirlock(['tenant', 'add', tenant, ...store]);
   const token = added.trim().split('\n').pop() ?? '';
   const configFile = join(dir, 'connector.yaml');
   const dataDir = join(dir, 'data');

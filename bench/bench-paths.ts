@@ -106,13 +106,143 @@ export async function waitUntilServing(
   }
 }
 
+/** The upstream's HTTPS listener, dialed on loopback and trusted through its test CA. */
+export function directTlsEndpoint(upstream: UpstreamProcess): McpEndpointSpec {
+  return {
+    url: `https://${upstream.tlsHost}:${upstream.httpsPort}/mcp`,
+    dial: { host: '127.0.0.1', port: upstream.httpsPort },
+    tls: { caPem: upstream.caPem, servername: upstream.tlsHost },
+    era: 'modern',
+    toolPrefix: '',
+  };
+}
+
+/** Shutdown steps, run last-in first-out; a failing step does not stop the others. */
+type Closers = Array<() => Promise<void>>;
+
+function directPaths(upstream: UpstreamProcess, upstreamUrl: string): BenchPath[] {
+  return [
+    {
+      id: 'direct-http',
+      description: 'client → upstream, HTTP on loopback',
+      endpoint: { url: upstreamUrl, era: 'modern', toolPrefix: '' },
+      processes: () => ({ upstream: [upstream.running.pid] }),
+    },
+    {
+      id: 'direct-tls',
+      description: 'client → upstream, HTTPS on loopback',
+      endpoint: directTlsEndpoint(upstream),
+      processes: () => ({ upstream: [upstream.running.pid] }),
+    },
+  ];
+}
+
+/** The relay and one connector per pipeline variant (`airlock-full`, `airlock-tunnel`). */
+async function startAirlockPaths(
+  dir: string,
+  upstream: UpstreamProcess,
+  upstreamUrl: string,
+  closers: Closers,
+  log: (line: string) => void,
+): Promise<{ airlock: AirlockProcesses; paths: BenchPath[] }> {
+  const relayDataDir = join(dir, 'relay');
+  const relay = await startRelayProcess({ dataDir: relayDataDir });
+  const airlock: AirlockProcesses = { relayDataDir, relay, connectors: [] };
+  closers.push(() => airlock.relay.running.stop());
+  log(`relay: :${relay.port} (pid ${relay.running.pid})`);
+  const paths: BenchPath[] = [];
+  for (const variant of ['full', 'tunnel'] as const) {
+    const connector = await startConnectorProcess({
+      relay,
+      relayDataDir,
+      tenant: variant,
+      dir: join(dir, `connector-${variant}`),
+      upstreamUrl,
+      variant,
+    });
+    airlock.connectors.push(connector);
+    closers.push(() => connector.running.stop());
+    await waitUntilServing(connector.endpoint, 20_000);
+    log(`connector ${variant}: ${connector.tenantHost} (pid ${connector.running.pid})`);
+    paths.push({
+      id: variant === 'full' ? 'airlock-full' : 'airlock-tunnel',
+      description:
+        variant === 'full'
+          ? 'agent → relay → tunnel → connector (whole pipeline) → upstream'
+          : 'agent → relay → tunnel → connector (stages given the least work) → upstream',
+      endpoint: connector.endpoint,
+      processes: () => ({
+        relay: [airlock.relay.running.pid],
+        connector: [connector.running.pid],
+        upstream: [upstream.running.pid],
+      }),
+    });
+  }
+  return { airlock, paths };
+}
+
+/** The OpenSSH reverse tunnel, or the path kept with the reason it could not be set up. */
+async function startSshPath(
+  dir: string,
+  upstream: UpstreamProcess,
+  closers: Closers,
+  log: (line: string) => void,
+  installOpenSsh: boolean,
+): Promise<{ ssh: SshTunnel | undefined; path: BenchPath }> {
+  const description = 'client → sshd → ssh -R tunnel → upstream';
+  try {
+    if (installOpenSsh) await ensureOpenSsh(log);
+    const ssh = await startSshTunnel(join(dir, 'ssh'), upstream.httpPort);
+    closers.push(() => ssh.close());
+    const endpoint: McpEndpointSpec = {
+      url: `http://127.0.0.1:${ssh.publicPort}/mcp`,
+      era: 'modern',
+      toolPrefix: '',
+    };
+    await waitUntilServing(endpoint, 10_000);
+    log(`ssh -R: :${ssh.publicPort} (${ssh.version}; cipher ${ssh.cipher ?? '?'})`);
+    const processes = () => ({ sshd: [ssh.sshd.pid], ssh: [ssh.ssh.pid], upstream: [upstream.running.pid] });
+    return { ssh, path: { id: 'ssh-R', description, endpoint, processes } };
+  } catch (err) {
+    const reason = (err as Error).message;
+    log(`ssh -R: SKIPPED: ${reason}`);
+    return { ssh: undefined, path: { id: 'ssh-R', description, skipped: reason } };
+  }
+}
+
+/** supergateway over the stdio build of the upstream, or the path kept with the reason it could not start. */
+async function startProxyPath(
+  closers: Closers,
+  log: (line: string) => void,
+): Promise<{ proxy: McpProxy | undefined; path: BenchPath }> {
+  try {
+    const proxy = await startMcpProxy();
+    closers.push(() => proxy.close());
+    log(`mcp-proxy: ${proxy.name} ${proxy.version} :${proxy.port}`);
+    const path: BenchPath = {
+      id: 'mcp-proxy',
+      description: `client → ${proxy.name} ${proxy.version} (Streamable HTTP, stateful) → stdio upstream`,
+      endpoint: { url: `http://127.0.0.1:${proxy.port}/mcp`, era: 'legacy', toolPrefix: '' },
+      processes: () => ({ 'supergateway + stdio server': [proxy.running.pid] }),
+    };
+    return { proxy, path };
+  } catch (err) {
+    const reason = (err as Error).message;
+    log(`mcp-proxy: SKIPPED: ${reason}`);
+    return {
+      proxy: undefined,
+      path: { id: 'mcp-proxy', description: 'client → supergateway → stdio upstream', skipped: reason },
+    };
+  }
+}
+
 /** Starts every path; logs progress with `log`. */
 export async function startPaths(
   dir: string,
   log: (line: string) => void,
   options: { installOpenSsh?: boolean } = {},
 ): Promise<BenchPaths> {
-  const closers: Array<() => Promise<void>> = [];
+  const closers: Closers = [];
   const close = async (): Promise<void> => {
     for (const fn of closers.reverse()) await fn().catch(() => undefined);
   };
@@ -121,108 +251,17 @@ export async function startPaths(
     closers.push(() => upstream.running.stop());
     log(`upstream: http :${upstream.httpPort}, https :${upstream.httpsPort}`);
     const upstreamUrl = `http://127.0.0.1:${upstream.httpPort}/mcp`;
-    const paths: BenchPath[] = [
-      {
-        id: 'direct-http',
-        description: 'client → upstream, HTTP on loopback',
-        endpoint: { url: upstreamUrl, era: 'modern', toolPrefix: '' },
-        processes: () => ({ upstream: [upstream.running.pid] }),
-      },
-      {
-        id: 'direct-tls',
-        description: 'client → upstream, HTTPS on loopback',
-        endpoint: {
-          url: `https://${upstream.tlsHost}:${upstream.httpsPort}/mcp`,
-          dial: { host: '127.0.0.1', port: upstream.httpsPort },
-          tls: { caPem: upstream.caPem, servername: upstream.tlsHost },
-          era: 'modern',
-          toolPrefix: '',
-        },
-        processes: () => ({ upstream: [upstream.running.pid] }),
-      },
-    ];
-
-    const relayDataDir = join(dir, 'relay');
-    const relay = await startRelayProcess({ dataDir: relayDataDir });
-    const airlock: AirlockProcesses = { relayDataDir, relay, connectors: [] };
-    closers.push(() => airlock.relay.running.stop());
-    log(`relay: :${relay.port} (pid ${relay.running.pid})`);
-    for (const variant of ['full', 'tunnel'] as const) {
-      const connector = await startConnectorProcess({
-        relay,
-        relayDataDir,
-        tenant: variant,
-        dir: join(dir, `connector-${variant}`),
-        upstreamUrl,
-        variant,
-      });
-      airlock.connectors.push(connector);
-      closers.push(() => connector.running.stop());
-      await waitUntilServing(connector.endpoint, 20_000);
-      log(`connector ${variant}: ${connector.tenantHost} (pid ${connector.running.pid})`);
-      paths.push({
-        id: variant === 'full' ? 'airlock-full' : 'airlock-tunnel',
-        description:
-          variant === 'full'
-            ? 'agent → relay → tunnel → connector (whole pipeline) → upstream'
-            : 'agent → relay → tunnel → connector (stages given the least work) → upstream',
-        endpoint: connector.endpoint,
-        processes: () => ({
-          relay: [airlock.relay.running.pid],
-          connector: [connector.running.pid],
-          upstream: [upstream.running.pid],
-        }),
-      });
-    }
-
-    let ssh: SshTunnel | undefined;
-    try {
-      if (options.installOpenSsh !== false) await ensureOpenSsh(log);
-      ssh = await startSshTunnel(join(dir, 'ssh'), upstream.httpPort);
-      const tunnel = ssh;
-      closers.push(() => tunnel.close());
-      const endpoint: McpEndpointSpec = {
-        url: `http://127.0.0.1:${ssh.publicPort}/mcp`,
-        era: 'modern',
-        toolPrefix: '',
-      };
-      await waitUntilServing(endpoint, 10_000);
-      log(`ssh -R: :${ssh.publicPort} (${ssh.version}; cipher ${ssh.cipher ?? '?'})`);
-      paths.push({
-        id: 'ssh-R',
-        description: 'client → sshd → ssh -R tunnel → upstream',
-        endpoint,
-        processes: () => ({
-          sshd: [tunnel.sshd.pid],
-          ssh: [tunnel.ssh.pid],
-          upstream: [upstream.running.pid],
-        }),
-      });
-    } catch (err) {
-      const reason = (err as Error).message;
-      log(`ssh -R: SKIPPED: ${reason}`);
-      paths.push({ id: 'ssh-R', description: 'client → sshd → ssh -R tunnel → upstream', skipped: reason });
-    }
-
-    let proxy: McpProxy | undefined;
-    try {
-      proxy = await startMcpProxy();
-      const p = proxy;
-      closers.push(() => p.close());
-      log(`mcp-proxy: ${proxy.name} ${proxy.version} :${proxy.port}`);
-      paths.push({
-        id: 'mcp-proxy',
-        description: `client → ${proxy.name} ${proxy.version} (Streamable HTTP, stateful) → stdio upstream`,
-        endpoint: { url: `http://127.0.0.1:${proxy.port}/mcp`, era: 'legacy', toolPrefix: '' },
-        processes: () => ({ 'supergateway + stdio server': [p.running.pid] }),
-      });
-    } catch (err) {
-      const reason = (err as Error).message;
-      log(`mcp-proxy: SKIPPED: ${reason}`);
-      paths.push({ id: 'mcp-proxy', description: 'client → supergateway → stdio upstream', skipped: reason });
-    }
-
-    return { paths, upstream, airlock, ssh, proxy, close };
+    const airlock = await startAirlockPaths(dir, upstream, upstreamUrl, closers, log);
+    const ssh = await startSshPath(dir, upstream, closers, log, options.installOpenSsh !== false);
+    const proxy = await startProxyPath(closers, log);
+    return {
+      paths: [...directPaths(upstream, upstreamUrl), ...airlock.paths, ssh.path, proxy.path],
+      upstream,
+      airlock: airlock.airlock,
+      ssh: ssh.ssh,
+      proxy: proxy.proxy,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

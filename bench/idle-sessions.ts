@@ -13,7 +13,13 @@
 import { join } from 'node:path';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import { buildConnector, Client, request } from 'undici';
-import { MEMORY_PROBE, startConnectorProcess, startRelayProcess } from './airlock-processes.js';
+import {
+  type ConnectorProcess,
+  MEMORY_PROBE,
+  type RelayProcess,
+  startConnectorProcess,
+  startRelayProcess,
+} from './airlock-processes.js';
 import type { RunningChild } from './child-process.js';
 import { LEGACY_PROTOCOL_VERSION, type McpEndpointSpec } from './mcp-http-target.js';
 
@@ -191,6 +197,91 @@ function perSession(
   };
 }
 
+/** Sessions opened so far (they accumulate over the counts) and the failures met opening them. */
+interface OpenSessions {
+  sessions: IdleSession[];
+  failures: number;
+  firstFailure?: string;
+}
+
+/** Failures tolerated while opening sessions up to `count`, before the measure stops. */
+function failureBudget(count: number): number {
+  return Math.max(50, count * 0.02);
+}
+
+/** Exercises every code path once (32 sessions opened and closed), retrying while the tunnels come up. */
+async function warmUp(endpoint: McpEndpointSpec): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      const warm = await Promise.all(Array.from({ length: 32 }, () => openIdleSession(endpoint)));
+      await Promise.all(warm.map((s) => s.client.destroy()));
+      return;
+    } catch (err) {
+      if (tries > 100) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/** Opens sessions with 48 workers until `count` are open or the failure budget is spent. */
+async function openUpTo(endpoint: McpEndpointSpec, open: OpenSessions, count: number): Promise<void> {
+  let next = open.sessions.length;
+  const worker = async (): Promise<void> => {
+    while (next < count) {
+      next++;
+      try {
+        open.sessions.push(await openIdleSession(endpoint));
+      } catch (err) {
+        open.failures++;
+        open.firstFailure ??= (err as Error).message;
+        if (open.failures > failureBudget(count)) return;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 48 }, worker));
+}
+
+interface MeasuredProcesses {
+  relay: RelayProcess;
+  connector: ConnectorProcess;
+  baseline: SessionMemoryResult['baseline'];
+}
+
+/** Memory of both processes with `open.sessions` open, per session against the baseline. */
+async function takePoint(
+  processes: MeasuredProcesses,
+  open: OpenSessions,
+  count: number,
+  openSeconds: number,
+): Promise<SessionMemoryPoint> {
+  const { relay, connector, baseline } = processes;
+  const relayMem = await queryMemory(relay.running);
+  const connectorMem = await queryMemory(connector.running);
+  const n = open.sessions.length;
+  return {
+    requested: count,
+    open: n,
+    connectorSessions: await connectorSessions(String(connector.running.ready.adminUrl)),
+    relayConnections: await relayConnections(relay.running.ready.adminPort as number, connector.tenant),
+    openSeconds,
+    relay: relayMem,
+    connector: connectorMem,
+    relayPerSession: perSession(relayMem, baseline.relay, n),
+    connectorPerSession: perSession(connectorMem, baseline.connector, n),
+    failures: open.failures,
+    ...(open.firstFailure ? { firstFailure: open.firstFailure } : {}),
+  };
+}
+
+function describePoint(point: SessionMemoryPoint): string {
+  const failed = point.failures ? `; ${point.failures} failed: ${point.firstFailure}` : '';
+  return (
+    `idle sessions ${point.open}/${point.requested} (${point.openSeconds.toFixed(1)} s): relay ${kb(point.relayPerSession.rss)} KB rss, ` +
+    `${kb(point.relayPerSession.heap)} KB heap per session; connector ${kb(point.connectorPerSession.rss)} KB rss, ` +
+    `${kb(point.connectorPerSession.heap)} KB heap${failed}`
+  );
+}
+
 /**
  * Runs the idle-session measure at each count in `counts` (ascending; sessions accumulate).
  *
@@ -207,7 +298,7 @@ export async function measureIdleSessions(
   const relayDataDir = join(dir, 'relay');
   const max = Math.max(...counts);
   const relay = await startRelayProcess({ dataDir: relayDataDir, raisedLimits: true, ipc: true, execArgv });
-  const sessions: IdleSession[] = [];
+  const open: OpenSessions = { sessions: [], failures: 0 };
   const notes: string[] = [
     'relay: bench/relay-process.ts (what `airlock relay` runs, with tunnels per connector raised to 16 ' +
       'and agent connections per tenant to 12,000: the relay config file does not expose these limits yet)',
@@ -227,71 +318,26 @@ export async function measureIdleSessions(
       execArgv,
     });
     connectorRunning = connector.running;
-    const adminUrl = String(connector.running.ready.adminUrl);
-    const relayAdminPort = relay.running.ready.adminPort as number;
-    // Warm-up: exercise every code path once, then let it all go.
-    for (let tries = 0; ; tries++) {
-      try {
-        const warm = await Promise.all(Array.from({ length: 32 }, () => openIdleSession(connector.endpoint)));
-        await Promise.all(warm.map((s) => s.client.destroy()));
-        break;
-      } catch (err) {
-        if (tries > 100) throw err;
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await warmUp(connector.endpoint);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // settle before the baseline
     const baseline = {
       relay: await queryMemory(relay.running),
       connector: await queryMemory(connector.running),
     };
     const points: SessionMemoryPoint[] = [];
-    let failures = 0;
-    let firstFailure: string | undefined;
     for (const count of counts) {
       const t0 = Date.now();
-      let next = sessions.length;
-      const worker = async (): Promise<void> => {
-        while (next < count) {
-          next++;
-          try {
-            sessions.push(await openIdleSession(connector.endpoint));
-          } catch (err) {
-            failures++;
-            firstFailure ??= (err as Error).message;
-            if (failures > Math.max(50, count * 0.02)) return;
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: 48 }, worker));
+      await openUpTo(connector.endpoint, open, count);
       const openSeconds = (Date.now() - t0) / 1000;
-      await new Promise((resolve) => setTimeout(resolve, 2000));
-      const relayMem = await queryMemory(relay.running);
-      const connectorMem = await queryMemory(connector.running);
-      const point: SessionMemoryPoint = {
-        requested: count,
-        open: sessions.length,
-        connectorSessions: await connectorSessions(adminUrl),
-        relayConnections: await relayConnections(relayAdminPort, 'mem'),
-        openSeconds,
-        relay: relayMem,
-        connector: connectorMem,
-        relayPerSession: perSession(relayMem, baseline.relay, sessions.length),
-        connectorPerSession: perSession(connectorMem, baseline.connector, sessions.length),
-        failures,
-        ...(firstFailure ? { firstFailure } : {}),
-      };
+      await new Promise((resolve) => setTimeout(resolve, 2000)); // settle before measuring
+      const point = await takePoint({ relay, connector, baseline }, open, count, openSeconds);
       points.push(point);
-      log(
-        `idle sessions ${sessions.length}/${count} (${openSeconds.toFixed(1)} s): relay ${kb(point.relayPerSession.rss)} KB rss, ` +
-          `${kb(point.relayPerSession.heap)} KB heap per session; connector ${kb(point.connectorPerSession.rss)} KB rss, ` +
-          `${kb(point.connectorPerSession.heap)} KB heap${failures ? `; ${failures} failed: ${firstFailure}` : ''}`,
-      );
-      if (failures > Math.max(50, count * 0.02)) break;
+      log(describePoint(point));
+      if (open.failures > failureBudget(count)) break;
     }
     return { baseline, points, notes };
   } finally {
-    await Promise.all(sessions.map((s) => s.client.destroy().catch(() => undefined)));
+    await Promise.all(open.sessions.map((s) => s.client.destroy().catch(() => undefined)));
     await connectorRunning?.stop('SIGTERM', 5000);
     await relay.running.stop('SIGTERM', 5000);
   }

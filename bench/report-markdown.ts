@@ -163,21 +163,19 @@ function skippedText(v: { skipped: string }): string {
   return `_Not measured: ${v.skipped}._`;
 }
 
-/** The results tables with a link to the chart. */
-export function renderResultsMarkdown(r: BenchResults, chartPath: string): string {
+/** Title, run line, warnings, chart, targets and the paths measured. */
+function headerSection(r: BenchResults, chartPath: string): string[] {
   const s = r.meta.settings;
   const m = r.meta.machine;
-  const parts: string[] = [];
-  parts.push(`# Airlock benchmark results (${s.mode} run)`);
-  parts.push('');
-  parts.push(
+  const parts = [
+    `# Airlock benchmark results (${s.mode} run)`,
+    '',
     `${r.meta.startedAt} · revision ${r.meta.revision} · ${m.nproc} CPUs (${m.cpuModel}), ${m.memoryGiB} GiB, ` +
       `${m.os}, Node ${m.node} · load average ${m.loadAverageStart} → ${m.loadAverageEnd ?? '?'} · ` +
       `${r.meta.durationSeconds} s`,
-  );
+  ];
   for (const w of r.meta.warnings) parts.push('', `> **Warning:** ${w}`);
-  parts.push('', `![summary](${chartPath})`, '');
-  parts.push('## Targets', '');
+  parts.push('', `![summary](${chartPath})`, '', '## Targets', '');
   parts.push(
     table(
       ['target', 'goal', 'measured', ''],
@@ -189,26 +187,37 @@ export function renderResultsMarkdown(r: BenchResults, chartPath: string): strin
       ]),
       [':--', ':--', ':--', ':--'],
     ),
-  );
-  parts.push('', '## Paths', '');
-  parts.push(
+    '',
+    '## Paths',
+    '',
     table(
       ['path', 'what', 'status'],
       r.paths.map((p) => [`\`${p.id}\``, p.description, p.skipped ? `skipped: ${p.skipped}` : 'measured']),
       [':--', ':--', ':--'],
     ),
+    '',
+    r.meta.pipelineNote,
   );
-  parts.push('', r.meta.pipelineNote);
   if (r.meta.ssh) parts.push('', `ssh -R: ${r.meta.ssh.version}, cipher ${r.meta.ssh.cipher ?? 'unknown'}.`);
-  parts.push('', '## Tool-call latency, concurrency 1 (ms)', '', latencyTable(r, r.latencyC1));
-  parts.push(
+  return parts;
+}
+
+/** Latency at both concurrencies, calls per second, CPU per call, the large result and the first call. */
+function callSections(r: BenchResults): string[] {
+  const s = r.meta.settings;
+  return [
+    '',
+    '## Tool-call latency, concurrency 1 (ms)',
+    '',
+    latencyTable(r, r.latencyC1),
     '',
     `## Tool-call latency, concurrency ${s.concurrency} (ms)`,
     '',
     latencyTable(r, r.latencyConcurrent),
-  );
-  parts.push('', `## Tool calls per second (closed loop, ${s.concurrency} callers)`, '', throughputTable(r));
-  parts.push(
+    '',
+    `## Tool calls per second (closed loop, ${s.concurrency} callers)`,
+    '',
+    throughputTable(r),
     '',
     '## CPU per call',
     '',
@@ -217,67 +226,81 @@ export function renderResultsMarkdown(r: BenchResults, chartPath: string): strin
       'else the machine runs. `upstream` is the same process on every path but `mcp-proxy`.',
     '',
     cpuTable(r),
-  );
-  parts.push('', `## ${s.blobMib} MiB tool result`, '', blobTable(r));
-  parts.push(
+    '',
+    `## ${s.blobMib} MiB tool result`,
+    '',
+    blobTable(r),
     '',
     '## Time to a first tool call for a new agent (ms)',
     '',
     'TCP + TLS (where the path has it) + protocol negotiation + one `tools/call`, official SDK client.',
     '',
     latencyTable(r, r.firstCall),
+  ];
+}
+
+function relayRestartSection(r: BenchResults): string {
+  if ('skipped' in r.relayRestart) return skippedText(r.relayRestart);
+  return table(
+    ['relay stopped with', 'stop ms', 'relay start ms', 'relay up → connector serving (ms)', 'total ms'],
+    r.relayRestart.samples.map((x) => [
+      x.signal,
+      n2(x.stopMs, 0),
+      n2(x.relayStartMs, 0),
+      x.servingAfterRelayUpMs.join(', '),
+      n2(x.totalMs, 0),
+    ]),
   );
-  parts.push('', '## Memory per idle agent session', '');
-  parts.push('skipped' in r.idleSessions ? skippedText(r.idleSessions) : sessionsSection(r.idleSessions));
-  parts.push('', '## Serving again after a relay restart', '');
-  if ('skipped' in r.relayRestart) parts.push(skippedText(r.relayRestart));
-  else {
-    parts.push(
-      table(
-        ['relay stopped with', 'stop ms', 'relay start ms', 'relay up → connector serving (ms)', 'total ms'],
-        r.relayRestart.samples.map((x) => [
-          x.signal,
-          n2(x.stopMs, 0),
-          n2(x.relayStartMs, 0),
-          x.servingAfterRelayUpMs.join(', '),
-          n2(x.totalMs, 0),
-        ]),
-      ),
-    );
-  }
-  parts.push('', '## CPU profile (relay and connector under load)', '');
-  if ('skipped' in r.profile) parts.push(skippedText(r.profile));
-  else {
-    for (const p of r.profile) {
-      parts.push(
-        `### ${p.process}: ${int(p.busyMs)} ms busy of ${int(p.totalMs)} ms, GC ${p.gcPercent} %`,
-        '',
-        '**Self time by module**',
-        '',
-        table(
-          ['module', '% busy', 'ms'],
-          p.byModule.slice(0, 10).map((f) => [f.frame, n2(f.percent, 1), n2(f.ms, 0)]),
-        ),
-        '',
-        '**Top functions by self time**',
-        '',
-        table(
-          ['function', '% busy', 'ms'],
-          p.topSelf.slice(0, 12).map((f) => [`\`${f.frame}\``, n2(f.percent, 1), n2(f.ms, 0)]),
-        ),
-        '',
-        '**Airlock functions by inclusive time**',
-        '',
-        table(
-          ['function', '% busy', 'ms'],
-          p.topAirlockInclusive.slice(0, 10).map((f) => [`\`${f.frame}\``, n2(f.percent, 1), n2(f.ms, 0)]),
-        ),
-        '',
-      );
-    }
-  }
-  parts.push('');
-  return parts.join('\n');
+}
+
+function profileSection(r: BenchResults): string[] {
+  if ('skipped' in r.profile) return [skippedText(r.profile)];
+  return r.profile.flatMap((p) => [
+    `### ${p.process}: ${int(p.busyMs)} ms busy of ${int(p.totalMs)} ms, GC ${p.gcPercent} %`,
+    '',
+    '**Self time by module**',
+    '',
+    table(
+      ['module', '% busy', 'ms'],
+      p.byModule.slice(0, 10).map((f) => [f.frame, n2(f.percent, 1), n2(f.ms, 0)]),
+    ),
+    '',
+    '**Top functions by self time**',
+    '',
+    table(
+      ['function', '% busy', 'ms'],
+      p.topSelf.slice(0, 12).map((f) => [`\`${f.frame}\``, n2(f.percent, 1), n2(f.ms, 0)]),
+    ),
+    '',
+    '**Airlock functions by inclusive time**',
+    '',
+    table(
+      ['function', '% busy', 'ms'],
+      p.topAirlockInclusive.slice(0, 10).map((f) => [`\`${f.frame}\``, n2(f.percent, 1), n2(f.ms, 0)]),
+    ),
+    '',
+  ]);
+}
+
+/** The results tables with a link to the chart. */
+export function renderResultsMarkdown(r: BenchResults, chartPath: string): string {
+  return [
+    ...headerSection(r, chartPath),
+    ...callSections(r),
+    '',
+    '## Memory per idle agent session',
+    '',
+    'skipped' in r.idleSessions ? skippedText(r.idleSessions) : sessionsSection(r.idleSessions),
+    '',
+    '## Serving again after a relay restart',
+    '',
+    relayRestartSection(r),
+    '',
+    '## CPU profile (relay and connector under load)',
+    '',
+    ...profileSection(r),
+    '',
+  ].join('\n');
 }
 
 /** BENCHMARKS.md: how the numbers are made, the machine, and the latest figures. */

@@ -45,7 +45,17 @@ export const QUICK: BenchSettings = {
   profileMs: 0,
 };
 
+/** What `--help` prints (the flags `parseArgs` reads). */
+export const USAGE = `usage: node dist/bench/run.js [--quick] [--rounds N] [--only perf,restart,sessions,profile,audit]
+       [--no-perf|--no-restart|--no-sessions|--no-profile|--no-audit] [--profile-ms N]
+       [--profile-variant full|tunnel] [--no-install] [--out DIR] [--no-doc] [--root DIR] [--render] [--help]
+--quick: a smoke run of about a minute, written to bench/results/quick/ (BENCHMARKS.md untouched).
+--render: measure nothing; rewrite the reports from <out>/comparison.json.
+`;
+
 export interface Args {
+  /** `--help` or `-h`: print `USAGE` and run nothing. */
+  help: boolean;
   settings: BenchSettings;
   perf: boolean;
   sessions: boolean;
@@ -87,6 +97,7 @@ export function parseArgs(argv: string[]): Args {
   const profile = phase('profile', !quick);
   if (profile && settings.profileMs === 0) settings.profileMs = 3000;
   return {
+    help: has('--help') || has('-h'),
     settings,
     perf: phase('perf', true),
     sessions: phase('sessions', true),

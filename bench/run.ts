@@ -10,7 +10,7 @@
  * Usage: node dist/bench/run.js [--quick] [--rounds N] [--only perf,restart,sessions,profile,audit]
  *                               [--no-perf|--no-restart|--no-sessions|--no-profile|--no-audit] [--profile-ms N]
  *                               [--profile-variant full|tunnel] [--no-install]
- *                               [--out DIR] [--no-doc] [--root DIR] [--render]
+ *                               [--out DIR] [--no-doc] [--root DIR] [--render] [--help]
  * `--render` measures nothing: it rewrites comparison.md, comparison.svg and BENCHMARKS.md from
  * `<out>/comparison.json` (e.g. after editing bench/analysis.md).
  * Writes bench/results/comparison{.json,-samples.json,.md,.svg} and BENCHMARKS.md (full
@@ -28,7 +28,7 @@ import type { ProfileSummary } from './cpu-profile.js';
 import { measureIdleSessions, type SessionMemoryResult } from './idle-sessions.js';
 import { type MachineInfo, machineInfo } from './machine-info.js';
 import { measureRelayRestarts } from './relay-restart.js';
-import { type Args, parseArgs } from './run-args.js';
+import { type Args, parseArgs, USAGE } from './run-args.js';
 import { profilePhase } from './run-profile.js';
 import { assembleResults, writeReports, writeResults } from './run-results.js';
 import { runRounds } from './run-rounds.js';
@@ -134,6 +134,10 @@ async function measure(setup: BenchPaths, dir: string, args: Args, machine: Mach
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (args.render) {
     // Re-render the reports of an earlier run (after editing bench/analysis.md, say); measure nothing.
     const results = JSON.parse(await readFile(join(args.outDir, 'comparison.json'), 'utf8')) as BenchResults;

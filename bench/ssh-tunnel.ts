@@ -79,25 +79,8 @@ export async function waitForPort(port: number, timeoutMs: number, alive?: () =>
   }
 }
 
-/**
- * Starts sshd and the reverse tunnel to `upstreamPort`.
- *
- * @example
- * const tunnel = await startSshTunnel(dir, upstream.httpPort);
- * // http://127.0.0.1:${tunnel.publicPort}/mcp reaches the upstream through SSH
- */
-export async function startSshTunnel(dir: string, upstreamPort: number): Promise<SshTunnel> {
-  const sshdPath = SSHD_CANDIDATES.find((p) => existsSync(p));
-  if (!sshdPath) throw new Error('sshd not found (install Debian openssh-server)');
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const hostKey = join(dir, 'host_ed25519');
-  const clientKey = join(dir, 'client_ed25519');
-  await runToEnd('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-  await runToEnd('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
-  await writeFile(join(dir, 'authorized_keys'), await readFile(`${clientKey}.pub`), { mode: 0o600 });
-  if (process.getuid?.() === 0 && !existsSync('/run/sshd')) await mkdir('/run/sshd', { mode: 0o755 });
-  const sshdPort = await freePort();
-  const config = [
+function sshdConfig(dir: string, sshdPort: number, hostKey: string): string {
+  return [
     `Port ${sshdPort}`,
     'ListenAddress 127.0.0.1',
     `HostKey ${hostKey}`,
@@ -116,8 +99,24 @@ export async function startSshTunnel(dir: string, upstreamPort: number): Promise
     'LogLevel ERROR',
     '',
   ].join('\n');
+}
+
+/** The "public side": host and client keys made in `dir`, sshd on a free loopback port. */
+async function startSshd(
+  dir: string,
+): Promise<{ sshd: RunningChild; sshdPort: number; hostKey: string; clientKey: string }> {
+  const sshdPath = SSHD_CANDIDATES.find((p) => existsSync(p));
+  if (!sshdPath) throw new Error('sshd not found (install Debian openssh-server)');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const hostKey = join(dir, 'host_ed25519');
+  const clientKey = join(dir, 'client_ed25519');
+  await runToEnd('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  await runToEnd('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', clientKey]);
+  await writeFile(join(dir, 'authorized_keys'), await readFile(`${clientKey}.pub`), { mode: 0o600 });
+  if (process.getuid?.() === 0 && !existsSync('/run/sshd')) await mkdir('/run/sshd', { mode: 0o755 });
+  const sshdPort = await freePort();
   const configFile = join(dir, 'sshd_config');
-  await writeFile(configFile, config);
+  await writeFile(configFile, sshdConfig(dir, sshdPort, hostKey));
   const sshd = await startChild(sshdPath, ['-D', '-e', '-f', configFile], { waitForReady: false });
   try {
     await waitForPort(sshdPort, 5000, () => !sshd.exited());
@@ -125,39 +124,58 @@ export async function startSshTunnel(dir: string, upstreamPort: number): Promise
     await sshd.stop('SIGKILL');
     throw new Error(`sshd did not start: ${(err as Error).message}: ${sshd.stderr().trim()}`);
   }
+  return { sshd, sshdPort, hostKey, clientKey };
+}
+
+/** `ssh -N -R` arguments: key-only login, pinned host key, the forward from `publicPort` to `upstreamPort`. */
+function sshArgs(
+  clientKey: string,
+  sshdPort: number,
+  knownHosts: string,
+  publicPort: number,
+  upstreamPort: number,
+): string[] {
+  const options = [
+    'BatchMode=yes',
+    'IdentitiesOnly=yes',
+    `UserKnownHostsFile=${knownHosts}`,
+    'StrictHostKeyChecking=yes',
+    'ExitOnForwardFailure=yes',
+    'ServerAliveInterval=10',
+  ];
+  return [
+    '-v',
+    '-N',
+    '-F',
+    '/dev/null',
+    '-i',
+    clientKey,
+    '-p',
+    String(sshdPort),
+    ...options.flatMap((o) => ['-o', o]),
+    '-R',
+    `127.0.0.1:${publicPort}:127.0.0.1:${upstreamPort}`,
+    `${userInfo().username}@127.0.0.1`,
+  ];
+}
+
+/**
+ * Starts sshd and the reverse tunnel to `upstreamPort`.
+ *
+ * @example
+ * const tunnel = await startSshTunnel(dir, upstream.httpPort);
+ * // http://127.0.0.1:${tunnel.publicPort}/mcp reaches the upstream through SSH
+ */
+export async function startSshTunnel(dir: string, upstreamPort: number): Promise<SshTunnel> {
+  const { sshd, sshdPort, hostKey, clientKey } = await startSshd(dir);
   const hostPub = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
   const knownHosts = join(dir, 'known_hosts');
   await writeFile(knownHosts, `[127.0.0.1]:${sshdPort} ${hostPub}\n`);
   const publicPort = await freePort();
-  const ssh = await startChild(
-    'ssh',
-    [
-      '-v',
-      '-N',
-      '-F',
-      '/dev/null',
-      '-i',
-      clientKey,
-      '-p',
-      String(sshdPort),
-      '-o',
-      'BatchMode=yes',
-      '-o',
-      'IdentitiesOnly=yes',
-      '-o',
-      `UserKnownHostsFile=${knownHosts}`,
-      '-o',
-      'StrictHostKeyChecking=yes',
-      '-o',
-      'ExitOnForwardFailure=yes',
-      '-o',
-      'ServerAliveInterval=10',
-      '-R',
-      `127.0.0.1:${publicPort}:127.0.0.1:${upstreamPort}`,
-      `${userInfo().username}@127.0.0.1`,
-    ],
-    { waitForReady: false, maxStderrBytes: 32 * 1024 },
-  );
+  const ssh = await startChild('ssh', sshArgs(clientKey, sshdPort, knownHosts, publicPort, upstreamPort), {
+    waitForReady: false,
+    maxStderrBytes: 32 * 1024,
+  });
   const close = async (): Promise<void> => {
     await ssh.stop('SIGTERM', 2000);
     await sshd.stop('SIGTERM', 2000);

@@ -44,11 +44,15 @@ function positiveInt(value: string | undefined, fallback: number): number {
 /** Runtime warnings seen during the run (e.g. YAML complex keys), counted instead of flooding the output. */
 const warnings = new Map<string, number>();
 
-async function main(): Promise<number> {
-  process.removeAllListeners('warning');
-  process.on('warning', (w) =>
-    warnings.set(w.message.slice(0, 80), (warnings.get(w.message.slice(0, 80)) ?? 0) + 1),
-  );
+interface FuzzArgs {
+  runs: number;
+  endpointRuns: number;
+  seed: number;
+  /** Targets to run; all when absent. */
+  only: Set<string> | undefined;
+}
+
+function readArgs(): FuzzArgs {
   let values: { runs?: string; 'endpoint-runs'?: string; seed?: string; only?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
@@ -72,66 +76,58 @@ async function main(): Promise<number> {
   const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : undefined;
   const known = new Set([...PARSER_TARGETS.map((t) => t.name), ENDPOINT_TARGET]);
   for (const name of only ?? []) if (!known.has(name)) usage();
+  return { runs, endpointRuns, seed, only };
+}
 
-  log(`fuzz: seed ${seed}, ${runs} runs per parser, ${endpointRuns} against the endpoint`);
-  const outcomes: Outcome[] = [];
+/** One parser target, in chunks of seeded runs until `runs` or the first failure. */
+function fuzzParser(target: (typeof PARSER_TARGETS)[number], runs: number, seed: number): Outcome {
+  const started = Date.now();
+  const chunk = Math.max(1, Math.min(10_000, Math.ceil(runs / 10)));
+  let done = 0;
+  let failure: string | undefined;
+  for (let i = 0; done < runs && !failure; i++) {
+    const n = Math.min(chunk, runs - done);
+    const chunkSeed = seed + i;
+    const details = checkTarget(target, { numRuns: n, seed: chunkSeed });
+    done += details.numRuns;
+    if (details.failed) failure = describeFailure(target.name, details, chunkSeed, n);
+    else progress(target.name, done, runs, started);
+  }
+  return { name: target.name, runs: done, ms: Date.now() - started, ...(failure ? { failure } : {}) };
+}
 
-  for (const target of PARSER_TARGETS) {
-    if (only && !only.has(target.name)) continue;
-    const started = Date.now();
-    const chunk = Math.max(1, Math.min(10_000, Math.ceil(runs / 10)));
-    let done = 0;
-    let failure: string | undefined;
-    for (let i = 0; done < runs && !failure; i++) {
-      const n = Math.min(chunk, runs - done);
-      const chunkSeed = seed + i;
-      const details = checkTarget(target, { numRuns: n, seed: chunkSeed });
+/** JSON-RPC inputs against a real connector /mcp endpoint, which must still be healthy afterwards. */
+async function fuzzEndpoint(endpointRuns: number, seed: number): Promise<Outcome> {
+  const started = Date.now();
+  let fuzz: EndpointFuzz | undefined;
+  let failure: string | undefined;
+  let done = 0;
+  try {
+    fuzz = await startEndpointFuzz();
+    const chunk = Math.max(1, Math.min(500, Math.ceil(endpointRuns / 10)));
+    for (let i = 0; done < endpointRuns && !failure; i++) {
+      const n = Math.min(chunk, endpointRuns - done);
+      const chunkSeed = seed + 1_000_000 + i;
+      const target = fuzz;
+      const details = await fc.check(
+        fc.asyncProperty(target.arbitrary, (input) => target.check(input)),
+        { numRuns: n, seed: chunkSeed },
+      );
       done += details.numRuns;
-      if (details.failed) failure = describeFailure(target.name, details, chunkSeed, n);
-      else progress(target.name, done, runs, started);
+      if (details.failed) failure = describeFailure(ENDPOINT_TARGET, details, chunkSeed, n);
+      else progress(ENDPOINT_TARGET, done, endpointRuns, started);
     }
-    outcomes.push({
-      name: target.name,
-      runs: done,
-      ms: Date.now() - started,
-      ...(failure ? { failure } : {}),
-    });
+    if (!failure) await fuzz.healthy();
+  } catch (err) {
+    failure ??= `${ENDPOINT_TARGET}: ${(err as Error).message}`;
+  } finally {
+    await fuzz?.close();
   }
+  return { name: ENDPOINT_TARGET, runs: done, ms: Date.now() - started, ...(failure ? { failure } : {}) };
+}
 
-  if (endpointRuns > 0 && (!only || only.has(ENDPOINT_TARGET))) {
-    const started = Date.now();
-    let fuzz: EndpointFuzz | undefined;
-    let failure: string | undefined;
-    let done = 0;
-    try {
-      fuzz = await startEndpointFuzz();
-      const chunk = Math.max(1, Math.min(500, Math.ceil(endpointRuns / 10)));
-      for (let i = 0; done < endpointRuns && !failure; i++) {
-        const n = Math.min(chunk, endpointRuns - done);
-        const chunkSeed = seed + 1_000_000 + i;
-        const target = fuzz;
-        const details = await fc.check(
-          fc.asyncProperty(target.arbitrary, (input) => target.check(input)),
-          { numRuns: n, seed: chunkSeed },
-        );
-        done += details.numRuns;
-        if (details.failed) failure = describeFailure(ENDPOINT_TARGET, details, chunkSeed, n);
-        else progress(ENDPOINT_TARGET, done, endpointRuns, started);
-      }
-      if (!failure) await fuzz.healthy();
-    } catch (err) {
-      failure ??= `${ENDPOINT_TARGET}: ${(err as Error).message}`;
-    } finally {
-      await fuzz?.close();
-    }
-    outcomes.push({
-      name: ENDPOINT_TARGET,
-      runs: done,
-      ms: Date.now() - started,
-      ...(failure ? { failure } : {}),
-    });
-  }
-
+/** Prints the summary; returns the number of failed targets. */
+function summarize(outcomes: Outcome[]): number {
   log('\nsummary');
   for (const o of outcomes) {
     const rate = o.ms > 0 ? Math.round((o.runs * 1000) / o.ms) : o.runs;
@@ -146,7 +142,24 @@ async function main(): Promise<number> {
   const failures = outcomes.filter((o) => o.failure);
   for (const o of failures) log(`\n${o.failure}`);
   log(failures.length === 0 ? '\nno invariant was violated' : `\n${failures.length} target(s) failed`);
-  return failures.length === 0 ? 0 : 1;
+  return failures.length;
+}
+
+async function main(): Promise<number> {
+  process.removeAllListeners('warning');
+  process.on('warning', (w) =>
+    warnings.set(w.message.slice(0, 80), (warnings.get(w.message.slice(0, 80)) ?? 0) + 1),
+  );
+  const { runs, endpointRuns, seed, only } = readArgs();
+  log(`fuzz: seed ${seed}, ${runs} runs per parser, ${endpointRuns} against the endpoint`);
+  const outcomes: Outcome[] = [];
+  for (const target of PARSER_TARGETS) {
+    if (!only || only.has(target.name)) outcomes.push(fuzzParser(target, runs, seed));
+  }
+  if (endpointRuns > 0 && (!only || only.has(ENDPOINT_TARGET))) {
+    outcomes.push(await fuzzEndpoint(endpointRuns, seed));
+  }
+  return summarize(outcomes) === 0 ? 0 : 1;
 }
 
 function describeFailure(

@@ -11,9 +11,8 @@
  */
 import { join } from 'node:path';
 import { startConnectorProcess, startRelayProcess } from '../airlock-processes.js';
-import { startUpstream, waitUntilServing } from '../bench-paths.js';
+import { directTlsEndpoint, startUpstream, waitUntilServing } from '../bench-paths.js';
 import type { McpEndpointSpec } from '../mcp-http-target.js';
-import { startClusterConnector } from './cluster-connector.js';
 import { type BenchCluster, type BenchNode, counterValue, startBenchCluster } from './cluster-nodes.js';
 
 export type ClusterPathId = 'direct-tls' | 'airlock-full' | 'cluster-splice';
@@ -82,8 +81,9 @@ async function startCluster(
   ]);
   const [b, a] = cluster.nodes as [BenchNode, BenchNode];
   try {
-    const connector = await startClusterConnector({
-      node: b,
+    const connector = await startConnectorProcess({
+      relay: b.relay,
+      relayConfigFile: b.configFile,
       tenant: TENANT,
       dir: join(dir, 'connector-cluster'),
       upstreamUrl,
@@ -142,13 +142,7 @@ export async function startClusterPathSetup(
       {
         id: 'direct-tls',
         description: 'client → upstream, HTTPS on loopback',
-        endpoint: {
-          url: `https://${upstream.tlsHost}:${upstream.httpsPort}/mcp`,
-          dial: { host: '127.0.0.1', port: upstream.httpsPort },
-          tls: { caPem: upstream.caPem, servername: upstream.tlsHost },
-          era: 'modern',
-          toolPrefix: '',
-        },
+        endpoint: directTlsEndpoint(upstream),
       },
       {
         id: 'airlock-full',

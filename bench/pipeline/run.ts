@@ -20,8 +20,10 @@ import { budget } from '../../src/gateway/stages/budget-stage.js';
 import { catalogStage } from '../../src/gateway/stages/catalog-stage.js';
 import { tier } from '../../src/gateway/stages/tier-stage.js';
 import { validate } from '../../src/gateway/stages/validate-stage.js';
+import type { PolicyEngine } from '../../src/policy/policy-engine.js';
 import { parsePolicy } from '../../src/policy/policy-loader.js';
 import { openStore } from '../../src/store/open-store.js';
+import type { Store } from '../../src/store/store.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -134,7 +136,18 @@ async function measure(name: string, handler: Handler, identity: GatewayIdentity
   return result;
 }
 
-async function main(): Promise<void> {
+/** What every measured pipeline shares: the store with the agent's identity, the policy, two pinnings. */
+interface PipelineParts {
+  store: Store;
+  identity: GatewayIdentity;
+  policy: () => PolicyEngine;
+  /** Catalog revision read per request (the default). */
+  pinning: ToolPinning;
+  /** Catalog state kept for 1 s. */
+  pinningTtl: ToolPinning;
+}
+
+async function setUp(): Promise<PipelineParts> {
   const store = await openStore({ url: 'sqlite::memory:' });
   const identity: GatewayIdentity = {
     name: 'claims-bot',
@@ -151,10 +164,7 @@ async function main(): Promise<void> {
     createdAt: Date.now(),
   });
   const engine = parsePolicy(POLICY, 'bench-policy.yaml').engine;
-  const policy = () => engine;
   const live = { tools: () => TOOLS };
-  const terminal: Handler = async () => ({ content: [{ type: 'text', text: 'ok' }] });
-
   const pinning = new ToolPinning({
     store: store.catalog,
     catalog: live,
@@ -170,7 +180,13 @@ async function main(): Promise<void> {
     stateTtlMs: 1000,
   });
   await pinningTtl.start();
+  return { store, identity, policy: () => engine, pinning, pinningTtl };
+}
 
+/** Each pipeline, from the bare terminal to the whole policy pipeline, measured in turn. */
+async function measureAll(parts: PipelineParts) {
+  const { store, identity, policy, pinning, pinningTtl } = parts;
+  const terminal: Handler = async () => ({ content: [{ type: 'text', text: 'ok' }] });
   const full = (p: ToolPinning): Stage[] => [
     authenticate({ identities: store.identities }),
     budget({ policy }),
@@ -179,25 +195,23 @@ async function main(): Promise<void> {
     validate({ policy, definitions: p }),
     tier({ policy }),
   ];
-
-  const results = [
+  const noStoreReads = [
+    budget({ policy }),
+    authorize({ policy }),
+    validate({ policy, definitions: pinning }),
+    tier({ policy }),
+  ];
+  const authenticateOnly = [authenticate({ identities: store.identities })];
+  return [
     await measure('terminal only (no stages)', compose([], terminal), identity),
     await measure(
       'authenticate only (store lookup per request)',
-      compose([authenticate({ identities: store.identities })], terminal),
+      compose(authenticateOnly, terminal),
       identity,
     ),
     await measure(
       'budget + authorize + validate + tier (no store reads)',
-      compose(
-        [
-          budget({ policy }),
-          authorize({ policy }),
-          validate({ policy, definitions: pinning }),
-          tier({ policy }),
-        ],
-        terminal,
-      ),
+      compose(noStoreReads, terminal),
       identity,
     ),
     await measure(
@@ -207,10 +221,9 @@ async function main(): Promise<void> {
     ),
     await measure('full pipeline, catalog state TTL 1 s', compose(full(pinningTtl), terminal), identity),
   ];
-  pinning.close();
-  pinningTtl.close();
-  await store.close();
+}
 
+async function writeReport(results: Awaited<ReturnType<typeof measureAll>>): Promise<void> {
   const report = {
     benchmark: 'gateway policy pipeline per-request cost (no network)',
     date: new Date().toISOString(),
@@ -229,6 +242,15 @@ async function main(): Promise<void> {
   await mkdir(dirname(out), { recursive: true });
   await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
   process.stdout.write(`wrote ${out}\n`);
+}
+
+async function main(): Promise<void> {
+  const parts = await setUp();
+  const results = await measureAll(parts);
+  parts.pinning.close();
+  parts.pinningTtl.close();
+  await parts.store.close();
+  await writeReport(results);
 }
 
 await main();

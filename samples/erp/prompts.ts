@@ -7,7 +7,8 @@
  */
 import { completable, type McpServer, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import { z } from 'zod';
-import { ErpError, type ErpQueries } from './queries.js';
+import { ErpError } from './erp-records.js';
+import type { ErpQueries } from './queries.js';
 
 /** Registers `collections_email` on `server`. */
 export function registerErpPrompts(server: McpServer, erp: ErpQueries): void {

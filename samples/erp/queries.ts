@@ -1,102 +1,27 @@
 /**
  * Typed reads and writes over the sample ERP database. Every method maps rows to plain objects in the
- * shape the MCP tools return, so the tool handlers stay thin. Failures that a caller can fix (unknown
- * id, forbidden transition, stock below zero) throw `ErpError` with a stable `code`.
+ * shape the MCP tools return (erp-records.ts), so the tool handlers stay thin. Failures that a caller
+ * can fix (unknown id, forbidden transition, stock below zero) throw `ErpError` with a stable `code`.
  *
  * @example
  * const erp = new ErpQueries(openErpDatabase(path));
  * erp.findInvoice('INV-2025-0001')?.status; // 'paid'
  */
 import type Database from 'better-sqlite3';
+import {
+  type CustomerDetail,
+  type CustomerSummary,
+  type DailyReport,
+  ErpError,
+  type InventoryItem,
+  type InvoiceDetail,
+  type StatusChange,
+  type StockChange,
+} from './erp-records.js';
 import type { InvoiceStatus } from './seed-data.js';
 
 /** Largest page `searchCustomers` returns, whatever the caller asks for. */
 export const MAX_SEARCH_LIMIT = 50;
-
-export type ErpErrorCode = 'NOT_FOUND' | 'CONFLICT' | 'INVALID';
-
-/** A failure the caller can act on; `message` says what to do. */
-export class ErpError extends Error {
-  readonly code: ErpErrorCode;
-  constructor(code: ErpErrorCode, message: string) {
-    super(message);
-    this.name = 'ErpError';
-    this.code = code;
-  }
-}
-
-export interface CustomerSummary {
-  id: number;
-  name: string;
-  company: string;
-  email: string;
-  city: string;
-  country: string;
-}
-
-export interface CustomerDetail extends CustomerSummary {
-  phone: string;
-  cardNumber: string;
-  iban: string;
-  address: { street: string; postalCode: string; city: string; country: string };
-  currency: string;
-  createdAt: string;
-  invoices: { total: number; open: number; overdue: number; outstanding: number };
-}
-
-export interface InvoiceLine {
-  sku: string;
-  description: string;
-  quantity: number;
-  unitPrice: number;
-  total: number;
-}
-
-export interface InvoiceDetail {
-  invoiceNumber: string;
-  status: InvoiceStatus;
-  issueDate: string;
-  dueDate: string;
-  currency: string;
-  amount: number;
-  customer: { id: number; name: string; company: string; email: string };
-  lines: InvoiceLine[];
-  history: { from: string; to: string; reason: string; at: string }[];
-}
-
-export interface InventoryItem {
-  sku: string;
-  name: string;
-  quantity: number;
-  reorderLevel: number;
-  unitPrice: number;
-  location: string;
-  lowStock: boolean;
-  updatedAt: string;
-}
-
-export interface StatusChange {
-  invoiceNumber: string;
-  previousStatus: InvoiceStatus;
-  status: InvoiceStatus;
-  reason: string;
-  updatedAt: string;
-}
-
-export interface StockChange {
-  sku: string;
-  previousQuantity: number;
-  quantity: number;
-  lowStock: boolean;
-}
-
-export interface DailyReport {
-  generatedAt: string;
-  customers: number;
-  invoices: Record<InvoiceStatus, number>;
-  outstanding: { currency: string; amount: number }[];
-  lowStockSkus: string[];
-}
 
 interface CustomerRow {
   id: number;

@@ -6,7 +6,8 @@
  * registerErpResources(server, new ErpQueries(db));
  */
 import { type McpServer, ResourceNotFoundError, ResourceTemplate } from '@modelcontextprotocol/server';
-import { ErpError, type ErpQueries } from './queries.js';
+import { ErpError } from './erp-records.js';
+import type { ErpQueries } from './queries.js';
 
 /** URI template of the per-customer resource. */
 export const CUSTOMER_URI_TEMPLATE = 'erp://customers/{id}';

@@ -10,7 +10,7 @@
  * const data = generateSeedData();
  * data.customers.length; // 50
  */
-import { countryProfiles } from './country-profiles.js';
+import { COUNTRY_PROFILES } from './country-profiles.js';
 import { ibanFor, testCardNumber } from './payment-numbers.js';
 import { Dice, prng } from './seed-dice.js';
 
@@ -116,16 +116,10 @@ function isoDate(base: Date, plusDays: number): string {
   return new Date(base.getTime() + plusDays * 86_400_000).toISOString().slice(0, 10);
 }
 
-/**
- * Generates the complete seed data set. Pure and deterministic for a given option set.
- *
- * @example
- * const { customers, invoices, inventory } = generateSeedData({ customers: 10, invoices: 20 });
- */
 /** `count` customers, the countries taking turns; e-mail addresses are unique. */
 function seedCustomers(
   dice: Dice,
-  countries: ReturnType<typeof countryProfiles>,
+  countries: typeof COUNTRY_PROFILES,
   count: number,
   base: Date,
 ): SeedCustomer[] {
@@ -152,7 +146,7 @@ function seedCustomers(
       cardNumber: testCardNumber(dice),
       iban: ibanFor(country, dice),
       street: p.address(dice.pick(p.streets), dice.int(1, 180)),
-      postalCode: place.postal(),
+      postalCode: place.postal(dice),
       city: place.city,
       country,
       currency: p.currency,
@@ -162,18 +156,19 @@ function seedCustomers(
   return customers;
 }
 
+/**
+ * Generates the complete seed data set. Pure and deterministic for a given option set.
+ *
+ * @example
+ * const { customers, invoices, inventory } = generateSeedData({ customers: 10, invoices: 20 });
+ */
 export function generateSeedData(
   opts: { seed?: number; customers?: number; invoices?: number; inventory?: number } = {},
 ): SeedData {
   const dice = new Dice(prng(opts.seed ?? DEFAULT_SEED));
   const base = new Date('2025-01-06T09:00:00Z');
 
-  const customers = seedCustomers(
-    dice,
-    countryProfiles(dice),
-    opts.customers ?? DEFAULT_CUSTOMER_COUNT,
-    base,
-  );
+  const customers = seedCustomers(dice, COUNTRY_PROFILES, opts.customers ?? DEFAULT_CUSTOMER_COUNT, base);
 
   const inventory: SeedInventoryItem[] = [];
   const inventoryCount = opts.inventory ?? DEFAULT_INVENTORY_COUNT;

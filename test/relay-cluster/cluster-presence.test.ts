@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { type ClusterNode, RedisPresence } from '../../src/relay/cluster/cluster-presence.js';
+import { until } from '../fixtures/wait-until.js';
 
 const REDIS_URL = process.env.AIRLOCK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `airlock-test:${randomUUID()}:`;
@@ -87,11 +88,7 @@ test('a node that stops beating (killed) drops out after its TTL, without any cl
     (await f.nodesFor('hooli')).map((n) => n.id),
     ['e'],
   );
-  const deadline = Date.now() + 10_000;
-  while ((await f.nodesFor('hooli')).length > 0) {
-    assert.ok(Date.now() < deadline, 'a dead node was still routed to');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until('the dead node no longer routed to', async () => (await f.nodesFor('hooli')).length === 0);
   assert.ok(!(await f.nodes()).some((n) => n.id === 'e'));
 });
 
@@ -128,11 +125,10 @@ test('a cached route is forgotten as soon as the owning node publishes a change'
   await j.heartbeat(() => ['stark']);
   assert.equal((await i.nodesFor('stark')).length, 1);
   await j.heartbeat(() => []);
-  const deadline = Date.now() + 10_000;
-  while ((await i.nodesFor('stark')).length !== 0) {
-    assert.ok(Date.now() < deadline, 'the change event never reached the other node');
-    await new Promise((r) => setImmediate(r));
-  }
+  await until(
+    'the change event to reach the other node',
+    async () => (await i.nodesFor('stark')).length === 0,
+  );
 });
 
 test('an unreachable presence store is a clear, retryable error', async () => {
@@ -155,11 +151,10 @@ test('a node whose record expired while it still ran (a late heartbeat) is route
   const reader = await presence('reader');
   await late.heartbeat(() => ['wayne']);
   // The heartbeat comes too late: the record expires and the reader drops the member.
-  const deadline = Date.now() + 10_000;
-  while ((await reader.nodesFor('wayne')).length > 0) {
-    assert.ok(Date.now() < deadline, 'the expired record was still routed to');
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(
+    'the expired record no longer routed to',
+    async () => (await reader.nodesFor('wayne')).length === 0,
+  );
   const redis = new Redis(REDIS_URL);
   try {
     assert.deepEqual(await redis.smembers(`${prefix}tenant:wayne`), [], 'the reader removed the member');

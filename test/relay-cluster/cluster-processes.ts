@@ -157,51 +157,92 @@ async function relayConfig(
   return file;
 }
 
-/** Starts `count` relay nodes, HAProxy, a connector and an agent identity. */
-export async function startCluster(count = 3): Promise<ClusterUnderTest> {
+/** Where one cluster keeps its state: a temp directory, a PostgreSQL schema, a Redis key prefix. */
+interface ClusterState {
+  dir: string;
+  schema: string;
+  storeUrl: string;
+  prefix: string;
+  nodes: ClusterNodeProcess[];
+  children: { haproxy?: ChildProcess; connector?: Connector };
+}
+
+async function planCluster(count: number): Promise<ClusterState> {
   const dir = await mkdtemp(join(tmpdir(), 'airlock-cluster-'));
   const schema = `cluster_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
-  const storeUrl = `${PG_URL}?schema=${schema}`;
-  const prefix = `airlock-test-cluster:${randomUUID()}:`;
-  const relayDir = join(dir, 'relay');
-  // One identity directory for every node (made once, as an operator copies it to each node).
-  const identity = await loadOrCreateRelayIdentity(relayDir, 'relay.localhost');
-  await loadOrCreateAuditKey(join(relayDir, 'identity', 'witness'));
   const nodes: ClusterNodeProcess[] = [];
   for (let i = 1; i <= count; i++) {
     nodes.push({ id: `node-${i}`, port: await freePort(), adminPort: await freePort(), process: undefined });
   }
+  return {
+    dir,
+    schema,
+    storeUrl: `${PG_URL}?schema=${schema}`,
+    prefix: `airlock-test-cluster:${randomUUID()}:`,
+    nodes,
+    children: {},
+  };
+}
+
+/** Stops every process and removes the Redis keys, the schema and the directory. */
+async function closeCluster(state: ClusterState): Promise<void> {
+  await state.children.connector?.close().catch(() => undefined);
+  state.children.haproxy?.kill('SIGKILL');
+  await Promise.all(state.nodes.map((n) => n.process?.kill('SIGKILL')));
+  const redis = new Redis(REDIS_URL);
+  const keys = await redis.keys(`${state.prefix}*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS ${state.schema} CASCADE`);
+  await client.end();
+  await rm(state.dir, { recursive: true, force: true });
+}
+
+/** The tenant `acme` in the shared store, and one enrollment token for its connector. */
+async function seedTenant(storeUrl: string): Promise<string> {
+  const store = await openStore({ url: storeUrl });
+  try {
+    await addTenant(store, 'acme', 'relay.localhost');
+    return (await issueEnrollmentToken(store, 'acme', {})).token;
+  } finally {
+    await store.close();
+  }
+}
+
+async function agentConnection(connector: Connector, dir: string, lbPort: number): Promise<TenantConnection> {
+  const issued = await issueAgentIdentity(connector.pki, connector.store, 'agent-1', join(dir, 'agents'));
+  return {
+    url: `https://${connector.tenantHost}:${lbPort}/mcp`,
+    caPem: connector.pki.caCertPem,
+    certPem: await readFile(issued.certFile, 'utf8'),
+    keyPem: await readFile(issued.keyFile, 'utf8'),
+    connectTo: { host: '127.0.0.1', port: lbPort },
+  };
+}
+
+/** Starts `count` relay nodes, HAProxy, a connector and an agent identity. */
+export async function startCluster(count = 3): Promise<ClusterUnderTest> {
+  const state = await planCluster(count);
+  const { dir, nodes, children } = state;
+  const relayDir = join(dir, 'relay');
+  // One identity directory for every node (made once, as an operator copies it to each node).
+  const identity = await loadOrCreateRelayIdentity(relayDir, 'relay.localhost');
+  await loadOrCreateAuditKey(join(relayDir, 'identity', 'witness'));
   const lbPort = await freePort();
   const haproxyFile = join(dir, 'haproxy.cfg');
   await writeFile(haproxyFile, haproxyConfig(lbPort, nodes));
-  const children: { haproxy?: ChildProcess; connector?: Connector } = {};
   const startNode = async (node: ClusterNodeProcess) => {
-    const file = await relayConfig(dir, node, storeUrl, prefix);
+    const file = await relayConfig(dir, node, state.storeUrl, state.prefix);
     node.process = await startCli(['relay', '--config', file], 60_000);
   };
   const status = async (node: ClusterNodeProcess): Promise<RelayStatus> => {
     const res = await fetch(`http://127.0.0.1:${node.adminPort}/status`);
     return (await res.json()) as RelayStatus;
   };
-  const close = async () => {
-    await children.connector?.close().catch(() => undefined);
-    children.haproxy?.kill('SIGKILL');
-    await Promise.all(nodes.map((n) => n.process?.kill('SIGKILL')));
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
-    const client = new pg.Client({ connectionString: PG_URL });
-    await client.connect();
-    await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
-    await rm(dir, { recursive: true, force: true });
-  };
   try {
-    const store = await openStore({ url: storeUrl });
-    await addTenant(store, 'acme', 'relay.localhost');
-    const token = (await issueEnrollmentToken(store, 'acme', {})).token;
-    await store.close();
+    const token = await seedTenant(state.storeUrl);
     for (const node of nodes) await startNode(node);
     children.haproxy = await startHaproxy(haproxyFile);
     const up = (n: ClusterNodeProcess) => fetch(`http://127.0.0.1:${n.adminPort}/readyz`).then((r) => r.ok);
@@ -210,15 +251,8 @@ export async function startCluster(count = 3): Promise<ClusterUnderTest> {
     );
     const connector = await startTenantConnector(dir, lbPort, identity.ca.certPem, token);
     children.connector = connector;
-    const issued = await issueAgentIdentity(connector.pki, connector.store, 'agent-1', join(dir, 'agents'));
-    const conn: TenantConnection = {
-      url: `https://${connector.tenantHost}:${lbPort}/mcp`,
-      caPem: connector.pki.caCertPem,
-      certPem: await readFile(issued.certFile, 'utf8'),
-      keyPem: await readFile(issued.keyFile, 'utf8'),
-      connectTo: { host: '127.0.0.1', port: lbPort },
-    };
-    const cluster: ClusterUnderTest = {
+    const conn = await agentConnection(connector, dir, lbPort);
+    return {
       dir,
       nodes,
       lbPort,
@@ -234,11 +268,10 @@ export async function startCluster(count = 3): Promise<ClusterUnderTest> {
         const all = await Promise.all(running.map((n) => status(n).catch(() => undefined)));
         return all.filter((s) => (s?.tunnelsPerTenant.acme ?? 0) > 0).map((s) => s?.node ?? '');
       },
-      close,
+      close: () => closeCluster(state),
     };
-    return cluster;
   } catch (err) {
-    await close();
+    await closeCluster(state);
     throw err;
   }
 }

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { connectToTenant } from '../../src/agent/index.js';
 import { type Relay, startRelay } from '../../src/relay/relay-server.js';
 import { DOMAIN, everythingUpstream, type Stack, startStack } from '../e2e/airlock-stack.js';
+import { until } from '../fixtures/wait-until.js';
 
 const REDIS_URL = process.env.AIRLOCK_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `airlock-test-cluster:${randomUUID()}:`;
@@ -58,21 +59,11 @@ async function agentVia(relay: Relay): Promise<Client> {
   return connectToTenant(conn);
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 test('an agent that lands on a node without the tenant tunnel is spliced to the node that has it', async () => {
   assert.ok(stack.relay.tunnels().length > 0, 'the connector has tunnels on node A');
   assert.equal(nodeB.tunnels().length, 0, 'node B holds no tunnel of the tenant');
-  await eventually('node A in the presence store', async () =>
-    (await nodeB.cluster?.nodesFor('acme'))?.some((n) => n.id === 'node-a') ? true : undefined,
+  await until('node A in the presence store', async () =>
+    (await nodeB.cluster?.nodesFor('acme'))?.some((n) => n.id === 'node-a'),
   );
   const client = await agentVia(nodeB);
   try {
@@ -102,8 +93,6 @@ test('both nodes see each other; an unknown tenant on B is refused as on a singl
 
 test('when the node holding the tunnel leaves, the other node stops routing there', async () => {
   await stack.relay.close();
-  await eventually('node A gone from presence', async () =>
-    (await nodeB.cluster?.nodesFor('acme'))?.length === 0 ? true : undefined,
-  );
+  await until('node A gone from presence', async () => (await nodeB.cluster?.nodesFor('acme'))?.length === 0);
   await assert.rejects(agentVia(nodeB));
 });

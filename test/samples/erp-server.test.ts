@@ -32,22 +32,24 @@ async function connect(dbPath: string, negotiation?: 'auto'): Promise<Client> {
   return client;
 }
 
-describe('sample ERP server over stdio', () => {
-  let dir: string;
-  let dbPath: string;
-  let client: Client;
+// One server and database for the whole file, in order: the read tests see the seed, the change tests
+// change it, and the last test sees those changes from a second connection.
+let dir: string;
+let dbPath: string;
+let client: Client;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'erp-server-'));
-    dbPath = join(dir, 'erp.sqlite');
-    client = await connect(dbPath);
-  });
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'erp-server-'));
+  dbPath = join(dir, 'erp.sqlite');
+  client = await connect(dbPath);
+});
 
-  after(async () => {
-    await client?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+after(async () => {
+  await client?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
 
+describe('sample ERP server over stdio: tools', () => {
   test('creates the database file and lists seven annotated tools with schemas', async () => {
     assert.ok(existsSync(dbPath));
     assert.equal(client.getServerVersion()?.name, 'acme-erp');
@@ -78,6 +80,12 @@ describe('sample ERP server over stdio', () => {
     assert.equal(confirm?.const, true);
   });
 
+  test('unknown tools are protocol errors', async () => {
+    await assert.rejects(client.callTool({ name: 'drop_database', arguments: {} }), /drop_database/);
+  });
+});
+
+describe('sample ERP server over stdio: invoices', () => {
   test('lookup_invoice returns the seeded invoice with its lines and customer', async () => {
     const expected = seed.invoices[0]!;
     const customer = seed.customers.find((c) => c.id === expected.customerId)!;
@@ -118,7 +126,9 @@ describe('sample ERP server over stdio', () => {
     assert.equal(malformed.isError, true);
     assert.match(text(malformed), /INV-2025-0042/);
   });
+});
 
+describe('sample ERP server over stdio: customers', () => {
   test('search_customers matches name, company and e-mail and honours the limit', async () => {
     const target = seed.customers[4]!;
     const last = target.name.split(' ').slice(1).join(' ');
@@ -173,7 +183,9 @@ describe('sample ERP server over stdio', () => {
     assert.equal(missing.isError, true);
     assert.match(text(missing), /No customer with id 9999/);
   });
+});
 
+describe('sample ERP server over stdio: inventory', () => {
   test('inventory_status returns one SKU or the low-stock list', async () => {
     const item = seed.inventory[7]!;
     const one = structured<{ mode: string; items: { sku: string; quantity: number }[] }>(
@@ -200,6 +212,34 @@ describe('sample ERP server over stdio', () => {
     assert.equal(missing.isError, true);
   });
 
+  test('update_stock adds and removes units but never below zero', async () => {
+    const item = seed.inventory[3]!;
+    const added = structured<{ previousQuantity: number; quantity: number }>(
+      await client.callTool({ name: 'update_stock', arguments: { sku: item.sku, delta: 5 } }),
+    );
+    assert.deepEqual(added, {
+      sku: item.sku,
+      previousQuantity: item.quantity,
+      quantity: item.quantity + 5,
+      lowStock: item.quantity + 5 <= item.reorderLevel,
+    });
+    const tooMuch = await client.callTool({
+      name: 'update_stock',
+      arguments: { sku: item.sku, delta: -(item.quantity + 6) },
+    });
+    assert.equal(tooMuch.isError, true);
+    assert.match(text(tooMuch), /below zero/);
+    const zero = await client.callTool({ name: 'update_stock', arguments: { sku: item.sku, delta: 0 } });
+    assert.equal(zero.isError, true);
+    const missing = await client.callTool({
+      name: 'update_stock',
+      arguments: { sku: 'SKU-99999', delta: 1 },
+    });
+    assert.equal(missing.isError, true);
+  });
+});
+
+describe('sample ERP server over stdio: changes', () => {
   test('adjust_invoice_status records the change and refuses forbidden transitions', async () => {
     const open = seed.invoices.find((i) => i.status === 'open')!;
     const change = structured<{ previousStatus: string; status: string; reason: string }>(
@@ -238,32 +278,6 @@ describe('sample ERP server over stdio', () => {
     assert.equal(badStatus.isError, true);
   });
 
-  test('update_stock adds and removes units but never below zero', async () => {
-    const item = seed.inventory[3]!;
-    const added = structured<{ previousQuantity: number; quantity: number }>(
-      await client.callTool({ name: 'update_stock', arguments: { sku: item.sku, delta: 5 } }),
-    );
-    assert.deepEqual(added, {
-      sku: item.sku,
-      previousQuantity: item.quantity,
-      quantity: item.quantity + 5,
-      lowStock: item.quantity + 5 <= item.reorderLevel,
-    });
-    const tooMuch = await client.callTool({
-      name: 'update_stock',
-      arguments: { sku: item.sku, delta: -(item.quantity + 6) },
-    });
-    assert.equal(tooMuch.isError, true);
-    assert.match(text(tooMuch), /below zero/);
-    const zero = await client.callTool({ name: 'update_stock', arguments: { sku: item.sku, delta: 0 } });
-    assert.equal(zero.isError, true);
-    const missing = await client.callTool({
-      name: 'update_stock',
-      arguments: { sku: 'SKU-99999', delta: 1 },
-    });
-    assert.equal(missing.isError, true);
-  });
-
   test('delete_customer needs confirm: true and removes the customer with their invoices', async () => {
     const victim = seed.customers[9]!;
     const unconfirmed = await client.callTool({
@@ -284,11 +298,9 @@ describe('sample ERP server over stdio', () => {
     });
     assert.equal(again.isError, true);
   });
+});
 
-  test('unknown tools are protocol errors', async () => {
-    await assert.rejects(client.callTool({ name: 'drop_database', arguments: {} }), /drop_database/);
-  });
-
+describe('sample ERP server over stdio: resources', () => {
   test('resources: customer template, listing and daily report', async () => {
     const { resourceTemplates } = await client.listResourceTemplates();
     assert.deepEqual(
@@ -324,7 +336,9 @@ describe('sample ERP server over stdio', () => {
     assert.ok(completion.completion.values.includes('4'));
     assert.ok(completion.completion.values.every((v) => v.startsWith('4')));
   });
+});
 
+describe('sample ERP server over stdio: prompts', () => {
   test('collections_email prompt drafts a reminder for an overdue invoice', async () => {
     const { prompts } = await client.listPrompts();
     assert.deepEqual(
@@ -361,7 +375,9 @@ describe('sample ERP server over stdio', () => {
     assert.ok(completion.completion.values.length > 0);
     assert.ok(completion.completion.values.every((v) => overdueNumbers.has(v)));
   });
+});
 
+describe('sample ERP server over stdio: a second connection', () => {
   test('a second connection negotiating the 2026 era sees the changes made before', async () => {
     const modern = await connect(dbPath, 'auto');
     try {

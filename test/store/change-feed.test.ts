@@ -10,6 +10,7 @@ import pg from 'pg';
 import type { Change } from '../../src/store/change-feed.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { until } from '../fixtures/wait-until.js';
 
 const PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 const opened: Store[] = [];
@@ -44,32 +45,54 @@ function next(store: Store, topic: Change['topic'] | 'resync'): Promise<Change> 
   });
 }
 
-/** Publishes until the subscriber hears it (the LISTEN connection may still be starting). */
-async function publishUntilHeard(
+/**
+ * Waits until every store of `schema` that touched its feed has its LISTEN connection idle (the LISTEN
+ * committed: a NOTIFY reaches only sessions listening when it commits), read from pg_stat_activity.
+ */
+async function listening(schema: string, count: number): Promise<void> {
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    await until(`${count} LISTEN connection(s) on ${schema}`, async () => {
+      const { rows } = await admin.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE query = $1 AND state = 'idle'",
+        [`LISTEN "airlock_changes_${schema}"`],
+      );
+      return (rows[0]?.n ?? 0) >= count;
+    });
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Publishes once, when both feeds listen (the LISTEN connections start on first use), and waits to hear it. */
+async function publishWhenListening(
   from: Store,
   to: Store,
+  schema: string,
   topic: Change['topic'],
   detail: Change['detail'],
 ): Promise<Change> {
-  const heard = next(to, topic);
-  let done = false;
-  void heard.then(() => {
-    done = true;
+  let heard: Change | undefined;
+  const offFrom = from.changes.subscribe('resync', () => {}); // opens the publisher's feed too
+  const offTo = to.changes.subscribe(topic, (change) => {
+    heard = change;
   });
-  const deadline = Date.now() + 15_000;
-  while (!done) {
-    assert.ok(Date.now() < deadline, 'the change never arrived');
+  try {
+    await listening(schema, from === to ? 1 : 2);
     await from.changes.publish(topic, detail);
-    await Promise.race([heard, new Promise((r) => setTimeout(r, 100))]);
+    return await until('the change heard', () => heard);
+  } finally {
+    offFrom();
+    offTo();
   }
-  return heard;
 }
 
 test('PostgreSQL: a change published by one member reaches the other', async () => {
   const schema = freshSchema();
   const a = await pgStore(schema);
   const b = await pgStore(schema);
-  const change = await publishUntilHeard(a, b, 'identities', { name: 'claims-bot' });
+  const change = await publishWhenListening(a, b, schema, 'identities', { name: 'claims-bot' });
   assert.equal(change.topic, 'identities');
   assert.deepEqual(change.detail, { name: 'claims-bot' });
 });
@@ -78,15 +101,17 @@ test('PostgreSQL: stores in other schemas hear nothing', async () => {
   const schema = freshSchema();
   const a = await pgStore(schema);
   const b = await pgStore(schema);
-  const stranger = await pgStore(freshSchema());
+  const strangerSchema = freshSchema();
+  const stranger = await pgStore(strangerSchema);
   let strangerHeard = 0;
   stranger.changes.subscribe('catalog', () => {
     strangerHeard++;
   });
-  await publishUntilHeard(a, b, 'catalog', { tool: 'erp.delete' });
+  await listening(strangerSchema, 1); // the stranger listens while a publishes: its silence means something
+  await publishWhenListening(a, b, schema, 'catalog', { tool: 'erp.delete' });
   // b heard it; the stranger's LISTEN is on another channel. A change on the stranger's own schema
   // arrives to it, so its feed works and the silence above is not an accident.
-  await publishUntilHeard(stranger, stranger, 'policy', { version: 2 });
+  await publishWhenListening(stranger, stranger, strangerSchema, 'policy', { version: 2 });
   assert.equal(strangerHeard, 0);
 });
 
@@ -94,7 +119,7 @@ test('PostgreSQL: a dropped LISTEN connection reconnects, says resync, and hears
   const schema = freshSchema();
   const a = await pgStore(schema);
   const b = await pgStore(schema);
-  await publishUntilHeard(a, b, 'approvals', { id: 'x' });
+  await publishWhenListening(a, b, schema, 'approvals', { id: 'x' });
   const resync = next(b, 'resync');
   const admin = new pg.Client({ connectionString: PG_URL });
   await admin.connect();
@@ -107,7 +132,7 @@ test('PostgreSQL: a dropped LISTEN connection reconnects, says resync, and hears
   }
   const change = await resync;
   assert.equal(change.topic, 'resync');
-  await publishUntilHeard(a, b, 'approvals', { id: 'y' });
+  await publishWhenListening(a, b, schema, 'approvals', { id: 'y' });
 });
 
 test('SQLite: changes are delivered inside the process', async () => {

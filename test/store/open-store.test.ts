@@ -71,7 +71,9 @@ describe('openStore', () => {
       return true;
     });
   });
+});
 
+describe('openStore: PostgreSQL', () => {
   test('unreachable PostgreSQL is a retryable AIRLOCK_STORE_OPEN without the password', async () => {
     await assert.rejects(
       openStore({
@@ -116,7 +118,9 @@ describe('dialects', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+});
 
+describe('dialects: transactions on every engine', () => {
   const schema = `airlock_dialect_${process.pid}_${randomBytes(4).toString('hex')}`;
   const dialects: Array<[string, () => Promise<SqlDialect>]> = [
     ['sqlite', async () => openSqliteDialect({ path: ':memory:' })],

@@ -1,11 +1,12 @@
 /**
- * Store suite, every backend (identities, revocations and policy versions): the same assertions against a SQLite file and a PostgreSQL schema.
+ * Store suite, every backend (identities, revocations and policy versions), one `describe` per concern:
+ * the same assertions against a SQLite file and a PostgreSQL schema.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeOnEveryBackend, isStoreError, sha256 } from './store-suite.js';
 
-describeOnEveryBackend('identities, revocations and policy versions', ({ backend, fresh }) => {
+describeOnEveryBackend('identities', ({ fresh }) => {
   test('identities: add, get, by serial, list, rotation, revoke', async () => {
     const { store } = await fresh();
     const first = {
@@ -55,7 +56,9 @@ describeOnEveryBackend('identities, revocations and policy versions', ({ backend
     assert.equal((await store.identities.getIdentity('claims-bot'))?.revokedAt, null);
     assert.equal((await store.identities.getIdentityBySerial('4a02'))?.revokedAt, 500);
   });
+});
 
+describeOnEveryBackend('revocations', ({ fresh }) => {
   test('revocations: token subjects, and every revocation since a time (certificates and subjects)', async () => {
     const { store } = await fresh();
     const ids = store.identities;
@@ -101,7 +104,9 @@ describeOnEveryBackend('identities, revocations and policy versions', ({ backend
       ['certificate', 'subject'],
     );
   });
+});
 
+describeOnEveryBackend('policy versions', ({ backend, fresh }) => {
   test('policy versions: append-only sequence, latest, get, list newest first, concurrent writers', async () => {
     const { store, reopen } = await fresh();
     assert.equal(await store.policyVersions.latestPolicyVersion(), undefined);

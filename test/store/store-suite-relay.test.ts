@@ -1,11 +1,12 @@
 /**
- * Store suite, every backend (tenants, enrollment tokens, connectors; reopen keeps data): the same assertions against a SQLite file and a PostgreSQL schema.
+ * Store suite, every backend (tenants, enrollment tokens, connectors; reopen keeps data), one `describe`
+ * per concern: the same assertions against a SQLite file and a PostgreSQL schema.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeOnEveryBackend, isStoreError, sha256 } from './store-suite.js';
 
-describeOnEveryBackend('tenants, enrollment tokens, connectors; reopen keeps data', ({ backend, fresh }) => {
+describeOnEveryBackend('tenants; reopen keeps data', ({ backend, fresh }) => {
   test('reports its backend and keeps data across reopen (migrations applied once)', async () => {
     const { store, reopen } = await fresh();
     assert.equal(store.backend, backend.name);
@@ -34,7 +35,9 @@ describeOnEveryBackend('tenants, enrollment tokens, connectors; reopen keeps dat
       ['globex'],
     );
   });
+});
 
+describeOnEveryBackend('enrollment tokens', ({ fresh }) => {
   test('enrollment tokens: single use, mismatch, unknown, expiry', async () => {
     const { store } = await fresh();
     await store.relay.addTenant('acme', 0);
@@ -110,7 +113,9 @@ describeOnEveryBackend('tenants, enrollment tokens, connectors; reopen keeps dat
       assert.ok(results.every((r) => r.ok || r.reason === 'used'));
     }
   });
+});
 
+describeOnEveryBackend('connectors', ({ fresh }) => {
   test('connectors: add, get, list by tenant, revoke, cascade on tenant removal', async () => {
     const { store } = await fresh();
     await store.relay.addTenant('acme', 0);

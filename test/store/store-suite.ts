@@ -1,7 +1,7 @@
 /**
  * The store suite's frame: one `describe` per backend (a SQLite file, a PostgreSQL schema), each test
  * on a fresh database, every store it opened closed after the suite. The suite's files
- * (`store-suite-*.test.ts`) each call `describeOnEveryBackend` once.
+ * (`store-suite-*.test.ts`) each call `describeOnEveryBackend` once per concern (each `describe` short).
  *
  * @example
  * describeOnEveryBackend('tenants', ({ fresh, backend }) => {

@@ -10,6 +10,7 @@ import { memoryDuplexPair, memoryTunnelDialer } from '../../src/tunnel/memory-tu
 import { TunnelCodes } from '../../src/tunnel/protocol.js';
 import { RelayTunnel } from '../../src/tunnel/relay-tunnel.js';
 import { dialTunnel, type TunnelConnection, type TunnelStreamMeta } from '../../src/tunnel/tunnel-client.js';
+import { until } from '../fixtures/wait-until.js';
 
 const RELAY_OPTIONS = { heartbeatIntervalMs: 60_000, heartbeatTimeoutMs: 60_000, maxStreamsPerTunnel: 10 };
 const INFO = { tenant: 'acme', connectorId: 'con_1', transport: 'tls' as const, remoteAddress: 'memory' };
@@ -32,11 +33,17 @@ function connectorOptions(
   };
 }
 
-describe('in-memory tunnel: relay end and connector end', () => {
+/** What the tests of the calling `describe` open: destroyed after each test. */
+function destroyedAfterEach(): Array<{ destroy(): void }> {
   const open: Array<{ destroy(): void }> = [];
   afterEach(() => {
     for (const o of open.splice(0)) o.destroy();
   });
+  return open;
+}
+
+describe('in-memory tunnel: relay end and connector end', () => {
+  const open = destroyedAfterEach();
 
   it('passes bytes both ways through a pair and ends and resets the peer', async () => {
     const [a, b] = memoryDuplexPair();
@@ -76,12 +83,16 @@ describe('in-memory tunnel: relay end and connector end', () => {
     assert.deepEqual(await hello, { connectorId: 'con_1', slot: 3, version: 1 });
     assert.ok(relay);
     open.push(relay);
-    await waitFor(() => relay?.available === true);
+    await until('the relay end available', () => relay?.available === true);
     const stream = relay.openStream('acme.relay.test', '192.0.2.7:5000');
     const answer = readAll(stream);
     stream.write('hi');
     assert.equal(await answer, 'echo:hi');
   });
+});
+
+describe('in-memory tunnel: refusals and drain', () => {
+  const open = destroyedAfterEach();
 
   it('gives the connector the relay’s refusal as a permanent TunnelError', async () => {
     const dialer = memoryTunnelDialer((relaySide) => {
@@ -134,11 +145,3 @@ describe('in-memory tunnel: relay end and connector end', () => {
     assert.equal((await tunnel.closed).code, TunnelCodes.CLOSED);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}

@@ -12,6 +12,7 @@ import {
   parseTunnelHello,
   TunnelCodes,
 } from '../../src/tunnel/protocol.js';
+import { until } from '../fixtures/wait-until.js';
 import { startTcpForwarder } from '../relay/tcp-forwarder.js';
 
 test('hello parsing accepts exactly the documented shape', () => {
@@ -71,9 +72,13 @@ test('heartbeat: healthy sessions stay up, a stalled peer is reported dead', asy
   const server = net.createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const serverSessions: http2.ServerHttp2Session[] = [];
+  let pingsAnswered = 0;
   server.on('connection', (socket) => {
     const session = http2.performServerHandshake(socket);
     session.on('error', () => {});
+    session.on('ping', () => {
+      pingsAnswered++;
+    });
     serverSessions.push(session);
   });
   // A forwarder in between can go silent without FIN, like a dead NAT mapping.
@@ -94,12 +99,13 @@ test('heartbeat: healthy sessions stay up, a stalled peer is reported dead', asy
         dead = r;
       },
     });
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    // A negative check bounded by events, not by a sleep: 8 pings answered span 7 intervals (210 ms),
+    // longer than the 150 ms deadline, so a heartbeat that ignored the acknowledgements would be dead.
+    await until('8 pings answered by the peer', () => pingsAnswered >= 8);
     assert.equal(dead, undefined, 'acknowledged pings keep it alive');
     forwarder.freeze();
-    const started = Date.now();
-    while (dead === undefined && Date.now() - started < 3000) await new Promise((r) => setTimeout(r, 10));
-    assert.match(dead ?? '', /no PING acknowledgement within 150 ms/);
+    const reason = await until('the stalled peer reported dead', () => dead);
+    assert.match(reason, /no PING acknowledgement within 150 ms/);
   } finally {
     stop();
     client.destroy();
