@@ -14,23 +14,20 @@
  *    every `progressIntervalMs` (default 5 s). Decisions made here or announced by `wakeHeld` (the store's
  *    change feed) wake it at once; others are seen by polling the store every `pollIntervalMs` (250 ms).
  * 3. No decision in time → `pending` with the approval id: the agent is told to retry the same call
- *    later; the retry with the same identity, tool and arguments goes through once approved.
- *
+ *    later; the retry with the same identity, tool and arguments goes through once approved. A caller
+ *    that listens (`onHold`, held as a task) hears when the hold starts and may `withdraw` the request.
  * Supervisors decide with `approve` / `deny` (the console and the CLI use them) as authenticated
  * principals (src/approvals/approval-principal.ts: `console:<account>`, `local:<uid>@<host>`).
  * Separation of duties compares principal ids (the requester is `agent:<spiffe id>`), never display
  * strings, and also refuses a display name that looks like the requester's (`AIRLOCK_APPROVAL_SELF`).
  * The approver's principal id, decision, reason and times are stored with the request and, when an
  * audit appender is given, appended to the audit trail (`approval.grant` / `approval.deny`).
- *
  * Two-person rules (`req.quorum`, approval-quorum.ts): one vote per eligible principal, approved by the
  * `count`-th. Break-glass overrides of `block`: `queue.overrides` (block-overrides.ts), via `useOverride`.
- *
  * Arguments at rest are sealed with `argumentsKey` (approval-arguments-seal.ts); `get`, `list` open them.
  * Live updates: `queue.on('change', fn)` for changes made through this queue; `queue.subscribe(fn)`
  * additionally watches the store (every `watchIntervalMs`, default 1 s, while subscribed) so the
  * console also sees requests and decisions made by other processes.
- *
  * @example
  * const queue = new ApprovalQueue({ repository: store.approvals, holdMs: 30_000, audit: ledger });
  * await queue.approve('apr_…', consoleApprover(account), 'checked with finance');
@@ -45,7 +42,6 @@ import type {
   ApprovalRequest,
   BlockOverrideGrant,
 } from '../gateway/approval-hook.js';
-import type { GatewayIdentity } from '../gateway/gateway-context.js';
 import { sha256Hex } from '../json/canonical-hash.js';
 import { canonicalJson } from '../json/canonical-json.js';
 import type { ApprovalRecord, ApprovalRepository, ApprovalStatus } from '../store/store.js';
@@ -80,12 +76,14 @@ import {
 import { ApprovalSubscribers } from './approval-subscribers.js';
 import { HeldCallWaiters } from './approval-waiters.js';
 import { type ApprovalWebhookOptions, postApprovalWebhook } from './approval-webhook.js';
+import { announceHold, withdrawApproval, withdrawalAuditEvent } from './approval-withdrawal.js';
 import { BlockOverrides } from './block-overrides.js';
 
 export type { Approver } from './approval-principal.js';
 export * from './approval-queue-options.js';
 
 type ApprovalQueueEvents = { change: [ApprovalChange] };
+type OverrideCall = Parameters<BlockOverrides['grantFor']>[0];
 
 export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> implements ApprovalHook {
   readonly holdMs: number;
@@ -167,21 +165,22 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> implements 
   }
 
   /** The tier stage's break-glass hand-off: uses a confirmed override for exactly this blocked call. */
-  async useOverride(call: {
-    identity: GatewayIdentity;
-    tool: string;
-    argsHash: string;
-  }): Promise<BlockOverrideGrant | undefined> {
-    const { identity, tool, argsHash } = call;
-    const used = await this.overrides.use({
-      identity: identity.name,
-      spiffeId: identity.spiffeId,
-      tool,
-      argsHash,
-    });
-    if (!used) return undefined;
-    this.#log.warn({ override: used.id, identity: identity.name, tool }, 'break-glass override used');
-    return { id: used.id, requestedBy: used.requestedBy, confirmedBy: used.confirmedBy, reason: used.reason };
+  async useOverride(call: OverrideCall): Promise<BlockOverrideGrant | undefined> {
+    const grant = await this.overrides.grantFor(call);
+    if (grant) this.#log.warn({ override: grant.id, who: call.identity.name }, 'break-glass override used');
+    return grant;
+  }
+
+  /** The requester (its task cancelled) takes back pending request `id`: denied by `agent:…`, audited. */
+  async withdraw(id: string, reason: string): Promise<boolean> {
+    const withdrawn = await withdrawApproval(this.#repo, id, reason, this.#now());
+    if (!withdrawn) return false;
+    this.#waiters.wake(id);
+    this.#emit({ type: 'denied', approval: this.#opened(withdrawn) });
+    await this.#audit
+      ?.append(withdrawalAuditEvent(withdrawn, reason))
+      .catch((err: unknown) => this.#log.error({ err, approval: id }, 'withdrawn but not audited'));
+    return true;
   }
 
   /**
@@ -330,6 +329,7 @@ export class ApprovalQueue extends EventEmitter<ApprovalQueueEvents> implements 
         return { decision: 'pending', approvalId: record.id, expiresAt: current.expiresAt };
       }
       if (now >= nextProgress) {
+        if (nextProgress === started) announceHold(req, current, holdUntil, this);
         const elapsed = Math.round((now - started) / 100) / 10;
         await req
           .sendProgress({

@@ -17,6 +17,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AdminAuditEvent } from '../audit/audit-entry.js';
+import type { BlockOverrideGrant } from '../gateway/approval-hook.js';
+import type { GatewayIdentity } from '../gateway/gateway-context.js';
 import { sha256Hex } from '../json/canonical-hash.js';
 import { canonicalJson } from '../json/canonical-json.js';
 import type { ApprovalOverrideRecord, ApprovalOverrideRepository } from '../store/store.js';
@@ -131,6 +133,18 @@ export class BlockOverrides {
       used.reason,
     );
     return record;
+  }
+
+  /** {@link use} for the tier stage's identity; the grant it reports (`ApprovalQueue.useOverride`). */
+  async grantFor(call: {
+    identity: GatewayIdentity;
+    tool: string;
+    argsHash: string;
+  }): Promise<BlockOverrideGrant | undefined> {
+    const { identity, tool, argsHash } = call;
+    const used = await this.use({ identity: identity.name, spiffeId: identity.spiffeId, tool, argsHash });
+    if (!used) return undefined;
+    return { id: used.id, requestedBy: used.requestedBy, confirmedBy: used.confirmedBy, reason: used.reason };
   }
 
   async get(id: string): Promise<ApprovalOverrideRecord | undefined> {

@@ -27,6 +27,7 @@ import {
   DEFAULT_MAX_SESSIONS,
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
 } from '../mcp/agent-endpoint-options.js';
+import { DEFAULT_MAX_HELD_TASKS_PER_IDENTITY } from '../mcp/held-tasks.js';
 import { DEFAULT_UPSTREAM_TIMEOUT_MS } from '../mcp/upstream-types.js';
 import { sandboxYamlSchema } from '../sandbox/sandbox-config.js';
 import { connectorTlsSchema } from './acme/acme-config.js';
@@ -256,6 +257,13 @@ const connectorConfigObject = z.strictObject({
       holdMs: z.number().int().min(0).max(600_000).default(DEFAULT_APPROVAL_HOLD_MS),
       /** When an undecided request expires. */
       expiryMs: z.number().int().min(1000).default(DEFAULT_APPROVAL_EXPIRY_MS),
+      /** Most calls of one identity waiting for approval as 2025-11-25 tasks at once; 0: never as tasks. */
+      maxHeldTasksPerIdentity: z
+        .number()
+        .int()
+        .min(0)
+        .max(10_000)
+        .default(DEFAULT_MAX_HELD_TASKS_PER_IDENTITY),
       /** Slack-compatible webhook told of every new pending approval. */
       webhook: z
         .strictObject({
@@ -266,7 +274,11 @@ const connectorConfigObject = z.strictObject({
         })
         .optional(),
     })
-    .default({ holdMs: DEFAULT_APPROVAL_HOLD_MS, expiryMs: DEFAULT_APPROVAL_EXPIRY_MS }),
+    .default({
+      holdMs: DEFAULT_APPROVAL_HOLD_MS,
+      expiryMs: DEFAULT_APPROVAL_EXPIRY_MS,
+      maxHeldTasksPerIdentity: DEFAULT_MAX_HELD_TASKS_PER_IDENTITY,
+    }),
   /** Short-lived tokens the connector mints for HTTP upstreams (sub = end user, act = agent). */
   upstreamTokens: z
     .strictObject({

@@ -11,6 +11,7 @@ import type { AuditLedger } from '../audit/audit-ledger.js';
 import { gatewayStages } from '../gateway/gateway-stages.js';
 import type { TenantPki } from '../identity/tenant-pki.js';
 import { AgentMcpEndpoint } from '../mcp/agent-mcp-endpoint.js';
+import { heldTaskStage, toolTaskSupport } from '../mcp/held-task-stage.js';
 import type { UpstreamCatalog } from '../mcp/upstream-catalog.js';
 import type { Store } from '../store/store.js';
 import { AgentEndpoint } from './agent-endpoint.js';
@@ -44,12 +45,19 @@ function openMcpEndpoint(p: AgentSideParts, opened: CloseStack): AgentMcpEndpoin
   const { ctx, governance } = p;
   const mcp = new AgentMcpEndpoint({
     catalog: p.catalog,
-    stages: gatewayStages({
-      identities: p.store.identities,
-      audit: p.audit,
-      approvalTokens: p.signers.approvalTokens,
-      ...governance.stageDeps,
-    }),
+    stages: [
+      // First: a task-augmented call held for approval is answered as a task while the rest runs on.
+      heldTaskStage({
+        maxPendingPerIdentity: ctx.config.approvals.maxHeldTasksPerIdentity,
+        taskSupport: toolTaskSupport(p.catalog),
+      }),
+      ...gatewayStages({
+        identities: p.store.identities,
+        audit: p.audit,
+        approvalTokens: p.signers.approvalTokens,
+        ...governance.stageDeps,
+      }),
+    ],
     maxRequestBodyBytes: ctx.config.mcp.maxRequestBytes,
     allowServerRequests: ctx.config.mcp.allowServerRequests,
     outbound: governance.outbound,

@@ -12,6 +12,9 @@
  * (elicitation, sampling) naming the task (`related-task`): they go to that request of that agent
  * (upstream-interaction.ts), on any transport, and are sent to it on its request stream.
  *
+ * A task-augmented call held for a human approval is answered with the gateway's own task
+ * (held-task-stage.ts); these routes answer it for its owner only, from the held task itself.
+ *
  * 2026-07-28 agents do not use `params.task` (SEP-2663: the server decides): it is removed before the
  * call, and the 2026-07-28 tasks extension (`resultType: "task"`, `tasks/update`) is not relayed.
  *
@@ -19,13 +22,15 @@
  * const tasks = taskRoutes({ catalog, owners: new TaskOwners() });
  * await tasks.routes['tasks/get'](ctx, agentRequestStorage.getStore());
  */
-import type { ClientCapabilities } from '@modelcontextprotocol/server';
+import { type ClientCapabilities, RELATED_TASK_META_KEY } from '@modelcontextprotocol/server';
 import { JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
 import type { GatewayContext } from '../gateway/gateway-context.js';
 import { runWithUpstreamHeaders } from '../identity/upstream-token-context.js';
 import { currentRequestTaint } from '../pii/request-taint.js';
 import type { AgentMcpEndpointOptions } from './agent-endpoint-options.js';
 import type { AgentRequest } from './agent-method-table.js';
+import type { HeldTask } from './held-task.js';
+import { heldTasksOf } from './held-tasks.js';
 import { type OwnedTask, TaskOwners } from './task-owners.js';
 import { agentFacingTaskResult, createdTaskOf, type TaskMethod } from './task-wire.js';
 import type { ForwardedMethod, UpstreamRequestOptions } from './upstream.js';
@@ -84,24 +89,32 @@ export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
     currentRequestTaint()?.absorb(task.taint);
     return task;
   };
+  // A call held for approval as a task (held-task-stage.ts) is answered by the gateway itself.
   const routes: Record<TaskMethod, Route> = {
-    'tasks/get': (ctx) => {
+    'tasks/get': async (ctx) => {
+      const held = heldTask(ctx);
+      if (held) return held.state();
       const task = owned(ctx);
       return forward(ctx, task, 'tasks/get', { taskId: task.taskId });
     },
-    'tasks/cancel': (ctx) => {
+    'tasks/cancel': async (ctx) => {
+      const held = heldTask(ctx);
+      if (held) return held.cancel();
       const task = owned(ctx);
       return forward(ctx, task, 'tasks/cancel', { taskId: task.taskId });
     },
-    'tasks/result': (ctx, agent) => {
+    'tasks/result': async (ctx, agent) => {
+      const held = heldTask(ctx);
+      if (held) return heldTaskResult(held, ctx.signal);
       const task = owned(ctx);
       const interaction = taskInteraction(task.taskId, agent);
       return forward(ctx, task, 'tasks/result', { taskId: task.taskId }, interaction ? { interaction } : {});
     },
     'tasks/list': async (ctx) => {
       const mine = owners.of(ownerOf(ctx));
-      for (const task of mine) currentRequestTaint()?.absorb(task.taint);
-      return { tasks: await listOwned(ctx, mine, forward) };
+      const held = heldTasksOf(ctx)?.of(ownerOf(ctx)) ?? [];
+      for (const task of [...mine, ...held]) currentRequestTaint()?.absorb(task.taint);
+      return { tasks: [...held.map((t) => t.state()), ...(await listOwned(ctx, mine, forward))] };
     },
   };
   return {
@@ -122,6 +135,21 @@ export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
       return agentFacingTaskResult(result as Record<string, unknown>);
     },
   };
+}
+
+/** The caller's call held as task `params.taskId`, if it is one (its taint absorbed). */
+function heldTask(ctx: GatewayContext): HeldTask | undefined {
+  const taskId = ctx.params.taskId;
+  const held = typeof taskId === 'string' ? heldTasksOf(ctx)?.find(ownerOf(ctx), taskId) : undefined;
+  if (held) currentRequestTaint()?.absorb(held.taint);
+  return held;
+}
+
+/** What the held call answered, marked as the task's (`related-task`), once it finished. */
+async function heldTaskResult(held: HeldTask, signal: AbortSignal): Promise<unknown> {
+  const result = (await held.result(signal)) as Record<string, unknown>;
+  const meta = result._meta !== null && typeof result._meta === 'object' ? result._meta : {};
+  return { ...result, _meta: { ...meta, [RELATED_TASK_META_KEY]: { taskId: held.taskId } } };
 }
 
 function ownerOf(ctx: GatewayContext): string {

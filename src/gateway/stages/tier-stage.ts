@@ -49,6 +49,7 @@ import { type PolicySource, requestedName, requireIdentity } from '../policy-sou
 import { policySubject } from '../policy-subject.js';
 import { JSONRPC_FORBIDDEN } from '../refusal-codes.js';
 import { refuseAt } from '../stage-refusal.js';
+import { type HoldAnnouncement, holdAnnouncement } from './tier-stage-held.js';
 
 /** `_meta` key carrying the approval token to the upstream. */
 export const APPROVAL_TOKEN_META_KEY = 'airlock/approval';
@@ -296,7 +297,8 @@ async function ask(
 ): Promise<ApprovalOutcome> {
   // `quorum` (two-person rules) travels beside the hook's own fields: a queue that knows it holds the
   // call until enough distinct principals approved; the outcome is checked above in any case.
-  const request: ApprovalRequest = {
+  const request: ApprovalRequest & HoldAnnouncement = {
+    ...holdAnnouncement(ctx, TIER_STAGE, call.tool), // held as a task: reserve room, hear when the hold starts
     identity: call.identity,
     tool: call.tool,
     arguments: call.args,
