@@ -1,6 +1,7 @@
-// The house rules, read from the tree itself (issue 20): no file in src/ over 400 lines except
-// declared data tables, no function over 80 lines, no import cycle between top-level src/ folders
-// (value and type imports), and relay and connector as peers that never import each other.
+// The house rules, read from the tree itself (issue 20): no TypeScript file in src/, test/, bench/,
+// scripts/ or samples/ over 400 lines except declared data tables, no function there over 80 lines
+// (anonymous arrows such as describe and test callbacks included), no import cycle between top-level
+// src/ folders (value and type imports), and relay and connector as peers that never import each other.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +16,11 @@ import {
   resolveSpecifier,
 } from './source-tree.js';
 
-/** The longest a file in src/ may be, in lines. */
+/** Where the size rules apply: every TypeScript tree of the project. */
+const SIZE_RULE_TREES = ['src', 'test', 'bench', 'scripts', 'samples'] as const;
+/** The longest a file may be, in lines. */
 const MAX_FILE_LINES = 400;
-/** The longest a function, method or arrow function in src/ may be, in lines (signature to closing brace). */
+/** The longest a function, method or arrow function may be, in lines (signature to closing brace). */
 const MAX_FUNCTION_LINES = 80;
 
 /** Files allowed over MAX_FILE_LINES: data tables only, each with its reason. */
@@ -35,6 +38,16 @@ interface SourceFile {
   path: string;
   text: string;
   parsed: ParsedSource;
+}
+
+/** Reads and parses every TypeScript file under the given top-level folders of the checkout. */
+function readTree(root: string, dirs: readonly string[]): SourceFile[] {
+  return dirs.flatMap((dir) =>
+    listTypeScriptFiles(root, dir).map((path) => {
+      const text = readFileSync(join(root, path), 'utf8');
+      return { path, text, parsed: parseSource(path, text) };
+    }),
+  );
 }
 
 function importsOf(files: SourceFile[]) {
@@ -146,20 +159,19 @@ describe('house-rules checker (its own parts): folder graph', () => {
   });
 });
 
-describe('house rules of the tree', () => {
-  let root = '';
+describe('house rules of the tree: sizes of files and functions', () => {
   let files: SourceFile[] = [];
 
   before(() => {
-    root = findRepoRoot(import.meta.url);
-    files = listTypeScriptFiles(root, 'src').map((path) => {
-      const text = readFileSync(join(root, path), 'utf8');
-      return { path, text, parsed: parseSource(path, text) };
-    });
-    assert.ok(files.length > 100, `expected the whole src/ tree, read ${files.length} files`);
+    files = readTree(findRepoRoot(import.meta.url), SIZE_RULE_TREES);
+    for (const dir of SIZE_RULE_TREES) {
+      const read = files.filter((f) => f.path.startsWith(`${dir}/`)).length;
+      assert.ok(read > 0, `expected files under ${dir}/, read none`);
+    }
+    assert.ok(files.length > 400, `expected the whole tree, read ${files.length} files`);
   });
 
-  it(`has no file in src/ over ${MAX_FILE_LINES} lines except declared data tables`, () => {
+  it(`has no file over ${MAX_FILE_LINES} lines except declared data tables`, () => {
     const tooLong = files
       .map((f) => ({ path: f.path, lines: countLines(f.text) }))
       .filter((f) => f.lines > MAX_FILE_LINES && !LONG_FILE_ALLOW_LIST.has(f.path))
@@ -178,13 +190,22 @@ describe('house rules of the tree', () => {
     }
   });
 
-  it(`has no function, method or arrow function in src/ over ${MAX_FUNCTION_LINES} lines`, () => {
+  it(`has no function, method or arrow function over ${MAX_FUNCTION_LINES} lines`, () => {
     const tooLong = files.flatMap((f) =>
       f.parsed.functions
         .filter((fn) => fn.lines > MAX_FUNCTION_LINES)
         .map((fn) => `${f.path}:${fn.startLine} ${fn.name}: ${fn.lines} lines`),
     );
     assert.deepEqual(tooLong, [], `split these by concern:\n${tooLong.join('\n')}`);
+  });
+});
+
+describe('house rules of the tree: imports between src/ folders', () => {
+  let files: SourceFile[] = [];
+
+  before(() => {
+    files = readTree(findRepoRoot(import.meta.url), ['src']);
+    assert.ok(files.length > 100, `expected the whole src/ tree, read ${files.length} files`);
   });
 
   it('resolves every relative import in src/ to a file that exists', () => {
