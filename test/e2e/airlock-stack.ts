@@ -103,32 +103,66 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(options: StackOptions = {}): Promise<Stack> {
-  const dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-'));
-  const relayStore = await openStore({ url: `sqlite:${join(dir, 'relay.db')}` });
-  const relayIdentity = await createRelayIdentity({ relayHost: `relay.${DOMAIN}` });
-  const relayOptions = (port: number): RelayOptions => ({
+/** What the parts of a stack share while it is built and run. */
+interface StackState {
+  dir: string;
+  options: StackOptions;
+  relayStore: Store;
+  relayIdentity: RelayIdentity;
+  relay: Relay;
+}
+
+function relayOptions(state: Omit<StackState, 'relay'>, port: number): RelayOptions {
+  return {
     domain: DOMAIN,
     host: '127.0.0.1',
     port,
     adminHost: '127.0.0.1',
     adminPort: 0,
-    store: relayStore,
-    identity: relayIdentity,
+    store: state.relayStore,
+    identity: state.relayIdentity,
     heartbeatIntervalMs: 500,
     heartbeatTimeoutMs: 1500,
-    ...options.relay,
-  });
-  let relay = await startRelay(relayOptions(0));
-  await writeFile(join(dir, 'relay-ca.pem'), relay.caPem);
+    ...state.options.relay,
+  };
+}
+
+/**
+ * A relay (SQLite store, fresh identity) and one enrolled connector per tenant in `options.tenants`
+ * (default `acme`), each with its tunnels up and an agent identity `agent-1`. On a failure everything
+ * started so far is closed before the error is thrown.
+ *
+ * @example
+ * const stack = await startStack({ tenants: ['acme', 'globex'] });
+ * const client = await connectToTenant(stack.tenant('acme').connection(), { name: 'a', version: '1' });
+ * await stack.close();
+ */
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const dir = await mkdtemp(join(tmpdir(), 'airlock-e2e-'));
+  const relayStore = await openStore({ url: `sqlite:${join(dir, 'relay.db')}` });
+  const relayIdentity = await createRelayIdentity({ relayHost: `relay.${DOMAIN}` });
+  const base = { dir, options, relayStore, relayIdentity };
+  const state: StackState = { ...base, relay: await startRelay(relayOptions(base, 0)) };
+  await writeFile(join(dir, 'relay-ca.pem'), state.relay.caPem);
+  const stack = stackOf(state);
+  try {
+    for (const name of options.tenants ?? ['acme']) stack.tenants.set(name, await addTenant(state, name));
+  } catch (err) {
+    await stack.close();
+    throw err;
+  }
+  return stack;
+}
+
+function stackOf(state: StackState): Stack {
   const tenants = new Map<string, TenantUnderTest>();
-  const stack: Stack = {
-    dir,
+  return {
+    dir: state.dir,
     get relay() {
-      return relay;
+      return state.relay;
     },
-    relayStore,
-    relayIdentity,
+    relayStore: state.relayStore,
+    relayIdentity: state.relayIdentity,
     tenants,
     tenant(name) {
       const t = tenants.get(name);
@@ -136,95 +170,97 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return t;
     },
     async restartRelay() {
-      const port = relay.port;
-      await relay.close();
-      relay = await startRelay(relayOptions(port));
+      const port = state.relay.port;
+      await state.relay.close();
+      state.relay = await startRelay(relayOptions(state, port));
     },
     async close() {
       for (const t of tenants.values()) await t.connector.close().catch(() => undefined);
-      await relay.close().catch(() => undefined);
-      await relayStore.close();
-      await rm(dir, { recursive: true, force: true });
+      await state.relay.close().catch(() => undefined);
+      await state.relayStore.close();
+      await rm(state.dir, { recursive: true, force: true });
     },
   };
+}
 
-  try {
-    for (const name of options.tenants ?? ['acme']) {
-      await relay.addTenant(name);
-      const tdir = join(dir, name);
-      const configFile = join(dir, `${name}.yaml`);
-      await prepareSandboxWritableDir(`${tdir}-erp`, { traverseFrom: dir });
-      const policyFile = join(dir, `${name}-policy.yaml`);
-      await writeFile(policyFile, options.policy ?? OPEN_POLICY);
-      const scheme = options.transport === 'websocket' ? 'wss' : 'tls';
-      const config = {
-        dataDir: tdir,
-        relay: {
-          url: `${scheme}://relay.${DOMAIN}:${relay.port}`,
-          // *.localhost does not resolve here: dial loopback (through the proxy when one is set).
-          connect: `127.0.0.1:${relay.port}`,
-          caFile: join(dir, 'relay-ca.pem'),
-          tunnels: 2,
-        },
-        admin: { listen: '127.0.0.1:0' },
-        policy: { file: policyFile },
-        ...options.connector,
-        upstreams: (options.upstreams ?? defaultUpstreams)(tdir),
+/** Writes the tenant's policy and connector.yaml; returns the config file and the tenant's data dir. */
+async function writeTenantConfig(
+  state: StackState,
+  name: string,
+): Promise<{ configFile: string; tdir: string }> {
+  const { dir, options, relay } = state;
+  const tdir = join(dir, name);
+  const configFile = join(dir, `${name}.yaml`);
+  await prepareSandboxWritableDir(`${tdir}-erp`, { traverseFrom: dir });
+  const policyFile = join(dir, `${name}-policy.yaml`);
+  await writeFile(policyFile, options.policy ?? OPEN_POLICY);
+  const scheme = options.transport === 'websocket' ? 'wss' : 'tls';
+  const config = {
+    dataDir: tdir,
+    relay: {
+      url: `${scheme}://relay.${DOMAIN}:${relay.port}`,
+      // *.localhost does not resolve here: dial loopback (through the proxy when one is set).
+      connect: `127.0.0.1:${relay.port}`,
+      caFile: join(dir, 'relay-ca.pem'),
+      tunnels: 2,
+    },
+    admin: { listen: '127.0.0.1:0' },
+    policy: { file: policyFile },
+    ...options.connector,
+    upstreams: (options.upstreams ?? defaultUpstreams)(tdir),
+  };
+  await writeFile(configFile, stringify(config));
+  return { configFile, tdir };
+}
+
+/** Adds tenant `name` at the relay, enrolls and starts its connector, issues `agent-1`. */
+async function addTenant(state: StackState, name: string): Promise<TenantUnderTest> {
+  await state.relay.addTenant(name);
+  const { configFile, tdir } = await writeTenantConfig(state, name);
+  await enrollFromConfig(
+    await loadConnectorContext(configFile),
+    await state.relay.createEnrollmentToken(name),
+  );
+  const { proxy } = state.options;
+  const start = async () => {
+    const ctx = await loadConnectorContext(configFile);
+    const c = await startConnector(ctx, proxy ? { proxy } : {});
+    await c.whenTunnelUp(10_000);
+    return c;
+  };
+  let connector = await start();
+  const issued = await issueAgentIdentity(connector.pki, connector.store, 'agent-1', join(tdir, 'agents'));
+  const agent = {
+    certPem: await readFile(issued.certFile, 'utf8'),
+    keyPem: await readFile(issued.keyFile, 'utf8'),
+    caPem: connector.pki.caCertPem,
+  };
+  const host = connector.tenantHost;
+  return {
+    name,
+    host,
+    configFile,
+    get connector() {
+      return connector;
+    },
+    agent,
+    get url() {
+      return `https://${host}:${state.relay.port}/mcp`;
+    },
+    connection(who = agent) {
+      return {
+        url: `https://${host}:${state.relay.port}/mcp`,
+        caPem: agent.caPem,
+        certPem: who.certPem,
+        keyPem: who.keyPem,
+        connectTo: { host: '127.0.0.1', port: state.relay.port },
       };
-      await writeFile(configFile, stringify(config));
-      const ctx0 = await loadConnectorContext(configFile);
-      await enrollFromConfig(ctx0, await relay.createEnrollmentToken(name));
-      const start = async () => {
-        const ctx = await loadConnectorContext(configFile);
-        const c = await startConnector(ctx, options.proxy ? { proxy: options.proxy } : {});
-        await c.whenTunnelUp(10_000);
-        return c;
-      };
-      let connector = await start();
-      const issued = await issueAgentIdentity(
-        connector.pki,
-        connector.store,
-        'agent-1',
-        join(tdir, 'agents'),
-      );
-      const agent = {
-        certPem: await readFile(issued.certFile, 'utf8'),
-        keyPem: await readFile(issued.keyFile, 'utf8'),
-        caPem: connector.pki.caCertPem,
-      };
-      const host = connector.tenantHost;
-      const tenant: TenantUnderTest = {
-        name,
-        host,
-        configFile,
-        get connector() {
-          return connector;
-        },
-        agent,
-        get url() {
-          return `https://${host}:${relay.port}/mcp`;
-        },
-        connection(who = agent) {
-          return {
-            url: `https://${host}:${relay.port}/mcp`,
-            caPem: agent.caPem,
-            certPem: who.certPem,
-            keyPem: who.keyPem,
-            connectTo: { host: '127.0.0.1', port: relay.port },
-          };
-        },
-        async restart() {
-          await connector.close();
-          connector = await start();
-        },
-      };
-      tenants.set(name, tenant);
-    }
-  } catch (err) {
-    await stack.close();
-    throw err;
-  }
-  return stack;
+    },
+    async restart() {
+      await connector.close();
+      connector = await start();
+    },
+  };
 }
 
 function defaultUpstreams(dir: string): Record<string, UpstreamEntry> {

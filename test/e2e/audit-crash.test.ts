@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectToTenant, type TenantConnection } from '../../src/agent/index.js';
 import { sha256Canonical } from '../../src/json/canonical-hash.js';
+import { until } from '../fixtures/wait-until.js';
 import { everythingUpstream } from './airlock-stack.js';
 import { exportedEntries, runCliResult } from './audit-cli.js';
 import { type CliStack, startCliStack } from './cli-process.js';
@@ -34,13 +35,9 @@ async function echoWorks(): Promise<boolean> {
   }
 }
 
-async function untilCallsWork(limitMs: number): Promise<void> {
-  const start = Date.now();
-  while (Date.now() - start < limitMs) {
-    if (await echoWorks()) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`calls did not work within ${limitMs} ms`);
+/** Until an echo call through the relay works (generous deadline: a busy machine starts slowly). */
+async function untilCallsWork(): Promise<void> {
+  await until('calls through the relay to work', echoWorks);
 }
 
 before(async () => {
@@ -49,13 +46,15 @@ before(async () => {
     { everything: everythingUpstream() },
   );
   ({ dir, configFile, conn } = stack);
-  await untilCallsWork(10_000);
+  await untilCallsWork();
 });
 
 after(() => stack?.close());
 
 /** Enough answered calls that the trail has real content when the connector dies. */
 const KILL_AFTER_ANSWERS = 60;
+/** How long the calls before the kill may take (only stops a hung test). */
+const ANSWERS_TIMEOUT_MS = 120_000;
 
 test('kill -9 during a stream of calls: every answered call has its entry, and the trail verifies', async (t) => {
   const answered: string[] = [];
@@ -88,9 +87,11 @@ test('kill -9 during a stream of calls: every answered call has its entry, and t
   const workers = Array.from({ length: WORKERS }, (_, w) => worker(w));
   // Kill while calls are in flight, once a good number were answered (a busy machine answers slowly:
   // the deadline only stops a hung test).
-  const deadline = Date.now() + 120_000;
-  while (answered.length < KILL_AFTER_ANSWERS && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 20));
+  await until(
+    `${KILL_AFTER_ANSWERS} answered calls`,
+    () => answered.length >= KILL_AFTER_ANSWERS,
+    ANSWERS_TIMEOUT_MS,
+  ).catch(() => undefined); // the assertion below names what is missing
   assert.ok(
     answered.length >= KILL_AFTER_ANSWERS,
     `calls were answered before the kill (${answered.length})`,
@@ -105,7 +106,7 @@ test('kill -9 during a stream of calls: every answered call has its entry, and t
   assert.ok(failed > 0, 'the kill happened while calls were in flight');
 
   stack.connector = await stack.startConnector();
-  await untilCallsWork(10_000);
+  await untilCallsWork();
 
   const verified = await runCliResult(['audit', 'verify', '--config', configFile, '--witness']);
   assert.equal(verified.code, 0, verified.stdout + verified.stderr);

@@ -8,11 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { after, before, type TestContext, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { connectToTenant } from '../../src/agent/index.js';
 import { auditKeyId, auditPublicKeyFromPem } from '../../src/audit/audit-key.js';
 import { sha256Canonical } from '../../src/json/canonical-hash.js';
+import { until } from '../fixtures/wait-until.js';
 import { everythingUpstream, type Stack, startStack } from './airlock-stack.js';
 import { exportedEntries, runCliResult, setAuditConfig, storedEntries } from './audit-cli.js';
 
@@ -29,18 +30,42 @@ after(async () => {
   await stack?.close();
 });
 
+type Tenant = ReturnType<Stack['tenant']>;
+type Ledger = Tenant['connector']['audit'];
+
 test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail is detected', async (t) => {
   const acme = stack.tenant('acme');
   const ledger = acme.connector.audit;
+  await keyIsRegistered(ledger);
+  await adminActionsFromCli(acme);
+  await agentCalls(acme);
+  await trailHasCallsAndActions(acme, t);
+  await everyCheckpointIsWitnessed(acme, ledger);
+  const keyFile = await exportVerifiesOffline(acme);
+  const { cut, treeSize } = await cutOffTail(acme);
+  await cutIsInvisibleWithoutWitness(acme, keyFile);
+  await witnessNamesTheCut(acme, cut, treeSize, t);
+  // The start-up check refuses to extend the cut trail and says what to run.
+  await assert.rejects(acme.restart(), (e: unknown) => {
+    const m = (e as Error).message;
+    return (
+      /AIRLOCK_AUDIT_TAMPERED|does not verify/.test(`${(e as { code?: string }).code} ${m}`) &&
+      /airlock audit verify --config/.test(m)
+    );
+  });
+});
 
-  // The audit key was registered with the relay's witness, certified by the tenant CA.
+/** The audit key was registered with the relay's witness, certified by the tenant CA. */
+async function keyIsRegistered(ledger: Ledger): Promise<void> {
   const registered = async () =>
     (await stack.relayStore.audit.listWitnessKeys('acme')).some((k) => k.keyId === `pinned:${ledger.keyId}`);
-  for (let i = 0; i < 100 && !(await registered()); i++) await new Promise((r) => setTimeout(r, 50));
+  await until("the audit key registered with the relay's witness", registered);
   assert.ok(await registered());
   assert.equal(auditKeyId(auditPublicKeyFromPem(ledger.publicKeyPem)), ledger.keyId);
+}
 
-  // Admin actions from the CLI, while the connector runs: a second writer on the same chain.
+/** Admin actions from the CLI, while the connector runs: a second writer on the same chain. */
+async function adminActionsFromCli(acme: Tenant): Promise<void> {
   const out = join(stack.dir, 'agent-2');
   const issued = await runCliResult([
     'identity',
@@ -54,7 +79,10 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   assert.equal(issued.code, 0, issued.stderr);
   const revoked = await runCliResult(['identity', 'revoke', 'agent-2', '--config', acme.configFile]);
   assert.equal(revoked.code, 0, revoked.stderr);
+}
 
+/** Twelve allowed echo calls and one refused call, through the relay. */
+async function agentCalls(acme: Tenant): Promise<void> {
   const client = await connectToTenant(acme.connection(), { name: 'audit-e2e', version: '1' });
   try {
     for (let i = 0; i < 12; i += 1) {
@@ -67,7 +95,10 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   } finally {
     await client.close();
   }
+}
 
+/** The stored trail: every call (hashed arguments only, never raw) and every admin action. */
+async function trailHasCallsAndActions(acme: Tenant, t: TestContext): Promise<void> {
   const entries = await storedEntries(acme.connector.store.audit);
   const requests = entries.filter((e) => e.kind === 'request');
   const echoes = requests.filter((e) => e.kind === 'request' && e.tool === 'everything.echo');
@@ -97,8 +128,10 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
     assert.ok(actions.includes(a), `admin action ${a} is in the trail (${actions.join(', ')})`);
   }
   t.diagnostic(`entries: ${entries.length} (${requests.length} requests, actions: ${actions.join(', ')})`);
+}
 
-  // Everything so far is checkpointed and witnessed by the relay.
+/** Everything so far is checkpointed and witnessed by the relay; `audit verify` passes. */
+async function everyCheckpointIsWitnessed(acme: Tenant, ledger: Ledger): Promise<void> {
   const cp = await ledger.checkpoint();
   assert.ok(await ledger.drainWitnesses(5_000), 'the relay witnessed every checkpoint');
   const witnessed = await stack.relayStore.audit.listWitnessCheckpoints('airlock.audit/acme');
@@ -109,8 +142,10 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   const ok = await runCliResult(['audit', 'verify', '--config', acme.configFile]);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   assert.match(ok.stdout, /^audit trail OK: \d+ entries/);
+}
 
-  // An export verifies offline, with nothing but the file and the pinned public key.
+/** An export verifies offline, with nothing but the file and the pinned public key (returned). */
+async function exportVerifiesOffline(acme: Tenant): Promise<string> {
   const exportFile = join(stack.dir, 'acme-trail.jsonl');
   const exportTrail = (format: string, out: string) =>
     runCliResult(['audit', 'export', '--config', acme.configFile, '--format', format, '--out', out]);
@@ -135,9 +170,14 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   const ocsfFile = join(stack.dir, 'acme-trail.ocsf.jsonl');
   const ocsf = await exportTrail('ocsf', ocsfFile);
   assert.equal(ocsf.code, 0, ocsf.stderr);
+  return keyFile;
+}
 
-  // Stop the connector (its final checkpoint is witnessed too), then cut off its last 4 entries
-  // AND the local checkpoints covering them, as someone controlling the connector's disk would.
+/**
+ * Stops the connector (its final checkpoint is witnessed too), then cuts off its last 4 entries AND
+ * the local checkpoints covering them, as someone controlling the connector's disk would.
+ */
+async function cutOffTail(acme: Tenant): Promise<{ cut: number; treeSize: number }> {
   await acme.connector.close();
   const finalWitnessed = (await stack.relayStore.audit.listWitnessCheckpoints('airlock.audit/acme')).at(-1);
   assert.ok(finalWitnessed);
@@ -149,9 +189,14 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   } finally {
     db.close();
   }
+  return { cut, treeSize: finalWitnessed.treeSize };
+}
 
-  // Without a witness (an export verified on its own), a clean cut is invisible: --offline accepts it
-  // and says what it did not check; without --offline, no witness means no verdict.
+/**
+ * Without a witness (an export verified on its own), a clean cut is invisible: --offline accepts it
+ * and says what it did not check; without --offline, no witness means no verdict.
+ */
+async function cutIsInvisibleWithoutWitness(acme: Tenant, keyFile: string): Promise<void> {
   const cutExport = join(stack.dir, 'acme-cut.jsonl');
   const exportedCut = await runCliResult([
     'audit',
@@ -172,7 +217,15 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   const noWitness = await runCliResult(['audit', 'verify', '--file', cutExport, '--key', keyFile]);
   assert.equal(noWitness.code, 1, noWitness.stdout);
   assert.match(noWitness.stdout, /unwitnessed/);
-  // Even --offline checks the witnesses that answer.
+}
+
+/** With the relay's witness (even under --offline, it checks the witnesses that answer) the cut is named. */
+async function witnessNamesTheCut(
+  acme: Tenant,
+  cut: number,
+  treeSize: number,
+  t: TestContext,
+): Promise<void> {
   const offlineButReachable = await runCliResult([
     'audit',
     'verify',
@@ -184,16 +237,7 @@ test('calls are audited, checkpoints are witnessed by the relay, a cut-off tail 
   const caught = await runCliResult(['audit', 'verify', '--config', acme.configFile]);
   assert.equal(caught.code, 1, caught.stdout + caught.stderr);
   assert.match(caught.stdout, new RegExp(`FAILED at entry ${cut + 1}: truncated`), caught.stderr);
-  assert.match(caught.stdout, new RegExp(`entries ${cut + 1}\\.\\.${finalWitnessed.treeSize} were removed`));
+  assert.match(caught.stdout, new RegExp(`entries ${cut + 1}\\.\\.${treeSize} were removed`));
   assert.match(caught.stdout, /cosigned by witness relay/);
   t.diagnostic(caught.stdout.trim());
-
-  // The start-up check refuses to extend the cut trail and says what to run.
-  await assert.rejects(acme.restart(), (e: unknown) => {
-    const m = (e as Error).message;
-    return (
-      /AIRLOCK_AUDIT_TAMPERED|does not verify/.test(`${(e as { code?: string }).code} ${m}`) &&
-      /airlock audit verify --config/.test(m)
-    );
-  });
-});
+}

@@ -4,13 +4,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connectToTenant } from '../../src/agent/index.js';
-import { CLI } from './cli-process.js';
+import { CLI, killChild, readyLine } from './cli-process.js';
 
 let dir: string;
 let firstCa = '';
@@ -20,11 +19,16 @@ before(async () => {
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
-async function runDemo(): Promise<{
+/** The demo process: its ready line, its stdout so far, a SIGTERM stop (exit code) and a kill. */
+interface Demo {
   info: Record<string, unknown>;
   stdout: () => string;
   stop: () => Promise<number>;
-}> {
+  /** SIGKILL unless it has exited already (cleanup after a failed assertion). */
+  kill: () => Promise<void>;
+}
+
+async function runDemo(): Promise<Demo> {
   const child = spawn(process.execPath, [CLI, 'demo', '--json', '--port', '0', '--data-dir', dir], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -36,33 +40,34 @@ async function runDemo(): Promise<{
   child.stderr.on('data', (d: Buffer) => {
     err += d.toString();
   });
-  const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`demo not ready: ${err}`)), 30_000);
-    const check = () => {
-      const nl = out.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        resolve(JSON.parse(out.slice(0, nl)) as Record<string, unknown>);
-      }
-    };
-    child.stdout.on('data', check);
-    child.once('exit', (code) => reject(new Error(`demo exited ${code}: ${err}`)));
+  const info = await readyLine(child, 30_000, () => err).catch(async (error: unknown) => {
+    await killChild(child, 'SIGKILL');
+    throw error;
   });
   return {
     info,
     stdout: () => out,
     stop: async () => {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      const [code, signal] = (await exited) as [number | null, string | null];
+      await killChild(child, 'SIGTERM');
+      const [code, signal] = [child.exitCode, child.signalCode];
       if (code !== 0) process.stderr.write(`demo exit code=${code} signal=${signal}\n${err}\n`);
       return code ?? -1;
     },
+    kill: () => killChild(child, 'SIGKILL'),
   };
 }
 
 test('demo --json prints one line of JSON, serves the tenant URL, and stops cleanly on SIGTERM', async () => {
   const demo = await runDemo();
+  try {
+    await checkFirstDemo(demo);
+  } finally {
+    await demo.kill();
+  }
+});
+
+/** The first start: its ready line, the tenant through the relay, console health, a clean stop. */
+async function checkFirstDemo(demo: Demo): Promise<void> {
   const { info } = demo;
   for (const key of [
     'mcpUrl',
@@ -101,7 +106,7 @@ test('demo --json prints one line of JSON, serves the tenant URL, and stops clea
   assert.equal(status.ok, true);
   assert.equal(await demo.stop(), 0, 'clean exit on SIGTERM');
   assert.equal(demo.stdout().trim().split('\n').length, 1, 'exactly one line on stdout');
-});
+}
 
 test('a second start reuses the state: same tenant CA and agent identity', async () => {
   const demo = await runDemo();

@@ -8,45 +8,21 @@
  * relay as witness) passes: one chain, no gap, no fork, witnessed up to its head.
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
 import type { MemberRecord } from '../../src/store/store.js';
 import { runCliResult } from './audit-cli.js';
-import { type Member, type PairStack, startPair, textOf, within } from './pair-stack.js';
+import { pairRig } from './pair-rig.js';
+import { type Member, textOf, within } from './pair-stack.js';
+import { testPolicy } from './test-policy.js';
 
-const POLICY = `version: 1
-catalog: { mode: tofu }
-identities:
-  - name: agent-1
-    roles: [all]
-roles:
-  all:
-    tools: ["**"]
-tools:
-  - match: "**"
-    tier: auto
-limits:
-  rate: { perSecond: 5000, burst: 5000 }
-  turnBudget: 100000
-  concurrencyPerTool: 64
-`;
+const POLICY = testPolicy({ limits: { perSecond: 5000, burst: 5000, concurrencyPerTool: 64 } });
 const TOTAL_CALLS = 1000;
 /** Calls started later than this after the kill must succeed ("new calls succeed within 1 s"). */
 const NEW_CALLS_OK_AFTER_MS = 1000;
 
-let pair: PairStack;
-const clients: Client[] = [];
-
-before(async () => {
-  // Checkpoints every 250 ms so that the witness follows the trail closely.
-  pair = await startPair(POLICY, { audit: { checkpointIntervalMs: 250 } });
-  await pair.issue('agent-1');
-});
-
-after(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
-  await pair?.close();
-});
+// Checkpoints every 250 ms so that the witness follows the trail closely.
+const rig = pairRig(POLICY, { extra: { audit: { checkpointIntervalMs: 250 } } });
 
 const echo = (c: Client, message: string) =>
   c.callTool({ name: 'everything.echo', arguments: { message } }, { timeout: 10_000 });
@@ -54,23 +30,22 @@ const echo = (c: Client, message: string) =>
 /** The member whose heartbeat says it signs the checkpoints (matched by process id). */
 async function signer(): Promise<Member> {
   const alive = (m: Member) =>
-    pair.member[m].child.exitCode === null && pair.member[m].child.signalCode === null;
+    rig.pair.member[m].child.exitCode === null && rig.pair.member[m].child.signalCode === null;
   return within(15_000, 'a live member reports that it signs the checkpoints', async () => {
-    const rows = await pair.sql<{ state: string }>('SELECT state FROM pair_members');
+    const rows = await rig.pair.sql<{ state: string }>('SELECT state FROM pair_members');
     const states = rows.map((r) => JSON.parse(r.state) as Pick<MemberRecord, 'pid' | 'auditSigner'>);
     const pids = states.filter((s) => s.auditSigner).map((s) => s.pid);
-    return (['A', 'B'] as const).find((m) => alive(m) && pids.includes(pair.member[m].child.pid ?? -1));
+    return (['A', 'B'] as const).find((m) => alive(m) && pids.includes(rig.pair.member[m].child.pid ?? -1));
   });
 }
 
 /** New agent connections through the relay until each member serves at least two of them. */
 async function agentsOnBoth(): Promise<Client[]> {
-  const served = (m: Member) => pair.metric(m, 'airlock_connector_requests_total', 'tools/call');
+  const served = (m: Member) => rig.pair.metric(m, 'airlock_connector_requests_total', 'tools/call');
   const agents: Client[] = [];
   let onB = 0;
   for (let i = 0; i < 24 && (agents.length - onB < 2 || onB < 2 || agents.length < 6); i++) {
-    const c = await pair.connect('relay');
-    clients.push(c);
+    const c = await rig.client('relay');
     const before = await served('B');
     assert.equal(textOf(await echo(c, 'warm')), 'Echo: warm');
     if ((await served('B')) > before) onB++;
@@ -98,7 +73,7 @@ async function callsAcrossKill(agents: Client[], total: number, victim: Member):
       run.calls++;
       if (n === 0 && i === Math.floor(perAgent / 4)) {
         killedAt = Date.now();
-        void pair.member[victim].kill('SIGKILL');
+        void rig.pair.member[victim].kill('SIGKILL');
       }
       const started = Date.now();
       const ok = await echo(c, `${n}-${i}`).then(
@@ -138,7 +113,7 @@ test('kill -9 of either member during 1,000 calls: only in-flight calls fail; au
   assertOnlyInFlightFailed(run1, `kill -9 of the non-signer ${other}`);
   assert.equal(await signer(), first, 'the signer did not change');
 
-  await pair.start(other);
+  await rig.pair.start(other);
   const run2 = await callsAcrossKill(await agentsOnBoth(), TOTAL_CALLS / 2, first);
   t.diagnostic(
     `signer ${first} killed: ${run2.failedAt.length} of ${run2.calls} calls failed, at ${JSON.stringify(run2.failedAt)} ms`,
@@ -150,7 +125,7 @@ test('kill -9 of either member during 1,000 calls: only in-flight calls fail; au
   // The real CLI, consulting the relay's witness: wait until it cosigned the survivor's head.
   type Report = { ok: boolean; entries: number; firstSeq: number; lastSeq: number; witnessedThrough: number };
   const report = await within(15_000, 'the witness cosigned the head', async () => {
-    const r = await runCliResult(['audit', 'verify', '-c', pair.config[other], '--witness', '--json']);
+    const r = await runCliResult(['audit', 'verify', '-c', rig.pair.config[other], '--witness', '--json']);
     const parsed = JSON.parse(r.stdout) as Report;
     assert.equal(r.code, 0, r.stderr + r.stdout);
     return parsed.witnessedThrough === parsed.lastSeq ? parsed : undefined;
@@ -158,7 +133,7 @@ test('kill -9 of either member during 1,000 calls: only in-flight calls fail; au
   assert.equal(report.ok, true);
   assert.equal(report.entries, report.lastSeq - report.firstSeq + 1, 'no gap');
   assert.ok(report.entries >= TOTAL_CALLS, 'every call that ran is in the one chain');
-  const rows = await pair.sql<{ n: string; distinct_sizes: string }>(
+  const rows = await rig.pair.sql<{ n: string; distinct_sizes: string }>(
     'SELECT count(*) AS n, count(DISTINCT tree_size) AS distinct_sizes FROM audit_checkpoints',
   );
   assert.equal(rows[0]?.n, rows[0]?.distinct_sizes, 'every tree size signed once');

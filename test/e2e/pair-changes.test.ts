@@ -6,54 +6,21 @@
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
 import type { MemberRecord } from '../../src/store/store.js';
 import { runCli } from './cli-process.js';
-import { type PairStack, refusalOf, startPair, textOf, within } from './pair-stack.js';
+import { pairRig } from './pair-rig.js';
+import { refusalOf, textOf, within } from './pair-stack.js';
+import { testPolicy } from './test-policy.js';
 
-const POLICY = `version: 1
-catalog: { mode: tofu }
-identities:
-  - name: agent-1
-    roles: [all]
-  - name: agent-2
-    roles: [all]
-roles:
-  all:
-    tools: ["**"]
-tools:
-  - match: "**"
-    tier: auto
-limits:
-  rate: { perSecond: 1000, burst: 1000 }
-  turnBudget: 100000
-`;
+const AGENTS = ['agent-1', 'agent-2'];
+const POLICY = testPolicy({ agents: AGENTS });
 /** The changed policy: echo is blocked. */
-const BLOCKING = POLICY.replace(
-  'tools:\n  - match',
-  'tools:\n  - match: "everything.echo"\n    tier: block\n  - match',
-);
+const BLOCKING = testPolicy({ agents: AGENTS, tiers: { 'everything.echo': 'block' } });
 
-let pair: PairStack;
-const clients: Client[] = [];
-
-before(async () => {
-  pair = await startPair(POLICY);
-  await pair.issue('agent-1');
-  await pair.issue('agent-2');
-});
-
-after(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
-  await pair?.close();
-});
-
-async function client(via: 'relay' | 'A' | 'B', agent?: string): Promise<Client> {
-  const c = await pair.connect(via, agent);
-  clients.push(c);
-  return c;
-}
+const rig = pairRig(POLICY, { agents: AGENTS });
+const { client } = rig;
 
 const echo = (c: Client, message: string) => c.callTool({ name: 'everything.echo', arguments: { message } });
 
@@ -61,7 +28,7 @@ test('B joined from the bundle serves the tenant, and the relay spreads agents o
   const onB = await client('B');
   assert.equal(textOf(await echo(onB, 'hello B')), 'Echo: hello B');
 
-  const listed = JSON.parse(await runCli(['connector', 'list', '-c', pair.config.B, '--json'])) as {
+  const listed = JSON.parse(await runCli(['connector', 'list', '-c', rig.pair.config.B, '--json'])) as {
     connectors: Array<{ id: string; state: string; bound: boolean }>;
     members: MemberRecord[] & Array<{ stale: boolean }>;
   };
@@ -74,7 +41,7 @@ test('B joined from the bundle serves the tenant, and the relay spreads agents o
   // upstreams, readiness, one audit signer.
   type Listed = typeof listed;
   const members = await within(15_000, 'both members report tunnels up', async () => {
-    const now = JSON.parse(await runCli(['connector', 'list', '-c', pair.config.A, '--json'])) as Listed;
+    const now = JSON.parse(await runCli(['connector', 'list', '-c', rig.pair.config.A, '--json'])) as Listed;
     return now.members.length === 2 && now.members.every((m) => m.tunnels.up >= 1 && m.ready)
       ? now.members
       : undefined;
@@ -88,7 +55,7 @@ test('B joined from the bundle serves the tenant, and the relay spreads agents o
   }
   assert.equal(members.filter((m) => m.auditSigner).length, 1, 'one member signs checkpoints');
 
-  const calls = async (m: 'A' | 'B') => pair.metric(m, 'airlock_connector_requests_total', 'tools/call');
+  const calls = async (m: 'A' | 'B') => rig.pair.metric(m, 'airlock_connector_requests_total', 'tools/call');
   const before = { A: await calls('A'), B: await calls('B') };
   // Each agent connection is one TLS stream, routed to one live tunnel of the tenant.
   for (let i = 0; i < 16; i++) {
@@ -103,7 +70,7 @@ test('B joined from the bundle serves the tenant, and the relay spreads agents o
 test('a revocation made on A refuses the next call served by B', async () => {
   const onB = await client('B', 'agent-2');
   assert.equal(textOf(await echo(onB, 'before')), 'Echo: before');
-  await runCli(['identity', 'revoke', 'agent-2', '-c', pair.config.A]);
+  await runCli(['identity', 'revoke', 'agent-2', '-c', rig.pair.config.A]);
   // The open session on B is refused (and its connection closed by the change feed).
   const code = await within(1000, 'B refuses the revoked identity', async () => {
     const refused = await refusalOf(echo(onB, 'after'));
@@ -120,31 +87,40 @@ test('a kill switch flipped on A refuses the next call served by B', async () =>
   const onB = await client('B');
   const sum = () => onB.callTool({ name: 'everything.get-sum', arguments: { a: 2, b: 3 } });
   assert.equal(await refusalOf(sum()), undefined);
-  await runCli(['tools', 'disable', 'everything.get-sum', '-c', pair.config.A, '--reason', 'incident 16']);
+  await runCli([
+    'tools',
+    'disable',
+    'everything.get-sum',
+    '-c',
+    rig.pair.config.A,
+    '--reason',
+    'incident 16',
+  ]);
   const code = await within(1000, 'B refuses the disabled tool', () => refusalOf(sum()));
   assert.equal(code, 'AIRLOCK_TOOL_DISABLED');
-  await runCli(['tools', 'enable', 'everything.get-sum', '-c', pair.config.A]);
+  await runCli(['tools', 'enable', 'everything.get-sum', '-c', rig.pair.config.A]);
   await within(1000, 'B serves the tool again', async () => ((await refusalOf(sum())) ? undefined : true));
 });
 
 test('a policy change made on A refuses the next call served by B; B applies the stored version', async () => {
   const onB = await client('B');
   assert.equal(textOf(await echo(onB, 'allowed')), 'Echo: allowed');
-  const versionsBefore = (await pair.sql<{ n: string }>('SELECT COUNT(*) AS n FROM policy_versions'))[0]?.n;
-  await writeFile(pair.policyFile.A, BLOCKING);
+  const versionsBefore = (await rig.pair.sql<{ n: string }>('SELECT COUNT(*) AS n FROM policy_versions'))[0]
+    ?.n;
+  await writeFile(rig.pair.policyFile.A, BLOCKING);
   // A records the new version (its file watcher); from then on B must follow within 1 s.
   await within(10_000, 'A records the new policy version', async () => {
-    const rows = await pair.sql<{ n: string }>('SELECT COUNT(*) AS n FROM policy_versions');
+    const rows = await rig.pair.sql<{ n: string }>('SELECT COUNT(*) AS n FROM policy_versions');
     return rows[0]?.n !== versionsBefore ? true : undefined;
   });
   const code = await within(1000, 'B applies the policy recorded by A', () => refusalOf(echo(onB, 'now?')));
   assert.equal(code, 'AIRLOCK_TOOL_BLOCKED');
   // B's own file still has the old text: it did not record it back over A's version.
-  const latest = await pair.sql<{ text: string }>(
+  const latest = await rig.pair.sql<{ text: string }>(
     'SELECT text FROM policy_versions ORDER BY seq DESC LIMIT 1',
   );
   assert.equal(latest[0]?.text, BLOCKING);
-  await writeFile(pair.policyFile.A, POLICY);
+  await writeFile(rig.pair.policyFile.A, POLICY);
   await within(10_000, 'B follows A back', async () =>
     (await refusalOf(echo(onB, 'again'))) ? undefined : true,
   );

@@ -5,48 +5,20 @@
  * afterwards: pair-audit-kill.test.ts.)
  */
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Client } from '@modelcontextprotocol/client';
 import { runCli } from './cli-process.js';
-import { type PairStack, refusalOf, startPair, textOf, within } from './pair-stack.js';
+import { pairRig } from './pair-rig.js';
+import { refusalOf, textOf, within } from './pair-stack.js';
+import { testPolicy } from './test-policy.js';
 
-const POLICY = `version: 1
-catalog: { mode: tofu }
-identities:
-  - name: agent-1
-    roles: [all]
-roles:
-  all:
-    tools: ["**"]
-tools:
-  - match: "everything.get-sum"
-    tier: approve
-  - match: "**"
-    tier: auto
-limits:
-  rate: { perSecond: 1000, burst: 1000 }
-  turnBudget: 100000
-  concurrencyPerTool: 32
-`;
-
-let pair: PairStack;
-const clients: Client[] = [];
-
-before(async () => {
-  pair = await startPair(POLICY, { approvals: { holdMs: 60_000 } });
-  await pair.issue('agent-1');
+const POLICY = testPolicy({
+  tiers: { 'everything.get-sum': 'approve' },
+  limits: { concurrencyPerTool: 32 },
 });
 
-after(async () => {
-  for (const c of clients) await c.close().catch(() => undefined);
-  await pair?.close();
-});
-
-async function client(via: 'relay' | 'A' | 'B'): Promise<Client> {
-  const c = await pair.connect(via);
-  clients.push(c);
-  return c;
-}
+const rig = pairRig(POLICY, { extra: { approvals: { holdMs: 60_000 } } });
+const { client } = rig;
 
 const sum = (c: Client, a: number, b: number) =>
   c.callTool({ name: 'everything.get-sum', arguments: { a, b } }, { timeout: 120_000 });
@@ -54,7 +26,7 @@ const sum = (c: Client, a: number, b: number) =>
 /** The one pending request (arguments are masked in the list; each test holds one call at a time). */
 async function pendingId(): Promise<string> {
   return within(10_000, 'the held call is pending in the shared store', async () => {
-    const out = JSON.parse(await runCli(['approvals', 'list', '-c', pair.config.B, '--json'])) as Array<{
+    const out = JSON.parse(await runCli(['approvals', 'list', '-c', rig.pair.config.B, '--json'])) as Array<{
       id: string;
       status: string;
     }>;
@@ -71,7 +43,7 @@ test('an approval requested through A and approved on B completes the call held 
   });
   const id = await pendingId();
   assert.equal(settled, false, 'the call waits for a human');
-  await runCli(['approvals', 'approve', id, '-c', pair.config.B, '--reason', 'checked on B']);
+  await runCli(['approvals', 'approve', id, '-c', rig.pair.config.B, '--reason', 'checked on B']);
   // B announced the decision on the change feed: A's held call re-reads it and runs.
   await within(1000, 'the held call completes', async () => (settled ? true : undefined));
   assert.match(textOf(await held), /42/);
@@ -84,11 +56,11 @@ test('a pending approval survives kill -9 of A; approved on B, the retry runs on
     () => 'failed',
   );
   const id = await pendingId();
-  await pair.member.A.kill('SIGKILL');
+  await rig.pair.member.A.kill('SIGKILL');
   assert.equal(await held, 'failed', 'the call held on the dead member fails');
-  const rows = await pair.sql<{ status: string }>('SELECT status FROM approvals WHERE id = $1', [id]);
+  const rows = await rig.pair.sql<{ status: string }>('SELECT status FROM approvals WHERE id = $1', [id]);
   assert.equal(rows[0]?.status, 'pending', 'the request outlives its member');
-  await runCli(['approvals', 'approve', id, '-c', pair.config.B]);
+  await runCli(['approvals', 'approve', id, '-c', rig.pair.config.B]);
   const onB = await client('B');
   assert.match(textOf(await sum(onB, 7, 8)), /15/, 'the same call, retried on B, uses the approval');
   // Exactly once: the approval is consumed; a second identical call asks anew (and is held).
@@ -96,5 +68,5 @@ test('a pending approval survives kill -9 of A; approved on B, the retry runs on
     onB.callTool({ name: 'everything.get-sum', arguments: { a: 7, b: 8 } }, { timeout: 1500 }),
   );
   assert.ok(again !== undefined, 'a consumed approval does not run a second call');
-  await pair.start('A');
+  await rig.pair.start('A');
 });

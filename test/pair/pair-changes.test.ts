@@ -4,6 +4,7 @@
  * stored version is refused; approvals, identities and catalog changes reach their handlers.
  */
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,7 @@ import { followPairChanges } from '../../src/connector/pair/pair-changes.js';
 import { type PolicyWatcher, watchPolicy } from '../../src/policy/policy-watcher.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/store.js';
+import { untilEvent } from '../fixtures/wait-until.js';
 
 const POLICY = 'version: 1\nroles:\n  r:\n    tools: ["a.*"]\n';
 const CHANGED = 'version: 1\nroles:\n  r:\n    tools: ["b.*"]\n';
@@ -39,29 +41,25 @@ async function member(name: string) {
   const watcher = await watchPolicy({ file, store: store.policyVersions, debounceMs: 10, settleMs: 0 });
   watchers.push(watcher);
   const calls = { revocations: 0, refreshes: 0, woken: [] as Array<string | undefined> };
-  const approvals = new (await import('node:events')).EventEmitter() as never as Parameters<
-    typeof followPairChanges
-  >[0]['approvals'];
-  Object.assign(approvals, { wakeHeld: (id?: string) => calls.woken.push(id) });
+  /** Emits `call` after each handler ran: tests wait for it instead of polling. */
+  const ran = new EventEmitter();
+  const record = (count: () => void) => {
+    count();
+    ran.emit('call');
+  };
+  const approvals = new EventEmitter() as never as Parameters<typeof followPairChanges>[0]['approvals'];
+  Object.assign(approvals, { wakeHeld: (id?: string) => record(() => calls.woken.push(id)) });
   stops.push(
     followPairChanges({
       store,
       watcher,
-      pinning: { refresh: async () => void calls.refreshes++ },
+      pinning: { refresh: async () => record(() => calls.refreshes++) },
       approvals,
-      endpoint: { checkRevocations: async () => void calls.revocations++ },
+      endpoint: { checkRevocations: async () => record(() => calls.revocations++) },
       logger: pino({ level: 'silent' }),
     }),
   );
-  return { file, watcher, calls, approvals };
-}
-
-async function until(what: string, probe: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  return { file, watcher, calls, ran, approvals };
 }
 
 test('a version recorded by one member is applied by the other and not recorded back', async () => {
@@ -72,7 +70,7 @@ test('a version recorded by one member is applied by the other and not recorded 
   assert.equal(result.outcome, 'unchanged');
   await writeFile(a.file, CHANGED);
   assert.equal((await a.watcher.reload()).outcome, 'changed');
-  await until('B applies A’s version', () => b.watcher.current.text === CHANGED);
+  await untilEvent('B applies A’s version', b.watcher, 'change', () => b.watcher.current.text === CHANGED);
   assert.equal(b.watcher.version?.text, CHANGED);
   assert.equal((await store.policyVersions.listPolicyVersions()).length, before + 1, 'recorded once');
   // An older stored version is not applied over a newer one.
@@ -104,16 +102,27 @@ test('approvals, identities and catalog announcements reach every member’s han
   await store.changes.publish('approvals', { id: 'apr_1' });
   await store.changes.publish('identities', { name: 'agent-2' });
   await store.changes.publish('catalog');
-  await until(
+  await untilEvent(
     'handlers ran',
+    c.ran,
+    'call',
     () => c.calls.woken.includes('apr_1') && c.calls.revocations > 0 && c.calls.refreshes > 0,
   );
   // A decision made through this member's queue is announced for the others.
   const seen: string[] = [];
-  store.changes.subscribe('approvals', (change) => seen.push(String(change.detail?.id)));
-  (c.approvals as never as { emit(e: string, v: unknown): void }).emit('change', {
-    type: 'approved',
-    approval: { id: 'apr_2' },
+  const announced = new EventEmitter();
+  const unsubscribe = store.changes.subscribe('approvals', (change) => {
+    seen.push(String(change.detail?.id));
+    announced.emit('seen');
   });
-  await until('decision announced', () => seen.includes('apr_2'));
+  try {
+    const decided = untilEvent('decision announced', announced, 'seen', () => seen.includes('apr_2'));
+    (c.approvals as never as { emit(e: string, v: unknown): void }).emit('change', {
+      type: 'approved',
+      approval: { id: 'apr_2' },
+    });
+    await decided;
+  } finally {
+    unsubscribe();
+  }
 });
