@@ -20,11 +20,9 @@
  * Revocation ends live connections too: open connections of an identity revoked in the store are closed
  * within `limits.revocationPollIntervalMs` (default 500 ms), which ends their SSE streams (see
  * `agent-connection-watch.ts`). The `Host` header must name the tenant (DNS-rebinding defence), a browser
- * `Origin` must too, and header size, header and request timeouts bound slow clients.
- *
- * Slow clients are bounded on both paths (`accept` and `listen`): Node checks `headersTimeout` /
- * `requestTimeout` only from a timer it starts when a server emits `listening`, so the endpoint starts
- * that timer itself at construction (connections handed to `accept` are never seen by `listen`), every
+ * `Origin` must too, and header size, header and request timeouts bound slow clients on both paths
+ * (`accept` and `listen`): Node checks `headersTimeout` / `requestTimeout` only from a timer it starts
+ * when a server emits `listening`, so the endpoint starts that timer itself at construction, every
  * `limits.connectionsCheckingIntervalMs` (default 1 s instead of Node's 30 s). A connection that
  * finishes TLS and then sends no request is closed after `limits.firstRequestTimeoutMs`.
  *
@@ -35,7 +33,7 @@
  *   handler: mcpEndpoint.nodeHandler,
  *   oauth: { verifier, resource: 'https://acme.relay.example/mcp', authorizationServers: [issuer] },
  * });
- * tunnel.on('stream', (stream) => agents.accept(stream));
+ * tunnel.on('stream', (stream) => agents.accept(stream, tunnel)); // the tunnel: its drain closes keep-alives
  * await agents.listen(8443, '127.0.0.1'); // optional direct port
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -46,8 +44,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AuthInfo } from '@modelcontextprotocol/server';
 import { type Logger, pino } from 'pino';
 import type { EndUser, GatewayIdentity } from '../gateway/gateway-context.js';
-import type { IdentityLookup } from '../gateway/stages/authenticate-stage.js';
-import { JSONRPC_UNAUTHENTICATED } from '../gateway/stages/authenticate-stage.js';
+import { type IdentityLookup, JSONRPC_UNAUTHENTICATED } from '../gateway/stages/authenticate-stage.js';
 import { certificateInfo } from '../identity/pki.js';
 import { authInfoForIdentity } from '../mcp/agent-auth-info.js';
 import { writeRefusal } from '../mcp/json-rpc-http-error.js';
@@ -73,6 +70,7 @@ import {
 } from './agent-endpoint-limits.js';
 import { type PeerCertificate, readPeerCertificate, resolvePeerIdentity } from './agent-peer-identity.js';
 import { agentSecureContext } from './agent-tls-context.js';
+import { AgentTunnelDrain, type DrainingTunnel } from './agent-tunnel-drain.js';
 
 export * from './agent-endpoint-limits.js';
 
@@ -121,6 +119,7 @@ export class AgentEndpoint {
   readonly #endUser: AgentEndUserOptions | undefined;
   readonly #strippedHeaders: Set<string>;
   readonly #accepted = new Set<Duplex>();
+  readonly #tunnelDrain: AgentTunnelDrain;
   readonly #caPem: string;
   #closed = false;
 
@@ -174,6 +173,7 @@ export class AgentEndpoint {
       },
     );
     this.#server.maxConnections = this.#maxConnections;
+    this.#tunnelDrain = new AgentTunnelDrain(this.#server);
     this.#watch = new AgentConnectionWatch({
       identities: options.identities,
       pollIntervalMs: limits.revocationPollIntervalMs ?? DEFAULT_AGENT_REVOCATION_POLL_INTERVAL_MS,
@@ -203,11 +203,12 @@ export class AgentEndpoint {
    * Takes a byte stream carrying an agent's TLS connection (e.g. a tunnel stream from the relay) and
    * terminates TLS on it with the tenant key. Destroys the stream when closed or over the connection limit.
    */
-  accept(stream: Duplex): void {
+  accept(stream: Duplex, tunnel?: DrainingTunnel): void {
     if (this.#closed || this.#accepted.size >= this.#maxConnections) {
       stream.destroy();
       return;
     }
+    if (tunnel) this.#tunnelDrain.adopt(stream, tunnel);
     this.#accepted.add(stream);
     stream.once('close', () => this.#accepted.delete(stream));
     stream.on('error', (err) => this.#log.debug({ err: err.message }, 'agent stream error'));

@@ -40,10 +40,10 @@ function routeAgentStream(p: ConnectorTunnelParts): (stream: Duplex, meta: Tunne
       stream.destroy();
       return;
     }
-    if (!acme || acme.dns01) endpoint.accept(stream);
+    if (!acme || acme.dns01) endpoint.accept(stream, meta.tunnel);
     else
       void divertAcmeValidation(stream, acme.certificate.challenges).then(
-        (t) => t || endpoint.accept(stream),
+        (t) => t || endpoint.accept(stream, meta.tunnel),
       );
   };
 }

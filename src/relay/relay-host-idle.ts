@@ -1,7 +1,6 @@
 /**
  * Idle keep-alive connections on the relay host's HTTPS server (enrollment, audit witness), so that a
- * drain can close them: the server is fed sockets by the TLS layer and never listens itself, so Node's
- * own `closeIdleConnections()` has no list to work on. While the node drains, every response also
+ * drain can close them (see src/net/idle-connections.ts). While the node drains, every response also
  * carries `Connection: close`. WebSocket upgrades (tunnels) are never counted idle.
  *
  * @example
@@ -9,24 +8,11 @@
  * closeIdle(); // during a drain
  */
 import type http from 'node:http';
-import type { Socket } from 'node:net';
+import { trackIdleConnections } from '../net/idle-connections.js';
 
 export function trackIdleRelayHostConnections(server: http.Server, draining: () => boolean): () => void {
-  const idle = new Set<Socket>();
-  server.on('connection', (socket: Socket) => {
-    idle.add(socket);
-    socket.once('close', () => idle.delete(socket));
-  });
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    idle.delete(req.socket);
-    if (draining()) res.shouldKeepAlive = false;
-    res.once('finish', () => {
-      if (!req.socket.destroyed && !draining()) idle.add(req.socket);
-    });
-  });
-  server.on('upgrade', (req: http.IncomingMessage) => idle.delete(req.socket));
+  const connections = trackIdleConnections(server, { draining });
   return () => {
-    for (const socket of idle) socket.destroy();
-    idle.clear();
+    connections.closeIdle();
   };
 }

@@ -66,6 +66,8 @@ export interface TunnelStreamMeta {
   /** The agent's address as the relay saw it (`ip:port`). */
   peer: string;
   tunnelSlot: number;
+  /** The tunnel the stream came over (its `draining` event lets the agent side close keep-alives). */
+  tunnel: TunnelConnection;
 }
 
 export interface TunnelClientOptions extends RelayDialOptions {
@@ -87,7 +89,8 @@ export interface TunnelClientOptions extends RelayDialOptions {
  * One live tunnel. `closed` resolves (never rejects) with the reason it ended.
  *
  * Events: `stream-open`, `stream-close` (active stream count changed), `cluster` ({@link ClusterView}:
- * a clustered relay said which node this tunnel is on and which others exist, or that it drains).
+ * a clustered relay said which node this tunnel is on and which others exist, or that it drains),
+ * `draining` (once, when `drain` is called).
  */
 export class TunnelConnection extends EventEmitter {
   readonly connectedAt = Date.now();
@@ -118,6 +121,12 @@ export class TunnelConnection extends EventEmitter {
   get isDraining(): boolean {
     return this.draining;
   }
+
+  /**
+   * True from the moment `drain` is called (before the GOAWAY round trip ends, while streams the relay
+   * already opened are still served): agent connections on this tunnel should close once idle.
+   */
+  agentsDraining = false;
 
   /** @internal */
   streamOpened(stream: http2.ServerHttp2Stream): void {
@@ -150,6 +159,10 @@ export class TunnelConnection extends EventEmitter {
     // Two-step GOAWAY (RFC 9113 §6.8): first "no new streams" with the highest stream id, so that a
     // stream the relay opened meanwhile is still served; after a PING round trip every such stream
     // has arrived, and the final GOAWAY refuses nothing in flight.
+    if (!this.agentsDraining) {
+      this.agentsDraining = true;
+      this.emit('draining');
+    }
     if (timeoutMs > 0 && !this.draining && !this.session.destroyed) await this.announceGoaway(timeoutMs);
     this.draining = true;
     this.setReason(
@@ -345,6 +358,7 @@ function acceptAgentStream(
     sni: String(headers[SNI_HEADER] ?? ''),
     peer: String(headers[PEER_HEADER] ?? ''),
     tunnelSlot: tunnel.slot,
+    tunnel,
   };
   try {
     options.onStream(stream, meta);

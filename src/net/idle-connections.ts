@@ -1,0 +1,66 @@
+/**
+ * Keep-alive connections of an HTTP server, for a graceful drain of some or all of them. Servers fed
+ * sockets by hand (the relay host behind its ClientHello reader, the connector's agent endpoint behind
+ * tunnel streams) never listen, so Node's own `closeIdleConnections()` has no list to work on.
+ *
+ * A connection is idle between the end of a response and the next request. While `draining(socket)`
+ * says so, a response carries `Connection: close` and the connection ends after it; a response whose
+ * headers went out before the drain began ends its connection once it is complete; `closeIdle`
+ * ends the idle ones at once. So an agent on keep-alive opens its next request on a new connection
+ * (which the draining path no longer takes) instead of losing it to a cut at the end of the grace
+ * period. WebSocket upgrades are never counted idle.
+ *
+ * @example
+ * const conns = trackIdleConnections(server, { draining: () => ctx.draining });
+ * conns.closeIdle(); // when the drain begins
+ */
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+
+export interface IdleConnectionsOptions {
+  /**
+   * The server event whose socket HTTP runs on: `connection` (plain HTTP, or an HTTPS server fed
+   * already-terminated TLS sockets) or `secureConnection` (an HTTPS server terminating TLS itself).
+   * Default `connection`.
+   */
+  socketEvent?: 'connection' | 'secureConnection';
+  /** Whether the connection of `socket` is being drained. */
+  draining: (socket: Duplex) => boolean;
+}
+
+export interface IdleConnections {
+  /** Ends every idle connection `pick` chooses (every idle one without it); returns how many. */
+  closeIdle(pick?: (socket: Duplex) => boolean): number;
+}
+
+export function trackIdleConnections(server: http.Server, options: IdleConnectionsOptions): IdleConnections {
+  const idle = new Set<Duplex>();
+  server.on(options.socketEvent ?? 'connection', (socket: Duplex) => {
+    idle.add(socket);
+    socket.once('close', () => idle.delete(socket));
+  });
+  // Before the server's own handler: `Connection: close` must be decided before any header goes out.
+  server.prependListener('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    idle.delete(socket);
+    if (options.draining(socket)) res.shouldKeepAlive = false;
+    res.once('finish', () => {
+      if (socket.destroyed) return;
+      if (!options.draining(socket)) idle.add(socket);
+      else if (res.shouldKeepAlive) socket.end(); // its headers went out before the drain began
+    });
+  });
+  server.on('upgrade', (req: http.IncomingMessage) => idle.delete(req.socket));
+  return {
+    closeIdle(pick) {
+      let closed = 0;
+      for (const socket of idle) {
+        if (pick && !pick(socket)) continue;
+        idle.delete(socket);
+        socket.destroy();
+        closed++;
+      }
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Keep-alive connections under a drain (src/net/idle-connections.ts), on a real HTTP server on
+ * loopback with a keep-alive client: idle ones close at once, a request made while draining is answered
+ * with `Connection: close`, a response already under way ends its connection once complete, and
+ * connections the drain does not pick stay open.
+ */
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import { trackIdleConnections } from '../../src/net/idle-connections.js';
+
+interface Answer {
+  status: number;
+  connection: string | undefined;
+  socket: Socket;
+}
+
+function get(port: number, agent: http.Agent, path: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path, agent }, (res) => {
+      res.resume();
+      res.once('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          connection: res.headers.connection,
+          socket: req.socket as Socket,
+        }),
+      );
+    });
+    req.once('error', reject);
+  });
+}
+
+describe('idle keep-alive connections under a drain', () => {
+  const drainingPorts = new Set<number>();
+  let release: (() => void) | undefined;
+  let started: (() => void) | undefined;
+  let server: http.Server;
+  let port = 0;
+  let closeIdle: ReturnType<typeof trackIdleConnections>['closeIdle'];
+
+  before(async () => {
+    server = http.createServer((req, res) => {
+      if (req.url !== '/slow') return void res.end('ok');
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('started ');
+      started?.();
+      release = () => res.end('done');
+    });
+    ({ closeIdle } = trackIdleConnections(server, {
+      draining: (socket) => drainingPorts.has((socket as Socket).remotePort ?? -1),
+    }));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    port = (server.address() as AddressInfo).port;
+  });
+  after(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+
+  it('closes only the idle connections the drain picks', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+    const [a, b] = await Promise.all([get(port, agent, '/'), get(port, agent, '/')]);
+    assert.notEqual(a.socket, b.socket, 'two connections');
+    assert.equal(a.connection, 'keep-alive');
+    drainingPorts.add(a.socket.localPort ?? -1);
+    const closed = once(a.socket, 'close');
+    assert.equal(
+      closeIdle((s) => drainingPorts.has((s as Socket).remotePort ?? -1)),
+      1,
+    );
+    await closed;
+    assert.equal(b.socket.destroyed, false, 'the connection the drain did not pick stays open');
+    agent.destroy();
+  });
+
+  it('answers a request made while draining with Connection: close and ends the connection', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await get(port, agent, '/');
+    drainingPorts.add(first.socket.localPort ?? -1);
+    const closed = once(first.socket, 'close');
+    const second = await get(port, agent, '/');
+    assert.equal(second.socket, first.socket, 'the kept-alive connection was reused');
+    assert.equal(second.connection, 'close');
+    await closed;
+    agent.destroy();
+  });
+
+  it('ends a connection whose response was under way when the drain began, once it is complete', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const underWay = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    const slow = get(port, agent, '/slow');
+    await underWay;
+    const socket = [...Object.values(agent.sockets)].flat()[0] as Socket;
+    drainingPorts.add(socket.localPort ?? -1);
+    assert.equal(closeIdle(), 0, 'a busy connection is not idle');
+    const closed = once(socket, 'close');
+    release?.();
+    const answer = await slow;
+    assert.equal(answer.status, 200, 'the response completed');
+    assert.equal(answer.connection, 'keep-alive', 'its headers went out before the drain');
+    await closed;
+    agent.destroy();
+  });
+});
