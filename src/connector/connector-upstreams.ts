@@ -16,6 +16,7 @@ import { Upstream } from '../mcp/upstream.js';
 import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
 import { DEFAULT_UPSTREAM_PROTOCOL, type UpstreamConfig } from '../mcp/upstream-config.js';
 import { sandboxFromYaml } from '../sandbox/sandbox-config.js';
+import { sqliteStoreFiles } from '../store/open-store.js';
 import type { CloseStack } from './close-stack.js';
 import type { UpstreamEntry } from './config-schema.js';
 import type { ConnectorContext } from './connector-context.js';
@@ -35,11 +36,7 @@ function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorCont
     // data (keys, credential, store) and config are never visible inside.
     sandbox: sandboxFromYaml(entry.sandbox, {
       resolvePath: ctx.resolvePath,
-      hiddenPaths: [
-        ctx.dataDir,
-        ctx.configFile,
-        ...(ctx.storeUrl.startsWith('sqlite:') ? [ctx.storeUrl.slice('sqlite:'.length)] : []),
-      ],
+      hiddenPaths: [ctx.dataDir, ctx.configFile, ...sqliteStoreFiles(ctx.storeUrl)],
     }),
     ...(entry.cwd ? { cwd: ctx.resolvePath(entry.cwd) } : {}),
     timeoutMs,

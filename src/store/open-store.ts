@@ -4,6 +4,7 @@
  * | url | backend |
  * |---|---|
  * | `sqlite:<path>` (also `sqlite://<path>`, `sqlite:///abs/path`) | SQLite file, parent directory created |
+ * | `sqlite:<path>?synchronous=normal` | the same, without an fsync per commit (`full`, the default, keeps it): see `SqliteDialectOptions.synchronous` |
  * | `sqlite::memory:` | SQLite in memory (tests, demos) |
  * | `postgres://…` / `postgresql://…` | PostgreSQL; `?schema=<name>` picks (and creates) a schema, e.g. one per tenant or per test |
  *
@@ -29,7 +30,12 @@ import { SqlPolicyVersionRepository } from './policy-version-repository.js';
 import { postgresChangeFeed } from './postgres-change-feed.js';
 import { openPostgresDialect, type PostgresDialectOptions } from './postgres-dialect.js';
 import { SqlRelayRepository } from './relay-repository.js';
-import { openSqliteDialect, type SqliteDialectOptions } from './sqlite-dialect.js';
+import {
+  openSqliteDialect,
+  SQLITE_SYNCHRONOUS_VALUES,
+  type SqliteDialectOptions,
+  type SqliteSynchronous,
+} from './sqlite-dialect.js';
 import type {
   AdminAccountRepository,
   ApprovalRepository,
@@ -65,7 +71,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
   let dialect: SqlDialect;
   let changes: ChangeFeed | undefined;
   if (url.startsWith('sqlite:')) {
-    const path = sqlitePath(url);
+    const { path, synchronous } = parseSqliteStoreUrl(url);
     if (path !== ':memory:') {
       try {
         mkdirSync(dirname(resolve(path)), { recursive: true });
@@ -79,7 +85,7 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
         );
       }
     }
-    dialect = openSqliteDialect({ ...opts.sqlite, path });
+    dialect = openSqliteDialect({ ...opts.sqlite, ...(synchronous ? { synchronous } : {}), path });
   } else if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
     const { connectionString, schema } = postgresSchemaOf(url, opts.schema);
     dialect = await openPostgresDialect({ ...opts.postgres, connectionString, schema });
@@ -157,10 +163,51 @@ function postgresSchemaOf(url: string, schema: string | undefined) {
   return { connectionString: parsed.toString(), schema: schema ?? fromUrl };
 }
 
-function sqlitePath(url: string): string {
-  let rest = url.slice('sqlite:'.length);
+/**
+ * The files of a SQLite store URL (the database and its WAL companions), without its options; none
+ * for PostgreSQL or an in-memory database. For keeping them out of reach (the stdio sandbox).
+ *
+ * @example
+ * sqliteStoreFiles('sqlite:/var/lib/airlock/airlock.db?synchronous=normal');
+ * // → ['/var/lib/airlock/airlock.db', '/var/lib/airlock/airlock.db-wal', '/var/lib/airlock/airlock.db-shm']
+ */
+export function sqliteStoreFiles(url: string): string[] {
+  if (!url.startsWith('sqlite:')) return [];
+  const { path } = parseSqliteStoreUrl(url);
+  return path === ':memory:' ? [] : [path, `${path}-wal`, `${path}-shm`];
+}
+
+/**
+ * The file and options of a `sqlite:` store URL. The only query parameter is `synchronous`
+ * (`full` | `normal`); any other, or another value, is refused (`AIRLOCK_STORE_URL`).
+ *
+ * @example
+ * parseSqliteStoreUrl('sqlite:./data/airlock.db?synchronous=normal'); // { path: './data/airlock.db', synchronous: 'normal' }
+ */
+export function parseSqliteStoreUrl(url: string): { path: string; synchronous?: SqliteSynchronous } {
+  const [base = '', query] = splitOnce(url.slice('sqlite:'.length), '?');
+  let synchronous: SqliteSynchronous | undefined;
+  for (const [key, value] of new URLSearchParams(query ?? '')) {
+    const known = SQLITE_SYNCHRONOUS_VALUES.find((v) => v === value);
+    if (key !== 'synchronous' || !known) {
+      throw new StoreError(
+        STORE_ERROR_CODES.url,
+        `store URL ${url}: unknown parameter ${key}=${value} (SQLite takes only synchronous=${SQLITE_SYNCHRONOUS_VALUES.join('|')})`,
+      );
+    }
+    synchronous = known;
+  }
+  return { path: sqlitePath(base, url), ...(synchronous ? { synchronous } : {}) };
+}
+
+function splitOnce(text: string, separator: string): [string, string | undefined] {
+  const at = text.indexOf(separator);
+  return at < 0 ? [text, undefined] : [text.slice(0, at), text.slice(at + separator.length)];
+}
+
+function sqlitePath(rest: string, url: string): string {
   if (rest === ':memory:' || rest === '//:memory:') return ':memory:';
-  if (rest.startsWith('//')) rest = rest.slice(2);
-  if (!rest) throw new StoreError(STORE_ERROR_CODES.url, `store URL ${url} names no SQLite file`);
-  return rest;
+  const path = rest.startsWith('//') ? rest.slice(2) : rest;
+  if (!path) throw new StoreError(STORE_ERROR_CODES.url, `store URL ${url} names no SQLite file`);
+  return path;
 }

@@ -1,6 +1,12 @@
 /**
  * SQLite dialect over better-sqlite3: the embedded, zero-setup default. The database runs in WAL
- * mode with `synchronous=FULL` (a committed write survives power loss) and foreign keys on.
+ * mode with foreign keys on and, by default, `synchronous=FULL`: every commit is on disk (fsync of
+ * the WAL) before it returns, so a committed write survives power loss. `synchronous: 'normal'`
+ * (WAL `synchronous=NORMAL`) skips that fsync: a commit is written to the OS before it returns, so
+ * it survives a crash or `kill -9` of the process, but the last commits before a power loss or an
+ * OS crash can be lost (the database stays consistent). It saves one fsync per commit — two per
+ * audited tool call (write-ahead intent, outcome) — a large part of the latency of a call where
+ * flushes are slow (BENCHMARKS.md, "MCP core").
  *
  * better-sqlite3 is synchronous and this process holds one connection, so statements are
  * serialized through an async lock: a transaction holds it across its `await`s, and no other
@@ -24,11 +30,20 @@ import { HeldLease, type StoreLease } from './store-lease.js';
 /** How long a statement waits for another process's lock on the file before failing. */
 export const DEFAULT_SQLITE_BUSY_TIMEOUT_MS = 5_000;
 
+/** When a commit is on disk: `full` (fsync before the commit returns) or `normal` (at WAL checkpoints). */
+export type SqliteSynchronous = 'full' | 'normal';
+/** Secure default: a committed write survives power loss. */
+export const DEFAULT_SQLITE_SYNCHRONOUS: SqliteSynchronous = 'full';
+/** The accepted `synchronous` values. */
+export const SQLITE_SYNCHRONOUS_VALUES: readonly SqliteSynchronous[] = ['full', 'normal'];
+
 export interface SqliteDialectOptions {
   /** File path, or `:memory:`. */
   path: string;
   /** Default `DEFAULT_SQLITE_BUSY_TIMEOUT_MS` (5 s). */
   busyTimeoutMs?: number;
+  /** Default `DEFAULT_SQLITE_SYNCHRONOUS` (`full`); see the module comment for the trade-off. */
+  synchronous?: SqliteSynchronous;
 }
 
 /**
@@ -41,9 +56,10 @@ export interface SqliteDialectOptions {
 export function openSqliteDialect(opts: SqliteDialectOptions): SqlDialect {
   let db: Database.Database;
   try {
+    const synchronous = synchronousPragma(opts.synchronous); // before opening: nothing to close on a bad value
     db = new Database(opts.path, { timeout: opts.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS });
     db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
+    db.pragma(`synchronous = ${synchronous}`);
     db.pragma('foreign_keys = ON');
     db.pragma(`busy_timeout = ${Math.trunc(opts.busyTimeoutMs ?? DEFAULT_SQLITE_BUSY_TIMEOUT_MS)}`);
   } catch (cause) {
@@ -54,6 +70,15 @@ export function openSqliteDialect(opts: SqliteDialectOptions): SqlDialect {
     );
   }
   return new SqliteDialect(db);
+}
+
+/** The pragma value of a `synchronous` option; anything but the two accepted values is refused. */
+function synchronousPragma(value: SqliteSynchronous | undefined): 'FULL' | 'NORMAL' {
+  const chosen = value ?? DEFAULT_SQLITE_SYNCHRONOUS;
+  if (!SQLITE_SYNCHRONOUS_VALUES.includes(chosen)) {
+    throw new Error(`synchronous must be ${SQLITE_SYNCHRONOUS_VALUES.join(' or ')}, not ${String(chosen)}`);
+  }
+  return chosen === 'normal' ? 'NORMAL' : 'FULL';
 }
 
 class SqliteDialect implements SqlDialect {
