@@ -77,6 +77,14 @@ describe('IBAN detector', () => {
     assert.equal(isValidIban('NL91 ABNA 0417 1643 00'), true);
     assert.equal(isValidIban('NL91 ABNA 0417 1643 01'), false);
   });
+  it('refuses a mod-97-valid run inside base64 or mixing capitals and small letters', () => {
+    const d = ibanDetector();
+    // Seen in a random base64 blob: 27 characters after "DJ" pass the check by chance (1 in 97).
+    assert.deepEqual(values(d, 'TP3u+DJ95um79hjSQInppGsd09RL3AeB/jpGg'), []);
+    assert.deepEqual(values(d, 'x DJ95um79hjSQInppGsd09RL3AeB y'), [], 'capitals and small letters mixed');
+    assert.deepEqual(values(d, 'ref/DE89370400440532013000'), [], 'glued to a path');
+    assert.deepEqual(values(d, 'IBAN: DE89370400440532013000.'), ['DE89370400440532013000']);
+  });
 });
 
 describe('SSN and NINO detectors', () => {

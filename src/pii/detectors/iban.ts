@@ -1,14 +1,15 @@
 /**
  * International Bank Account Numbers (ISO 13616): a country code, two check digits and the BBAN, at
  * exactly the length the SWIFT IBAN registry gives for that country, written compact or in groups of
- * four, passing the mod-97 check. Normalised to the compact upper-case form.
+ * four, passing the mod-97 check; not glued to a longer identifier or base64 run (`/`, `-`, `_` joiners)
+ * and not mixing capitals and small letters. Normalised to the compact upper-case form.
  *
  * @example
  * ibanDetector().detect('IBAN: DE89 3704 0044 0532 0130 00')[0]?.normalized // 'DE89370400440532013000'
  * ibanDetector().detect('DE88 3704 0044 0532 0130 00') // [] (check digits wrong)
  */
 import { PII_PRIORITY, type PiiDetector, type PiiSpan } from '../pii-types.js';
-import { isWordChar } from './word-boundary.js';
+import { isGlued, isWordChar } from './word-boundary.js';
 
 /** IBAN length per country (SWIFT IBAN registry, including its partner countries). */
 export const IBAN_LENGTHS: Readonly<Record<string, number>> = {
@@ -138,7 +139,7 @@ export function ibanDetector(): PiiDetector {
         const taken = take(text, m.index, length);
         if (!taken) continue;
         const { end, compact } = taken;
-        if (isWordChar(text[end])) continue;
+        if (isWordChar(text[end]) || isGlued(text, m.index, end) || mixesCase(compact)) continue;
         if (!ibanChecksumValid(compact.toUpperCase())) continue;
         spans.push({
           start: m.index,
@@ -154,6 +155,14 @@ export function ibanDetector(): PiiDetector {
       return spans;
     },
   };
+}
+
+/**
+ * An IBAN is written in capitals or, typed, in small letters: never both. A run that mixes them is a
+ * piece of base64 or an identifier (1 in 97 such runs passes the mod-97 check by chance).
+ */
+function mixesCase(compact: string): boolean {
+  return /[a-z]/.test(compact) && /[A-Z]/.test(compact.slice(2));
 }
 
 /** Reads `length` alphanumerics from `start`, allowing single spaces between them (grouped form). */
