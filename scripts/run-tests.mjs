@@ -1,8 +1,10 @@
-// Runs every compiled test file under dist/test with node's test runner.
+// Runs every compiled test file under dist/test with node's test runner (TAP, then a summary).
 // Node 20 has no glob support in `node --test`, so the files are listed here.
-import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { run } from 'node:test';
+import { tap } from 'node:test/reporters';
+import summaryReporter from './test-summary-reporter.mjs';
 
 function find(dir) {
   const out = [];
@@ -30,22 +32,13 @@ if (files.length === 0) {
   console.error('no test files found under dist/test');
   process.exit(1);
 }
-const result = spawnSync(
-  process.execPath,
-  [
-    '--enable-source-maps',
-    '--test',
-    '--test-concurrency=3',
-    '--test-timeout=600000',
-    // A file whose tests have all ended exits even if a handle leaked (a child a failed set-up left
-    // running): the failure is reported at once instead of as a 600 s timeout.
-    '--test-force-exit',
-    '--test-reporter=tap',
-    '--test-reporter-destination=stdout',
-    '--test-reporter=./scripts/test-summary-reporter.mjs',
-    '--test-reporter-destination=stdout',
-    ...files,
-  ],
-  { stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+// The runner's API rather than `node --test`: with `forceExit` each test FILE exits once its tests
+// have ended, even if a failed set-up leaked a handle (reported at once instead of as a 600 s timeout),
+// while this process still prints every reporter's output to the end. Children inherit this
+// process's flags (`--enable-source-maps`, given by `npm test`).
+const stream = run({ files, concurrency: 3, timeout: 600_000, forceExit: true });
+stream.on('test:fail', () => {
+  process.exitCode = 1;
+});
+stream.compose(tap).pipe(process.stdout);
+stream.compose(summaryReporter).pipe(process.stdout);
