@@ -3,7 +3,8 @@
  * sockets by hand (the relay host behind its ClientHello reader, the connector's agent endpoint behind
  * tunnel streams) never listen, so Node's own `closeIdleConnections()` has no list to work on.
  *
- * A connection is idle between the end of a response and the next request. While `draining(socket)`
+ * A connection is idle between the end of a response and the next request (a new connection is not
+ * idle before its first request: its client is about to use it). While `draining(socket)`
  * says so, a response carries `Connection: close` and the connection ends after it; a response whose
  * headers went out before the drain began ends its connection once it is complete; `closeIdle`
  * ends the idle ones at once. So an agent on keep-alive opens its next request on a new connection
@@ -35,8 +36,9 @@ export interface IdleConnections {
 
 export function trackIdleConnections(server: http.Server, options: IdleConnectionsOptions): IdleConnections {
   const idle = new Set<Duplex>();
+  // A new connection is not idle before its first answer: its client has most likely sent (or is
+  // sending) a request. It gets `Connection: close` on that answer instead.
   server.on(options.socketEvent ?? 'connection', (socket: Duplex) => {
-    idle.add(socket);
     socket.once('close', () => idle.delete(socket));
   });
   // Before the server's own handler: `Connection: close` must be decided before any header goes out.

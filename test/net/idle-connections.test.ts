@@ -7,7 +7,8 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
+import { text as readAll } from 'node:stream/consumers';
 import { after, before, describe, it } from 'node:test';
 import { trackIdleConnections } from '../../src/net/idle-connections.js';
 
@@ -77,6 +78,20 @@ describe('idle keep-alive connections under a drain', () => {
     agent.destroy();
   });
 
+  it('leaves a new connection that has not sent its request yet; its answer then says Connection: close', async () => {
+    const accepted = once(server, 'connection');
+    const raw = net.connect(port, '127.0.0.1');
+    await once(raw, 'connect');
+    await accepted;
+    drainingPorts.add(raw.localPort ?? -1);
+    const isRaw = (socket: unknown) => (socket as Socket).remotePort === raw.localPort;
+    assert.equal(closeIdle(isRaw), 0, 'a connection before its first request is not idle');
+    raw.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
+    const answer = await readAll(raw); // ends: the server closes after answering
+    assert.match(answer, /^HTTP\/1\.1 200/);
+    assert.match(answer, /\r\nConnection: close\r\n/i);
+  });
+
   it('answers a request made while draining with Connection: close and ends the connection', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const first = await get(port, agent, '/');
@@ -98,7 +113,8 @@ describe('idle keep-alive connections under a drain', () => {
     await underWay;
     const socket = [...Object.values(agent.sockets)].flat()[0] as Socket;
     drainingPorts.add(socket.localPort ?? -1);
-    assert.equal(closeIdle(), 0, 'a busy connection is not idle');
+    const isBusy = (other: unknown) => (other as Socket).remotePort === socket.localPort;
+    assert.equal(closeIdle(isBusy), 0, 'a busy connection is not idle');
     const closed = once(socket, 'close');
     release?.();
     const answer = await slow;
