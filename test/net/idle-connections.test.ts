@@ -34,43 +34,54 @@ function get(port: number, agent: http.Agent, path: string): Promise<Answer> {
   });
 }
 
-describe('idle keep-alive connections under a drain', () => {
-  const drainingPorts = new Set<number>();
-  let release: (() => void) | undefined;
-  let started: (() => void) | undefined;
-  let server: http.Server;
-  let port = 0;
-  let closeIdle: ReturnType<typeof trackIdleConnections>['closeIdle'];
+/** A server whose drain picks the connections whose client ports are in `draining`; `/slow` waits. */
+interface DrainRig {
+  server?: http.Server;
+  port: number;
+  draining: Set<number>;
+  closeIdle: ReturnType<typeof trackIdleConnections>['closeIdle'];
+  started?: () => void;
+  release?: () => void;
+}
 
+function useDrainServer(): DrainRig {
+  const rig: DrainRig = { port: 0, draining: new Set(), closeIdle: () => 0 };
+  let server: http.Server;
   before(async () => {
     server = http.createServer((req, res) => {
       if (req.url !== '/slow') return void res.end('ok');
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.write('started ');
-      started?.();
-      release = () => res.end('done');
+      rig.release = () => res.end('done');
+      rig.started?.();
     });
-    ({ closeIdle } = trackIdleConnections(server, {
-      draining: (socket) => drainingPorts.has((socket as Socket).remotePort ?? -1),
+    rig.server = server;
+    ({ closeIdle: rig.closeIdle } = trackIdleConnections(server, {
+      draining: (socket) => rig.draining.has((socket as Socket).remotePort ?? -1),
     }));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    port = (server.address() as AddressInfo).port;
+    rig.port = (server.address() as AddressInfo).port;
   });
   after(() => {
     server.closeAllConnections();
     server.close();
   });
+  return rig;
+}
+
+describe('idle keep-alive connections under a drain: which ones close', () => {
+  const rig = useDrainServer();
 
   it('closes only the idle connections the drain picks', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
-    const [a, b] = await Promise.all([get(port, agent, '/'), get(port, agent, '/')]);
+    const [a, b] = await Promise.all([get(rig.port, agent, '/'), get(rig.port, agent, '/')]);
     assert.notEqual(a.socket, b.socket, 'two connections');
     assert.equal(a.connection, 'keep-alive');
-    drainingPorts.add(a.socket.localPort ?? -1);
+    rig.draining.add(a.socket.localPort ?? -1);
     const closed = once(a.socket, 'close');
     assert.equal(
-      closeIdle((s) => drainingPorts.has((s as Socket).remotePort ?? -1)),
+      rig.closeIdle((s) => rig.draining.has((s as Socket).remotePort ?? -1)),
       1,
     );
     await closed;
@@ -79,25 +90,30 @@ describe('idle keep-alive connections under a drain', () => {
   });
 
   it('leaves a new connection that has not sent its request yet; its answer then says Connection: close', async () => {
-    const accepted = once(server, 'connection');
-    const raw = net.connect(port, '127.0.0.1');
+    assert.ok(rig.server);
+    const accepted = once(rig.server, 'connection');
+    const raw = net.connect(rig.port, '127.0.0.1');
     await once(raw, 'connect');
     await accepted;
-    drainingPorts.add(raw.localPort ?? -1);
+    rig.draining.add(raw.localPort ?? -1);
     const isRaw = (socket: unknown) => (socket as Socket).remotePort === raw.localPort;
-    assert.equal(closeIdle(isRaw), 0, 'a connection before its first request is not idle');
+    assert.equal(rig.closeIdle(isRaw), 0, 'a connection before its first request is not idle');
     raw.write('GET / HTTP/1.1\r\nHost: localhost\r\n\r\n');
     const answer = await readAll(raw); // ends: the server closes after answering
     assert.match(answer, /^HTTP\/1\.1 200/);
     assert.match(answer, /\r\nConnection: close\r\n/i);
   });
+});
+
+describe('idle keep-alive connections under a drain: answers under way and after', () => {
+  const rig = useDrainServer();
 
   it('answers a request made while draining with Connection: close and ends the connection', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-    const first = await get(port, agent, '/');
-    drainingPorts.add(first.socket.localPort ?? -1);
+    const first = await get(rig.port, agent, '/');
+    rig.draining.add(first.socket.localPort ?? -1);
     const closed = once(first.socket, 'close');
-    const second = await get(port, agent, '/');
+    const second = await get(rig.port, agent, '/');
     assert.equal(second.socket, first.socket, 'the kept-alive connection was reused');
     assert.equal(second.connection, 'close');
     await closed;
@@ -107,16 +123,16 @@ describe('idle keep-alive connections under a drain', () => {
   it('ends a connection whose response was under way when the drain began, once it is complete', async () => {
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const underWay = new Promise<void>((resolve) => {
-      started = resolve;
+      rig.started = resolve;
     });
-    const slow = get(port, agent, '/slow');
+    const slow = get(rig.port, agent, '/slow');
     await underWay;
     const socket = [...Object.values(agent.sockets)].flat()[0] as Socket;
-    drainingPorts.add(socket.localPort ?? -1);
+    rig.draining.add(socket.localPort ?? -1);
     const isBusy = (other: unknown) => (other as Socket).remotePort === socket.localPort;
-    assert.equal(closeIdle(isBusy), 0, 'a busy connection is not idle');
+    assert.equal(rig.closeIdle(isBusy), 0, 'a busy connection is not idle');
     const closed = once(socket, 'close');
-    release?.();
+    rig.release?.();
     const answer = await slow;
     assert.equal(answer.status, 200, 'the response completed');
     assert.equal(answer.connection, 'keep-alive', 'its headers went out before the drain');
