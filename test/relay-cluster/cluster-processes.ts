@@ -110,6 +110,18 @@ function haproxyConfig(lbPort: number, nodes: ClusterNodeProcess[]): string {
   ].join('\n');
 }
 
+/** Whether a TCP connection to 127.0.0.1:`port` is accepted (true), or undefined when refused. */
+function accepts(port: number): Promise<true | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(undefined));
+  });
+}
+
 async function startHaproxy(file: string): Promise<ChildProcess> {
   const child = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
@@ -249,6 +261,8 @@ export async function startCluster(count = 3): Promise<ClusterUnderTest> {
     await eventually('every node ready', async () =>
       (await Promise.all(nodes.map(up))).every(Boolean) ? true : undefined,
     );
+    // `spawn` is not `listening`: on a busy machine HAProxy binds its port a moment later.
+    await eventually('HAProxy listening', () => accepts(lbPort));
     const connector = await startTenantConnector(dir, lbPort, identity.ca.certPem, token);
     children.connector = connector;
     const conn = await agentConnection(connector, dir, lbPort);
