@@ -62,6 +62,11 @@ export interface AgentMcpEndpointOptions {
   maxRequestBodyBytes?: number;
   /** Deepest JSON nesting accepted in a request body. Default {@link DEFAULT_MAX_JSON_DEPTH} (64). */
   maxJsonDepth?: number;
+  /**
+   * Serve plain 2026-07-28 `tools/call` requests on the direct path (direct-calls.ts) instead of through
+   * a per-request SDK server. Same answers, less CPU. Default `true`.
+   */
+  directCalls?: boolean;
   /** Default {@link DEFAULT_MAX_SESSIONS}; a new legacy session beyond it gets 503. */
   maxSessions?: number;
   /** Default {@link DEFAULT_SESSION_IDLE_TIMEOUT_MS}. */

@@ -1,35 +1,27 @@
 /**
- * The agent-facing MCP endpoint of the connector: MCP Streamable HTTP at `/mcp` for both protocol eras,
- * built from the official SDK.
+ * The agent-facing MCP endpoint of the connector: MCP Streamable HTTP at `/mcp` for both protocol eras.
  *
- * - 2026-07-28 (modern, stateless): `createMcpHandler(factory, { legacy: 'reject' })`; list changes reach
- *   agents through `subscriptions/listen` (`handler.notify`).
- * - 2025-11-25 (legacy, sessionful): requests classified by `isLegacyRequest` go to one
- *   `WebStandardStreamableHTTPServerTransport` per `Mcp-Session-Id` (POST, GET SSE stream, DELETE); list
- *   changes go out on each session's GET stream.
+ * - A plain 2026-07-28 `tools/call` takes the direct path (direct-calls.ts): the pipeline runs on the
+ *   parsed body and the answer is written as the SDK would write it, without a per-request SDK server.
+ *   Option `directCalls: false` sends every request the SDK's way.
+ * - Other 2026-07-28 requests: `createMcpHandler(factory, { legacy: 'reject' })`; list changes reach agents
+ *   through `subscriptions/listen` (`handler.notify`).
+ * - 2025-11-25 (sessionful): requests classified by `isLegacyRequest` go to one
+ *   `WebStandardStreamableHTTPServerTransport` per `Mcp-Session-Id` (agent-legacy-sessions.ts).
  *
- * Each request is handled by a low-level SDK `Server` whose handlers (the method table,
- * agent-method-table.ts) build a `GatewayContext` and run the gateway pipeline (`stages`, see
- * src/gateway/gateway-stages.ts) with the upstream catalog as terminal (`#routes`). Progress from
- * upstreams is forwarded to the agent's progress token, cancellation aborts the upstream request.
+ * Each SDK request is handled by a low-level `Server` whose handlers (agent-method-table.ts) build a
+ * `GatewayContext` and run the gateway pipeline (`stages`) with the routes (agent-routes.ts) as terminal.
  *
  * Redaction boundary: with `outbound` (a `PiiBoundary`), every message towards an agent — on every
- * server's transport and on listen streams — passes it (agent-outbound-guard.ts), and each agent request
- * runs with its own taint (values the pii stage de-tokenized for it).
+ * server's transport, on the direct path and on listen streams — passes it (agent-outbound-guard.ts), and
+ * each agent request runs with its own taint (values the pii stage de-tokenized for it).
  *
- * Concerns live in their own files: legacy sessions (agent-legacy-sessions.ts), listen streams
- * (agent-listen-stream.ts), subscriptions and log levels (agent-subscriptions.ts), progress, logs and
- * server→client requests during a call (agent-request-relay.ts, relayed-call.ts).
- *
- * Beyond request/response (each also runs the pipeline): logging (`logging/setLevel` per session; upstream
- * `notifications/message` reach the request's agent, filtered by its level), server→client requests
- * (sampling, elicitation, roots: `input_required` for 2026-07-28 agents, real requests on 2025-11-25
- * sessions; off with `allowServerRequests: false`), resource subscriptions (`resources/subscribe` on
- * sessions, `subscriptions/listen` filters) and their `notifications/resources/updated`.
- *
- * Also: capabilities and `instructions` as the upstreams have them (upstream-catalog-face.ts), paginated
- * lists (catalog-pages.ts), SSE resumability on sessions (agent-event-store.ts), held calls kept alive
- * (agent-keep-alive.ts), SEP-1303 tool errors (protocol-error-mapping.ts), unsolicited upstream logs.
+ * Concerns live in their own files: listen streams (agent-listen-stream.ts), subscriptions and log levels
+ * (agent-subscriptions.ts), progress, logs and server→client requests during a call
+ * (agent-request-relay.ts, relayed-call.ts), capabilities and `instructions` as the upstreams have them
+ * (upstream-catalog-face.ts), paginated lists (catalog-pages.ts), SSE resumability on sessions
+ * (agent-event-store.ts), held calls kept alive (agent-keep-alive.ts), SEP-1303 tool errors
+ * (protocol-error-mapping.ts).
  *
  * The identity comes from the transport as SDK `AuthInfo` (see agent-auth-info.ts); requests without one
  * are refused with 401. A legacy session is bound to the identity that created it: any other identity
@@ -50,12 +42,7 @@ import {
   type ServerContext,
 } from '@modelcontextprotocol/server';
 import { type Logger, pino } from 'pino';
-import {
-  JSONRPC_INTERNAL_ERROR,
-  JSONRPC_METHOD_NOT_FOUND,
-  toWireError,
-  WireError,
-} from '../errors/wire-error.js';
+import { JSONRPC_METHOD_NOT_FOUND, WireError } from '../errors/wire-error.js';
 import { compose } from '../gateway/compose.js';
 import type { GatewayContext, GatewayEra, Handler } from '../gateway/gateway-context.js';
 import { JSONRPC_UNAUTHENTICATED } from '../gateway/stages/authenticate-stage.js';
@@ -69,10 +56,11 @@ import {
   DEFAULT_MCP_PATH,
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
 } from './agent-endpoint-options.js';
-import { gatewayContextFor, listenGatewayContext } from './agent-gateway-context.js';
+import { gatewayContextFor } from './agent-gateway-context.js';
 import { bodyRefusal, handleNodeRequest } from './agent-http-body.js';
 import { streamResponseNow } from './agent-keep-alive.js';
 import { type AgentSessionInfo, LegacySessions } from './agent-legacy-sessions.js';
+import { admitListen } from './agent-listen-admission.js';
 import { serveListen } from './agent-listen-stream.js';
 import {
   type AgentMethod,
@@ -83,6 +71,7 @@ import {
 import { GuardedServer, OutboundGuard } from './agent-outbound-guard.js';
 import { type AgentRoutes, agentRoutes } from './agent-routes.js';
 import { AgentSubscriptions } from './agent-subscriptions.js';
+import { DirectCalls } from './direct-calls.js';
 import { surelyModern } from './era-precheck.js';
 import { DEFAULT_MAX_JSON_DEPTH } from './json-body-check.js';
 import { refusalResponse } from './json-rpc-http-error.js';
@@ -100,6 +89,9 @@ export {
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
 } from './agent-endpoint-options.js';
 export type { AgentSessionInfo } from './agent-legacy-sessions.js';
+
+/** How the gateway introduces itself to agents unless `serverInfo` says otherwise. */
+const DEFAULT_SERVER_INFO = { name: 'airlock', version: '0.1.0' };
 
 export class AgentMcpEndpoint {
   /** Node `(req, res)` handler: serves the MCP path, 404 elsewhere. Identity from `req.auth` (AuthInfo). */
@@ -162,13 +154,17 @@ export class AgentMcpEndpoint {
       upstreamHeaders: options.upstreamHeaders,
       listPageSize: options.listPageSize,
     });
+    const direct = options.directCalls === false ? undefined : this.#directCalls();
     this.nodeHandler = (req, res) =>
       handleNodeRequest(req, res, {
         path: this.#path,
         maxBody: this.#maxBody,
         maxJsonDepth: options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH,
         track: (r, w) => this.#sessions.track(r, w),
-        serve: (r, w, parsed) => (parsed === undefined ? this.#node(r, w) : this.#node(r, w, parsed)),
+        serve: (r, w, parsed) =>
+          parsed === undefined
+            ? this.#node(r, w)
+            : ((this.#closed ? undefined : direct?.serve(r, w, parsed)) ?? this.#node(r, w, parsed)),
       });
     this.#off = [
       options.catalog.onChanged((kind) => this.#notifyListChanged(kind)),
@@ -236,7 +232,7 @@ export class AgentMcpEndpoint {
     if (request.method === 'POST' && request.headers.get('mcp-method') === 'subscriptions/listen') {
       return serveListen(request, options.authInfo, {
         maxSubscriptions: this.#maxSubscriptions,
-        admit: (r, authInfo, uris) => this.#admitListen(r, authInfo, uris),
+        admit: (r, authInfo, uris) => admitListen(this.#pipeline, r, authInfo, uris),
         catalog: this.#o.catalog,
         serve: (r) => this.#modern.fetch(r, { authInfo: options.authInfo }),
         filter: this.#listenFilter(identity.name),
@@ -296,6 +292,18 @@ export class AgentMcpEndpoint {
     else this.#modern.notify.resourcesChanged();
   }
 
+  /** The direct path of plain 2026-07-28 calls (direct-calls.ts), with this endpoint's face. */
+  #directCalls(): DirectCalls {
+    const face = this.#o.catalog.face;
+    return new DirectCalls({
+      pipeline: this.#pipeline,
+      outbound: this.#o.outbound,
+      serverInfo: this.#o.serverInfo ?? DEFAULT_SERVER_INFO,
+      capabilities: () => face?.capabilities() ?? DEFAULT_AGENT_CAPABILITIES,
+      log: this.#log,
+    });
+  }
+
   /** An agent-facing server; its transports pass the boundary when one is configured. */
   #buildServer(
     era: GatewayEra,
@@ -311,7 +319,7 @@ export class AgentMcpEndpoint {
     const capabilities = face?.capabilities() ?? DEFAULT_AGENT_CAPABILITIES;
     const instructions = face ? face.instructions(this.#o.instructions) : this.#o.instructions;
     const server = new GuardedServer(
-      this.#o.serverInfo ?? { name: 'airlock', version: '0.1.0' },
+      this.#o.serverInfo ?? DEFAULT_SERVER_INFO,
       { capabilities, ...(instructions !== undefined ? { instructions } : {}) },
       guard,
     );
@@ -349,36 +357,6 @@ export class AgentMcpEndpoint {
       return failureAnswer(err, method, server.getNegotiatedProtocolVersion(), this.#log);
     } finally {
       if (ctx.mcpReq.signal.aborted) server.guard?.forget(ctx.mcpReq.id); // no response will be sent
-    }
-  }
-
-  /**
-   * Runs a 2026-07-28 `subscriptions/listen` through the pipeline as the request it is (audited,
-   * budgeted, each resource URI authorized, de-tokenized) before the SDK serves the stream. A refusal
-   * comes back as an HTTP answer with the JSON-RPC error.
-   */
-  async #admitListen(
-    request: Request,
-    authInfo: AuthInfo | undefined,
-    uris: string[],
-  ): Promise<{ refusal: Response } | { uris: string[] }> {
-    const ctx = listenGatewayContext(request, authInfo, uris);
-    const holder = { listenUris: uris } as AgentRequest;
-    try {
-      await withRequestTaint(new RequestTaint(), () =>
-        agentRequestStorage.run(holder, () => this.#pipeline(ctx)),
-      );
-      return { uris: holder.listenUris ?? uris };
-    } catch (err) {
-      const wire = toWireError(err);
-      return {
-        refusal: refusalResponse({
-          status: wire.rpcCode === JSONRPC_INTERNAL_ERROR ? 500 : 403,
-          code: wire.rpcCode,
-          airlock: wire.airlockCode,
-          message: wire.message,
-        }),
-      };
     }
   }
 

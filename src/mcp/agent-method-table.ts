@@ -32,10 +32,21 @@ export const AGENT_METHODS = [
 ] as const;
 export type AgentMethod = (typeof AGENT_METHODS)[number];
 
+/** What the routes use of the agent-facing server behind a request (an SDK server, or the direct path's). */
+export type AgentFacingServer = Pick<
+  GuardedServer,
+  'getClientCapabilities' | 'getCapabilities' | 'notification'
+>;
+
+/** What the routes use of the SDK's request context. */
+export interface AgentRequestContext {
+  mcpReq: Pick<ServerContext['mcpReq'], 'signal' | 'envelope' | 'notify' | 'send'>;
+}
+
 /** What the routes need to know about the agent request behind a gateway context. */
 export interface AgentRequest {
-  server: GuardedServer;
-  serverCtx: ServerContext;
+  server: AgentFacingServer;
+  serverCtx: AgentRequestContext;
   session: LegacySession | undefined;
   /** Set by the `subscriptions/listen` route: the filter's URIs after the pipeline (de-tokenized). */
   listenUris?: string[];

@@ -106,6 +106,22 @@ export class OutboundGuard {
     };
   }
 
+  /**
+   * Passes one message of request `id` through the boundary outside any transport (the direct path,
+   * direct-calls.ts); the caller keeps the messages of a request in order. An answer ends the request.
+   */
+  async pass(
+    message: OutboundMessage,
+    id: RequestId,
+    isResponse: boolean,
+  ): Promise<OutboundMessage | undefined> {
+    try {
+      return await this.#filter(message, id, isResponse);
+    } finally {
+      if (isResponse) this.#requests.delete(id);
+    }
+  }
+
   /** Passes one SSE event's JSON-RPC message of a listen stream through the boundary. */
   filterEvent(message: OutboundMessage): Promise<OutboundMessage | undefined> {
     return this.#filter(message, undefined, false);

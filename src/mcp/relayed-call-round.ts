@@ -46,6 +46,9 @@ interface Asked {
 
 type Outcome = { ok: true; value: Record<string, unknown> } | { ok: false; error: unknown };
 
+/** The outcome of a call not begun yet (one for all: an error's stack is costly to capture per call). */
+const NOT_STARTED: Promise<Outcome> = Promise.resolve({ ok: false, error: new Error('not started') });
+
 export class RelayedCall {
   readonly binding: RelayBinding;
   readonly owner: string;
@@ -56,7 +59,7 @@ export class RelayedCall {
   #turn: AgentTurn | undefined;
   /** The latest driving agent's capabilities (also used while parked). */
   #capabilities: ClientCapabilities | undefined;
-  #outcome: Promise<Outcome> = Promise.resolve({ ok: false, error: new Error('not started') });
+  #outcome: Promise<Outcome> = NOT_STARTED;
   #done = false;
   readonly #asked: Asked[] = [];
   readonly #waiting = new Map<string, Asked>();
