@@ -315,6 +315,11 @@ const connectorConfigObject = z.strictObject({
        * they serve (default). `false`: refused with a clear error, and not declared to upstreams.
        */
       allowServerRequests: z.boolean().default(true),
+      /**
+       * Serve plain 2026-07-28 `tools/call` requests on the direct path (src/mcp/direct-calls.ts: same
+       * answers, less CPU) (default). `false`: every request through a per-request SDK server.
+       */
+      directCalls: z.boolean().default(true),
     })
     .prefault({}),
   audit: auditConfigSchema.prefault({}),

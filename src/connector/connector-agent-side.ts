@@ -60,6 +60,7 @@ function openMcpEndpoint(p: AgentSideParts, opened: CloseStack): AgentMcpEndpoin
     ],
     maxRequestBodyBytes: ctx.config.mcp.maxRequestBytes,
     allowServerRequests: ctx.config.mcp.allowServerRequests,
+    directCalls: ctx.config.mcp.directCalls,
     outbound: governance.outbound,
     upstreamHeaders: p.signers.upstreamHeaders,
     maxSessions: ctx.config.mcp.maxSessions,
