@@ -59,7 +59,10 @@ function bareHandler(req: IncomingMessage, res: ServerResponse): void {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
-    const msg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id: number; params: { arguments: unknown } };
+    const msg = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      id: number;
+      params: { arguments: unknown };
+    };
     const text = JSON.stringify(msg.params.arguments);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ jsonrpc: '2.0', id: msg.id, result: { content: [{ type: 'text', text }] } }));
@@ -101,7 +104,8 @@ async function drive(server: Server, calls: number): Promise<number> {
       const id = next++;
       const res = await pool.request({ path: '/mcp', method: 'POST', headers: HEADERS, body: callBody(id) });
       const text = await res.body.text();
-      if (res.statusCode !== 200 || !text.includes('"result"')) throw new Error(`bad answer: ${text.slice(0, 200)}`);
+      if (res.statusCode !== 200 || !text.includes('"result"'))
+        throw new Error(`bad answer: ${text.slice(0, 200)}`);
     }
   };
   const before = process.cpuUsage();

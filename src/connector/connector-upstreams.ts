@@ -15,6 +15,12 @@ import { UpstreamTokenMinter } from '../identity/upstream-token-minter.js';
 import { Upstream } from '../mcp/upstream.js';
 import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
 import { DEFAULT_UPSTREAM_PROTOCOL, type UpstreamConfig } from '../mcp/upstream-config.js';
+import {
+  createUndiciFetch,
+  DEFAULT_UNDICI_FETCH_BODY_TIMEOUT_MS,
+  DEFAULT_UNDICI_FETCH_HEADERS_TIMEOUT_MS,
+  type UndiciFetchOptions,
+} from '../net/undici-fetch.js';
 import { sandboxFromYaml } from '../sandbox/sandbox-config.js';
 import { sqliteStoreFiles } from '../store/open-store.js';
 import type { CloseStack } from './close-stack.js';
@@ -45,15 +51,30 @@ function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorCont
 }
 
 /**
+ * The HTTP connections to upstreams: undici's defaults (those of the global fetch used before), except
+ * that the headers and body timeouts are never shorter than `mcp.upstreamTimeoutMs`, so that the MCP
+ * client's own request timeout decides, never a transport timeout before it.
+ */
+export function upstreamHttpOptions(upstreamTimeoutMs: number): UndiciFetchOptions {
+  return {
+    headersTimeoutMs: Math.max(DEFAULT_UNDICI_FETCH_HEADERS_TIMEOUT_MS, upstreamTimeoutMs),
+    bodyTimeoutMs: Math.max(DEFAULT_UNDICI_FETCH_BODY_TIMEOUT_MS, upstreamTimeoutMs),
+  };
+}
+
+/**
  * Starts every configured upstream and their catalog. Closing it is deferred on `opened`, and a
- * child lost once the connector is closing is expected (no restart, no warning).
+ * child lost once the connector is closing is expected (no restart, no warning). HTTP upstreams are
+ * reached over one pooled undici `fetch` (src/net/undici-fetch.ts), closed after the catalog.
  */
 export async function startUpstreamCatalog(
   ctx: ConnectorContext,
   logger: Logger,
   opened: CloseStack,
 ): Promise<UpstreamCatalog> {
-  const upstreamFetch = fetchWithUpstreamHeaders();
+  const pooled = createUndiciFetch(upstreamHttpOptions(ctx.config.mcp.upstreamTimeoutMs));
+  opened.defer(() => pooled.close()); // after the catalog (closed first): nothing is left in flight
+  const upstreamFetch = fetchWithUpstreamHeaders(pooled);
   const upstreams = Object.entries(ctx.config.upstreams).map(
     ([name, entry]) =>
       new Upstream(toUpstreamConfig(name, entry, ctx), {

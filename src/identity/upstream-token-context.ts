@@ -7,7 +7,7 @@
  * makes on its own (initialize, catalog refreshes, the GET stream) carry none.
  *
  * @example
- * const upstream = new Upstream(config, { fetch: fetchWithUpstreamHeaders() });
+ * const upstream = new Upstream(config, { fetch: fetchWithUpstreamHeaders(createUndiciFetch()) });
  * const headers = await minter.mintUpstreamHeaders(ctx, upstream.name);
  * const result = await runWithUpstreamHeaders(headers, () => upstream.request('tools/call', params));
  */
@@ -33,17 +33,25 @@ export function currentUpstreamHeaders(): Readonly<Record<string, string>> | und
   return current.getStore();
 }
 
+/** Whether `headers` names no header at all. */
+function isEmpty(headers: Readonly<Record<string, string>>): boolean {
+  for (const _ in headers) return false;
+  return true;
+}
+
 /**
- * Wraps `base` (default: global `fetch`) so requests made inside `runWithUpstreamHeaders` carry its
- * headers (they replace same-named static headers).
+ * Wraps `base` so requests made inside `runWithUpstreamHeaders` carry its headers (they replace
+ * same-named static headers). The connector passes its pooled undici fetch
+ * (src/net/undici-fetch.ts, `createUndiciFetch`); the default is the global `fetch`.
  *
  * @example
- * new Upstream(config, { fetch: fetchWithUpstreamHeaders(privateCaFetch) });
+ * const pooled = createUndiciFetch();
+ * new Upstream(config, { fetch: fetchWithUpstreamHeaders(pooled) });
  */
 export function fetchWithUpstreamHeaders(base: UpstreamFetch = fetch): UpstreamFetch {
   return (url, init) => {
     const extra = current.getStore();
-    if (!extra || Object.keys(extra).length === 0) return base(url, init);
+    if (!extra || isEmpty(extra)) return base(url, init);
     const headers = new Headers(init?.headers);
     for (const [name, value] of Object.entries(extra)) headers.set(name, value);
     return base(url, { ...init, headers });
