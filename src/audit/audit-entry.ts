@@ -20,7 +20,8 @@
 import canonicalize from 'canonicalize';
 import { sha256Hex } from '../json/canonical-hash.js';
 import { canonicalJson, type JsonValue, toJsonValue } from '../json/canonical-json.js';
-import { leafHash } from './merkle-tree.js';
+import { plainCanonicalSplit } from '../json/canonical-plain.js';
+import { leafHashOfText } from './merkle-tree.js';
 
 /** Version of the entry format, hashed with every entry. */
 export const AUDIT_ENTRY_VERSION = 1;
@@ -194,9 +195,123 @@ export function entryHash(entry: { [key: string]: unknown }): string {
  * const entry = sealEntry({ seq: 2, prevHash: first.hash, time: Date.now(), tenant: 'acme' }, event);
  */
 export function sealEntry(header: Omit<AuditEntryHeader, 'v'>, event: AuditEvent): AuditEntry {
-  // Normalized once through JSON (undefined dropped, toJSON applied), so it can be canonicalized as is.
+  return sealEntryWithLeaf(header, event).entry;
+}
+
+/** A sealed entry with what the ledger writes and hashes for it, each computed once. */
+export interface SealedAuditEntry {
+  entry: AuditEntry;
+  /** `entryText(entry)`: the stored text. */
+  text: string;
+  /** `entryLeafHash(entry)`: the entry's Merkle leaf. */
+  leafHash: Buffer;
+}
+
+/**
+ * `sealEntry`, plus the entry's stored text and Merkle leaf hash, from one canonical serialization:
+ * the leaf's RFC 8785 text is the hashed text with the `hash` member put in its sorted place. Values
+ * that are not plain JSON data after normalization (a lone surrogate, which `canonicalize` refuses)
+ * and headers that JSON would rewrite take the reference path, which answers (or throws) as before.
+ *
+ * @example
+ * const { entry, text, leafHash } = sealEntryWithLeaf({ seq, prevHash, time, tenant }, event);
+ */
+export function sealEntryWithLeaf(header: Omit<AuditEntryHeader, 'v'>, event: AuditEvent): SealedAuditEntry {
+  return plainSeal(header, event) ?? referenceSeal(header, event);
+}
+
+/**
+ * The one-pass path of `sealEntryWithLeaf`, or undefined when the event or header is outside what it
+ * handles (then the reference path seals it).
+ *
+ * @example
+ * const sealed = plainSeal(header, event) ?? sealEntryWithLeaf(header, event);
+ */
+export function plainSeal(
+  header: Omit<AuditEntryHeader, 'v'>,
+  event: AuditEvent,
+): SealedAuditEntry | undefined {
+  const form = plainForm(header, event);
+  const split = form && plainCanonicalSplit(form.unsealed, 'hash');
+  if (!form || !split) return undefined;
+  const { before, after } = split;
+  const hash = sha256Hex(`{${before}${before && after ? ',' : ''}${after}}`);
+  const leafText = `{${before}${before ? ',' : ''}"hash":"${hash}"${after ? ',' : ''}${after}}`;
+  form.unsealed.hash = hash; // appended (the object has no `hash`), as `{ ...unsealed, hash }` does
+  const entry = form.unsealed as unknown as AuditEntry;
+  // JSON.stringify of what JSON.parse read from `eventJson` is `eventJson` again; appended members follow it.
+  const open = form.eventJson === '{}' ? '{' : `${form.eventJson.slice(0, -1)},`;
+  const text = form.appended ? `${open}${form.appended},"hash":"${hash}"}` : entryText(entry);
+  return { entry, text, leafHash: leafHashOfText(leafText) };
+}
+
+/** The old sealing path, kept for values the one-pass path cannot prove identical for. */
+function referenceSeal(header: Omit<AuditEntryHeader, 'v'>, event: AuditEvent): SealedAuditEntry {
   const unsealed = { ...toJsonObject({ ...event, v: AUDIT_ENTRY_VERSION }), ...toJsonObject(header) };
-  return { ...unsealed, hash: sha256Hex(canonicalize(unsealed) ?? 'null') } as unknown as AuditEntry;
+  const entry = { ...unsealed, hash: sha256Hex(canonicalize(unsealed) ?? 'null') } as unknown as AuditEntry;
+  return {
+    entry,
+    text: entryText(entry),
+    leafHash: entryLeafHash(entry as unknown as Record<string, unknown>),
+  };
+}
+
+/**
+ * `{ ...toJsonObject({ ...event, v }), ...toJsonObject(header) }` (the reference path's unsealed entry)
+ * built as one JSON round trip of the event plus the header assigned in place, when every header field
+ * is a string or a finite number (JSON keeps those as they are) and neither names `hash`. `eventJson`
+ * is the event's JSON text; `appended`, the header's members as JSON when none of them was in the
+ * event (they then follow the event's members), else ''. Undefined when the reference path must decide.
+ */
+function plainForm(
+  header: Omit<AuditEntryHeader, 'v'>,
+  event: AuditEvent,
+): { unsealed: { [key: string]: JsonValue }; eventJson: string; appended: string } | undefined {
+  const fields = header as unknown as Record<string, unknown>;
+  if (Object.getPrototypeOf(fields) !== Object.prototype || typeof fields.toJSON === 'function')
+    return undefined;
+  const keys = Object.keys(fields);
+  for (const key of keys) {
+    const value = fields[key];
+    const plain = typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+    // Integer-like names would sort before the event's members in the entry object: not appended.
+    if (!plain || key === '__proto__' || key === 'hash' || /^\d/.test(key)) return undefined;
+  }
+  const eventJson = versionedJson(event);
+  const unsealed = eventJson === undefined ? undefined : (JSON.parse(eventJson) as JsonValue);
+  if (!eventJson || !isRecord(unsealed) || Object.hasOwn(unsealed, 'hash')) return undefined;
+  let appended = '';
+  let fresh = true;
+  for (const key of keys) {
+    const raw = fields[key] as string | number;
+    const value = raw === 0 ? 0 : raw; // JSON reads -0 back as 0
+    if (Object.hasOwn(unsealed, key)) fresh = false;
+    unsealed[key] = value;
+    appended += `${appended ? ',' : ''}${JSON.stringify(key)}:${JSON.stringify(value)}`;
+  }
+  return { unsealed, eventJson, appended: fresh ? appended : '' };
+}
+
+/**
+ * `JSON.stringify({ ...event, v })`: for a plain event without `v` or `toJSON` (the usual case) its
+ * own JSON with `"v":1` appended, which is the same text without the copy.
+ */
+function versionedJson(event: AuditEvent): string | undefined {
+  const proto = Object.getPrototypeOf(event);
+  const fields = event as unknown as Record<string, unknown>;
+  if (
+    (proto !== Object.prototype && proto !== null) ||
+    typeof fields.toJSON === 'function' ||
+    Object.hasOwn(fields, 'v')
+  ) {
+    return JSON.stringify({ ...event, v: AUDIT_ENTRY_VERSION }) as string | undefined;
+  }
+  const own = JSON.stringify(event);
+  return own === '{}' ? `{"v":${AUDIT_ENTRY_VERSION}}` : `${own.slice(0, -1)},"v":${AUDIT_ENTRY_VERSION}}`;
+}
+
+function isRecord(value: JsonValue | undefined): value is { [key: string]: JsonValue } {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**
@@ -218,5 +333,5 @@ function toJsonObject(value: object): { [key: string]: JsonValue } {
  * tree.append(entryLeafHash(entry));
  */
 export function entryLeafHash(entry: { [key: string]: unknown }): Buffer {
-  return leafHash(Buffer.from(canonicalJson(entry), 'utf8'));
+  return leafHashOfText(canonicalJson(entry));
 }

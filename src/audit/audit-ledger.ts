@@ -36,7 +36,7 @@
  */
 import pino, { type Logger } from 'pino';
 import type { AuditRepository, AuditTrailReader, StoreLease } from '../store/store.js';
-import { type AuditEntry, type AuditEventInput, entryText, GENESIS_HASH } from './audit-entry.js';
+import { type AuditEntry, type AuditEventInput, GENESIS_HASH } from './audit-entry.js';
 import {
   AUDIT_ERROR_CODES,
   AuditError,
@@ -323,13 +323,7 @@ export class AuditLedger {
         const state = { tree: this.#tree, ...(await this.#caughtUp(trail)) };
         const deps = { key: this.#key, tenant: this.tenant, checkpointEvery: this.#every, signCheckpoints };
         const plan = await planBatch(state, jobs, { ...deps, repository: trail, time: this.#now() });
-        const entries = plan.entries.map((e) => ({
-          seq: e.seq,
-          time: e.time,
-          hash: e.hash,
-          entry: entryText(e),
-        }));
-        const batch = { entries, checkpoints: plan.checkpoints.map(checkpointRow) };
+        const batch = { entries: plan.rows, checkpoints: plan.checkpoints.map(checkpointRow) };
         return { batch: { ...batch, pruneThroughSeq: plan.pruneThroughSeq }, result: { plan, state } };
       });
       this.#seq = plan.plan.seq;

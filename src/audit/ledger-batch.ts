@@ -9,16 +9,15 @@
  * const plan = await planBatch(state, jobs, deps);
  * await repository.appendAuditExclusive(tenant, async (trail) => {
  *   const plan = await planBatch(state, jobs, { ...deps, repository: trail });
- *   return { batch: { entries: plan.entries.map(toRow), checkpoints: plan.checkpoints.map(checkpointRow) }, result: plan };
+ *   return { batch: { entries: plan.rows, checkpoints: plan.checkpoints.map(checkpointRow) }, result: plan };
  * });
  */
-import type { AuditCheckpointRow, AuditTrailReader } from '../store/store.js';
+import type { AuditCheckpointRow, AuditEntryRow, AuditTrailReader } from '../store/store.js';
 import {
   type AuditEntry,
   type AuditEventInput,
-  entryLeafHash,
   type PruneAuditEvent,
-  sealEntry,
+  sealEntryWithLeaf,
 } from './audit-entry.js';
 import type { AuditSigningKey } from './audit-key.js';
 import { type AuditCheckpoint, signCheckpoint, signPrune } from './audit-signing.js';
@@ -62,6 +61,8 @@ export interface BatchDeps {
 
 export interface BatchPlan {
   entries: AuditEntry[];
+  /** The stored rows of `entries`, in order (text serialized once, while sealing). */
+  rows: AuditEntryRow[];
   checkpoints: AuditCheckpoint[];
   pruneThroughSeq: number | undefined;
   seq: number;
@@ -76,6 +77,7 @@ export async function planBatch(state: BatchState, jobs: LedgerJob[], deps: Batc
   const tree = state.tree;
   const plan: BatchPlan = {
     entries: [],
+    rows: [],
     checkpoints: [],
     pruneThroughSeq: undefined,
     seq: state.seq,
@@ -99,10 +101,12 @@ export async function planBatch(state: BatchState, jobs: LedgerJob[], deps: Batc
   };
   const seal = (event: AuditEventInput | PruneAuditEvent): AuditEntry => {
     plan.seq += 1;
-    const entry = sealEntry({ seq: plan.seq, prevHash: plan.hash, time, tenant: deps.tenant }, event);
+    const header = { seq: plan.seq, prevHash: plan.hash, time, tenant: deps.tenant };
+    const { entry, text, leafHash } = sealEntryWithLeaf(header, event);
     plan.hash = entry.hash;
     plan.entries.push(entry);
-    tree.append(entryLeafHash(entry as unknown as Record<string, unknown>));
+    plan.rows.push({ seq: entry.seq, time: entry.time, hash: entry.hash, entry: text });
+    tree.append(leafHash);
     if (plan.seq - checkpointed >= checkpointEvery) sign();
     return entry;
   };

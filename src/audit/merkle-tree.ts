@@ -16,7 +16,7 @@
  * const proof = tree.inclusionProof(0, tree.size);
  * verifyInclusion({ leafHash: leafHash(Buffer.from('entry 1')), index: 0, size: 1, proof, root }); // true
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 
 /** Complete subtrees of at least this many leaves have their hash cached. */
 export const DEFAULT_MERKLE_CACHE_LEAVES = 16;
@@ -26,14 +26,27 @@ export const MERKLE_HASH_BYTES = 32;
 /** Thrown when a proof needs leaves that were pruned. */
 export class MerkleRangeError extends Error {}
 
+const LEAF_PREFIX = Buffer.of(0);
+const NODE_PREFIX = Buffer.of(1);
+
 /** `SHA-256(0x00 || data)`. */
 export function leafHash(data: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.of(0)).update(data).digest();
+  return createHash('sha256').update(LEAF_PREFIX).update(data).digest();
+}
+
+/**
+ * `leafHash` of a text's UTF-8 bytes, without copying them into a buffer first.
+ *
+ * @example
+ * leafHashOfText('{"a":1}').equals(leafHash(Buffer.from('{"a":1}'))) // true
+ */
+export function leafHashOfText(text: string): Buffer {
+  return oneShotHash('sha256', `\u0000${text}`, 'buffer'); // UTF-8 of U+0000 is the 0x00 prefix byte
 }
 
 /** `SHA-256(0x01 || left || right)`. */
 export function nodeHash(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(Buffer.of(1)).update(left).update(right).digest();
+  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
 }
 
 /** Root of the empty tree: `SHA-256("")`. */

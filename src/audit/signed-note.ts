@@ -47,10 +47,18 @@ export interface NoteSigner extends NoteKey {
   privateKey: KeyObject;
 }
 
-/** The raw 32-byte Ed25519 public key. */
+/** Raw public keys by key object: exporting a key costs more than signing with it, and a signer signs often. */
+const rawKeys = new WeakMap<KeyObject, Buffer>();
+
+/** The raw 32-byte Ed25519 public key (a copy the caller may keep). */
 export function ed25519Raw(publicKey: KeyObject): Buffer {
-  const der = publicKey.export({ type: 'spki', format: 'der' });
-  return Buffer.from(der.subarray(der.length - 32));
+  let raw = rawKeys.get(publicKey);
+  if (!raw) {
+    const der = publicKey.export({ type: 'spki', format: 'der' });
+    raw = Buffer.from(der.subarray(der.length - 32));
+    rawKeys.set(publicKey, raw);
+  }
+  return Buffer.from(raw);
 }
 
 /** The raw key as a KeyObject. */

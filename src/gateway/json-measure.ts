@@ -4,12 +4,12 @@
  * the SHA-256 of its RFC 8785 canonical JSON (audit entry's `result.sha256`, the same value as
  * `sha256Canonical` in src/json/canonical-hash.ts).
  *
- * One serialisation serves both: for plain JSON data (plain objects and arrays, strings, finite numbers,
- * booleans, null; no `undefined`, no `toJSON`, no array-index-like or `__proto__` keys) the canonical
- * form is `JSON.stringify` of a copy with every object's keys in sorted order, and it has the same
- * length as the value's own `JSON.stringify`. A value outside that set (or a lone surrogate, which
- * `canonicalize` refuses) takes the reference path: `JSON.stringify` for the size, `sha256Canonical` for
- * the hash, exactly as before. `measureResult` keeps the measure of a request's result for that request
+ * One serialisation serves both: for plain JSON data (see src/json/canonical-plain.ts: plain objects
+ * and arrays, strings without lone surrogates, finite numbers, booleans, null; no `toJSON`) the
+ * canonical text comes from `plainCanonicalJson`, and it has the same length as the value's own
+ * `JSON.stringify` (same members, same escapes, only the member order differs). A value outside that
+ * set (or a lone surrogate, which `canonicalize` refuses) takes the reference path: `JSON.stringify`
+ * for the size, `sha256Canonical` for the hash, exactly as before. `measureResult` keeps the measure of a request's result for that request
  * (a `WeakMap` keyed by its context): the stages outside the budget stage pass the result on as is.
  *
  * @example
@@ -18,6 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import { sha256Canonical } from '../json/canonical-hash.js';
+import { plainCanonicalJson } from '../json/canonical-plain.js';
 import { jsonBytes } from '../json/json-bytes.js';
 
 export interface JsonMeasure {
@@ -29,59 +30,6 @@ export interface JsonMeasure {
 
 /** The last result measured per request context. */
 const perRequest = new WeakMap<object, { value: unknown; measure: JsonMeasure }>();
-const NOT_PLAIN = Symbol('not plain JSON');
-/** Array-index-like keys: objects order them numerically, canonical JSON sorts them as strings. */
-const INDEX_KEY = /^(?:0|[1-9]\d*)$/;
-
-function sortedCopy(value: unknown): unknown {
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : NOT_PLAIN;
-    case 'object':
-      break;
-    default:
-      return NOT_PLAIN;
-  }
-  if (value === null) return null;
-  if (Array.isArray(value)) {
-    if (Object.getPrototypeOf(value) !== Array.prototype) return NOT_PLAIN;
-    const out: unknown[] = new Array(value.length);
-    for (let i = 0; i < value.length; i++) {
-      const item = sortedCopy(value[i]);
-      if (item === NOT_PLAIN) return NOT_PLAIN;
-      out[i] = item;
-    }
-    return out;
-  }
-  const proto = Object.getPrototypeOf(value);
-  const record = value as Record<string, unknown>;
-  if ((proto !== Object.prototype && proto !== null) || 'toJSON' in record) return NOT_PLAIN;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(record).sort()) {
-    if (key === '__proto__' || INDEX_KEY.test(key)) return NOT_PLAIN;
-    const item = sortedCopy(record[key]);
-    if (item === NOT_PLAIN) return NOT_PLAIN;
-    out[key] = item;
-  }
-  return out;
-}
-
-/** The canonical JSON text of plain JSON data, or undefined when the reference path must decide. */
-function fastCanonical(value: unknown): string | undefined {
-  let copy: unknown;
-  try {
-    copy = sortedCopy(value);
-  } catch {
-    return undefined; // too deep, a throwing getter: the reference path answers as it always did
-  }
-  if (copy === NOT_PLAIN) return undefined;
-  const text = JSON.stringify(copy);
-  // JSON.stringify escapes lone surrogates as \udXXX, which canonicalize refuses: let it refuse.
-  return text.includes('\\ud') ? undefined : text;
-}
 
 function referenceMeasure(value: unknown): JsonMeasure {
   let sha256: string | undefined;
@@ -95,7 +43,7 @@ function referenceMeasure(value: unknown): JsonMeasure {
 }
 
 function compute(value: unknown): JsonMeasure {
-  const text = fastCanonical(value);
+  const text = plainCanonicalJson(value);
   if (text === undefined) return referenceMeasure(value);
   return {
     bytes: Buffer.byteLength(text, 'utf8'),

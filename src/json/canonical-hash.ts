@@ -5,12 +5,12 @@
  * @example
  * sha256Canonical({ b: 1, a: 2 }) // hex SHA-256 of '{"a":2,"b":1}'
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from './canonical-json.js';
 
 /** Lowercase hex SHA-256 of a string's UTF-8 bytes. */
 export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return hash('sha256', text, 'hex'); // one-shot: UTF-8 of the string, as `createHash().update(text, 'utf8')`
 }
 
 /** Lowercase hex SHA-256 of the canonical JSON of `value`. */

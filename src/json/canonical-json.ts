@@ -4,10 +4,14 @@
  * through JSON first (`undefined` properties dropped, `toJSON` applied), so what is encoded is exactly
  * what a JSON reader of the stored text sees. SHA-256 over it: ./canonical-hash.ts.
  *
+ * Plain JSON data (the usual case) is written in one pass by ./canonical-plain.ts, byte-identical to
+ * the reference path (`referenceCanonicalJson`), which everything else takes.
+ *
  * @example
  * canonicalJson({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  */
 import canonicalize from 'canonicalize';
+import { plainCanonicalJson } from './canonical-plain.js';
 
 /** Any JSON value. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -20,6 +24,17 @@ export function toJsonValue(value: unknown): JsonValue | undefined {
 
 /** RFC 8785 canonical JSON of `value`; `'null'` for values JSON cannot carry. */
 export function canonicalJson(value: unknown): string {
+  return plainCanonicalJson(value) ?? referenceCanonicalJson(value);
+}
+
+/**
+ * The reference path of `canonicalJson`: through JSON, then `canonicalize`. Throws for lone surrogates
+ * (`canonicalize`), cycles and bigints (`JSON.stringify`).
+ *
+ * @example
+ * referenceCanonicalJson({ d: new Date(0) }) // '{"d":"1970-01-01T00:00:00.000Z"}'
+ */
+export function referenceCanonicalJson(value: unknown): string {
   return canonicalize(toJsonValue(value) ?? null) ?? 'null';
 }
 

@@ -7,7 +7,7 @@
  * const reads = new SqlAuditTrailReads(dialect);
  * const head = await reads.auditHead();
  */
-import type { SqlExecutor } from './dialect.js';
+import type { SqlExecutor, SqlValue } from './dialect.js';
 import type { AuditBatch, AuditCheckpointRow, AuditEntryRow, AuditTrailReader } from './store.js';
 
 /** Rows returned by the `list*` methods when no limit is given. */
@@ -28,8 +28,11 @@ export interface CheckpointRow {
 }
 
 const ENTRY_COLUMNS = 'seq, time, hash, entry';
-/** Rows per INSERT statement (4 parameters each; far below SQLite's and PostgreSQL's limits). */
-const INSERT_CHUNK = 200;
+/**
+ * Rows per INSERT statement: a whole group commit of the ledger (`DEFAULT_GROUP_COMMIT_MAX_BATCH`, 512)
+ * in one statement. 4 parameters each: 2,048, far below SQLite's (32,766) and PostgreSQL's (65,535) limits.
+ */
+const INSERT_CHUNK = 512;
 const CHECKPOINT_COLUMNS = 'tree_size, head_hash, time, checkpoint';
 
 export class SqlAuditTrailReads implements AuditTrailReader {
@@ -90,24 +93,50 @@ export class SqlAuditTrailReads implements AuditTrailReader {
 
 /** Writes one batch with `tx` (inside the caller's transaction). */
 export async function writeAuditBatch(tx: SqlExecutor, batch: AuditBatch): Promise<void> {
-  // Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk of rows.
-  for (let i = 0; i < batch.entries.length; i += INSERT_CHUNK) {
-    const chunk = batch.entries.slice(i, i + INSERT_CHUNK);
-    await tx.run(
-      `INSERT INTO audit_entries (${ENTRY_COLUMNS}) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}`,
-      chunk.flatMap((e) => [e.seq, e.time, e.hash, e.entry]),
-    );
-  }
-  for (const c of batch.checkpoints) {
-    await tx.run(`INSERT INTO audit_checkpoints (${CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?)`, [
-      c.treeSize,
-      c.headHash,
-      c.time,
-      c.checkpoint,
-    ]);
-  }
+  // Multi-row INSERTs: one statement (one round trip on PostgreSQL) per chunk of rows, usually one per batch.
+  await insertRows(tx, 'audit_entries', ENTRY_COLUMNS, batch.entries, (e) => [
+    e.seq,
+    e.time,
+    e.hash,
+    e.entry,
+  ]);
+  const checkpoints = batch.checkpoints;
+  await insertRows(tx, 'audit_checkpoints', CHECKPOINT_COLUMNS, checkpoints, (c) => [
+    c.treeSize,
+    c.headHash,
+    c.time,
+    c.checkpoint,
+  ]);
   if (batch.pruneThroughSeq !== undefined) {
     await tx.run('DELETE FROM audit_entries WHERE seq <= ?', [batch.pruneThroughSeq]);
+  }
+}
+
+/** `INSERT INTO <table> (<4 columns>) VALUES (?, ?, ?, ?), ...` for `rows` rows, built once per size. */
+const insertTexts = new Map<string, string>();
+
+function insertText(table: string, columns: string, rows: number): string {
+  const key = `${table} ${rows}`;
+  let sql = insertTexts.get(key);
+  if (sql === undefined) {
+    sql = `INSERT INTO ${table} (${columns}) VALUES ${new Array(rows).fill('(?, ?, ?, ?)').join(', ')}`;
+    insertTexts.set(key, sql);
+  }
+  return sql;
+}
+
+async function insertRows<R>(
+  tx: SqlExecutor,
+  table: string,
+  columns: string,
+  rows: readonly R[],
+  values: (row: R) => [SqlValue, SqlValue, SqlValue, SqlValue],
+): Promise<void> {
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    const end = Math.min(rows.length, i + INSERT_CHUNK);
+    const params: SqlValue[] = [];
+    for (let j = i; j < end; j++) params.push(...values(rows[j] as R));
+    await tx.run(insertText(table, columns, end - i), params);
   }
 }
 
