@@ -23,6 +23,7 @@ import { consoleConfigSchema } from '../console/console-config-schema.js';
 import { DEFAULT_DPOP_MAX_AGE_SEC } from '../identity/dpop-verifier.js';
 import { DEFAULT_UPSTREAM_TOKEN_TTL_SEC } from '../identity/upstream-token-minter.js';
 import {
+  DEFAULT_DIRECT_CALLS,
   DEFAULT_MAX_REQUEST_BODY_BYTES,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
@@ -319,7 +320,7 @@ const connectorConfigObject = z.strictObject({
        * Serve plain 2026-07-28 `tools/call` requests on the direct path (src/mcp/direct-calls.ts: same
        * answers, less CPU) (default). `false`: every request through a per-request SDK server.
        */
-      directCalls: z.boolean().default(true),
+      directCalls: z.boolean().default(DEFAULT_DIRECT_CALLS),
     })
     .prefault({}),
   audit: auditConfigSchema.prefault({}),

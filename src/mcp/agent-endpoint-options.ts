@@ -49,6 +49,9 @@ export type AgentCatalog = Pick<
     Pick<UpstreamCatalog, 'face' | 'onUpstreamLog' | 'resolveTool' | 'resolvePrompt' | 'resolveResource'>
   >;
 
+/** Plain 2026-07-28 `tools/call` requests take the direct path unless switched off. */
+export const DEFAULT_DIRECT_CALLS = true;
+
 export interface AgentMcpEndpointOptions {
   catalog: AgentCatalog;
   /** Gateway stages, outermost first. Use `gatewayStages(...)`; an empty list means no checks at all. */
@@ -64,7 +67,7 @@ export interface AgentMcpEndpointOptions {
   maxJsonDepth?: number;
   /**
    * Serve plain 2026-07-28 `tools/call` requests on the direct path (direct-calls.ts) instead of through
-   * a per-request SDK server. Same answers, less CPU. Default `true`.
+   * a per-request SDK server. Same answers, less CPU. Default {@link DEFAULT_DIRECT_CALLS}.
    */
   directCalls?: boolean;
   /** Default {@link DEFAULT_MAX_SESSIONS}; a new legacy session beyond it gets 503. */

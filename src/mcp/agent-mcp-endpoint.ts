@@ -50,6 +50,7 @@ import { RequestTaint, withRequestTaint } from '../pii/request-taint.js';
 import { identityFromAuthInfo } from './agent-auth-info.js';
 import {
   type AgentMcpEndpointOptions,
+  DEFAULT_DIRECT_CALLS,
   DEFAULT_MAX_REQUEST_BODY_BYTES,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_MAX_SUBSCRIPTIONS_PER_SESSION,
@@ -154,7 +155,7 @@ export class AgentMcpEndpoint {
       upstreamHeaders: options.upstreamHeaders,
       listPageSize: options.listPageSize,
     });
-    const direct = options.directCalls === false ? undefined : this.#directCalls();
+    const direct = (options.directCalls ?? DEFAULT_DIRECT_CALLS) ? this.#directCalls() : undefined;
     this.nodeHandler = (req, res) =>
       handleNodeRequest(req, res, {
         path: this.#path,

@@ -159,11 +159,12 @@ export class DirectCalls {
   }
 }
 
-/** A thrown error as the SDK answers it: its code (-32002 as -32602 on this era), message and data. */
+/** A thrown error as the SDK answers it: its code (resource-not-found as invalid params on this era), message and data. */
 function errorAnswer(call: DirectCallRequest, err: unknown): { message: OutboundMessage; status: number } {
   const e = (err ?? {}) as { code?: unknown; message?: unknown; data?: unknown };
   const thrown = Number.isSafeInteger(e.code) ? (e.code as number) : ProtocolErrorCode.InternalError;
-  const code = thrown === -32002 ? -32602 : thrown;
+  // This era has no "resource not found" code of its own: the SDK answers it as invalid params.
+  const code = thrown === ProtocolErrorCode.ResourceNotFound ? ProtocolErrorCode.InvalidParams : thrown;
   const error: { code: number; message: string; data?: unknown } = {
     code,
     message: typeof e.message === 'string' ? e.message : 'Internal error',

@@ -14,6 +14,7 @@ import { connectorConfigSchema } from '../../src/connector/config-schema.js';
 import { DEFAULT_DPOP_MAX_AGE_SEC } from '../../src/identity/dpop-verifier.js';
 import { DEFAULT_UPSTREAM_TOKEN_TTL_SEC } from '../../src/identity/upstream-token-minter.js';
 import {
+  DEFAULT_DIRECT_CALLS,
   DEFAULT_MAX_REQUEST_BODY_BYTES,
   DEFAULT_MAX_SESSIONS,
   DEFAULT_SESSION_IDLE_TIMEOUT_MS,
@@ -61,6 +62,7 @@ describe('connector.yaml defaults', () => {
       sessionIdleMs: DEFAULT_SESSION_IDLE_TIMEOUT_MS,
       maxSessions: DEFAULT_MAX_SESSIONS,
       allowServerRequests: true,
+      directCalls: DEFAULT_DIRECT_CALLS,
     });
   });
 });
