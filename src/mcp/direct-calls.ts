@@ -16,6 +16,7 @@
  * const direct = new DirectCalls({ pipeline, outbound, serverInfo, capabilities: () => caps, log });
  * const served = direct.serve(req, res, parsedBody) ?? sdkHandler(req, res, parsedBody);
  */
+import diagnosticsChannel from 'node:diagnostics_channel';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type {
   AuthInfo,
@@ -36,6 +37,17 @@ import { DirectAnswer } from './direct-call-answer.js';
 import { type DirectCallRequest, directCallOf } from './direct-call-request.js';
 import { directCallResult } from './direct-call-result.js';
 import { failureAnswer } from './protocol-error-mapping.js';
+
+/** Named channel: one message `{ identity, tool, requestId }` per call the direct path takes. */
+export const DIRECT_CALL_CHANNEL = 'airlock:mcp:direct-call';
+const directCallChannel = diagnosticsChannel.channel(DIRECT_CALL_CHANNEL);
+
+/** What {@link DIRECT_CALL_CHANNEL} publishes. */
+export interface DirectCallMessage {
+  identity: string;
+  tool: string;
+  requestId: string | number;
+}
 
 export interface DirectCallsOptions {
   /** The gateway pipeline with the endpoint's routes as terminal. */
@@ -69,7 +81,16 @@ export class DirectCalls {
     const identity = identityFromAuthInfo((req as IncomingMessage & { auth?: AuthInfo }).auth);
     if (!identity || !this.#o.capabilities().tools) return undefined;
     const call = directCallOf(req, body);
-    return call ? this.#run(call, identity, res) : undefined;
+    if (!call) return undefined;
+    if (directCallChannel.hasSubscribers) {
+      const message: DirectCallMessage = {
+        identity: identity.name,
+        tool: String(call.params.name),
+        requestId: call.id,
+      };
+      directCallChannel.publish(message);
+    }
+    return this.#run(call, identity, res);
   }
 
   async #run(call: DirectCallRequest, identity: GatewayIdentity, res: ServerResponse): Promise<void> {
