@@ -35,6 +35,10 @@ const relay = await startRelay({
   identity,
   maxAgentConnectionsPerTenant: maxAgents,
   maxConnections: maxAgents + 1000,
+  // Every idle session of the bench comes from 127.0.0.1: one source, which the per-source limits
+  // (256 connections, a quarter of a tenant's slots) would otherwise stop long before the counts measured.
+  maxConnectionsPerSource: 0,
+  maxTenantSharePerSource: 1,
   maxTunnelsPerConnector: 16,
   maxStreamsPerTunnel: 1000,
 });

@@ -67,7 +67,56 @@ const SECRET_KEY = /passw|passphrase|secret|token|api.?key|private.?key|credenti
  * is examined in consecutive 4 KiB pieces instead of one match, which would exhaust the regex
  * engine's stack.
  */
-const CANDIDATE = /[A-Za-z0-9+/_-]{16,4096}={0,2}/g;
+/** Shortest and longest run of base64 / base64url characters the entropy rule looks at, in one piece. */
+const CANDIDATE_MIN = 16;
+const CANDIDATE_MAX = 4096;
+const EQUALS = 0x3d;
+
+/** `[A-Za-z0-9+/_-]`: the characters of a base64 or base64url run. */
+function isRunChar(code: number): boolean {
+  return (
+    (code >= 0x30 && code <= 0x39) ||
+    (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x61 && code <= 0x7a) ||
+    code === 0x2b ||
+    code === 0x2f ||
+    code === 0x5f ||
+    code === 0x2d
+  );
+}
+
+/**
+ * The matches of `/[A-Za-z0-9+/_-]{16,4096}={0,2}/g`, found in one pass over the text. The regular
+ * expression retries at every position of every shorter run (each word of a prose text, up to 15
+ * characters each time), which made it the largest single cost of scanning a large result. Same
+ * matches: each run of at least 16 characters in pieces of at most 4096, with up to two `=` after the
+ * piece that ends the run.
+ */
+export function entropyCandidates(text: string): { index: number; value: string }[] {
+  const found: { index: number; value: string }[] = [];
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    if (!isRunChar(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    let end = i + 1;
+    while (end < n && isRunChar(text.charCodeAt(end))) end++;
+    let next = end;
+    for (let pos = i; end - pos >= CANDIDATE_MIN; ) {
+      let stop = Math.min(end, pos + CANDIDATE_MAX);
+      if (stop === end) {
+        for (let eq = 0; eq < 2 && text.charCodeAt(stop) === EQUALS; eq++) stop++;
+        next = stop;
+      }
+      found.push({ index: pos, value: text.slice(pos, stop) });
+      pos = stop;
+    }
+    i = next;
+  }
+  return found;
+}
 
 /** Shannon entropy of `text` in bits per character. */
 export function shannonEntropy(text: string): number {
@@ -104,12 +153,12 @@ export function secretDetector(options: SecretDetectorOptions = {}): PiiDetector
         }
       }
       if (Number.isFinite(threshold)) {
-        for (const m of text.matchAll(CANDIDATE)) {
-          const value = m[0].replace(/^[-_=/+]+|[-_/+]+$/g, '');
+        for (const m of entropyCandidates(text)) {
+          const value = m.value.replace(/^[-_=/+]+|[-_/+]+$/g, '');
           if (value.length < minLength) continue;
           if (!(/[a-z]/.test(value) && /[A-Z]/.test(value) && /\d/.test(value))) continue;
           if (shannonEntropy(value) < threshold) continue;
-          const start = m.index + m[0].indexOf(value);
+          const start = m.index + m.value.indexOf(value);
           spans.push(span(start, value, 'secret:entropy', 0.7, PII_PRIORITY.entropy));
         }
       }
