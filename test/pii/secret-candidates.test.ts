@@ -49,6 +49,7 @@ describe('secret detector: entropy candidates in one pass', () => {
       `${'Q'.repeat(4096 + 15)}==`,
       `${'Q'.repeat(4096 + 16)}==`,
       `${'Q'.repeat(3 * 4096)}`,
+      `${'Q'.repeat(1 << 20)}=`, // a 1 MiB run: linear, no deep backtracking
       `${'a'.repeat(20)}==${'b'.repeat(20)}`,
       'The quick brown fox jumps over the lazy dog, twice.',
     ]) {

@@ -88,7 +88,7 @@ export function phoneDetector(options: PhoneDetectorOptions = {}): PiiDetector {
     name: 'phone',
     classes: ['PHONE'],
     detect(text, context) {
-      if (countDigits(text) < DEFAULT_MIN_PHONE_DIGITS) return [];
+      if (!hasDigits(text, DEFAULT_MIN_PHONE_DIGITS)) return [];
       const keyCue = context?.key !== undefined && KEY_CUE.test(context.key);
       const candidates = new Map<string, Candidate>();
       const add = (c: Candidate) => {
@@ -99,7 +99,7 @@ export function phoneDetector(options: PhoneDetectorOptions = {}): PiiDetector {
       // libphonenumber is thorough but slow on long texts: hand it only the phone-shaped windows.
       for (const w of text.matchAll(WINDOW)) {
         const windowText = w[0].trim();
-        if (countDigits(windowText) < DEFAULT_MIN_PHONE_DIGITS || DATE.test(windowText)) continue;
+        if (!hasDigits(windowText, DEFAULT_MIN_PHONE_DIGITS) || DATE.test(windowText)) continue;
         const at = w.index + w[0].indexOf(windowText);
         // Cheap refusals first: glued to letters (IBANs, SKUs), or a bare digit run with no trunk
         // prefix and no cue (order numbers, amounts), or a card number.
@@ -213,6 +213,20 @@ function judge(text: string, c: Candidate, keyCue: boolean): number | undefined 
 /** Whether a phone cue word stands in the `CUE_WINDOW` characters before `at`. */
 function cueBefore(text: string, at: number): boolean {
   return CUE.test(text.slice(Math.max(0, at - CUE_WINDOW), at));
+}
+
+const DIGIT = /\d/g;
+
+/**
+ * Whether `text` holds at least `min` ASCII digits. It stops at the `min`-th, and the regular expression
+ * engine skips digit-free text several times faster than a loop over character codes (a large result
+ * of prose has none, and was counted whole before).
+ */
+function hasDigits(text: string, min: number): boolean {
+  DIGIT.lastIndex = 0;
+  let found = 0;
+  while (found < min && DIGIT.exec(text) !== null) found++;
+  return found >= min;
 }
 
 function countDigits(text: string): number {
