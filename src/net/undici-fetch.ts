@@ -38,6 +38,12 @@ export const DEFAULT_UNDICI_FETCH_KEEP_ALIVE_MS = 4_000;
 export const DEFAULT_UNDICI_FETCH_HEADERS_TIMEOUT_MS = 300_000;
 /** Longest silence between two body chunks (an idle SSE stream): undici's and the global fetch's default. */
 export const DEFAULT_UNDICI_FETCH_BODY_TIMEOUT_MS = 300_000;
+/**
+ * Largest answer read whole (a JSON body, after decoding): above the policy's largest `maxResponseBytes`
+ * (256 MiB), so the policy decides, and below what one V8 string holds. An answer over it fails like a
+ * lost connection instead of filling the connector's memory. SSE streams are read as they arrive.
+ */
+export const DEFAULT_UNDICI_FETCH_MAX_BODY_BYTES = 300 * 1024 * 1024;
 /** TCP connect + TLS handshake: undici's and the global fetch's default. */
 export const DEFAULT_UNDICI_FETCH_CONNECT_TIMEOUT_MS = 10_000;
 /** As the global fetch does: a signal shared by many requests in flight may carry this many listeners. */
@@ -56,6 +62,8 @@ export interface UndiciFetchOptions {
   bodyTimeoutMs?: number;
   /** TCP connect + TLS handshake. Default {@link DEFAULT_UNDICI_FETCH_CONNECT_TIMEOUT_MS}. */
   connectTimeoutMs?: number;
+  /** Largest answer read whole, in bytes. Default {@link DEFAULT_UNDICI_FETCH_MAX_BODY_BYTES}. */
+  maxBodyBytes?: number;
   /** CA certificate(s), PEM, trusted instead of the system roots (a private CA). Default: system roots. */
   ca?: string | string[];
 }
@@ -141,6 +149,7 @@ function agentFor(options: UndiciFetchOptions): Agent {
  */
 export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch {
   const dispatcher = agentFor(options);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_UNDICI_FETCH_MAX_BODY_BYTES;
   const slow = (url: string | URL, init: RequestInit | undefined): Promise<Response> =>
     undiciFetch(url, {
       ...(init as UndiciRequestInit | undefined),
@@ -169,6 +178,7 @@ export function createUndiciFetch(options: UndiciFetchOptions = {}): UndiciFetch
       url,
       signal,
       redirect: init.redirect === 'error' ? 'error' : 'manual',
+      maxBodyBytes,
     });
   };
 

@@ -8,12 +8,12 @@
  *
  * @example
  * const data = await dispatcher.request({ origin, path, method: 'POST', headers, body, signal });
- * return await responseOf(data, { method: 'POST', url, signal, redirect: 'manual' });
+ * return await responseOf(data, { method: 'POST', url, signal, redirect: 'manual', maxBodyBytes: 300 * 2 ** 20 });
  */
 import { pipeline, Readable } from 'node:stream';
-import { buffer as readAll } from 'node:stream/consumers';
 import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
+import { readBoundedBody } from './bounded-body.js';
 import { BufferedResponse } from './buffered-response.js';
 
 /** What the response is built for (from the request). */
@@ -23,6 +23,8 @@ export interface ResponseRequest {
   signal: AbortSignal | null | undefined;
   /** `error` rejects a redirect answer like `fetch` does; `manual` returns it as it is. */
   redirect: 'manual' | 'error';
+  /** Largest body read whole; a larger one fails like a lost connection. */
+  maxBodyBytes: number;
 }
 
 /** Statuses that never carry a body (fetch's "null body status"). */
@@ -104,12 +106,22 @@ async function bufferedBody(
   data: Dispatcher.ResponseData<unknown>,
   request: ResponseRequest,
 ): Promise<Uint8Array> {
+  const max = request.maxBodyBytes;
+  if (Number(data.headers['content-length']) > max) {
+    discard(data.body);
+    throw fetchFailure(new RangeError(`the answer declares more than ${max} bytes`), request.signal);
+  }
+  let bytes: Buffer | undefined;
   try {
-    const body = decodedBody(data.body, data.headers['content-encoding']);
-    return body === data.body ? await data.body.bytes() : await readAll(body);
+    bytes = await readBoundedBody(decodedBody(data.body, data.headers['content-encoding']), max);
   } catch (err) {
     throw fetchFailure(err, request.signal);
   }
+  if (bytes === undefined) {
+    discard(data.body);
+    throw fetchFailure(new RangeError(`the answer is larger than ${max} bytes`), request.signal);
+  }
+  return bytes;
 }
 
 /**

@@ -2,7 +2,8 @@
  * A plain HTTP server on 127.0.0.1:0 for the undici-fetch tests: `/echo` answers what it received as
  * JSON, `/sse` streams one event and waits for `releaseSse()` before the second, `/hold` never
  * answers, `/die-json` and `/die-sse` lose the connection mid-body, `/status/<n>` answers `n` with no
- * body, `/redirect` points at `/echo`, `/gzip` answers compressed. It counts connections and keeps
+ * body, `/redirect` points at `/echo`, `/gzip` answers compressed, `/big-declared` and `/big-chunked` answer
+ * 4 KiB with and without a `content-length`. It counts connections and keeps
  * each request's path with its socket (`received`), so a test can see that connection close.
  *
  * @example
@@ -59,6 +60,17 @@ const ROUTES: Record<string, Route> = {
   '/redirect': (_req, res) => {
     res.writeHead(302, { location: '/echo' });
     res.end();
+  },
+  // 4 KiB of JSON, with and without a declared length (the body cap's tests).
+  '/big-declared': (_req, res) => {
+    const body = JSON.stringify({ pad: 'x'.repeat(4096) });
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  },
+  '/big-chunked': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write('{"pad":"');
+    res.end(`${'x'.repeat(4096)}"}`);
   },
   '/gzip': (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });

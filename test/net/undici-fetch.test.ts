@@ -167,6 +167,28 @@ describe('createUndiciFetch: aborts and failures', () => {
   });
 });
 
+describe('createUndiciFetch: the body cap', () => {
+  it('fails an answer over maxBodyBytes like a lost connection, declared or not, and keeps serving', async () => {
+    const capped = createUndiciFetch({ maxBodyBytes: 1024 });
+    try {
+      for (const path of ['/big-declared', '/big-chunked']) {
+        await assert.rejects(
+          capped(`${server.url}${path}`, { method: 'GET', redirect: 'manual' }),
+          (err: unknown) => {
+            assert.ok(err instanceof TypeError, `${path}: a TypeError like fetch's`);
+            assert.match(String((err as TypeError).cause), /larger than 1024 bytes|more than 1024 bytes/);
+            return true;
+          },
+        );
+      }
+      const small = await capped(`${server.url}/echo`, { ...POST, body: 'ok' });
+      assert.equal(((await small.json()) as Echo).body, 'ok');
+    } finally {
+      await capped.close();
+    }
+  });
+});
+
 describe('createUndiciFetch: redirects and per-call headers', () => {
   it('leaves redirects to the caller in manual mode, as the global fetch does, and follows them by default', async () => {
     const mine = await pooled(`${server.url}/redirect`, { method: 'GET', redirect: 'manual' });
