@@ -29,8 +29,11 @@ export interface CheckpointRow {
 
 const ENTRY_COLUMNS = 'seq, time, hash, entry';
 /**
- * Rows per INSERT statement: a whole group commit of the ledger (`DEFAULT_GROUP_COMMIT_MAX_BATCH`, 512)
+ * Most rows per INSERT statement: a whole group commit of the ledger (`DEFAULT_GROUP_COMMIT_MAX_BATCH`, 512)
  * in one statement. 4 parameters each: 2,048, far below SQLite's (32,766) and PostgreSQL's (65,535) limits.
+ * Statements carry a power-of-two number of rows (a batch of 70 rows: 64 + 4 + 2), so a table has at most
+ * ten statement texts: batches of every size would otherwise push the store's other prepared statements
+ * (identity and budget look-ups on every request) out of its statement cache.
  */
 const INSERT_CHUNK = 512;
 const CHECKPOINT_COLUMNS = 'tree_size, head_hash, time, checkpoint';
@@ -112,7 +115,7 @@ export async function writeAuditBatch(tx: SqlExecutor, batch: AuditBatch): Promi
   }
 }
 
-/** `INSERT INTO <table> (<4 columns>) VALUES (?, ?, ?, ?), ...` for `rows` rows, built once per size. */
+/** `INSERT INTO <table> (<4 columns>) VALUES (?, ?, ?, ?), ...` for `rows` rows (a power of two), built once per size. */
 const insertTexts = new Map<string, string>();
 
 function insertText(table: string, columns: string, rows: number): string {
@@ -132,12 +135,17 @@ async function insertRows<R>(
   rows: readonly R[],
   values: (row: R) => [SqlValue, SqlValue, SqlValue, SqlValue],
 ): Promise<void> {
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    const end = Math.min(rows.length, i + INSERT_CHUNK);
+  for (let i = 0; i < rows.length; ) {
+    const end = i + largestPowerOfTwoUpTo(Math.min(rows.length - i, INSERT_CHUNK));
     const params: SqlValue[] = [];
     for (let j = i; j < end; j++) params.push(...values(rows[j] as R));
     await tx.run(insertText(table, columns, end - i), params);
+    i = end;
   }
+}
+
+function largestPowerOfTwoUpTo(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
 }
 
 export function auditListLimit(limit: number | undefined): number {

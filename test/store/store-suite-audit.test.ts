@@ -97,6 +97,28 @@ describeOnEveryBackend('audit trail and witness; closed store; newer schema refu
     await witnessCheckpoints(store.audit);
   });
 
+  test('audit: batches of any size (multi-row inserts of power-of-two rows) are written whole and in order', async () => {
+    const { store } = await fresh();
+    let seq = 0;
+    for (const size of [1, 3, 70, 511, 512, 600]) {
+      const entries = Array.from({ length: size }, () => {
+        seq++;
+        return { seq, time: seq, hash: `h${seq}`, entry: JSON.stringify({ seq }) };
+      });
+      await store.audit.appendAuditExclusive('acme', async () => ({
+        batch: { entries, checkpoints: [] },
+        result: 0,
+      }));
+    }
+    const listed = await store.audit.listAuditEntries({ limit: 5000 });
+    assert.equal(listed.length, seq);
+    assert.deepEqual(
+      listed.map((e) => e.seq),
+      Array.from({ length: seq }, (_, i) => i + 1),
+    );
+    assert.equal(listed.at(-1)?.hash, `h${seq}`);
+  });
+
   test('a closed store refuses work with AIRLOCK_STORE_CLOSED', async () => {
     const { store } = await fresh();
     await store.close();
