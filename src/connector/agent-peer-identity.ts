@@ -36,18 +36,52 @@ export type PeerIdentityResult =
   | { ok: true; identity: GatewayIdentity }
   | { ok: false; reason: PeerRefusalReason; message: string };
 
+/**
+ * Most parsed client certificates remembered, keyed by their whole DER encoding: an agent that opens a
+ * new connection with the same certificate is not parsed again (parsing was about a quarter of the
+ * connector's CPU for a new agent connection). Only the parse is remembered; whether the certificate
+ * chains to the tenant CA is TLS's verdict on each connection, and the identity is looked up per request.
+ */
+export const PEER_CERTIFICATE_CACHE_SIZE = 1024;
+
+type ParsedCertificate = { serial: string; uris: string[] } | 'unparseable';
+const parsedCertificates = new Map<string, ParsedCertificate>();
+
+/** The serial and URIs of a DER certificate, parsed once per distinct certificate (least recently used out). */
+function parsedCertificate(der: Buffer): ParsedCertificate {
+  const key = der.toString('base64');
+  const known = parsedCertificates.get(key);
+  if (known !== undefined) {
+    parsedCertificates.delete(key);
+    parsedCertificates.set(key, known);
+    return known;
+  }
+  let parsed: ParsedCertificate;
+  try {
+    const info = certificateInfo(new X509Certificate(der).toString());
+    parsed = { serial: info.serial, uris: info.uris };
+  } catch {
+    parsed = 'unparseable';
+  }
+  parsedCertificates.set(key, parsed);
+  if (parsedCertificates.size > PEER_CERTIFICATE_CACHE_SIZE) {
+    const oldest = parsedCertificates.keys().next().value;
+    if (oldest !== undefined) parsedCertificates.delete(oldest);
+  }
+  return parsed;
+}
+
 /** Reads the peer certificate of a server-side TLS socket. */
 export function readPeerCertificate(socket: TLSSocket): PeerCertificate {
   const cert = socket.getPeerCertificate(false);
   if (!cert?.raw || Object.keys(cert).length === 0) return { present: false, trusted: false };
   const trusted = socket.authorized === true;
   const verifyError = socket.authorizationError ? String(socket.authorizationError) : undefined;
-  try {
-    const info = certificateInfo(new X509Certificate(cert.raw).toString());
-    return { present: true, trusted, verifyError, serial: info.serial, uris: info.uris };
-  } catch {
+  const parsed = parsedCertificate(cert.raw);
+  if (parsed === 'unparseable') {
     return { present: true, trusted: false, verifyError: verifyError ?? 'unparseable certificate' };
   }
+  return { present: true, trusted, verifyError, serial: parsed.serial, uris: [...parsed.uris] };
 }
 
 /**

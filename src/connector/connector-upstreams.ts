@@ -81,6 +81,7 @@ export async function startUpstreamCatalog(
         logger, // Upstream adds { upstream: name } itself.
         serverRequests: ctx.config.mcp.allowServerRequests,
         fetch: upstreamFetch,
+        directCalls: ctx.config.mcp.directCalls,
       }),
   );
   const catalog = new UpstreamCatalog(upstreams, {

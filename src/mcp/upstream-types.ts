@@ -123,6 +123,12 @@ export interface UpstreamOptions {
    * 2026-07-28 upstreams get the capabilities of each request's agent instead.
    */
   serverRequests?: boolean;
+  /**
+   * Post a plain 2026-07-28 `tools/call` to an HTTP upstream without the SDK client's per-request
+   * machinery (upstream-direct-call.ts; same wire and same errors). Connector option `mcp.directCalls`.
+   * Default `true`.
+   */
+  directCalls?: boolean;
   /** stdio stderr lines: `redact` (default {@link DEFAULT_UPSTREAM_STDERR}, logged redacted) or `drop`. */
   stderr?: StderrMode;
 }

@@ -9,14 +9,26 @@
 import {
   CLIENT_CAPABILITIES_META_KEY,
   Client,
+  type Implementation,
   LOG_LEVEL_META_KEY,
+  type RequestOptions,
   type SdkError,
   SdkErrorCode,
   type Transport,
 } from '@modelcontextprotocol/client';
 import { negotiationMode, type UpstreamConfig } from './upstream-config.js';
 import { RELAYED_CLIENT_CAPABILITIES, type UpstreamInteraction } from './upstream-interaction.js';
-import type { ListKind, UpstreamOptions } from './upstream-types.js';
+import {
+  INPUT_REQUIRED_METHODS,
+  type ListKind,
+  type UpstreamOptions,
+  type UpstreamRequestOptions,
+} from './upstream-types.js';
+
+/** How the gateway introduces itself to upstreams (option `clientInfo`, or Airlock's own name). */
+export function upstreamClientInfo(options: UpstreamOptions): Implementation {
+  return options.clientInfo ?? { name: 'airlock-connector', version: '0.1.0' };
+}
 
 /**
  * The SDK client of one connection: the era asked for, the capabilities relayed for agents (2025-11-25
@@ -33,7 +45,7 @@ export function newUpstreamClient(
     debounceMs: 0,
     onChanged: () => onListChanged(kind),
   });
-  return new Client(options.clientInfo ?? { name: 'airlock-connector', version: '0.1.0' }, {
+  return new Client(upstreamClientInfo(options), {
     versionNegotiation: { mode: negotiationMode(config.protocol) },
     // 2025-11-25 `initialize` declares what agents may answer; 2026-07-28 requests declare their own.
     capabilities: serverRequests ? RELAYED_CLIENT_CAPABILITIES : {},
@@ -55,6 +67,23 @@ export function deliverResponsesAfterNotifications(transport: Transport): void {
   transport.onmessage = (message, extra) => {
     if ('id' in message && !('method' in message)) setImmediate(() => deliver(message, extra));
     else deliver(message, extra);
+  };
+}
+
+/** The SDK client's options for one forwarded request. */
+export function sdkRequestOptions(
+  method: string,
+  modern: boolean,
+  options: UpstreamRequestOptions,
+  timeoutMs: number,
+): RequestOptions {
+  return {
+    signal: options.signal,
+    onprogress: options.onprogress,
+    timeout: timeoutMs,
+    resetTimeoutOnProgress: true,
+    // 2026-07-28: an `input_required` answer is returned to the caller (relayed to the agent).
+    ...(modern && INPUT_REQUIRED_METHODS.has(method) ? { allowInputRequired: true } : {}),
   };
 }
 

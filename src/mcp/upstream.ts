@@ -32,6 +32,7 @@ import { redactedErrorText } from '../pii/log-redaction.js';
 import { Backoff, type Clock, systemClock } from '../supervision/backoff.js';
 import { requestUpstream } from './task-wire.js';
 import { isValidUpstreamName, type UpstreamConfig } from './upstream-config.js';
+import { directCallTarget, postDirectCall } from './upstream-direct-call.js';
 import {
   classifyUpstreamFailure,
   requestCancelled,
@@ -53,7 +54,6 @@ import {
   DEFAULT_UPSTREAM_MAX_LIST_PAGES,
   DEFAULT_UPSTREAM_TIMEOUT_MS,
   type ForwardedMethod,
-  INPUT_REQUIRED_METHODS,
   LIST_METHODS,
   type ListKind,
   type UpstreamOptions,
@@ -65,6 +65,7 @@ import {
   collectPages,
   deliverResponsesAfterNotifications,
   newUpstreamClient,
+  sdkRequestOptions,
   withEnvelope,
   withoutRetryFields,
 } from './upstream-wire.js';
@@ -93,6 +94,8 @@ export class Upstream extends UpstreamEvents {
 
   #state: UpstreamState = 'stopped';
   #client: Client | undefined;
+  /** The live connection's transport (its `onmessage` is the SDK client's, for direct calls' other messages). */
+  #transport: Transport | undefined;
   #generation = 0;
   #downGeneration = -1;
   #started = false;
@@ -186,6 +189,10 @@ export class Upstream extends UpstreamEvents {
     const modern = client.getProtocolEra() === 'modern';
     const interaction = options.interaction;
     const wire = modern ? withEnvelope(params, interaction) : withoutRetryFields(params);
+    const direct =
+      modern && method === 'tools/call'
+        ? directCallTarget(this.config, this.#options, client, this.#transport, wire)
+        : undefined;
     return new Promise<Record<string, unknown>>((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       this.#inflight.add(fail);
@@ -193,18 +200,13 @@ export class Upstream extends UpstreamEvents {
       // Related upstream traffic is handled in this context (see upstream-interaction.ts).
       upstreamCallStorage
         .run({ owner: this, interaction }, () =>
-          requestUpstream(
-            client,
-            { method, params: wire },
-            {
-              signal: options.signal,
-              onprogress: options.onprogress,
-              timeout: this.#timeoutMs,
-              resetTimeoutOnProgress: true,
-              // 2026-07-28: an `input_required` answer is returned to the caller (relayed to the agent).
-              ...(modern && INPUT_REQUIRED_METHODS.has(method) ? { allowInputRequired: true } : {}),
-            },
-          ),
+          direct
+            ? postDirectCall(direct, wire, { ...options, timeoutMs: this.#timeoutMs })
+            : requestUpstream(
+                client,
+                { method, params: wire },
+                sdkRequestOptions(method, modern, options, this.#timeoutMs),
+              ),
         )
         .then(
           (result) => resolve(result as Record<string, unknown>),
@@ -247,6 +249,7 @@ export class Upstream extends UpstreamEvents {
     this.#failInflight(upstreamUnavailable(this.name, 'stopped'));
     const client = this.#client;
     this.#client = undefined;
+    this.#transport = undefined;
     this.resourceSubscriptions.detach();
     this.#setState('stopped');
     if (client) await client.close().catch(() => {});
@@ -295,6 +298,7 @@ export class Upstream extends UpstreamEvents {
       return;
     }
     deliverResponsesAfterNotifications(transport);
+    this.#transport = transport;
     this.#client = client;
     this.#everReady = true;
     this.#readySince = this.#clock.now();
@@ -339,6 +343,7 @@ export class Upstream extends UpstreamEvents {
     const wasReady = this.#state === 'ready';
     const client = this.#client ?? failedClient;
     this.#client = undefined;
+    this.#transport = undefined;
     this.resourceSubscriptions.detach();
     this.#lastError = reason;
     this.#lastErrorAt = this.#clock.now();
