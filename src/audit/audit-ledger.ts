@@ -299,7 +299,7 @@ export class AuditLedger {
       return;
     this.#ticking = true;
     const run = async () => {
-      const stored = (await this.#repo.auditHead())?.seq ?? 0;
+      const stored = (await this.#repo.auditHeadLink())?.seq ?? 0;
       if (stored > this.#checkpointed || this.#seq > this.#checkpointed)
         await this.#group.submit({ type: 'checkpoint' });
     };
@@ -349,7 +349,7 @@ export class AuditLedger {
   /** Inside the writer lock: the head to extend, after adding (and checking) other writers' entries. */
   async #caughtUp(trail: AuditTrailReader): Promise<{ seq: number; hash: string; checkpointed: number }> {
     const known = { seq: this.#seq, hash: this.#hash, checkpointed: this.#checkpointed };
-    const stored = await trail.auditHead();
+    const stored = await trail.auditHeadLink();
     if ((stored?.seq ?? 0) === known.seq && (stored?.hash ?? GENESIS_HASH) === known.hash) return known;
     const next = await catchUpTrail(trail, { tree: this.#tree, seq: known.seq, hash: known.hash });
     return { seq: next.seq, hash: next.hash, checkpointed: Math.max(known.checkpointed, next.checkpointed) };

@@ -52,6 +52,8 @@ export interface AuditBatch {
 export interface AuditTrailReader {
   /** The entry with the highest seq. */
   auditHead(): Promise<AuditEntryRow | undefined>;
+  /** The seq and hash of the entry with the highest seq (what a writer extends; the entry text is not read). */
+  auditHeadLink(): Promise<{ seq: number; hash: string } | undefined>;
   getAuditEntry(seq: number): Promise<AuditEntryRow | undefined>;
   /** Oldest first, `seq > afterSeq` (default 0), at most `limit` (default 1000). */
   listAuditEntries(opts?: { afterSeq?: number; limit?: number }): Promise<AuditEntryRow[]>;

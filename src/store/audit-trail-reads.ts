@@ -52,6 +52,14 @@ export class SqlAuditTrailReads implements AuditTrailReader {
     return rows[0] && toEntry(rows[0]);
   }
 
+  async auditHeadLink(): Promise<{ seq: number; hash: string } | undefined> {
+    const rows = await this.#db.query<{ seq: number | string; hash: string }>(
+      'SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1',
+    );
+    const row = rows[0];
+    return row && { seq: Number(row.seq), hash: row.hash };
+  }
+
   async getAuditEntry(seq: number): Promise<AuditEntryRow | undefined> {
     const rows = await this.#db.query<EntryRow>(`SELECT ${ENTRY_COLUMNS} FROM audit_entries WHERE seq = ?`, [
       seq,

@@ -14,12 +14,14 @@ const big = 1_767_225_600_000;
 /** Entries and checkpoints append atomically (a duplicate seq rejects the batch), list in order, prune. */
 async function entriesAndCheckpoints(audit: AuditRepository): Promise<void> {
   assert.equal(await audit.auditHead(), undefined);
+  assert.equal(await audit.auditHeadLink(), undefined);
   const rows = [1, 2, 3].map((seq) => ({ seq, time: big + seq, hash: h(seq), entry: `{"seq":${seq}}` }));
   await audit.appendAudit({
     entries: rows,
     checkpoints: [{ treeSize: 3, headHash: h(3), time: big, checkpoint: '{"treeSize":3}' }],
   });
   assert.deepEqual(await audit.auditHead(), rows[2]);
+  assert.deepEqual(await audit.auditHeadLink(), { seq: 3, hash: h(3) });
   assert.deepEqual(await audit.getAuditEntry(2), rows[1]);
   assert.deepEqual(await audit.listAuditEntries({ afterSeq: 1, limit: 1 }), [rows[1]]);
   assert.equal(await audit.lastAuditSeqBefore(big + 3), 2);
