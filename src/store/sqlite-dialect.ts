@@ -85,6 +85,8 @@ class SqliteDialect implements SqlDialect {
   readonly kind = 'sqlite' as const;
   readonly #db: Database.Database;
   #tail: Promise<unknown> = Promise.resolve();
+  /** Locked operations enqueued and not yet settled. */
+  #pending = 0;
   #closed = false;
   /** Prepared statements by SQL text (repositories use a fixed set of statements), least recently used first. */
   readonly #statements = new Map<string, Database.Statement>();
@@ -103,12 +105,22 @@ class SqliteDialect implements SqlDialect {
     return this.#locked(() => this.#direct.exec(sql));
   }
 
-  query<T>(sql: string, params?: readonly SqlValue[]): Promise<T[]> {
+  query<T>(sql: string, params: readonly SqlValue[] = []): Promise<T[]> {
+    if (this.#idle()) return settledNow(() => this.#query<T>(sql, params));
     return this.#locked(() => this.#direct.query<T>(sql, params));
   }
 
-  run(sql: string, params?: readonly SqlValue[]): Promise<{ changes: number }> {
+  run(sql: string, params: readonly SqlValue[] = []): Promise<{ changes: number }> {
+    if (this.#idle()) return settledNow(() => this.#run(sql, params));
     return this.#locked(() => this.#direct.run(sql, params));
+  }
+
+  /**
+   * Nothing is queued or running (no transaction open): a single statement runs at once, which is
+   * what waiting for an empty queue would do one microtask later.
+   */
+  #idle(): boolean {
+    return this.#pending === 0 && !this.#closed;
   }
 
   transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
@@ -143,11 +155,16 @@ class SqliteDialect implements SqlDialect {
 
   /** Runs `fn` after every earlier locked operation settled. */
   #locked<T>(fn: () => Promise<T>): Promise<T> {
+    this.#pending++;
     const run = this.#tail.then(() => {
       if (this.#closed) throw new StoreError(STORE_ERROR_CODES.closed, 'the store is closed');
       return fn();
     });
-    this.#tail = run.catch(() => {});
+    this.#tail = run
+      .catch(() => {})
+      .finally(() => {
+        this.#pending--;
+      });
     return run;
   }
 
@@ -189,6 +206,15 @@ class SqliteDialect implements SqlDialect {
     } catch (cause) {
       throw translate(cause);
     }
+  }
+}
+
+/** `fn`'s value (or its error) as a settled promise. */
+function settledNow<T>(fn: () => T): Promise<T> {
+  try {
+    return Promise.resolve(fn());
+  } catch (err) {
+    return Promise.reject(err);
   }
 }
 
