@@ -10,7 +10,7 @@
  * const data = await dispatcher.request({ origin, path, method: 'POST', headers, body, signal });
  * return await responseOf(data, { method: 'POST', url, signal, redirect: 'manual', maxBodyBytes: 300 * 2 ** 20 });
  */
-import { pipeline, Readable } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { readBoundedBody } from './bounded-body.js';
@@ -124,6 +124,25 @@ async function bufferedBody(
   return bytes;
 }
 
+/** `body` failing like a lost connection once more than `request.maxBodyBytes` bytes went through. */
+function cappedStream(body: Readable, request: ResponseRequest): Readable {
+  const max = request.maxBodyBytes;
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      seen += chunk.length;
+      if (seen <= max) return done(null, chunk);
+      const failure = fetchFailure(
+        new RangeError(`the answer stream is larger than ${max} bytes`),
+        request.signal,
+      );
+      done(failure instanceof Error ? failure : new TypeError('fetch failed', { cause: failure }));
+    },
+  });
+  pipeline(body, counter, () => {});
+  return counter;
+}
+
 /**
  * The `Response` for `data`: streamed for `text/event-stream`, read whole otherwise, no body for a
  * HEAD request or a null-body status. The undici body is always consumed or destroyed, so the
@@ -148,7 +167,11 @@ export async function responseOf(
     return new BufferedResponse(init, request.url.href, null);
   }
   if (essence(raw['content-type']) === 'text/event-stream') {
-    const stream = Readable.toWeb(decodedBody(data.body, raw['content-encoding']));
+    const decoded = decodedBody(data.body, raw['content-encoding']);
+    // The answer to one request (a POST) ends with its response: it is held to the body cap. A GET
+    // stream (notifications for as long as the session lives) is not.
+    const body = request.method === 'POST' ? cappedStream(decoded, request) : decoded;
+    const stream = Readable.toWeb(body);
     return new BufferedResponse(init, request.url.href, {
       stream: stream as unknown as ReadableStream<Uint8Array>,
     });

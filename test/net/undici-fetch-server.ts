@@ -3,7 +3,7 @@
  * JSON, `/sse` streams one event and waits for `releaseSse()` before the second, `/hold` never
  * answers, `/die-json` and `/die-sse` lose the connection mid-body, `/status/<n>` answers `n` with no
  * body, `/redirect` points at `/echo`, `/gzip` answers compressed, `/big-declared` and `/big-chunked` answer
- * 4 KiB with and without a `content-length`. It counts connections and keeps
+ * 4 KiB with and without a `content-length`, `/sse-endless` streams events until the client stops reading. It counts connections and keeps
  * each request's path with its socket (`received`), so a test can see that connection close.
  *
  * @example
@@ -71,6 +71,17 @@ const ROUTES: Record<string, Route> = {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.write('{"pad":"');
     res.end(`${'x'.repeat(4096)}"}`);
+  },
+  // An SSE answer that never ends: events of 1 KiB for as long as the client reads.
+  '/sse-endless': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    const event = `data: {"pad":"${'x'.repeat(1024)}"}\n\n`;
+    const more = () => {
+      while (!res.destroyed && res.write(event)) {}
+      if (!res.destroyed) res.once('drain', more);
+    };
+    res.on('close', () => res.removeListener('drain', more));
+    more();
   },
   '/gzip': (_req, res) => {
     res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });

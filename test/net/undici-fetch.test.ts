@@ -181,6 +181,13 @@ describe('createUndiciFetch: the body cap', () => {
           },
         );
       }
+      // The SSE answer to a POST is one request's answer: held to the same cap, failing as fetch fails.
+      const endless = await capped(`${server.url}/sse-endless`, { ...POST, body: 'x' });
+      await assert.rejects(endless.text(), (err: unknown) => {
+        assert.ok(err instanceof TypeError, 'a TypeError like fetch');
+        assert.match(String((err as TypeError).cause), /answer stream is larger than 1024 bytes/);
+        return true;
+      });
       const small = await capped(`${server.url}/echo`, { ...POST, body: 'ok' });
       assert.equal(((await small.json()) as Echo).body, 'ok');
     } finally {
