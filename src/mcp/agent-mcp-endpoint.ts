@@ -4,6 +4,8 @@
  * - A plain 2026-07-28 `tools/call` takes the direct path (direct-calls.ts): the pipeline runs on the
  *   parsed body and the answer is written as the SDK would write it, without a per-request SDK server.
  *   Option `directCalls: false` sends every request the SDK's way.
+ * - 2026-07-28 `tasks/get|update|cancel` (the tasks extension, which the SDK has no runtime for) are served
+ *   at the Node entry too (task-extension-entry.ts), through the same pipeline and boundary.
  * - Other 2026-07-28 requests: `createMcpHandler(factory, { legacy: 'reject' })`; list changes reach agents
  *   through `subscriptions/listen` (`handler.notify`).
  * - 2025-11-25 (sessionful): requests classified by `isLegacyRequest` go to one
@@ -78,6 +80,8 @@ import { DEFAULT_MAX_JSON_DEPTH } from './json-body-check.js';
 import { refusalResponse } from './json-rpc-http-error.js';
 import { failureAnswer } from './protocol-error-mapping.js';
 import { RelayedCalls } from './relayed-call.js';
+import { withTasksExtension } from './task-extension.js';
+import { TaskExtensionEntry } from './task-extension-entry.js';
 import { DEFAULT_AGENT_CAPABILITIES } from './upstream-catalog-face.js';
 
 export {
@@ -156,6 +160,14 @@ export class AgentMcpEndpoint {
       listPageSize: options.listPageSize,
     });
     const direct = (options.directCalls ?? DEFAULT_DIRECT_CALLS) ? this.#directCalls() : undefined;
+    // The 2026-07-28 tasks extension's methods: the SDK has no runtime for them (task-extension-entry.ts).
+    const tasks = new TaskExtensionEntry({
+      pipeline: this.#pipeline,
+      outbound: options.outbound,
+      serverInfo: options.serverInfo ?? DEFAULT_SERVER_INFO,
+      capabilities: () => options.catalog.face?.capabilities() ?? DEFAULT_AGENT_CAPABILITIES,
+      log: this.#log,
+    });
     this.nodeHandler = (req, res) =>
       handleNodeRequest(req, res, {
         path: this.#path,
@@ -165,7 +177,8 @@ export class AgentMcpEndpoint {
         serve: (r, w, parsed) =>
           parsed === undefined
             ? this.#node(r, w)
-            : ((this.#closed ? undefined : direct?.serve(r, w, parsed)) ?? this.#node(r, w, parsed)),
+            : ((this.#closed ? undefined : (direct?.serve(r, w, parsed) ?? tasks.serve(r, w, parsed))) ??
+              this.#node(r, w, parsed)),
       });
     this.#off = [
       options.catalog.onChanged((kind) => this.#notifyListChanged(kind)),
@@ -317,7 +330,10 @@ export class AgentMcpEndpoint {
       : undefined;
     // Capabilities as the upstreams have them, their instructions merged after the gateway's own.
     const face = this.#o.catalog.face;
-    const capabilities = face?.capabilities() ?? DEFAULT_AGENT_CAPABILITIES;
+    const offered = face?.capabilities() ?? DEFAULT_AGENT_CAPABILITIES;
+    // The 2026-07-28 tasks extension, to 2026-07-28 agents only, when an upstream offers it (task-routes.ts).
+    const capabilities =
+      era === 'modern' && face?.offersTasksExtension() ? withTasksExtension(offered) : offered;
     const instructions = face ? face.instructions(this.#o.instructions) : this.#o.instructions;
     const server = new GuardedServer(
       this.#o.serverInfo ?? DEFAULT_SERVER_INFO,

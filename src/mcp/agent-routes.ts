@@ -18,7 +18,8 @@ import { taskRoutes } from './task-routes.js';
 import type { UpstreamRequestOptions } from './upstream.js';
 
 export type AgentRoute = (ctx: GatewayContext, agent: AgentRequest | undefined) => Promise<unknown>;
-export type AgentRoutes = Record<AgentMethod | 'subscriptions/listen', AgentRoute>;
+/** `tasks/update` is the 2026-07-28 tasks extension's (served at the Node entry, task-extension-entry.ts). */
+export type AgentRoutes = Record<AgentMethod | 'subscriptions/listen' | 'tasks/update', AgentRoute>;
 
 export interface AgentRoutesDeps {
   catalog: AgentCatalog;

@@ -40,6 +40,8 @@ export function directCallResult(
   capabilities: ClientCapabilities,
   serverInfo: Implementation,
 ): Record<string, unknown> {
+  // A task handle (the tasks extension, task-extension.ts): relayed as the upstream made it.
+  if (isPlainObject(result) && result.resultType === 'task') return withServerInfo(result, serverInfo);
   if (isInputRequiredResult(result)) {
     checkInputRequests(result as Record<string, unknown>, capabilities);
     return withServerInfo(result as Record<string, unknown>, serverInfo);

@@ -14,10 +14,15 @@
  * (task-routes.ts), and `tasks/result` answers through the outbound boundary like any answer.
  * `notifications/tasks/status` goes to the agent's session on every change.
  *
- * Held as before (keep-alive or progress, no task): calls without `task`, 2026-07-28 agents, agents of a
- * connector that does not offer tasks for `tools/call`, tools whose upstream requires a task
- * (`execution.taskSupport: required`: the upstream's own task is created once approved), and
- * `maxPendingPerIdentity: 0`.
+ * A 2026-07-28 agent that declares the tasks extension (SEP-2663) in the call's client capabilities gets
+ * the same as the extension's task handle (`resultType: "task"`, `working`, `ttlMs`, `pollIntervalMs`) and
+ * polls it with `tasks/get` (the result or error inline once a person decided, task-routes.ts); the
+ * declaration is not forwarded to the upstream once the call is held (the gateway holds the task).
+ *
+ * Held as before (keep-alive or progress, no task): 2025-11-25 calls without `task`, 2026-07-28 calls
+ * without the extension, 2025-11-25 agents of a connector that does not offer tasks for `tools/call`,
+ * tools whose upstream requires a task (`execution.taskSupport: required`: the upstream's own task is
+ * created once approved), and `maxPendingPerIdentity: 0`.
  *
  * @example
  * const stages = [heldTaskStage({ maxPendingPerIdentity: 10, taskSupport: toolTaskSupport(catalog) }), ...gatewayStages(deps)];
@@ -29,6 +34,7 @@ import type { AgentCatalog } from './agent-endpoint-options.js';
 import { type AgentRequest, agentRequestStorage } from './agent-method-table.js';
 import type { CallOutcome, HeldTask, HeldTaskState } from './held-task.js';
 import { HELD_TASKS, HeldTasks, type HeldTasksOptions } from './held-tasks.js';
+import { declaresTasksExtension, TASKS_EXTENSION } from './task-extension.js';
 import { agentFacingTaskResult } from './task-wire.js';
 
 export interface HeldTaskStageOptions extends HeldTasksOptions {
@@ -44,10 +50,12 @@ export function heldTaskStage(options: HeldTaskStageOptions = {}): Stage {
     const agent = agentRequestStorage.getStore();
     if (!holdableAsTask(ctx, agent, tasks, options)) return next(ctx);
     const call = new HeldCall(ctx, tasks, agent);
-    const settled = next(call.view).then(
-      (result): CallOutcome => ({ ok: true, result }),
-      (error: unknown): CallOutcome => ({ ok: false, error }),
-    );
+    const settled = agentRequestStorage
+      .run(call.agent, () => next(call.view))
+      .then(
+        (result): CallOutcome => ({ ok: true, result }),
+        (error: unknown): CallOutcome => ({ ok: false, error }),
+      );
     const first = await Promise.race([settled, call.detached]);
     if ('ok' in first) {
       call.settledFirst();
@@ -55,6 +63,7 @@ export function heldTaskStage(options: HeldTaskStageOptions = {}): Stage {
       throw first.error;
     }
     void settled.then((outcome) => first.finish(outcome));
+    if (ctx.era === 'modern') return { resultType: 'task', ...first.detailedState() };
     return agentFacingTaskResult({ task: first.state() });
   };
 }
@@ -76,9 +85,10 @@ function holdableAsTask(
   options: HeldTaskStageOptions,
 ): agent is AgentRequest {
   const task = ctx.params.task;
-  if (ctx.method !== 'tools/call' || ctx.era !== 'legacy' || !agent || !ctx.identity) return false;
-  if (task === null || typeof task !== 'object' || Array.isArray(task)) return false;
+  if (ctx.method !== 'tools/call' || !agent || !ctx.identity) return false;
   if (tasks.maxPendingPerIdentity === 0) return false;
+  if (ctx.era === 'modern') return declaresTasksExtension(agent.server.getClientCapabilities());
+  if (task === null || typeof task !== 'object' || Array.isArray(task)) return false;
   if (!agent.server.getCapabilities().tasks?.requests?.tools?.call) return false;
   return options.taskSupport?.(String(ctx.params.name)) !== 'required';
 }
@@ -86,6 +96,8 @@ function holdableAsTask(
 /** One task-augmented call on its way through the pipeline: the listener the tier stage tells. */
 class HeldCall implements HeldCallListener {
   readonly view: GatewayContext;
+  /** The agent request as the stages below see it: once held, no tasks extension towards the upstream. */
+  readonly agent: AgentRequest;
   readonly detached: Promise<HeldTask>;
   readonly #ctx: GatewayContext;
   readonly #tasks: HeldTasks;
@@ -108,6 +120,7 @@ class HeldCall implements HeldCallListener {
     if (ctx.signal.aborted) this.#abort.abort(ctx.signal.reason);
     else ctx.signal.addEventListener('abort', this.#onAgentAbort, { once: true });
     this.view = heldView(ctx, this, this.#abort.signal, () => this.#task !== undefined);
+    this.agent = withoutExtensionOnceHeld(agent, () => this.#task !== undefined);
   }
 
   reserve(): { refused: string } | undefined {
@@ -123,7 +136,7 @@ class HeldCall implements HeldCallListener {
     // The gateway holds the task: once approved, the upstream answers the call itself.
     const { task: requested, ...params } = this.#ctx.params;
     this.#ctx.params = params;
-    const ttl = (requested as { ttl?: unknown }).ttl;
+    const ttl = (requested as { ttl?: unknown } | undefined)?.ttl;
     const session = this.#agent.session;
     this.#task = this.#tasks.create({
       owner: this.#owner,
@@ -170,6 +183,21 @@ function heldView(
     },
     [HELD_CALL]: { value: listener },
   }) as GatewayContext;
+}
+
+/** `agent` whose client capabilities lose the tasks extension once the call is held (`isHeld`). */
+function withoutExtensionOnceHeld(agent: AgentRequest, isHeld: () => boolean): AgentRequest {
+  const server = Object.create(agent.server, {
+    getClientCapabilities: {
+      value: () => {
+        const caps = agent.server.getClientCapabilities();
+        if (!isHeld() || !caps?.extensions) return caps;
+        const { [TASKS_EXTENSION]: _dropped, ...extensions } = caps.extensions;
+        return { ...caps, extensions };
+      },
+    },
+  }) as AgentRequest['server'];
+  return { ...agent, server };
 }
 
 /** `notifications/tasks/status` on the session's stream (through its outbound boundary), if it is still there. */

@@ -1,6 +1,7 @@
 /**
- * One call held for a human approval as a 2025-11-25 task (held-task-stage.ts): its status as the agent
- * polls it (`tasks/get`), the outcome of the gateway pipeline once a person decided (`tasks/result`),
+ * One call held for a human approval as a 2025-11-25 task, or a 2026-07-28 tasks-extension task
+ * (held-task-stage.ts): its status as the agent polls it (`tasks/get`; {@link HeldTask.detailedState} for
+ * the extension, with the result or error inline), the outcome of the gateway pipeline once a person decided (`tasks/result`),
  * and the agent's cancel, which withdraws the pending approval request.
  *
  * Statuses: `working` while the approval is pending or the approved call runs; `completed` with the tool
@@ -19,7 +20,7 @@
  * await task.result(signal); // the same answer, for tasks/result
  */
 import { randomUUID } from 'node:crypto';
-import { JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
+import { JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
 import type { HeldApproval } from '../gateway/stages/tier-stage-held.js';
 import type { RequestTaint } from '../pii/request-taint.js';
 
@@ -117,6 +118,19 @@ export class HeldTask {
     };
   }
 
+  /**
+   * The task as a 2026-07-28 agent of the tasks extension sees it (a `DetailedTask`): `ttlMs` and
+   * `pollIntervalMs`, the call's result once `completed`, a JSON-RPC error once `failed`.
+   */
+  detailedState(): Record<string, unknown> {
+    const { ttl, pollInterval, ...state } = this.state();
+    const detailed: Record<string, unknown> = { ...state, ttlMs: ttl, pollIntervalMs: pollInterval };
+    const outcome = this.#outcome;
+    if (state.status === 'completed' && outcome?.ok) detailed.result = outcome.result;
+    if (state.status === 'failed') detailed.error = errorOf(outcome, state.statusMessage);
+    return detailed;
+  }
+
   /** The pipeline answered: `completed`, or `failed` for an error or a tool error (unless cancelled before). */
   finish(outcome: CallOutcome): void {
     clearTimeout(this.#ttlTimer);
@@ -183,6 +197,13 @@ function failureOf(outcome: CallOutcome): string | undefined {
   const content = Array.isArray(result.content) ? (result.content as { text?: unknown }[]) : [];
   const text = content.map((c) => (typeof c.text === 'string' ? c.text : '')).join(' ');
   return text || 'The tool reported an error';
+}
+
+/** The JSON-RPC error of a failed task: the pipeline's error as it was, else (a tool error) the failure text. */
+function errorOf(outcome: CallOutcome | undefined, message: string): Record<string, unknown> {
+  const error = outcome && !outcome.ok ? outcome.error : undefined;
+  if (error instanceof WireError) return { ...error.toJSON() };
+  return { code: JSONRPC_INTERNAL_ERROR, message };
 }
 
 function abortOf(signal: AbortSignal): Promise<void> {

@@ -15,22 +15,31 @@
  * A task-augmented call held for a human approval is answered with the gateway's own task
  * (held-task-stage.ts); these routes answer it for its owner only, from the held task itself.
  *
- * 2026-07-28 agents do not use `params.task` (SEP-2663: the server decides): it is removed before the
- * call, and the 2026-07-28 tasks extension (`resultType: "task"`, `tasks/update`) is not relayed.
+ * The 2026-07-28 tasks extension (SEP-2663, `io.modelcontextprotocol/tasks`; task-extension.ts) passes
+ * too: an agent that declares it in a request's client capabilities has that declaration forwarded with
+ * its `tools/call`; an upstream's `resultType: "task"` answer is returned (through the pii stage and the
+ * outbound boundary like any result) and tracked as the identity's with the same ownership rules;
+ * `tasks/get`, `tasks/update` and `tasks/cancel` (served at the Node entry, task-extension-entry.ts:
+ * the SDK has no runtime for them) reach the upstream that holds the task, for its owner only, through
+ * the whole pipeline. An agent that did not declare the extension never gets a task (an upstream's task
+ * answer to it is refused). 2026-07-28 agents do not use `params.task` (SEP-2663: the server decides): it
+ * is removed before the call. A call held for approval of an agent that declared the extension becomes
+ * the gateway's own task (held-task-stage.ts), answered here in the extension's shape.
  *
  * @example
  * const tasks = taskRoutes({ catalog, owners: new TaskOwners() });
  * await tasks.routes['tasks/get'](ctx, agentRequestStorage.getStore());
  */
 import { type ClientCapabilities, RELATED_TASK_META_KEY } from '@modelcontextprotocol/server';
-import { JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
+import { JSONRPC_INTERNAL_ERROR, JSONRPC_INVALID_PARAMS, WireError } from '../errors/wire-error.js';
 import type { GatewayContext } from '../gateway/gateway-context.js';
 import { runWithUpstreamHeaders } from '../identity/upstream-token-context.js';
 import { currentRequestTaint } from '../pii/request-taint.js';
 import type { AgentMcpEndpointOptions } from './agent-endpoint-options.js';
-import type { AgentRequest } from './agent-method-table.js';
+import { type AgentRequest, agentRequestStorage } from './agent-method-table.js';
 import type { HeldTask } from './held-task.js';
 import { heldTasksOf } from './held-tasks.js';
+import { declaresTasksExtension, type ExtensionTaskMethod, taskHandleOf } from './task-extension.js';
 import { type OwnedTask, TaskOwners } from './task-owners.js';
 import { agentFacingTaskResult, createdTaskOf, type TaskMethod } from './task-wire.js';
 import type { ForwardedMethod, UpstreamRequestOptions } from './upstream.js';
@@ -48,6 +57,8 @@ import { collectPages } from './upstream-wire.js';
 export const DEFAULT_MAX_TASK_LIST_PAGES = 100;
 
 type Route = (ctx: GatewayContext, agent: AgentRequest | undefined) => Promise<unknown>;
+/** Every task method of either era. */
+type AnyTaskMethod = TaskMethod | ExtensionTaskMethod;
 
 export interface TaskRoutesDeps {
   /** Where a tool's upstream is found when its task is created. */
@@ -58,8 +69,8 @@ export interface TaskRoutesDeps {
 }
 
 export interface TaskRoutes {
-  /** The task methods' routes. */
-  routes: Record<TaskMethod, Route>;
+  /** The task methods' routes (both eras; `tasks/update` is the extension's). */
+  routes: Record<AnyTaskMethod, Route>;
   /**
    * Runs a `tools/call` (`run`) and tracks the task it created, if any, as the caller's. Removes
    * `params.task` for 2026-07-28 agents.
@@ -72,7 +83,7 @@ export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
   const forward = async (
     ctx: GatewayContext,
     task: OwnedTask,
-    method: TaskMethod,
+    method: AnyTaskMethod,
     params: Record<string, unknown>,
     options: UpstreamRequestOptions = {},
   ) => {
@@ -90,18 +101,27 @@ export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
     return task;
   };
   // A call held for approval as a task (held-task-stage.ts) is answered by the gateway itself.
-  const routes: Record<TaskMethod, Route> = {
+  const routes: Record<AnyTaskMethod, Route> = {
     'tasks/get': async (ctx) => {
       const held = heldTask(ctx);
-      if (held) return held.state();
+      if (held) return ctx.era === 'modern' ? held.detailedState() : held.state();
       const task = owned(ctx);
       return forward(ctx, task, 'tasks/get', { taskId: task.taskId });
     },
     'tasks/cancel': async (ctx) => {
       const held = heldTask(ctx);
-      if (held) return held.cancel();
+      if (held) return ctx.era === 'modern' ? held.cancel().then(() => ({})) : held.cancel();
       const task = owned(ctx);
       return forward(ctx, task, 'tasks/cancel', { taskId: task.taskId });
+    },
+    // The extension's: a held task never asks the agent for input (a person decides), so nothing to deliver.
+    'tasks/update': async (ctx) => {
+      if (heldTask(ctx)) return {};
+      const task = owned(ctx);
+      return forward(ctx, task, 'tasks/update', {
+        taskId: task.taskId,
+        inputResponses: ctx.params.inputResponses ?? {},
+      });
     },
     'tasks/result': async (ctx, agent) => {
       const held = heldTask(ctx);
@@ -125,6 +145,8 @@ export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
         ctx.params = params;
       }
       const result = await run();
+      const handle = taskHandleOf(result);
+      if (handle) return trackHandle(ctx, handle, result, deps, owners);
       const created = createdTaskOf(result);
       const tool = String(ctx.params.name ?? '');
       const route = created ? deps.catalog.resolveTool?.(tool) : undefined;
@@ -135,6 +157,33 @@ export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
       return agentFacingTaskResult(result as Record<string, unknown>);
     },
   };
+}
+
+/**
+ * A 2026-07-28 task handle a `tools/call` answered: tracked as the caller's and returned as it came;
+ * refused when the agent did not declare the extension on this request (it must never get a task).
+ */
+function trackHandle(
+  ctx: GatewayContext,
+  handle: { taskId: string; ttlMs: number | undefined },
+  result: unknown,
+  deps: TaskRoutesDeps,
+  owners: TaskOwners,
+): unknown {
+  const tool = String(ctx.params.name ?? '');
+  const route = deps.catalog.resolveTool?.(tool);
+  const declared = declaresTasksExtension(agentRequestStorage.getStore()?.server.getClientCapabilities());
+  if (ctx.era !== 'modern' || !declared || !route) {
+    throw new WireError(
+      JSONRPC_INTERNAL_ERROR,
+      'AIRLOCK_UPSTREAM_FAILED',
+      `The upstream answered '${tool}' with a task the agent did not declare it can handle (io.modelcontextprotocol/tasks)`,
+    );
+  }
+  const taint = currentRequestTaint();
+  const task = { owner: ownerOf(ctx), taskId: handle.taskId, upstream: route.upstream, tool };
+  owners.record(taint ? { ...task, taint } : task, handle.ttlMs);
+  return result;
 }
 
 /** The caller's call held as task `params.taskId`, if it is one (its taint absorbed). */

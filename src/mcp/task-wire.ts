@@ -14,6 +14,7 @@ import {
   type StandardSchemaV1,
   specTypeSchemas,
 } from '@modelcontextprotocol/client';
+import { requestModernUpstream } from './task-extension.js';
 
 /** The task methods an agent may send (2025-11-25; the 2026-07-28 extension is not relayed yet). */
 export const TASK_METHODS = ['tasks/get', 'tasks/result', 'tasks/list', 'tasks/cancel'] as const;
@@ -75,6 +76,10 @@ export function requestUpstream(
   request: { method: string; params: Record<string, unknown> },
   options: RequestOptions,
 ): Promise<unknown> {
+  // 2026-07-28: the tasks extension's shapes (task-extension.ts).
+  const modern =
+    client.getProtocolEra() === 'modern' ? requestModernUpstream(client, request, options) : undefined;
+  if (modern) return modern;
   const schema = upstreamResultSchema(request.method, request.params);
   if (schema) return client.request(request, schema, options);
   // A forwarded method the SDK types (ForwardedMethod): its own result check applies.

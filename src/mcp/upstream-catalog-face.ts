@@ -9,6 +9,7 @@
  * new Server(info, { capabilities: face.capabilities(), instructions: face.instructions('Airlock: governed tools') });
  */
 import type { ServerCapabilities } from '@modelcontextprotocol/server';
+import { declaresTasksExtension } from './task-extension.js';
 import type { Upstream } from './upstream.js';
 
 /** Everything the gateway can serve: advertised until an upstream was seen. */
@@ -59,6 +60,14 @@ export class CatalogFace {
       caps.tasks = { requests: { tools: { call: {} } }, cancel: {}, list: {} };
     }
     return caps;
+  }
+
+  /**
+   * Whether an upstream offers the 2026-07-28 tasks extension (`capabilities.extensions`, SEP-2663):
+   * then it is advertised to 2026-07-28 agents (`server/discover`), and relayed (task-routes.ts).
+   */
+  offersTasksExtension(): boolean {
+    return this.#refresh().some((k) => declaresTasksExtension(k.capabilities));
   }
 
   /** `own` (the gateway's text, if any) followed by each upstream's instructions, in config order. */

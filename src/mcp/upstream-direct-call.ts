@@ -40,6 +40,7 @@ import {
   type Transport,
 } from '@modelcontextprotocol/client';
 import { createParser } from 'eventsource-parser';
+import { declaresTasksExtension, isTaskShape } from './task-extension.js';
 import type { UpstreamConfig } from './upstream-config.js';
 import type { UpstreamOptions } from './upstream-types.js';
 import { upstreamClientInfo } from './upstream-wire.js';
@@ -139,7 +140,7 @@ export async function postDirectCall(
   try {
     const exchange = exchangeCall(target, id, withProgressToken(params, id, options), route, abort.signal);
     exchange.catch(() => {}); // after a timeout, the aborted exchange's own rejection is not the answer
-    return decodeCallResult(await Promise.race([exchange, timedOut]));
+    return decodeCallResult(await Promise.race([exchange, timedOut]), acceptsTask(params));
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
@@ -304,11 +305,25 @@ function protocolErrorOf(error: Record<string, unknown>): ProtocolError {
   return ProtocolError.fromError(code, message, error.data);
 }
 
-/** The 2026-07-28 codec's decoding of a `tools/call` result, `input_required` left to the caller. */
-function decodeCallResult(raw: unknown): Record<string, unknown> {
+/** Whether the request's envelope declares the tasks extension (a task answer is then the agent's to take). */
+function acceptsTask(params: Record<string, unknown>): boolean {
+  const meta = params._meta;
+  return isRecord(meta) && declaresTasksExtension(meta[CLIENT_CAPABILITIES_META_KEY]);
+}
+
+/**
+ * The 2026-07-28 codec's decoding of a `tools/call` result, `input_required` left to the caller; a task
+ * handle (`resultType: "task"`, SEP-2663) is returned as it came when the request declared the extension
+ * (task-extension.ts), and refused like any unsupported result type when it did not.
+ */
+function decodeCallResult(raw: unknown, taskAllowed: boolean): Record<string, unknown> {
   if (!isRecord(raw)) throw invalidResult('not an object');
   const resultType = raw.resultType;
   if (typeof resultType !== 'string') throw invalidResult('missing or non-string resultType');
+  if (resultType === 'task' && taskAllowed) {
+    if (!isTaskShape(raw)) throw invalidResult('not a task: needs a string taskId and a known status');
+    return raw;
+  }
   if (resultType === 'input_required') {
     const inputRequests = isRecord(raw.inputRequests) ? raw.inputRequests : {};
     const requestState = raw.requestState;

@@ -50,6 +50,7 @@ import {
 import type { Logger } from 'pino';
 import { JSONRPC_INTERNAL_ERROR } from '../errors/wire-error.js';
 import type { RequestTaint } from '../pii/request-taint.js';
+import { declaresTasksExtension, TASKS_EXTENSION } from './task-extension.js';
 
 /** The server→client requests the gateway relays to agents. */
 export type RelayedRequestMethod = 'sampling/createMessage' | 'elicitation/create' | 'roots/list';
@@ -110,7 +111,8 @@ interface CallScope {
 export const upstreamCallStorage = new AsyncLocalStorage<CallScope>();
 
 /**
- * The relayable part of an agent's client capabilities (`sampling`, `elicitation`, `roots`).
+ * The relayable part of an agent's client capabilities (`sampling`, `elicitation`, `roots`, and the
+ * 2026-07-28 tasks extension).
  *
  * @example
  * relayableCapabilities(server.getClientCapabilities()); // { elicitation: { form: {} } }
@@ -120,6 +122,8 @@ export function relayableCapabilities(caps: ClientCapabilities | undefined): Cli
   if (caps?.sampling) out.sampling = caps.sampling;
   if (caps?.elicitation) out.elicitation = caps.elicitation;
   if (caps?.roots) out.roots = caps.roots;
+  // 2026-07-28 tasks extension: the upstream may answer the agent's call with a task (task-routes.ts).
+  if (declaresTasksExtension(caps)) out.extensions = { [TASKS_EXTENSION]: {} };
   return out;
 }
 
