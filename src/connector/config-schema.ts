@@ -64,6 +64,11 @@ export const upstreamSchema = z
     headers: z.record(z.string(), z.string()).optional(),
     /** Protocol era towards this upstream: auto (default) | 2025-11-25 (never upgraded) | 2026-07-28. */
     protocol: z.enum(['auto', '2025-11-25', '2026-07-28']).optional(),
+    /**
+     * Requests in flight to this upstream at once, the others waiting in order (default 0: no limit).
+     * 1 ties a 2025-11-25 stdio server's sampling or elicitation to the one call in flight.
+     */
+    maxInFlight: z.number().int().min(0).optional(),
   })
   .superRefine((u, ctx) => {
     if ((u.command === undefined) === (u.url === undefined)) {

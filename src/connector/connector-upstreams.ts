@@ -15,6 +15,7 @@ import { UpstreamTokenMinter } from '../identity/upstream-token-minter.js';
 import { Upstream } from '../mcp/upstream.js';
 import { UpstreamCatalog } from '../mcp/upstream-catalog.js';
 import { DEFAULT_UPSTREAM_PROTOCOL, type UpstreamConfig } from '../mcp/upstream-config.js';
+import { DEFAULT_UPSTREAM_MAX_IN_FLIGHT } from '../mcp/upstream-in-flight.js';
 import {
   createUndiciFetch,
   DEFAULT_UNDICI_FETCH_BODY_TIMEOUT_MS,
@@ -30,8 +31,11 @@ import type { ConnectorContext } from './connector-context.js';
 function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorContext): UpstreamConfig {
   const timeoutMs = ctx.config.mcp.upstreamTimeoutMs;
   const protocol = entry.protocol ?? DEFAULT_UPSTREAM_PROTOCOL;
-  if (entry.url !== undefined)
-    return { name, kind: 'http', url: entry.url, headers: entry.headers ?? {}, timeoutMs, protocol };
+  const maxInFlight = entry.maxInFlight ?? DEFAULT_UPSTREAM_MAX_IN_FLIGHT;
+  if (entry.url !== undefined) {
+    const headers = entry.headers ?? {};
+    return { name, kind: 'http', url: entry.url, headers, timeoutMs, protocol, maxInFlight };
+  }
   return {
     name,
     kind: 'stdio',
@@ -47,6 +51,7 @@ function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorCont
     ...(entry.cwd ? { cwd: ctx.resolvePath(entry.cwd) } : {}),
     timeoutMs,
     protocol,
+    maxInFlight,
   };
 }
 

@@ -52,6 +52,8 @@ interface UpstreamCommon {
   timeoutMs?: number;
   /** Protocol era towards this upstream (see {@link UpstreamProtocol}). Default `auto`. */
   protocol?: UpstreamProtocol;
+  /** Requests in flight at once; the others wait in order (upstream-in-flight.ts). Default 0: no limit. */
+  maxInFlight?: number;
 }
 
 /** An MCP server started as a child process and spoken to over stdin/stdout. */

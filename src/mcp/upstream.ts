@@ -40,6 +40,7 @@ import {
   upstreamUnavailable,
 } from './upstream-errors.js';
 import { UpstreamEvents } from './upstream-events.js';
+import { DEFAULT_UPSTREAM_MAX_IN_FLIGHT, InFlightLimit } from './upstream-in-flight.js';
 import {
   installInteractionHandlers,
   type UpstreamInteraction,
@@ -71,18 +72,8 @@ import {
 } from './upstream-wire.js';
 
 export { MAX_STDERR_LINE_LENGTH } from './upstream-stderr.js';
-export {
-  DEFAULT_UPSTREAM_CONNECT_TIMEOUT_MS,
-  DEFAULT_UPSTREAM_HEALTHY_AFTER_MS,
-  DEFAULT_UPSTREAM_MAX_LIST_PAGES,
-  DEFAULT_UPSTREAM_TIMEOUT_MS,
-  type ForwardedMethod,
-  type ListKind,
-  type UpstreamOptions,
-  type UpstreamRequestOptions,
-  type UpstreamState,
-  type UpstreamStatus,
-} from './upstream-types.js';
+// The types and defaults of an upstream (upstream-types.ts), for importers of this module.
+export * from './upstream-types.js';
 
 export class Upstream extends UpstreamEvents {
   readonly name: string;
@@ -91,6 +82,8 @@ export class Upstream extends UpstreamEvents {
   readonly #options: UpstreamOptions;
   readonly #timeoutMs: number;
   readonly #backoff: Backoff;
+  /** `maxInFlight` (upstream-in-flight.ts). */
+  readonly #gate: InFlightLimit;
 
   #state: UpstreamState = 'stopped';
   #client: Client | undefined;
@@ -128,6 +121,7 @@ export class Upstream extends UpstreamEvents {
     this.#clock = options.clock ?? systemClock;
     this.#timeoutMs = config.timeoutMs ?? options.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
     this.#backoff = new Backoff({ ...DEFAULT_RESTART_BACKOFF, ...options.backoff });
+    this.#gate = new InFlightLimit(config.maxInFlight ?? DEFAULT_UPSTREAM_MAX_IN_FLIGHT);
   }
 
   /** Starts supervision; resolves after the first connection attempt (a failure schedules a retry). */
@@ -181,6 +175,14 @@ export class Upstream extends UpstreamEvents {
     method: ForwardedMethod,
     params: Record<string, unknown>,
     options: UpstreamRequestOptions = {},
+  ): Promise<Record<string, unknown>> {
+    return this.#gate.run(options.signal, () => this.#send(method, params, options));
+  }
+
+  #send(
+    method: ForwardedMethod,
+    params: Record<string, unknown>,
+    options: UpstreamRequestOptions,
   ): Promise<Record<string, unknown>> {
     const client = this.#client;
     if (!client || this.#state !== 'ready')

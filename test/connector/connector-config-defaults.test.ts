@@ -101,4 +101,12 @@ describe('approvals in connector.yaml', () => {
     assert.equal(bad.success, false);
     assert.equal(connectorConfigSchema.safeParse({ ...base, approvals: { holdMs: 600_001 } }).success, false);
   });
+
+  it('takes an upstream maxInFlight of a whole number from 0 and refuses anything else', () => {
+    const upstream = (maxInFlight: unknown) =>
+      connectorConfigSchema.safeParse({ upstreams: { erp: { url: 'http://127.0.0.1:1/mcp', maxInFlight } } });
+    assert.equal(upstream(1).success, true);
+    assert.equal(upstream(0).success, true);
+    for (const bad of [-1, 1.5, '1']) assert.equal(upstream(bad).success, false, String(bad));
+  });
 });

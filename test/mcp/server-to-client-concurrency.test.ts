@@ -23,11 +23,20 @@ before(async () => {
   catalog = UpstreamCatalog.fromConfig([
     { name: 'modern', kind: 'stdio', command: process.execPath, args: [FIXTURE] },
     { name: 'legacy', kind: 'stdio', command: process.execPath, args: [FIXTURE], protocol: 'legacy' },
+    // The same 2025-11-25 server, one request in flight at a time (`maxInFlight: 1`).
+    {
+      name: 'serial',
+      kind: 'stdio',
+      command: process.execPath,
+      args: [FIXTURE],
+      protocol: 'legacy',
+      maxInFlight: 1,
+    },
   ]);
   await catalog.start();
   assert.deepEqual(
     catalog.status().map((s) => `${s.name}:${s.era}`),
-    ['modern:modern', 'legacy:legacy'],
+    ['modern:modern', 'legacy:legacy', 'serial:legacy'],
   );
   for (const name of NAMES) creds.set(name, await kit.issueAgent(name));
 });
@@ -107,5 +116,25 @@ describe('server→client requests: any number in flight on one stdio upstream',
       arguments: { message: 'for alice' },
     });
     assert.equal(resultText(alone), 'hello alice-answer');
+  });
+
+  it('2025-11-25 stdio with maxInFlight 1: concurrent agents each get their own question, none refused', async () => {
+    const { url } = await serveGateway(
+      kit,
+      { catalog, stages: gatewayStages({ identities: kit.store.identities }) },
+      closers,
+    );
+    const agents = await Promise.all(
+      NAMES.map((name) => relayedAgent(kit, url, 'legacy', credsOf(name), closers)),
+    );
+    const results = await Promise.all(
+      agents.map((a, i) =>
+        a.client.callTool({ name: 'serial.ask_name', arguments: { message: `for ${NAMES[i]}` } }),
+      ),
+    );
+    NAMES.forEach((name, i) => {
+      assert.equal(resultText(results[i]), `hello ${name}-answer`, name);
+      assert.deepEqual(agents[i]?.asked, [`elicit:for ${name}`], name);
+    });
   });
 });
