@@ -53,6 +53,22 @@ function credsOf(name: string): AgentCredentials {
   return c;
 }
 
+/** Four 2025-11-25 agents call `tool` at once, each with its own message. */
+async function fourLegacyAgentsAsk(tool: string) {
+  const { url } = await serveGateway(
+    kit,
+    { catalog, stages: gatewayStages({ identities: kit.store.identities }) },
+    closers,
+  );
+  const agents = await Promise.all(
+    NAMES.map((name) => relayedAgent(kit, url, 'legacy', credsOf(name), closers)),
+  );
+  const results = await Promise.all(
+    agents.map((a, i) => a.client.callTool({ name: tool, arguments: { message: `for ${NAMES[i]}` } })),
+  );
+  return { agents, results };
+}
+
 describe('server→client requests: any number in flight on one stdio upstream', () => {
   it('2026-07-28 stdio: four agents of both eras are asked at once, each only its own question', async () => {
     const { url } = await serveGateway(
@@ -90,19 +106,7 @@ describe('server→client requests: any number in flight on one stdio upstream',
   });
 
   it('2025-11-25 stdio (no correlation on the pipe): concurrent agents never see another agent’s request', async () => {
-    const { url } = await serveGateway(
-      kit,
-      { catalog, stages: gatewayStages({ identities: kit.store.identities }) },
-      closers,
-    );
-    const agents = await Promise.all(
-      NAMES.map((name) => relayedAgent(kit, url, 'legacy', credsOf(name), closers)),
-    );
-    const results = await Promise.all(
-      agents.map((a, i) =>
-        a.client.callTool({ name: 'legacy.ask_name', arguments: { message: `for ${NAMES[i]}` } }),
-      ),
-    );
+    const { agents, results } = await fourLegacyAgentsAsk('legacy.ask_name');
     NAMES.forEach((name, i) => {
       const text = resultText(results[i]);
       // Each call either completes with its own agent's answer or is refused (ambiguous): never crossed.
@@ -117,21 +121,11 @@ describe('server→client requests: any number in flight on one stdio upstream',
     });
     assert.equal(resultText(alone), 'hello alice-answer');
   });
+});
 
+describe('server→client requests: an upstream with maxInFlight 1', () => {
   it('2025-11-25 stdio with maxInFlight 1: concurrent agents each get their own question, none refused', async () => {
-    const { url } = await serveGateway(
-      kit,
-      { catalog, stages: gatewayStages({ identities: kit.store.identities }) },
-      closers,
-    );
-    const agents = await Promise.all(
-      NAMES.map((name) => relayedAgent(kit, url, 'legacy', credsOf(name), closers)),
-    );
-    const results = await Promise.all(
-      agents.map((a, i) =>
-        a.client.callTool({ name: 'serial.ask_name', arguments: { message: `for ${NAMES[i]}` } }),
-      ),
-    );
+    const { agents, results } = await fourLegacyAgentsAsk('serial.ask_name');
     NAMES.forEach((name, i) => {
       assert.equal(resultText(results[i]), `hello ${name}-answer`, name);
       assert.deepEqual(agents[i]?.asked, [`elicit:for ${name}`], name);
