@@ -116,6 +116,7 @@ export class AgentMcpEndpoint {
   readonly #routes: AgentRoutes;
   readonly #off: (() => void)[];
   #closed = false;
+  readonly #direct: DirectCalls | undefined;
 
   constructor(options: AgentMcpEndpointOptions) {
     this.#o = options;
@@ -160,6 +161,7 @@ export class AgentMcpEndpoint {
       listPageSize: options.listPageSize,
     });
     const direct = (options.directCalls ?? DEFAULT_DIRECT_CALLS) ? this.#directCalls() : undefined;
+    this.#direct = direct;
     // The 2026-07-28 tasks extension's methods: the SDK has no runtime for them (task-extension-entry.ts).
     const tasks = new TaskExtensionEntry({
       pipeline: this.#pipeline,
@@ -284,6 +286,7 @@ export class AgentMcpEndpoint {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#direct?.close();
     for (const off of this.#off) off();
     this.#relayed.close();
     await this.#sessions.close();

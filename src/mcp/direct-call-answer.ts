@@ -82,6 +82,18 @@ export class DirectAnswer {
     this.#res.end(body);
   }
 
+  /**
+   * The endpoint is closing before the answer: the call's signal aborts (its stages and the upstream
+   * request stop) and the agent's connection is closed, as the SDK closes its own exchanges.
+   */
+  abandon(reason: Error): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#stopKeepAlive();
+    this.#abort.abort(reason);
+    this.#res.destroy();
+  }
+
   #stopKeepAlive(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#timer = undefined;

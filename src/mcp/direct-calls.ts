@@ -71,9 +71,18 @@ interface CallOutput {
 
 export class DirectCalls {
   readonly #o: DirectCallsOptions;
+  /** The answers of the calls in flight (abandoned when the endpoint closes). */
+  readonly #inFlight = new Set<DirectAnswer>();
 
   constructor(options: DirectCallsOptions) {
     this.#o = options;
+  }
+
+  /** Stops every call in flight: its stages and upstream request are aborted, its connection closed. */
+  close(): void {
+    const closing = new Error('The MCP endpoint is closing');
+    for (const answer of this.#inFlight) answer.abandon(closing);
+    this.#inFlight.clear();
   }
 
   /** Serves `body` when it is a direct-path call; `undefined` when the SDK must serve it. */
@@ -98,6 +107,8 @@ export class DirectCalls {
     const answer = new DirectAnswer(res, {
       ...(this.#o.keepAliveMs ? { keepAliveMs: this.#o.keepAliveMs } : {}),
     });
+    this.#inFlight.add(answer);
+    res.once('close', () => this.#inFlight.delete(answer));
     const out: CallOutput = {
       answer,
       guard: outbound ? new OutboundGuard(outbound, () => ({ identity: identity.name }), log) : undefined,

@@ -249,6 +249,30 @@ describe('direct path: held calls and cancellation', () => {
   });
 });
 
+describe('direct path: closing the endpoint', () => {
+  it('stops a call in flight: its stages see the abort and the agent gets no answer', async () => {
+    const seen = { entered: 0, aborted: 0 };
+    const waiting: Stage = () => async (ctx: GatewayContext) => {
+      seen.entered++;
+      await new Promise<void>((resolve) =>
+        ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+      );
+      seen.aborted++;
+      return {};
+    };
+    const pair = await startPair(catalog, [waiting]);
+    try {
+      const call = post(pair.direct, callBody(1, { name: 'echo' }), callHeaders('echo'));
+      await until('the call reached the stage', () => seen.entered > 0);
+      await pair.endpoints[0]?.close();
+      await assert.rejects(call, 'the connection is closed without an answer');
+      await until('the stage saw the abort', () => seen.aborted > 0);
+    } finally {
+      await pair.close();
+    }
+  });
+});
+
 describe('direct path: redaction', () => {
   it('answers pass the redaction boundary with the same context on both paths', async () => {
     const contexts: OutboundContext[] = [];
