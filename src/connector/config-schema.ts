@@ -62,6 +62,8 @@ export const upstreamSchema = z
     url: z.url({ protocol: /^https?$/ }).optional(),
     /** Static headers for an HTTP upstream (its own API key, say). Agents' credentials are never forwarded. */
     headers: z.record(z.string(), z.string()).optional(),
+    /** PEM CA an `https://` upstream's certificate must chain to, instead of the system roots (HTTP upstream). */
+    caFile: z.string().min(1).optional(),
     /** Protocol era towards this upstream: auto (default) | 2025-11-25 (never upgraded) | 2026-07-28. */
     protocol: z.enum(['auto', '2025-11-25', '2026-07-28']).optional(),
     /**
@@ -83,8 +85,11 @@ export const upstreamSchema = z
         message: '"args", "env", "cwd" and "sandbox" only apply to a stdio upstream ("command")',
       });
     }
-    if (u.command !== undefined && u.headers) {
-      ctx.addIssue({ code: 'custom', message: '"headers" only applies to an HTTP upstream ("url")' });
+    if (u.command !== undefined && (u.headers || u.caFile !== undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: '"headers" and "caFile" only apply to an HTTP upstream ("url")',
+      });
     }
   });
 

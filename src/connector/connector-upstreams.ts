@@ -7,8 +7,10 @@
  * const signers = await openUpstreamSigners(ctx, tenantHost);
  * const catalog = await startUpstreamCatalog(ctx, logger, opened);
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ApprovalTokenSigner, approvalTokenHeaders } from '../approvals/approval-token.js';
+import { ConfigError } from '../errors/airlock-error.js';
 import type { GatewayContext } from '../gateway/gateway-context.js';
 import { fetchWithUpstreamHeaders } from '../identity/upstream-token-context.js';
 import { UpstreamTokenMinter } from '../identity/upstream-token-minter.js';
@@ -56,6 +58,45 @@ function toUpstreamConfig(name: string, entry: UpstreamEntry, ctx: ConnectorCont
 }
 
 /**
+ * The HTTP clients of the upstreams: one pool shared by the upstreams the system roots serve, and one of
+ * its own for each upstream with a `caFile` (its private CA, trusted instead of the system roots, for that
+ * upstream only). Each pool closes after the catalog. Throws `ConfigError` for a CA file that cannot be read
+ * or holds no certificate.
+ */
+async function upstreamFetches(
+  ctx: ConnectorContext,
+  opened: CloseStack,
+): Promise<(upstream: string) => ReturnType<typeof fetchWithUpstreamHeaders>> {
+  const options = upstreamHttpOptions(ctx.config.mcp.upstreamTimeoutMs);
+  const pool = (ca?: string) => {
+    const pooled = createUndiciFetch(ca === undefined ? options : { ...options, ca });
+    opened.defer(() => pooled.close()); // after the catalog (closed first): nothing is left in flight
+    return fetchWithUpstreamHeaders(pooled);
+  };
+  const shared = pool();
+  const own = new Map<string, ReturnType<typeof fetchWithUpstreamHeaders>>();
+  for (const [name, entry] of Object.entries(ctx.config.upstreams)) {
+    if (entry.caFile !== undefined) own.set(name, pool(await upstreamCa(ctx, name, entry.caFile)));
+  }
+  return (upstream) => own.get(upstream) ?? shared;
+}
+
+/** The PEM of an upstream's `caFile` (relative to connector.yaml). */
+async function upstreamCa(ctx: ConnectorContext, upstream: string, caFile: string): Promise<string> {
+  const where = { file: ctx.configFile };
+  let pem: string;
+  try {
+    pem = await readFile(ctx.resolvePath(caFile), 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`upstreams.${upstream}.caFile: cannot read ${caFile}`, where, cause);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new ConfigError(`upstreams.${upstream}.caFile: ${caFile} holds no PEM certificate`, where);
+  }
+  return pem;
+}
+
+/**
  * The HTTP connections to upstreams: undici's defaults (those of the global fetch used before), except
  * that the headers and body timeouts are never shorter than `mcp.upstreamTimeoutMs`, so that the MCP
  * client's own request timeout decides, never a transport timeout before it.
@@ -77,15 +118,13 @@ export async function startUpstreamCatalog(
   logger: Logger,
   opened: CloseStack,
 ): Promise<UpstreamCatalog> {
-  const pooled = createUndiciFetch(upstreamHttpOptions(ctx.config.mcp.upstreamTimeoutMs));
-  opened.defer(() => pooled.close()); // after the catalog (closed first): nothing is left in flight
-  const upstreamFetch = fetchWithUpstreamHeaders(pooled);
+  const fetchFor = await upstreamFetches(ctx, opened);
   const upstreams = Object.entries(ctx.config.upstreams).map(
     ([name, entry]) =>
       new Upstream(toUpstreamConfig(name, entry, ctx), {
         logger, // Upstream adds { upstream: name } itself.
         serverRequests: ctx.config.mcp.allowServerRequests,
-        fetch: upstreamFetch,
+        fetch: fetchFor(name),
         directCalls: ctx.config.mcp.directCalls,
       }),
   );
