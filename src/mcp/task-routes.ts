@@ -53,6 +53,16 @@ import {
 } from './upstream-interaction.js';
 import { collectPages } from './upstream-wire.js';
 
+/**
+ * A 2026-07-28 request's envelope declares what its agent can answer, the tasks extension included
+ * (`relayableCapabilities`): forwarded task methods carry the agent's declaration, not an empty one.
+ */
+function agentCapabilitiesOf(ctx: GatewayContext): Pick<UpstreamRequestOptions, 'interaction'> {
+  if (ctx.era !== 'modern') return {};
+  const caps = agentRequestStorage.getStore()?.server.getClientCapabilities();
+  return { interaction: { clientCapabilities: relayableCapabilities(caps) } };
+}
+
 /** Most `tasks/list` pages read from one upstream for one agent's listing. */
 export const DEFAULT_MAX_TASK_LIST_PAGES = 100;
 
@@ -89,7 +99,11 @@ export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
   ) => {
     // The SDK types only the methods it has a runtime for; task methods carry their own schema (task-wire.ts).
     const send = () =>
-      task.upstream.request(method as ForwardedMethod, params, { signal: ctx.signal, ...options });
+      task.upstream.request(method as ForwardedMethod, params, {
+        signal: ctx.signal,
+        ...agentCapabilitiesOf(ctx),
+        ...options,
+      });
     const headers = deps.upstreamHeaders ? await deps.upstreamHeaders(ctx, task.upstream.name) : undefined;
     return headers && Object.keys(headers).length > 0 ? runWithUpstreamHeaders(headers, send) : send();
   };

@@ -61,6 +61,12 @@ for (const upstreamDirectCalls of [true, false]) {
       assert.doesNotMatch(text, /ann@example\.com/);
       const polled = rig.upstream.taskCalls.filter((c) => c.method === 'tasks/get' && c.taskId === taskId);
       assert.ok(polled.length > 0);
+      const pollMeta = polled[0]?.params._meta as Record<string, { extensions?: Record<string, unknown> }>;
+      assert.deepEqual(
+        pollMeta?.['io.modelcontextprotocol/clientCapabilities']?.extensions?.[TASKS_EXTENSION],
+        {},
+        'tasks/get carries the agent’s declaration of the extension',
+      );
       assert.ok(
         polled.every((c) => c.mcpName === taskId),
         'Mcp-Name = taskId towards the upstream',
