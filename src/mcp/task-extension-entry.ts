@@ -10,7 +10,7 @@
  * Taken only when the request is one the SDK would accept: a 2026-07-28 request by the SDK's own
  * classifier whose standard headers agree with the body (`Mcp-Method`, `MCP-Protocol-Version`, and
  * `Mcp-Name` = `params.taskId`, as the binding asks) and whose envelope declares client capabilities.
- * Anything else goes the SDK's way, so a mismatched `Mcp-Name` gets the SDK's own 400 / -32020.
+ * Anything else goes the SDK's way, so a mismatched `Mcp-Name` gets the SDK's own 400 (its header-mismatch error).
  *
  * @example
  * const tasks = new TaskExtensionEntry({ pipeline, outbound, serverInfo, capabilities: () => caps, log });
