@@ -53,6 +53,34 @@ import {
 } from './upstream-interaction.js';
 import { collectPages } from './upstream-wire.js';
 
+type Forward = (
+  ctx: GatewayContext,
+  task: OwnedTask,
+  method: AnyTaskMethod,
+  params: Record<string, unknown>,
+  options?: UpstreamRequestOptions,
+) => Promise<Record<string, unknown>>;
+
+/** Sends a task method to the upstream that holds `task`, with the request's upstream headers. */
+async function forwardTask(
+  deps: TaskRoutesDeps,
+  ctx: GatewayContext,
+  task: OwnedTask,
+  method: AnyTaskMethod,
+  params: Record<string, unknown>,
+  options: UpstreamRequestOptions,
+): Promise<Record<string, unknown>> {
+  // The SDK types only the methods it has a runtime for; task methods carry their own schema (task-wire.ts).
+  const send = () =>
+    task.upstream.request(method as ForwardedMethod, params, {
+      signal: ctx.signal,
+      ...agentCapabilitiesOf(ctx),
+      ...options,
+    });
+  const headers = deps.upstreamHeaders ? await deps.upstreamHeaders(ctx, task.upstream.name) : undefined;
+  return headers && Object.keys(headers).length > 0 ? runWithUpstreamHeaders(headers, send) : send();
+}
+
 /**
  * A 2026-07-28 request's envelope declares what its agent can answer, the tasks extension included
  * (`relayableCapabilities`): forwarded task methods carry the agent's declaration, not an empty one.
@@ -90,23 +118,8 @@ export interface TaskRoutes {
 
 export function taskRoutes(deps: TaskRoutesDeps): TaskRoutes {
   const owners = deps.owners ?? new TaskOwners();
-  const forward = async (
-    ctx: GatewayContext,
-    task: OwnedTask,
-    method: AnyTaskMethod,
-    params: Record<string, unknown>,
-    options: UpstreamRequestOptions = {},
-  ) => {
-    // The SDK types only the methods it has a runtime for; task methods carry their own schema (task-wire.ts).
-    const send = () =>
-      task.upstream.request(method as ForwardedMethod, params, {
-        signal: ctx.signal,
-        ...agentCapabilitiesOf(ctx),
-        ...options,
-      });
-    const headers = deps.upstreamHeaders ? await deps.upstreamHeaders(ctx, task.upstream.name) : undefined;
-    return headers && Object.keys(headers).length > 0 ? runWithUpstreamHeaders(headers, send) : send();
-  };
+  const forward: Forward = (ctx, task, method, params, options = {}) =>
+    forwardTask(deps, ctx, task, method, params, options);
   const owned = (ctx: GatewayContext): OwnedTask => {
     const taskId = ctx.params.taskId;
     const task = typeof taskId === 'string' ? owners.find(ownerOf(ctx), taskId) : undefined;
