@@ -10,7 +10,7 @@
  * const data = await dispatcher.request({ origin, path, method: 'POST', headers, body, signal });
  * return await responseOf(data, { method: 'POST', url, signal, redirect: 'manual', maxBodyBytes: 300 * 2 ** 20 });
  */
-import { pipeline, Readable, Transform } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import zlib from 'node:zlib';
 import type { Dispatcher } from 'undici';
 import { readBoundedBody } from './bounded-body.js';
@@ -124,23 +124,52 @@ async function bufferedBody(
   return bytes;
 }
 
-/** `body` failing like a lost connection once more than `request.maxBodyBytes` bytes went through. */
-function cappedStream(body: Readable, request: ResponseRequest): Readable {
+/**
+ * `body` failing like a lost connection past `request.maxBodyBytes`: counted over the whole stream
+ * (`total`: the answer to one request), or since the last event boundary, a blank line (`event`: a
+ * long-lived notification stream, whose events may add up to any size but none may grow without end).
+ * A web `TransformStream`, so that a reader's `cancel()` reaches the undici body as before.
+ */
+function cappedStream(
+  body: ReadableStream<Uint8Array>,
+  request: ResponseRequest,
+  count: 'total' | 'event',
+): ReadableStream<Uint8Array> {
   const max = request.maxBodyBytes;
   let seen = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      seen += chunk.length;
-      if (seen <= max) return done(null, chunk);
-      const failure = fetchFailure(
-        new RangeError(`the answer stream is larger than ${max} bytes`),
-        request.signal,
-      );
-      done(failure instanceof Error ? failure : new TypeError('fetch failed', { cause: failure }));
-    },
-  });
-  pipeline(body, counter, () => {});
-  return counter;
+  let lastByte = -1;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        seen = count === 'event' ? bytesAfterLastBoundary(bytes, seen, lastByte) : seen + bytes.length;
+        lastByte = bytes.length > 0 ? (bytes[bytes.length - 1] ?? -1) : lastByte;
+        if (seen <= max) return controller.enqueue(chunk);
+        const what = count === 'event' ? 'an event of the stream is' : 'the answer stream is';
+        const failure = fetchFailure(new RangeError(`${what} larger than ${max} bytes`), request.signal);
+        controller.error(
+          failure instanceof Error ? failure : new TypeError('fetch failed', { cause: failure }),
+        );
+      },
+    }),
+  );
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+const BLANK_LINES = [Buffer.from('\n\n'), Buffer.from('\r\r'), Buffer.from('\r\n\r\n')];
+
+/** Bytes of the event in progress after `chunk`: `before` plus the chunk, or what follows its last blank line. */
+function bytesAfterLastBoundary(chunk: Buffer, before: number, lastByte: number): number {
+  let end = -1;
+  for (const blank of BLANK_LINES) {
+    const at = chunk.lastIndexOf(blank);
+    if (at !== -1) end = Math.max(end, at + blank.length);
+  }
+  // A blank line split between two chunks: a line break at the end of one and at the start of the next.
+  const first = chunk[0];
+  if (end === -1 && (lastByte === LF || lastByte === CR) && (first === LF || first === CR)) end = 1;
+  return end === -1 ? before + chunk.length : chunk.length - end;
 }
 
 /**
@@ -168,12 +197,15 @@ export async function responseOf(
   }
   if (essence(raw['content-type']) === 'text/event-stream') {
     const decoded = decodedBody(data.body, raw['content-encoding']);
-    // The answer to one request (a POST) ends with its response: it is held to the body cap. A GET
-    // stream (notifications for as long as the session lives) is not.
-    const body = request.method === 'POST' ? cappedStream(decoded, request) : decoded;
-    const stream = Readable.toWeb(body);
+    // The answer to one request (a POST) ends with its response: held to the body cap as a whole. A GET
+    // stream (notifications for as long as the session lives): each event is.
+    const stream = cappedStream(
+      Readable.toWeb(decoded) as unknown as ReadableStream<Uint8Array>,
+      request,
+      request.method === 'POST' ? 'total' : 'event',
+    );
     return new BufferedResponse(init, request.url.href, {
-      stream: stream as unknown as ReadableStream<Uint8Array>,
+      stream,
     });
   }
   return new BufferedResponse(init, request.url.href, { bytes: await bufferedBody(data, request) });

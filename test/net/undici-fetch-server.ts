@@ -3,7 +3,8 @@
  * JSON, `/sse` streams one event and waits for `releaseSse()` before the second, `/hold` never
  * answers, `/die-json` and `/die-sse` lose the connection mid-body, `/status/<n>` answers `n` with no
  * body, `/redirect` points at `/echo`, `/gzip` answers compressed, `/big-declared` and `/big-chunked` answer
- * 4 KiB with and without a `content-length`, `/sse-endless` streams events until the client stops reading. It counts connections and keeps
+ * 4 KiB with and without a `content-length`, `/sse-endless` streams events until the client stops reading, `/sse-endless-event` one event
+ * that never ends. It counts connections and keeps
  * each request's path with its socket (`received`), so a test can see that connection close.
  *
  * @example
@@ -78,6 +79,18 @@ const ROUTES: Record<string, Route> = {
     const event = `data: {"pad":"${'x'.repeat(1024)}"}\n\n`;
     const more = () => {
       while (!res.destroyed && res.write(event)) {}
+      if (!res.destroyed) res.once('drain', more);
+    };
+    res.on('close', () => res.removeListener('drain', more));
+    more();
+  },
+  // One SSE event that never ends: `data: ` and then `x` for as long as the client reads.
+  '/sse-endless-event': (_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: ');
+    const pad = 'x'.repeat(1024);
+    const more = () => {
+      while (!res.destroyed && res.write(pad)) {}
       if (!res.destroyed) res.once('drain', more);
     };
     res.on('close', () => res.removeListener('drain', more));

@@ -182,10 +182,22 @@ describe('createUndiciFetch: the body cap', () => {
         );
       }
       // The SSE answer to a POST is one request's answer: held to the same cap, failing as fetch fails.
-      const endless = await capped(`${server.url}/sse-endless`, { ...POST, body: 'x' });
-      await assert.rejects(endless.text(), (err: unknown) => {
+      const answer = await capped(`${server.url}/sse-endless`, { ...POST, body: 'x' });
+      await assert.rejects(answer.text(), (err: unknown) => {
         assert.ok(err instanceof TypeError, 'a TypeError like fetch');
         assert.match(String((err as TypeError).cause), /answer stream is larger than 1024 bytes/);
+        return true;
+      });
+      // A notification stream (GET): events may add up to any size, but one event may not grow without end.
+      const events = await capped(`${server.url}/sse-endless`, { method: 'GET', redirect: 'manual' });
+      const reader = events.body?.getReader();
+      let read = 0;
+      while (read < 16 * 1024) read += (await reader?.read())?.value?.length ?? 0;
+      await reader?.cancel();
+      const endless = await capped(`${server.url}/sse-endless-event`, { method: 'GET', redirect: 'manual' });
+      await assert.rejects(endless.text(), (err: unknown) => {
+        assert.ok(err instanceof TypeError, 'a TypeError like fetch');
+        assert.match(String((err as TypeError).cause), /an event of the stream is larger than 1024 bytes/);
         return true;
       });
       const small = await capped(`${server.url}/echo`, { ...POST, body: 'ok' });
