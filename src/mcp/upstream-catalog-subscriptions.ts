@@ -51,3 +51,12 @@ export class CatalogSubscriptions {
     await entry.upstream.unsubscribeResource(uri);
   }
 }
+
+/**
+ * A subscription to a URI no list names (a resource an upstream serves without listing it) goes to the
+ * one upstream that takes subscriptions, when there is exactly one; with several, nothing says which.
+ */
+export function onlySubscribable(upstreams: readonly Upstream[]): Upstream | undefined {
+  const able = upstreams.filter((u) => u.capabilities()?.resources?.subscribe === true);
+  return able.length === 1 ? able[0] : undefined;
+}

@@ -42,7 +42,7 @@ import {
   type UpstreamStatus,
 } from './upstream.js';
 import { CatalogFace } from './upstream-catalog-face.js';
-import { CatalogSubscriptions } from './upstream-catalog-subscriptions.js';
+import { CatalogSubscriptions, onlySubscribable } from './upstream-catalog-subscriptions.js';
 import {
   buildCatalogTables,
   type CatalogRoute,
@@ -96,7 +96,9 @@ export class UpstreamCatalog {
   readonly #listeners = new Set<(kind: CatalogListKind) => void>();
   readonly #resourceUpdatedListeners = new Set<(uri: string) => void>();
   readonly #logListeners = new Set<(upstream: string, params: LoggingMessageNotificationParams) => void>();
-  readonly #resourceSubs = new CatalogSubscriptions((uri) => this.resolveResource(uri));
+  readonly #resourceSubs = new CatalogSubscriptions(
+    (uri) => this.resolveResource(uri) ?? onlySubscribable(this.upstreams),
+  );
   readonly #unsubscribe: (() => void)[] = [];
   #tables: CatalogTables = emptyCatalogTables();
   #started = false;

@@ -158,3 +158,25 @@ describe('upstream protocol setting', () => {
     }
   });
 });
+
+describe('resource subscriptions to URIs no list names', () => {
+  it('go to the one upstream that takes subscriptions, and to none when several do', async () => {
+    const everything = (name: string): UpstreamConfig => ({ name, kind: 'http', url });
+    const alone = UpstreamCatalog.fromConfig([everything('everything')]);
+    const two = UpstreamCatalog.fromConfig([everything('one'), everything('other')]);
+    try {
+      await alone.start();
+      await two.start();
+      // The everything-server takes a subscription to a URI it does not list (as the conformance suite asks).
+      const uri = 'test://watched-resource';
+      assert.equal(alone.resolveResource(uri), undefined, 'no list names it');
+      await alone.subscribeResource(uri);
+      await alone.unsubscribeResource(uri);
+      // Two upstreams take subscriptions: nothing says which one serves the URI, so it is refused.
+      await assert.rejects(two.subscribeResource(uri), /test:\/\/watched-resource/);
+    } finally {
+      await alone.close();
+      await two.close();
+    }
+  });
+});
