@@ -30,7 +30,11 @@ export interface ThroughAirlock {
  * await runConformance(airlock.url);
  * await airlock.close();
  */
-export async function startThroughAirlock(upstreamUrl: string): Promise<ThroughAirlock> {
+export async function startThroughAirlock(
+  upstreamUrl: string,
+  /** A tool the upstream lists: seen un-namespaced through the connector before the run starts. */
+  expectTool = 'test_simple_text',
+): Promise<ThroughAirlock> {
   const stack = await startStack({
     tenants: ['conformance'],
     upstreams: () => ({ [CONFORMANCE_UPSTREAM_NAME]: { url: upstreamUrl } }),
@@ -41,9 +45,9 @@ export async function startThroughAirlock(upstreamUrl: string): Promise<ThroughA
   try {
     const tenant = stack.tenant('conformance');
     const names = tenant.connector.catalog.tools().map((t) => t.name);
-    if (!names.includes('test_simple_text')) {
+    if (!names.includes(expectTool)) {
       throw new Error(
-        `the connector does not list the fixture's tools un-namespaced (got ${names.join(', ')})`,
+        `the connector does not list the upstream's tools un-namespaced (got ${names.join(', ')})`,
       );
     }
     // Transparent: foreign Host/Origin values reach the connector, so `dns-rebinding-protection`
