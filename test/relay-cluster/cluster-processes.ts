@@ -370,7 +370,7 @@ export function callLoop(
         stats.lastOkAt = Date.now();
       } catch (err) {
         stats.failed++;
-        stats.failures.push({ startedAt, at: Date.now(), error: (err as Error).message });
+        stats.failures.push({ startedAt, at: Date.now(), error: errorChain(err) });
       }
     }
     await client?.close();
@@ -384,4 +384,11 @@ export function callLoop(
       await done;
     },
   };
+}
+
+/** An error's message and those of its causes (`fetch failed ← read ECONNRESET`): what a failed call hit. */
+function errorChain(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err; e instanceof Error && parts.length < 5; e = e.cause) parts.push(e.message);
+  return parts.length > 0 ? parts.join(' ← ') : String(err);
 }
