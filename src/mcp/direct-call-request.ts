@@ -48,7 +48,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A header's single value with the optional whitespace HTTP allows around it trimmed. */
-function headerOf(req: IncomingMessage, name: string): string | undefined {
+export function headerOf(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return typeof value === 'string' ? value.trim() : undefined;
 }
@@ -90,6 +90,18 @@ function liftedCall(
   if (LOG_LEVEL_META_KEY in meta || 'progressToken' in meta) return undefined;
   const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
   if (!isPlainObject(capabilities)) return undefined;
+  const { params: lifted, envelope } = liftEnvelope(params, meta);
+  return { id, params: lifted, envelope, clientCapabilities: capabilities, protocolVersion };
+}
+
+/**
+ * `params` with the 2026-07-28 envelope keys taken out of `meta` (its `_meta`), as the SDK lifts them
+ * before a handler runs; `_meta` stays only when other keys remain. Also used by task-extension-entry.ts.
+ */
+export function liftEnvelope(
+  params: Record<string, unknown>,
+  meta: Record<string, unknown>,
+): { params: Record<string, unknown>; envelope: Record<string, unknown> } {
   const envelope: Record<string, unknown> = {};
   const rest: Record<string, unknown> = { ...meta };
   for (const key of ENVELOPE_KEYS) {
@@ -99,5 +111,5 @@ function liftedCall(
   const lifted: Record<string, unknown> = { ...params };
   if (Object.keys(rest).length > 0) lifted._meta = rest;
   else delete lifted._meta;
-  return { id, params: lifted, envelope, clientCapabilities: capabilities, protocolVersion };
+  return { params: lifted, envelope };
 }

@@ -20,12 +20,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import {
   type AuthInfo,
   CLIENT_CAPABILITIES_META_KEY,
-  CLIENT_INFO_META_KEY,
   type ClientCapabilities,
   classifyInboundRequest,
   type Implementation,
   isJsonContentType,
-  PROTOCOL_VERSION_META_KEY,
   ProtocolError,
   ProtocolErrorCode,
   type RequestId,
@@ -40,6 +38,7 @@ import { identityFromAuthInfo } from './agent-auth-info.js';
 import { type AgentRequest, agentRequestStorage } from './agent-method-table.js';
 import { type AgentOutbound, OutboundGuard } from './agent-outbound-guard.js';
 import { DirectAnswer } from './direct-call-answer.js';
+import { headerOf, liftEnvelope } from './direct-call-request.js';
 import { surelyModern } from './era-precheck.js';
 import { toProtocolError } from './protocol-error-mapping.js';
 import { type ExtensionTaskMethod, isExtensionTaskMethod } from './task-extension.js';
@@ -67,7 +66,6 @@ interface TaskRequest {
 
 /** The revisions whose task requests are served here (others go the SDK's way). */
 const SERVED_REVISIONS: ReadonlySet<string> = new Set(['2026-07-28']);
-const LIFTED_META_KEYS = [PROTOCOL_VERSION_META_KEY, CLIENT_INFO_META_KEY, CLIENT_CAPABILITIES_META_KEY];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -155,12 +153,6 @@ export class TaskExtensionEntry {
   }
 }
 
-/** A header's single value, optional whitespace trimmed. */
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return typeof value === 'string' ? value.trim() : undefined;
-}
-
 /** The extension task request in `body`, or `undefined` when the SDK must serve it (module comment). */
 export function taskRequestOf(req: IncomingMessage, body: unknown): TaskRequest | undefined {
   if (req.method !== 'POST' || !isRecord(body) || !surelyModern(body) || body.jsonrpc !== '2.0')
@@ -170,11 +162,11 @@ export function taskRequestOf(req: IncomingMessage, body: unknown): TaskRequest 
   if (typeof id !== 'string' && !(typeof id === 'number' && Number.isSafeInteger(id))) return undefined;
   const taskId = params.taskId;
   if (typeof taskId !== 'string' || taskId.startsWith('=?')) return undefined;
-  const version = header(req, 'mcp-protocol-version');
+  const version = headerOf(req, 'mcp-protocol-version');
   const agreed =
     isJsonContentType(req.headers['content-type'] ?? null) &&
-    header(req, 'mcp-method') === method &&
-    header(req, 'mcp-name') === taskId &&
+    headerOf(req, 'mcp-method') === method &&
+    headerOf(req, 'mcp-name') === taskId &&
     version !== undefined &&
     SERVED_REVISIONS.has(version);
   if (!agreed) return undefined;
@@ -190,10 +182,6 @@ export function taskRequestOf(req: IncomingMessage, body: unknown): TaskRequest 
   const meta = params._meta;
   const capabilities = meta[CLIENT_CAPABILITIES_META_KEY];
   if (!isRecord(capabilities)) return undefined;
-  const envelope = Object.fromEntries(LIFTED_META_KEYS.filter((k) => k in meta).map((k) => [k, meta[k]]));
-  const rest = Object.fromEntries(Object.entries(meta).filter(([k]) => !LIFTED_META_KEYS.includes(k)));
-  const lifted: Record<string, unknown> = { ...params };
-  if (Object.keys(rest).length > 0) lifted._meta = rest;
-  else delete lifted._meta;
+  const { params: lifted, envelope } = liftEnvelope(params, meta);
   return { id, method, params: lifted, envelope, capabilities };
 }

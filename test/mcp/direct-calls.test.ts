@@ -223,15 +223,7 @@ describe('direct path: held calls and cancellation', () => {
   });
 
   it('the agent closing its connection aborts the call on both paths', async () => {
-    const seen: { entered: number; aborted: number } = { entered: 0, aborted: 0 };
-    const waiting: Stage = () => async (ctx: GatewayContext) => {
-      seen.entered++;
-      await new Promise<void>((resolve) =>
-        ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
-      );
-      seen.aborted++;
-      return {};
-    };
+    const { seen, waiting } = stageThatWaitsForAbort();
     const pair = await startPair(catalog, [waiting]);
     try {
       for (const url of [pair.direct, pair.sdk]) {
@@ -249,17 +241,23 @@ describe('direct path: held calls and cancellation', () => {
   });
 });
 
+/** A stage that holds each call until its signal aborts, counting calls that entered and saw the abort. */
+function stageThatWaitsForAbort(): { seen: { entered: number; aborted: number }; waiting: Stage } {
+  const seen = { entered: 0, aborted: 0 };
+  const waiting: Stage = () => async (ctx: GatewayContext) => {
+    seen.entered++;
+    await new Promise<void>((resolve) =>
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    seen.aborted++;
+    return {};
+  };
+  return { seen, waiting };
+}
+
 describe('direct path: closing the endpoint', () => {
   it('stops a call in flight: its stages see the abort and the agent gets no answer', async () => {
-    const seen = { entered: 0, aborted: 0 };
-    const waiting: Stage = () => async (ctx: GatewayContext) => {
-      seen.entered++;
-      await new Promise<void>((resolve) =>
-        ctx.signal.addEventListener('abort', () => resolve(), { once: true }),
-      );
-      seen.aborted++;
-      return {};
-    };
+    const { seen, waiting } = stageThatWaitsForAbort();
     const pair = await startPair(catalog, [waiting]);
     try {
       const call = post(pair.direct, callBody(1, { name: 'echo' }), callHeaders('echo'));
