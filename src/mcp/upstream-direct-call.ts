@@ -17,7 +17,9 @@
  *   and an unreachable upstream is fetch's own `TypeError`, so the caller's error mapping is unchanged.
  *
  * Not taken (the SDK client serves them): another method or era, stdio, an `Mcp-Name` value that needs
- * the SDK's encoding. A redirect is refused like any other non-2xx status.
+ * the SDK's encoding. A redirect answer ends the direct attempt with `DirectCallRedirected` (the upstream
+ * did not take the call): the caller sends the call through the SDK client, which follows a
+ * method-keeping redirect within the origin and refuses any other, exactly as without direct calls.
  *
  * @example
  * const result = await postDirectCall(target, { name: 'echo', arguments: { text: 'hi' } }, { signal, timeoutMs: 60_000 });
@@ -94,12 +96,41 @@ export function directCallTarget(
   };
 }
 
+/** HTTP statuses that redirect (the SDK client's set). */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+
+/** The upstream answered a direct call with a redirect: it did not take the call; the SDK client must send it. */
+export class DirectCallRedirected extends Error {
+  constructor(readonly status: number) {
+    super(`the upstream redirected a direct call (HTTP ${status})`);
+    this.name = 'DirectCallRedirected';
+  }
+}
+
 /** Ids of direct calls: far above the SDK client's own counter (which starts at 0), so they never meet. */
 let nextId = 2 ** 40;
 
 /** `Mcp-Name` values the SDK sends verbatim (printable ASCII, no surrounding space); others take the SDK path. */
 export function isPlainHeaderValue(value: string): boolean {
   return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value);
+}
+
+/**
+ * Posts the call directly; when the upstream answers with a redirect, calls `redirected` (its calls
+ * should take the SDK client's path from now on) and sends this one through `viaSdk`.
+ */
+export function postDirectOrViaSdk(
+  target: DirectCallTarget,
+  params: Record<string, unknown>,
+  options: DirectCallOptions,
+  viaSdk: () => Promise<unknown>,
+  redirected: () => void,
+): Promise<unknown> {
+  return postDirectCall(target, params, options).catch((err: unknown) => {
+    if (!(err instanceof DirectCallRedirected)) throw err;
+    redirected();
+    return viaSdk();
+  });
 }
 
 /** Posts `tools/call` with `params` (the caller's `_meta` included) and returns the decoded result. */
@@ -207,6 +238,10 @@ async function exchangeCall(
     signal,
     redirect: 'manual',
   });
+  if (REDIRECT_STATUSES.has(response.status) && response.headers.has('location')) {
+    await response.text().catch(() => {});
+    throw new DirectCallRedirected(response.status);
+  }
   if (!response.ok) return refusedAnswer(response, id);
   const mediaType = (response.headers.get('content-type') ?? '').split(';')[0]?.trim().toLowerCase();
   if (mediaType === 'application/json') return responseIn(await response.json(), route);

@@ -30,9 +30,7 @@ import { UpstreamError } from '../errors/airlock-error.js';
 import { WireError } from '../errors/wire-error.js';
 import { redactedErrorText } from '../pii/log-redaction.js';
 import { Backoff, type Clock, systemClock } from '../supervision/backoff.js';
-import { requestUpstream } from './task-wire.js';
 import { isValidUpstreamName, type UpstreamConfig } from './upstream-config.js';
-import { directCallTarget, postDirectCall } from './upstream-direct-call.js';
 import {
   classifyUpstreamFailure,
   requestCancelled,
@@ -46,6 +44,7 @@ import {
   type UpstreamInteraction,
   upstreamCallStorage,
 } from './upstream-interaction.js';
+import { sendOnWire } from './upstream-send.js';
 import { DEFAULT_UPSTREAM_STDERR } from './upstream-stderr.js';
 import { createUpstreamTransport } from './upstream-transport.js';
 import {
@@ -66,7 +65,6 @@ import {
   collectPages,
   deliverResponsesAfterNotifications,
   newUpstreamClient,
-  sdkRequestOptions,
   withEnvelope,
   withoutRetryFields,
 } from './upstream-wire.js';
@@ -80,6 +78,8 @@ export class Upstream extends UpstreamEvents {
   readonly config: UpstreamConfig;
   readonly #clock: Clock;
   readonly #options: UpstreamOptions;
+  /** The upstream answered a direct call with a redirect: calls go through the SDK client (which follows it). */
+  #redirects = false;
   readonly #timeoutMs: number;
   readonly #backoff: Backoff;
   /** `maxInFlight` (upstream-in-flight.ts). */
@@ -191,25 +191,23 @@ export class Upstream extends UpstreamEvents {
     const modern = client.getProtocolEra() === 'modern';
     const interaction = options.interaction;
     const wire = modern ? withEnvelope(params, interaction) : withoutRetryFields(params);
-    const direct =
-      modern && method === 'tools/call'
-        ? directCallTarget(this.config, this.#options, client, this.#transport, wire)
-        : undefined;
+    const route = {
+      config: this.config,
+      options: this.#options,
+      transport: this.#transport,
+      timeoutMs: this.#timeoutMs,
+      direct: !this.#redirects,
+      redirected: () => {
+        this.#redirects = true;
+      },
+    };
     return new Promise<Record<string, unknown>>((resolve, reject) => {
       const fail = (err: Error) => reject(err);
       this.#inflight.add(fail);
       if (interaction) this.#interactions.add(interaction);
       // Related upstream traffic is handled in this context (see upstream-interaction.ts).
       upstreamCallStorage
-        .run({ owner: this, interaction }, () =>
-          direct
-            ? postDirectCall(direct, wire, { ...options, timeoutMs: this.#timeoutMs })
-            : requestUpstream(
-                client,
-                { method, params: wire },
-                sdkRequestOptions(method, modern, options, this.#timeoutMs),
-              ),
-        )
+        .run({ owner: this, interaction }, () => sendOnWire(client, method, wire, options, route))
         .then(
           (result) => resolve(result as Record<string, unknown>),
           (err: unknown) => reject(this.#mapError(err, generation, options.signal)),

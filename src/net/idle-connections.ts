@@ -11,6 +11,12 @@
  * (which the draining path no longer takes) instead of losing it to a cut at the end of the grace
  * period. WebSocket upgrades are never counted idle.
  *
+ * Closing an idle connection races with a request its client may be sending at that moment (HTTP/1.1
+ * has no way to say "no more requests" ahead of time): the request is lost. With `quietMs`, `closeIdle`
+ * closes only connections idle for that long; one whose client was answered a moment ago (a busy agent
+ * sends its next request at once) is left to carry that request, which is answered with
+ * `Connection: close`, and it is closed later only if it stays idle for the whole quiet period.
+ *
  * @example
  * const conns = trackIdleConnections(server, { draining: () => ctx.draining });
  * conns.closeIdle(); // when the drain begins
@@ -27,15 +33,22 @@ export interface IdleConnectionsOptions {
   socketEvent?: 'connection' | 'secureConnection';
   /** Whether the connection of `socket` is being drained. */
   draining: (socket: Duplex) => boolean;
+  /** `closeIdle` closes a connection only once it has been idle this long (see above). Default 0. */
+  quietMs?: number;
 }
 
 export interface IdleConnections {
-  /** Ends every idle connection `pick` chooses (every idle one without it); returns how many. */
+  /**
+   * Ends every idle connection `pick` chooses (every idle one without it): at once, or when it has been
+   * idle for `quietMs` if no request came meanwhile; returns how many it chose.
+   */
   closeIdle(pick?: (socket: Duplex) => boolean): number;
 }
 
 export function trackIdleConnections(server: http.Server, options: IdleConnectionsOptions): IdleConnections {
-  const idle = new Set<Duplex>();
+  /** Idle connections, with when each became idle (`performance.now()`). */
+  const idle = new Map<Duplex, number>();
+  const quietMs = options.quietMs ?? 0;
   // A new connection is not idle before its first answer: its client has most likely sent (or is
   // sending) a request. It gets `Connection: close` on that answer instead.
   server.on(options.socketEvent ?? 'connection', (socket: Duplex) => {
@@ -48,21 +61,32 @@ export function trackIdleConnections(server: http.Server, options: IdleConnectio
     if (options.draining(socket)) res.shouldKeepAlive = false;
     res.once('finish', () => {
       if (socket.destroyed) return;
-      if (!options.draining(socket)) idle.add(socket);
+      if (!options.draining(socket)) idle.set(socket, performance.now());
       else if (res.shouldKeepAlive) socket.end(); // its headers went out before the drain began
     });
   });
   server.on('upgrade', (req: http.IncomingMessage) => idle.delete(req.socket));
+  /** Closes `socket` once it has been idle `quietMs`, unless a request came meanwhile. */
+  const closeWhenQuiet = (socket: Duplex, since: number): void => {
+    const wait = since + quietMs - performance.now();
+    if (wait <= 0) {
+      idle.delete(socket);
+      socket.destroy();
+      return;
+    }
+    setTimeout(() => {
+      if (idle.get(socket) === since) closeWhenQuiet(socket, since);
+    }, wait).unref();
+  };
   return {
     closeIdle(pick) {
-      let closed = 0;
-      for (const socket of idle) {
+      let chosen = 0;
+      for (const [socket, since] of [...idle]) {
         if (pick && !pick(socket)) continue;
-        idle.delete(socket);
-        socket.destroy();
-        closed++;
+        closeWhenQuiet(socket, since);
+        chosen++;
       }
-      return closed;
+      return chosen;
     },
   };
 }

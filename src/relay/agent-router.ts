@@ -68,7 +68,7 @@ export async function routeAgent(
     slot.release();
     return refuse(ctx, socket, 'no_tunnel', TlsAlert.internal_error, sni);
   }
-  pipe(ctx, { socket, stream, tenant, sni, bytes, release: slot.release });
+  pipe(ctx, { socket, stream, tenant, sni, peer: peerOf(socket), bytes, release: slot.release });
 }
 
 /** Longest a node waits for another node to accept a splice before it tries the next one. */
@@ -166,6 +166,7 @@ export function acceptSplice(ctx: RelayContext, request: SpliceRequest): void {
     stream: tunnelStream,
     tenant,
     sni,
+    peer: request.peer,
     bytes: Buffer.alloc(0),
     release: slot.release,
   });
@@ -177,6 +178,25 @@ function hostOf(peer: string): string | undefined {
   return at <= 0 ? undefined : peer.slice(0, at).replace(/^\[|\]$/g, '');
 }
 
+/** Reroutes of one agent connection, at most: a tenant's tunnels are few, and a refusal is rare. */
+export const MAX_STREAM_REROUTES = 2;
+
+/**
+ * Another stream of the tenant for an agent whose stream was refused before any answer (its tunnel
+ * is draining, or went away), on a tunnel still open; at most `MAX_STREAM_REROUTES` times.
+ */
+function rerouter(ctx: RelayContext, tenant: string, sni: string, peer: string) {
+  let left = MAX_STREAM_REROUTES;
+  return (): ClientHttp2Stream | undefined => {
+    if (left-- <= 0) return undefined;
+    const tunnel = ctx.registry.pick(tenant);
+    const stream = tunnel ? openStream(ctx, tenant, tunnel, sni, peer) : undefined;
+    if (stream) ctx.metrics.streamReroutesTotal.inc({ tenant });
+    ctx.logger.debug({ tenant, rerouted: stream !== undefined }, 'agent stream refused before any answer');
+    return stream;
+  };
+}
+
 function pipe(
   ctx: RelayContext,
   c: {
@@ -184,6 +204,7 @@ function pipe(
     stream: ClientHttp2Stream;
     tenant: string;
     sni: string;
+    peer: string;
     bytes: Buffer;
     release: () => void;
   },
@@ -202,6 +223,8 @@ function pipe(
     socket: c.socket,
     stream: c.stream,
     firstBytes: c.bytes,
+    reroute: rerouter(ctx, tenant, c.sni, c.peer),
+    maxReplayBytes: ctx.limits.maxClientHelloBytes,
     onBytes: (direction, chunk) => {
       byteCounters[direction].inc(chunk.length);
       onPipe?.(tenant, direction, chunk);

@@ -16,6 +16,8 @@ export class RelayMetrics {
   readonly routingFailures: Counter<'reason'>;
   /** Cluster: agent connections spliced to another node (`out`) or from one (`in`). */
   readonly splicesTotal: Counter<'direction'>;
+  /** Agent connections replayed on another tunnel stream because the first one was refused or lost unanswered. */
+  readonly streamReroutesTotal: Counter<'tenant'>;
 
   /** `tunnelCounts` is read at scrape time, so the gauge always matches the registry. */
   constructor(tunnelCounts: () => Map<string, number>) {
@@ -47,6 +49,11 @@ export class RelayMetrics {
       'airlock_relay_splices_total',
       'Agent connections spliced between relay nodes, as raw TLS bytes (out: to the node with the tunnel)',
       ['direction'],
+    );
+    this.streamReroutesTotal = m.counter(
+      'airlock_relay_stream_reroutes_total',
+      "Agent connections moved to another tunnel because a stream was refused or lost before the connector's first byte",
+      ['tenant'],
     );
   }
 }

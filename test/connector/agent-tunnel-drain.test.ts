@@ -1,7 +1,7 @@
 /**
  * A tunnel the connector lets go (src/connector/agent-tunnel-drain.ts): the real AgentEndpoint takes
  * agent TLS connections from a real tunnel (both ends over the in-memory dialer). When the tunnel
- * drains, an idle keep-alive agent connection on it is closed at once, while the tunnel is still there,
+ * drains, an idle keep-alive agent connection on it is closed once quiet (DRAIN_QUIET_MS), while the tunnel is still there,
  * instead of being cut when the drain's grace period ends; a response under way completes first.
  */
 import assert from 'node:assert/strict';
@@ -116,7 +116,7 @@ describe('agent keep-alive connections on a draining tunnel', () => {
     await rig.kit?.close();
   });
 
-  it('closes an idle keep-alive connection at once; a response under way completes first', async () => {
+  it('closes an idle keep-alive connection once quiet; a response under way completes first', async () => {
     const full = rig as Rig;
     const idlePool = agentPool(full);
     const idle = await get(idlePool, '/');

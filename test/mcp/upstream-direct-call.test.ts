@@ -81,6 +81,13 @@ async function startFixture(): Promise<{ server: Server; url: string; seen: Seen
     req.on('end', () => {
       const text = Buffer.concat(chunks).toString();
       const body = text ? (JSON.parse(text) as { method?: string; params?: { _meta?: object } }) : {};
+      const moved = new URL(req.url ?? '/', 'http://x').searchParams.get('moved');
+      if (body.method === 'tools/call' && moved) {
+        // The endpoint moved: within the origin (followed by the SDK client) or to another host name.
+        const port = (server.address() as AddressInfo).port;
+        const location = moved === 'same' ? '/mcp' : `http://localhost:${port}/mcp`;
+        return void res.writeHead(307, { location }).end();
+      }
       if (body.method === 'tools/call') {
         seen.push({ headers: req.headers, meta: (body.params?._meta ?? {}) as Record<string, unknown> });
       }
@@ -129,13 +136,14 @@ interface Pair {
   sdk: Upstream;
 }
 
-async function startPair(): Promise<Pair> {
+/** `query` is added to the fixture's URL (`?moved=...` makes it redirect calls). */
+async function startPair(query = ''): Promise<Pair> {
   const fixture = await startFixture();
   const fetch = createUndiciFetch();
   const config = (name: string) => ({
     name,
     kind: 'http' as const,
-    url: fixture.url,
+    url: `${fixture.url}${query}`,
     protocol: '2026-07-28' as const,
     headers: { 'x-static': 'configured' },
     timeoutMs: 2_000,
@@ -239,6 +247,36 @@ describe('direct upstream calls: answers', () => {
       [1, 2, 3],
     );
   });
+});
+
+describe('direct upstream calls to an upstream that redirects its endpoint', () => {
+  for (const [label, query, outcomePattern] of [
+    ['within its origin: followed, as the SDK client does', '?moved=same', /hi there/],
+    ['to another origin: refused, as the SDK client does', '?moved=other', /AIRLOCK_UPSTREAM_FAILED/],
+  ] as const) {
+    test(label, async () => {
+      const pair = await startPair(query);
+      try {
+        const params = { name: 'echo', arguments: { text: 'hi there' } };
+        const { viaDirect, viaSdk } = await both(pair, params);
+        assert.match(JSON.stringify(viaDirect), outcomePattern);
+        assert.equal(named(viaDirect, 'direct'), named(viaSdk, 'sdk'));
+        // Once redirected, the upstream's calls skip the direct attempt.
+        const posted: unknown[] = [];
+        const onPosted = (message: unknown) => posted.push(message);
+        diagnosticsChannel.subscribe(UPSTREAM_DIRECT_CALL_CHANNEL, onPosted);
+        try {
+          const again = await outcome(pair.direct.request('tools/call', params));
+          assert.equal(named(again, 'direct'), named(viaDirect, 'direct'));
+          assert.equal(posted.length, 0);
+        } finally {
+          diagnosticsChannel.unsubscribe(UPSTREAM_DIRECT_CALL_CHANNEL, onPosted);
+        }
+      } finally {
+        await closePair(pair);
+      }
+    });
+  }
 });
 
 describe('direct upstream calls: timeouts and cancellation', () => {

@@ -1,8 +1,9 @@
 /**
  * Keep-alive connections under a drain (src/net/idle-connections.ts), on a real HTTP server on
  * loopback with a keep-alive client: idle ones close at once, a request made while draining is answered
- * with `Connection: close`, a response already under way ends its connection once complete, and
- * connections the drain does not pick stay open.
+ * with `Connection: close`, a response already under way ends its connection once complete,
+ * connections the drain does not pick stay open, and with a quiet period a connection answered a moment
+ * ago is left for its client's next request.
  */
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
@@ -44,7 +45,7 @@ interface DrainRig {
   release?: () => void;
 }
 
-function useDrainServer(): DrainRig {
+function useDrainServer(quietMs?: number): DrainRig {
   const rig: DrainRig = { port: 0, draining: new Set(), closeIdle: () => 0 };
   let server: http.Server;
   before(async () => {
@@ -58,6 +59,7 @@ function useDrainServer(): DrainRig {
     rig.server = server;
     ({ closeIdle: rig.closeIdle } = trackIdleConnections(server, {
       draining: (socket) => rig.draining.has((socket as Socket).remotePort ?? -1),
+      quietMs,
     }));
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -136,6 +138,40 @@ describe('idle keep-alive connections under a drain: answers under way and after
     const answer = await slow;
     assert.equal(answer.status, 200, 'the response completed');
     assert.equal(answer.connection, 'keep-alive', 'its headers went out before the drain');
+    await closed;
+    agent.destroy();
+  });
+});
+
+describe('idle keep-alive connections under a drain with a quiet period', () => {
+  // Long enough that the first test's request always comes within it, even on a busy machine.
+  const rig = useDrainServer(60_000);
+
+  it('leaves a connection answered a moment ago for the request its client sends next, answered with Connection: close', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await get(rig.port, agent, '/');
+    rig.draining.add(first.socket.localPort ?? -1);
+    assert.equal(rig.closeIdle(), 1, 'the idle connection is chosen');
+    assert.equal(first.socket.destroyed, false, 'but not closed before it has been quiet');
+    const closed = once(first.socket, 'close');
+    const second = await get(rig.port, agent, '/');
+    assert.equal(second.socket, first.socket, 'the next request went on the same connection');
+    assert.equal(second.status, 200);
+    assert.equal(second.connection, 'close');
+    await closed;
+    agent.destroy();
+  });
+});
+
+describe('idle keep-alive connections under a drain with a short quiet period', () => {
+  const rig = useDrainServer(50);
+
+  it('closes a connection that stays idle for the quiet period', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await get(rig.port, agent, '/');
+    rig.draining.add(first.socket.localPort ?? -1);
+    const closed = once(first.socket, 'close');
+    assert.equal(rig.closeIdle(), 1);
     await closed;
     agent.destroy();
   });
