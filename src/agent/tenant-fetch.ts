@@ -11,6 +11,7 @@
  * await tenantFetch.close();
  */
 import { isIP } from 'node:net';
+import { setImmediate as setImmediatePromise } from 'node:timers/promises';
 import { checkServerIdentity, type PeerCertificate } from 'node:tls';
 import type { FetchLike } from '@modelcontextprotocol/client';
 import { Agent, buildConnector, type RequestInit as UndiciRequestInit, fetch as undiciFetch } from 'undici';
@@ -142,7 +143,10 @@ export function createTenantFetch(conn: TenantConnection, opts: TenantFetchOptio
       );
     }
     const undiciInit = { ...(init as UndiciRequestInit | undefined), dispatcher };
-    return undiciFetch(target, undiciInit) as unknown as Promise<Response>;
+    // undici hands a kept-alive connection back to the pool one event-loop turn after its response
+    // ended; a request sent sooner (the SDK sends `tools/call` right after `server/discover`) would
+    // open a new connection: a TLS handshake through the relay, and a second connection per agent.
+    return setImmediatePromise().then(() => undiciFetch(target, undiciInit) as unknown as Promise<Response>);
   };
   return Object.assign(tenantFetch, {
     dispatcher,

@@ -80,6 +80,19 @@ describe('agent: pinned-TLS connection to a tenant', () => {
     }
   });
 
+  test('a new agent connects and calls on one TLS connection (undici gives a connection back a loop turn late)', async () => {
+    const before = rig.server.connections;
+    const client = await connectToTenant(rig.conn, { name: 'claims-bot', version: '1.0.0' });
+    try {
+      const echoed = await client.callTool({ name: 'echo', arguments: { text: 'ping' } });
+      assert.deepEqual(echoed.structuredContent, { echoed: 'ping' });
+      await client.callTool({ name: 'echo', arguments: { text: 'pong' } });
+    } finally {
+      await client.close();
+    }
+    assert.equal(rig.server.connections - before, 1, 'discover and both calls on the same connection');
+  });
+
   test('the 2025 initialize handshake works too', async () => {
     const client = await connectToTenant(rig.conn, undefined, {
       client: { versionNegotiation: { mode: 'legacy' } },

@@ -54,6 +54,8 @@ export interface TlsMcpServer {
   port: number;
   handler: McpHttpHandler;
   seen: SeenRequest[];
+  /** TLS connections accepted so far. */
+  readonly connections: number;
   /** The tags of the `wait_for_cancel` calls that started waiting, in order. */
   waiting: string[];
   cancelled: string[];
@@ -192,6 +194,8 @@ export async function startTlsMcpServer(pki: TenantPki): Promise<TlsMcpServer> {
       void node(Object.assign(req, { auth }), res);
     },
   );
+  let connections = 0;
+  https.on('secureConnection', () => connections++);
   https.listen(0, '127.0.0.1');
   await once(https, 'listening');
   const { port } = https.address() as AddressInfo;
@@ -199,6 +203,9 @@ export async function startTlsMcpServer(pki: TenantPki): Promise<TlsMcpServer> {
     port,
     handler,
     seen,
+    get connections() {
+      return connections;
+    },
     waiting: record.waiting,
     cancelled: record.cancelled,
     close: async () => {
