@@ -75,6 +75,7 @@ import { GuardedServer, OutboundGuard } from './agent-outbound-guard.js';
 import { type AgentRoutes, agentRoutes } from './agent-routes.js';
 import { AgentSubscriptions } from './agent-subscriptions.js';
 import { DirectCalls } from './direct-calls.js';
+import { DirectExchanges } from './direct-exchange.js';
 import { surelyModern } from './era-precheck.js';
 import { DEFAULT_MAX_JSON_DEPTH } from './json-body-check.js';
 import { refusalResponse } from './json-rpc-http-error.js';
@@ -116,7 +117,8 @@ export class AgentMcpEndpoint {
   readonly #routes: AgentRoutes;
   readonly #off: (() => void)[];
   #closed = false;
-  readonly #direct: DirectCalls | undefined;
+  /** Requests served at the Node entry (direct calls, tasks-extension requests); aborted on close. */
+  readonly #exchanges: DirectExchanges;
 
   constructor(options: AgentMcpEndpointOptions) {
     this.#o = options;
@@ -160,15 +162,17 @@ export class AgentMcpEndpoint {
       upstreamHeaders: options.upstreamHeaders,
       listPageSize: options.listPageSize,
     });
-    const direct = (options.directCalls ?? DEFAULT_DIRECT_CALLS) ? this.#directCalls() : undefined;
-    this.#direct = direct;
-    // The 2026-07-28 tasks extension's methods: the SDK has no runtime for them (task-extension-entry.ts).
-    const tasks = new TaskExtensionEntry({
+    this.#exchanges = new DirectExchanges({
       pipeline: this.#pipeline,
       outbound: options.outbound,
+      log: this.#log,
+    });
+    const direct = (options.directCalls ?? DEFAULT_DIRECT_CALLS) ? this.#directCalls() : undefined;
+    // The 2026-07-28 tasks extension's methods: the SDK has no runtime for them (task-extension-entry.ts).
+    const tasks = new TaskExtensionEntry({
+      exchanges: this.#exchanges,
       serverInfo: options.serverInfo ?? DEFAULT_SERVER_INFO,
       capabilities: () => options.catalog.face?.capabilities() ?? DEFAULT_AGENT_CAPABILITIES,
-      log: this.#log,
     });
     this.nodeHandler = (req, res) =>
       handleNodeRequest(req, res, {
@@ -286,7 +290,7 @@ export class AgentMcpEndpoint {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#direct?.close();
+    this.#exchanges.close();
     for (const off of this.#off) off();
     this.#relayed.close();
     await this.#sessions.close();
@@ -313,8 +317,7 @@ export class AgentMcpEndpoint {
   #directCalls(): DirectCalls {
     const face = this.#o.catalog.face;
     return new DirectCalls({
-      pipeline: this.#pipeline,
-      outbound: this.#o.outbound,
+      exchanges: this.#exchanges,
       serverInfo: this.#o.serverInfo ?? DEFAULT_SERVER_INFO,
       capabilities: () => face?.capabilities() ?? DEFAULT_AGENT_CAPABILITIES,
       log: this.#log,

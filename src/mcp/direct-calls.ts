@@ -6,14 +6,14 @@
  * params, the result checked and stamped (direct-call-result.ts), errors as the SDK encodes them, the
  * answer as JSON or as an SSE stream when a held call needs keep-alives (direct-call-answer.ts).
  *
- * The redaction boundary is the same: with `outbound`, the answer and any notification pass an
- * {@link OutboundGuard} scoped to the identity, and the request runs with its own taint.
+ * The redaction boundary is the same: the answer and any notification pass the outbound guard scoped to
+ * the identity, and the request runs with its own taint (direct-exchange.ts).
  *
  * Anything else (other methods, retries, progress tokens, log levels, tasks, a closed endpoint, a
  * request without identity) is not taken here: `serve` returns `undefined` and the SDK serves it.
  *
  * @example
- * const direct = new DirectCalls({ pipeline, outbound, serverInfo, capabilities: () => caps, log });
+ * const direct = new DirectCalls({ exchanges, serverInfo, capabilities: () => caps, log });
  * const served = direct.serve(req, res, parsedBody) ?? sdkHandler(req, res, parsedBody);
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
@@ -27,15 +27,13 @@ import type {
 } from '@modelcontextprotocol/server';
 import { ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/server';
 import type { Logger } from 'pino';
-import type { GatewayContext, GatewayIdentity, Handler } from '../gateway/gateway-context.js';
+import type { GatewayIdentity } from '../gateway/gateway-context.js';
 import type { OutboundMessage } from '../pii/pii-boundary.js';
-import { RequestTaint, withRequestTaint } from '../pii/request-taint.js';
 import { identityFromAuthInfo } from './agent-auth-info.js';
-import { type AgentRequest, agentRequestStorage } from './agent-method-table.js';
-import { type AgentOutbound, OutboundGuard } from './agent-outbound-guard.js';
-import { DirectAnswer } from './direct-call-answer.js';
+import type { AgentRequest } from './agent-method-table.js';
 import { type DirectCallRequest, directCallOf } from './direct-call-request.js';
 import { directCallResult } from './direct-call-result.js';
+import type { DirectExchanges, ExchangeOutput } from './direct-exchange.js';
 import { failureAnswer } from './protocol-error-mapping.js';
 
 /** Named channel: one message `{ identity, tool, requestId }` per call the direct path takes. */
@@ -50,10 +48,8 @@ export interface DirectCallMessage {
 }
 
 export interface DirectCallsOptions {
-  /** The gateway pipeline with the endpoint's routes as terminal. */
-  pipeline: Handler;
-  /** The redaction boundary towards agents, when one is configured. */
-  outbound: AgentOutbound | undefined;
+  /** Runs the pipeline and answers through the boundary (shared with the tasks-extension entry). */
+  exchanges: DirectExchanges;
   serverInfo: Implementation;
   /** What the agent-facing server advertises now (no `tools`: the SDK answers "method not found"). */
   capabilities: () => ServerCapabilities;
@@ -62,27 +58,11 @@ export interface DirectCallsOptions {
   keepAliveMs?: number;
 }
 
-/** One call's way back to the agent: notifications in order, then the answer, each through the guard. */
-interface CallOutput {
-  answer: DirectAnswer;
-  guard: OutboundGuard | undefined;
-  queue: Promise<void>;
-}
-
 export class DirectCalls {
   readonly #o: DirectCallsOptions;
-  /** The answers of the calls in flight (abandoned when the endpoint closes). */
-  readonly #inFlight = new Set<DirectAnswer>();
 
   constructor(options: DirectCallsOptions) {
     this.#o = options;
-  }
-
-  /** Stops every call in flight: its stages and upstream request are aborted, its connection closed. */
-  close(): void {
-    const closing = new Error('The MCP endpoint is closing');
-    for (const answer of this.#inFlight) answer.abandon(closing);
-    this.#inFlight.clear();
   }
 
   /** Serves `body` when it is a direct-path call; `undefined` when the SDK must serve it. */
@@ -102,46 +82,15 @@ export class DirectCalls {
     return this.#run(call, identity, res);
   }
 
-  async #run(call: DirectCallRequest, identity: GatewayIdentity, res: ServerResponse): Promise<void> {
-    const { outbound, log } = this.#o;
-    const answer = new DirectAnswer(res, {
+  #run(call: DirectCallRequest, identity: GatewayIdentity, res: ServerResponse): Promise<void> {
+    const request = { id: call.id, method: 'tools/call' as const, params: call.params, identity };
+    return this.#o.exchanges.run(res, request, {
       ...(this.#o.keepAliveMs ? { keepAliveMs: this.#o.keepAliveMs } : {}),
+      streamOnProgress: true,
+      agentRequest: (out) => this.#agentRequest(call, out),
+      answerOf: (run) => this.#answerOf(call, run),
+      withheld: withheld(call),
     });
-    this.#inFlight.add(answer);
-    res.once('close', () => this.#inFlight.delete(answer));
-    const out: CallOutput = {
-      answer,
-      guard: outbound ? new OutboundGuard(outbound, () => ({ identity: identity.name }), log) : undefined,
-      queue: Promise.resolve(),
-    };
-    const ctx: GatewayContext = {
-      identity,
-      era: 'modern',
-      sessionId: undefined,
-      method: 'tools/call',
-      params: { ...call.params },
-      requestId: call.id,
-      signal: answer.signal,
-      progressToken: undefined,
-      // No progress token: a stage's progress (a held call) keeps the connection alive instead.
-      sendProgress: async () => {
-        if (!answer.signal.aborted) answer.streamNow();
-      },
-      decisions: [],
-      startedAt: Date.now(),
-    };
-    const taint = out.guard?.begin(call.id, 'tools/call', ctx.params) ?? new RequestTaint();
-    const agent = this.#agentRequest(call, out);
-    const { message, status } = await this.#answerOf(call, () =>
-      withRequestTaint(taint, () => agentRequestStorage.run(agent, () => this.#o.pipeline(ctx))),
-    );
-    await out.queue;
-    if (answer.signal.aborted) {
-      out.guard?.forget(call.id);
-      return;
-    }
-    const safe = out.guard ? await out.guard.pass(message, call.id, true) : message;
-    answer.finish(safe ?? withheld(call), safe === message ? status : 200);
   }
 
   /** The JSON-RPC answer of the pipeline's outcome, as the SDK's server would encode it. */
@@ -164,7 +113,7 @@ export class DirectCalls {
   }
 
   /** What the routes see of this request: the envelope's capabilities, notifications on this answer. */
-  #agentRequest(call: DirectCallRequest, out: CallOutput): AgentRequest {
+  #agentRequest(call: DirectCallRequest, out: ExchangeOutput): AgentRequest {
     const notify = (notification: { method: string; params?: unknown }): Promise<void> => {
       out.queue = out.queue.then(async () => {
         const message = notification as unknown as OutboundMessage;

@@ -5,7 +5,8 @@
  * (direct-calls.ts): the gateway pipeline runs on the parsed body with the endpoint's routes as terminal
  * (authenticate, budget, pii, ... then task-routes.ts: owner only, routed to the upstream that holds the
  * task), and the answer — `resultType: "complete"`, the server's identity in `_meta` — passes the
- * outbound boundary scoped to the identity, written as JSON by a {@link DirectAnswer}.
+ * outbound boundary scoped to the identity, written as JSON (direct-exchange.ts, shared with the direct
+ * path: the endpoint's close aborts these requests too).
  *
  * Taken only when the request is one the SDK would accept: a 2026-07-28 request by the SDK's own
  * classifier whose standard headers agree with the body (`Mcp-Method`, `MCP-Protocol-Version`, and
@@ -13,7 +14,7 @@
  * Anything else goes the SDK's way, so a mismatched `Mcp-Name` gets the SDK's own 400 (its header-mismatch error).
  *
  * @example
- * const tasks = new TaskExtensionEntry({ pipeline, outbound, serverInfo, capabilities: () => caps, log });
+ * const tasks = new TaskExtensionEntry({ exchanges, serverInfo, capabilities: () => caps });
  * const served = tasks.serve(req, res, parsedBody) ?? sdkHandler(req, res, parsedBody);
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -30,28 +31,22 @@ import {
   SERVER_INFO_META_KEY,
   type ServerCapabilities,
 } from '@modelcontextprotocol/server';
-import type { Logger } from 'pino';
-import type { GatewayContext, GatewayIdentity, Handler } from '../gateway/gateway-context.js';
+import type { GatewayIdentity } from '../gateway/gateway-context.js';
 import type { OutboundMessage } from '../pii/pii-boundary.js';
-import { RequestTaint, withRequestTaint } from '../pii/request-taint.js';
 import { identityFromAuthInfo } from './agent-auth-info.js';
-import { type AgentRequest, agentRequestStorage } from './agent-method-table.js';
-import { type AgentOutbound, OutboundGuard } from './agent-outbound-guard.js';
-import { DirectAnswer } from './direct-call-answer.js';
+import type { AgentRequest } from './agent-method-table.js';
 import { headerOf, liftEnvelope } from './direct-call-request.js';
+import type { DirectExchanges } from './direct-exchange.js';
 import { surelyModern } from './era-precheck.js';
 import { toProtocolError } from './protocol-error-mapping.js';
 import { type ExtensionTaskMethod, isExtensionTaskMethod } from './task-extension.js';
 
 export interface TaskExtensionEntryOptions {
-  /** The gateway pipeline with the endpoint's routes as terminal. */
-  pipeline: Handler;
-  /** The redaction boundary towards agents, when one is configured. */
-  outbound: AgentOutbound | undefined;
+  /** Runs the pipeline and answers through the boundary (shared with the direct path). */
+  exchanges: DirectExchanges;
   serverInfo: Implementation;
   /** What the agent-facing server advertises now. */
   capabilities: () => ServerCapabilities;
-  log: Logger;
 }
 
 /** One extension task request as the routes see it. */
@@ -85,48 +80,40 @@ export class TaskExtensionEntry {
     return identity && request ? this.#run(request, identity, res) : undefined;
   }
 
-  async #run(request: TaskRequest, identity: GatewayIdentity, res: ServerResponse): Promise<void> {
-    const answer = new DirectAnswer(res);
-    const { outbound, log } = this.#o;
-    const guard = outbound
-      ? new OutboundGuard(outbound, () => ({ identity: identity.name }), log)
-      : undefined;
-    const ctx: GatewayContext = {
-      identity,
-      era: 'modern',
-      sessionId: undefined,
-      method: request.method,
-      params: { ...request.params },
-      requestId: request.id,
-      signal: answer.signal,
-      progressToken: undefined,
-      sendProgress: async () => {},
-      decisions: [],
-      startedAt: Date.now(),
-    };
-    const taint = guard?.begin(request.id, request.method, ctx.params) ?? new RequestTaint();
-    const agent = this.#agentRequest(request, answer.signal);
-    let message: OutboundMessage;
+  #run(request: TaskRequest, identity: GatewayIdentity, res: ServerResponse): Promise<void> {
+    const { id, method, params } = request;
+    return this.#o.exchanges.run(
+      res,
+      { id, method, params, identity },
+      {
+        streamOnProgress: false,
+        agentRequest: (out) => this.#agentRequest(request, out.answer.signal),
+        answerOf: (run) => this.#answerOf(request, run),
+        withheld: {
+          jsonrpc: '2.0',
+          id,
+          error: {
+            code: ProtocolErrorCode.InternalError,
+            message: 'The answer was withheld by the PII boundary',
+          },
+        },
+      },
+    );
+  }
+
+  /** The JSON-RPC answer of the pipeline's outcome: the stamped result, or the error as the SDK encodes it. */
+  async #answerOf(
+    request: TaskRequest,
+    run: () => Promise<unknown>,
+  ): Promise<{ message: OutboundMessage; status: number }> {
     try {
-      const result = await withRequestTaint(taint, () =>
-        agentRequestStorage.run(agent, () => this.#o.pipeline(ctx)),
-      );
-      message = { jsonrpc: '2.0', id: request.id, result: this.#stamped(result) };
+      const result = await run();
+      return { message: { jsonrpc: '2.0', id: request.id, result: this.#stamped(result) }, status: 200 };
     } catch (err) {
       const { code, message: text, data } = toProtocolError(err);
       const error = data === undefined ? { code, message: text } : { code, message: text, data };
-      message = { jsonrpc: '2.0', id: request.id, error };
+      return { message: { jsonrpc: '2.0', id: request.id, error }, status: 200 };
     }
-    if (answer.signal.aborted) {
-      guard?.forget(request.id);
-      return;
-    }
-    const safe = guard ? await guard.pass(message, request.id, true) : message;
-    const withheld = {
-      code: ProtocolErrorCode.InternalError,
-      message: 'The answer was withheld by the PII boundary',
-    };
-    answer.finish(safe ?? { jsonrpc: '2.0', id: request.id, error: withheld }, 200);
   }
 
   /** The result as the SDK's 2026-07-28 server would send it: `resultType` and the server's identity. */

@@ -52,6 +52,8 @@ export interface TasksExtServer {
   taskCalls: TaskMethodCall[];
   /** Every `tools/call` envelope's client capabilities, in order. */
   callCapabilities: Record<string, unknown>[];
+  /** While true, `tasks/*` requests are recorded and left unanswered (an upstream that hangs). */
+  holdTaskMethods: boolean;
   close(): Promise<void>;
 }
 
@@ -158,7 +160,14 @@ export async function startTasksExtServer(): Promise<TasksExtServer> {
   const http: HttpServer = createServer((req, res) => {
     const method = req.headers['mcp-method'];
     if (typeof method === 'string' && method.startsWith('tasks/')) {
-      void answerTaskMethod(req, res, tasks, taskCalls);
+      const held = {
+        method,
+        taskId: undefined,
+        mcpName: req.headers['mcp-name'] as string | undefined,
+        params: {},
+      };
+      if (fixture.holdTaskMethods) taskCalls.push(held);
+      else void answerTaskMethod(req, res, tasks, taskCalls);
       return;
     }
     void sdk(req, res);
@@ -166,10 +175,11 @@ export async function startTasksExtServer(): Promise<TasksExtServer> {
   http.listen(0, '127.0.0.1');
   await once(http, 'listening');
   const port = (http.address() as AddressInfo).port;
-  return {
+  const fixture: TasksExtServer = {
     url: `http://127.0.0.1:${port}/mcp`,
     taskCalls,
     callCapabilities,
+    holdTaskMethods: false,
     close: () =>
       new Promise<void>((resolve) => {
         for (const task of tasks.values()) clearTimeout(task.timer);
@@ -177,6 +187,7 @@ export async function startTasksExtServer(): Promise<TasksExtServer> {
         http.closeAllConnections();
       }),
   };
+  return fixture;
 }
 
 function reportText(tool: string, who: string): string {

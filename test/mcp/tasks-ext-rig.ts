@@ -50,6 +50,7 @@ export type AgentName = 'alice' | 'bob';
 
 export interface TasksExtRig {
   upstream: TasksExtServer;
+  endpoint: AgentMcpEndpoint;
   queue: ApprovalQueue;
   url: string;
   /** POSTs one 2026-07-28 request as `agent` (`extension`: declare the tasks extension). */
@@ -138,6 +139,7 @@ async function startParts(closers: Closers, upstreamDirectCalls: boolean): Promi
   let id = 0;
   return {
     upstream,
+    endpoint,
     queue,
     url,
     send: (agent, method, params, options = {}) =>

@@ -151,3 +151,20 @@ for (const upstreamDirectCalls of [true, false]) {
     });
   });
 }
+
+describe('the tasks extension when the agent endpoint closes', () => {
+  before(async () => {
+    rig = await startTasksExtRig();
+  });
+  after(() => rig.close());
+
+  it('aborts a tasks/get in flight: the agent gets no answer and the endpoint does not wait for the upstream', async () => {
+    const taskId = await startTask('alice', 'ext.slow', { ms: 60_000 });
+    rig.upstream.holdTaskMethods = true;
+    const asked = rig.upstream.taskCalls.length;
+    const get = rig.send('alice', 'tasks/get', { taskId });
+    await until('the tasks/get reached the upstream', () => rig.upstream.taskCalls.length > asked);
+    await rig.endpoint.close();
+    await assert.rejects(get, 'the connection is closed without an answer');
+  });
+});
