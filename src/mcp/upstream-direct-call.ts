@@ -71,6 +71,9 @@ export interface DirectCallOptions {
 export const UPSTREAM_DIRECT_CALL_CHANNEL = 'airlock:mcp:upstream-direct-call';
 const upstreamDirectCallChannel = diagnosticsChannel.channel(UPSTREAM_DIRECT_CALL_CHANNEL);
 
+/** Each upstream's parsed URL, made once rather than per call. */
+const parsedUrls = new WeakMap<UpstreamConfig, URL>();
+
 /**
  * Where a plain 2026-07-28 `tools/call` on this connection can be posted directly: an HTTP upstream,
  * option `directCalls` on, a live SDK connection, a tool name the SDK would send verbatim in `Mcp-Name`.
@@ -86,8 +89,13 @@ export function directCallTarget(
   const version = client.getNegotiatedProtocolVersion();
   if (config.kind !== 'http' || options.directCalls === false || !deliver || !version) return undefined;
   if (typeof wire.name !== 'string' || !isPlainHeaderValue(wire.name)) return undefined;
+  let url = parsedUrls.get(config);
+  if (!url) {
+    url = new URL(config.url);
+    parsedUrls.set(config, url);
+  }
   return {
-    url: new URL(config.url),
+    url,
     fetch: options.fetch ?? fetch,
     headers: config.headers,
     protocolVersion: version,
@@ -113,24 +121,6 @@ let nextId = 2 ** 40;
 /** `Mcp-Name` values the SDK sends verbatim (printable ASCII, no surrounding space); others take the SDK path. */
 export function isPlainHeaderValue(value: string): boolean {
   return /^[\x21-\x7e](?:[\x20-\x7e]*[\x21-\x7e])?$/.test(value);
-}
-
-/**
- * Posts the call directly; when the upstream answers with a redirect, calls `redirected` (its calls
- * should take the SDK client's path from now on) and sends this one through `viaSdk`.
- */
-export function postDirectOrViaSdk(
-  target: DirectCallTarget,
-  params: Record<string, unknown>,
-  options: DirectCallOptions,
-  viaSdk: () => Promise<unknown>,
-  redirected: () => void,
-): Promise<unknown> {
-  return postDirectCall(target, params, options).catch((err: unknown) => {
-    if (!(err instanceof DirectCallRedirected)) throw err;
-    redirected();
-    return viaSdk();
-  });
 }
 
 /** Posts `tools/call` with `params` (the caller's `_meta` included) and returns the decoded result. */

@@ -9,7 +9,13 @@
 import type { Client, Transport } from '@modelcontextprotocol/client';
 import { requestUpstream } from './task-wire.js';
 import type { UpstreamConfig } from './upstream-config.js';
-import { directCallTarget, postDirectOrViaSdk } from './upstream-direct-call.js';
+import {
+  type DirectCallOptions,
+  DirectCallRedirected,
+  type DirectCallTarget,
+  directCallTarget,
+  postDirectCall,
+} from './upstream-direct-call.js';
 import type { ForwardedMethod, UpstreamOptions, UpstreamRequestOptions } from './upstream-types.js';
 import { sdkRequestOptions } from './upstream-wire.js';
 
@@ -55,4 +61,22 @@ export function sendOnWire(
     viaSdk,
     route.redirected,
   );
+}
+
+/**
+ * Posts the call directly; when the upstream answers with a redirect, calls `redirected` (its calls
+ * should take the SDK client's path from now on) and sends this one through `viaSdk`.
+ */
+function postDirectOrViaSdk(
+  target: DirectCallTarget,
+  params: Record<string, unknown>,
+  options: DirectCallOptions,
+  viaSdk: () => Promise<unknown>,
+  redirected: () => void,
+): Promise<unknown> {
+  return postDirectCall(target, params, options).catch((err: unknown) => {
+    if (!(err instanceof DirectCallRedirected)) throw err;
+    redirected();
+    return viaSdk();
+  });
 }
