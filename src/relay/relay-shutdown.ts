@@ -1,5 +1,5 @@
 /**
- * Shutting a relay down: stop accepting, tell every tunnel the relay is closing (GOAWAY with
+ * Shutting a relay down: stop accepting (before leaving the cluster), tell every tunnel the relay is closing (GOAWAY with
  * `AIRLOCK_TUNNEL_RELAY_CLOSING`, so connectors move at once), end every other connection, then the
  * admin listener; then `relay.events` emits {@link RELAY_CLOSED_EVENT}. Revoking a connector ends its
  * live tunnels the same way.
@@ -24,9 +24,11 @@ export const RELAY_CLOSED_EVENT = 'closed';
 export async function closeRelay(ctx: RelayContext, listeners: RelayListeners): Promise<void> {
   if (ctx.closing) return;
   ctx.closing = true;
-  // Leave the cluster first, so that other nodes stop sending agents here.
-  await ctx.cluster?.close().catch((err: unknown) => ctx.logger.warn({ err }, 'leaving the cluster failed'));
+  // Stop accepting at once: a connection accepted from here on could only be dropped, while a refused
+  // one is retried elsewhere by the load balancer (a drain can end before its health check saw /readyz).
   const serverClosed = new Promise<void>((resolve) => listeners.server.close(() => resolve()));
+  // Leave the cluster, so that other nodes stop splicing agents here.
+  await ctx.cluster?.close().catch((err: unknown) => ctx.logger.warn({ err }, 'leaving the cluster failed'));
   const tunnelsClosed = [...ctx.liveTunnels].map(
     (tunnel) =>
       new Promise<void>((resolve) => {

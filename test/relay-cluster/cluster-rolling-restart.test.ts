@@ -77,7 +77,9 @@ test('rolling restart with drain during continuous calls drops no call', async (
       const t0 = Date.now();
       old.child.kill('SIGTERM');
       await closed(node);
-      console.log(`${node.id} drained and closed in ${Date.now() - t0} ms; calls ok ${calls.stats.ok}`);
+      console.log(
+        `${node.id} drained and closed in ${Date.now() - t0} ms (SIGTERM at ${t0}); calls ok ${calls.stats.ok}`,
+      );
       if (Date.now() - t0 > 5000) console.log(old.stderr().slice(-3000));
       await cluster.startNode(node);
       await eventually(`${node.id} ready again`, async () =>
