@@ -112,6 +112,8 @@ class AgentPipe {
   private lost(s: http2.ClientHttp2Stream, status: number | undefined): void {
     if (s !== this.stream || this.refused) return;
     const { socket } = this.options;
+    // The agent went away first (its close cancels the stream): nothing to replay or refuse.
+    if (socket.destroyed && !this.answered) return;
     if (this.answered) {
       socket.destroy();
       return;
@@ -119,7 +121,7 @@ class AgentPipe {
     socket.unpipe(s);
     cancel(s);
     const replay = this.replay;
-    const next = replay && !socket.destroyed ? this.options.reroute?.() : undefined;
+    const next = replay ? this.options.reroute?.() : undefined;
     if (!next || !replay) {
       this.refuse(status);
       return;

@@ -12,12 +12,14 @@ import { pipeAgent } from '../../src/relay/agent-pipe.js';
 import { until } from '../fixtures/wait-until.js';
 
 /** What the connector side does with a stream: refuse it, drop it, or answer (and then maybe drop it). */
-type Behaviour = '503' | 'refused-stream' | 'empty-200' | 'echo' | 'echo-then-reset';
+type Behaviour = '503' | 'refused-stream' | 'empty-200' | 'echo' | 'echo-then-reset' | 'hold';
 
 const HELLO = Buffer.from('client-hello-bytes');
 const script: Behaviour[] = [];
 /** Bytes each answered stream received, in stream order. */
 const received: Buffer[][] = [];
+/** Streams left unanswered ('hold'). */
+const held: http2.ServerHttp2Stream[] = [];
 
 const server = http2.createServer();
 server.on('stream', (stream) => {
@@ -26,6 +28,7 @@ server.on('stream', (stream) => {
   if (behaviour === '503') return void stream.respond({ ':status': 503 }, { endStream: true });
   if (behaviour === 'refused-stream') return void stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
   if (behaviour === 'empty-200') return void stream.respond({ ':status': 200 }, { endStream: true });
+  if (behaviour === 'hold') return void held.push(stream);
   const got: Buffer[] = [];
   received.push(got);
   stream.respond({ ':status': 200 });
@@ -40,6 +43,7 @@ await once(server, 'listening');
 const { port } = server.address() as net.AddressInfo;
 const session = http2.connect(`http://127.0.0.1:${port}`);
 after(() => {
+  for (const stream of held) stream.close(http2.constants.NGHTTP2_CANCEL);
   session.destroy();
   server.close();
 });
@@ -151,5 +155,16 @@ test('an agent that sent more than the replay bound before any answer is refused
   assert.equal(run.outcome.reroutes, 0);
   assert.deepEqual(run.outcome.refusedWith, [undefined]);
   assert.equal(run.toAgent(), tlsAlert(TlsAlert.internal_error).toString('latin1'));
+  run.conn.close();
+});
+
+test('an agent that goes away before any answer is neither replayed nor counted as refused', async () => {
+  // The first stream is never answered ('hold'): the agent closes while it waits.
+  const run = await pipeWith(['hold']);
+  await until('the stream reached the connector side', () => held.length > 0);
+  run.conn.agent.destroy();
+  await until('the pipe closed', () => run.outcome.closed);
+  assert.equal(run.outcome.reroutes, 0);
+  assert.deepEqual(run.outcome.refusedWith, []);
   run.conn.close();
 });
