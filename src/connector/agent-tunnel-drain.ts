@@ -1,10 +1,11 @@
 /**
  * Graceful drain of agent connections that arrived over one tunnel: when the connector lets a tunnel go
  * (the relay node drains, a tunnel moves to another node, the connector stops), its idle keep-alive
- * agent connections are closed once quiet (`DRAIN_QUIET_MS`) and busy ones answer with `Connection: close` and end after the
- * response. The agent's next request then opens a new connection, which the relay routes over another
- * tunnel, instead of being cut when the tunnel's grace period ends. Connections on the direct port, or
- * whose tunnel cannot be told (see src/net/tls-raw-stream.ts), are left as they were.
+ * agent connections are closed once quiet (`DRAIN_QUIET_MS`) and busy ones answer with
+ * `Connection: close` and end after the response. The agent's next request then opens a new
+ * connection, which the relay routes over another tunnel, instead of being cut when the tunnel's grace
+ * period ends. Connections on the direct port, or whose tunnel cannot be told (see
+ * src/net/tls-raw-stream.ts), are left as they were.
  *
  * @example
  * const drains = new AgentTunnelDrain(httpsServer);

@@ -4,10 +4,11 @@
  * the tunnel). The bytes are TLS records the relay cannot read; it only counts them.
  *
  * Until the connector's first byte reaches the agent, the bytes the agent sent are kept (at most
- * `maxReplayBytes`: the relay's ClientHello limit). A stream refused or lost in that window (a tunnel the connector is draining
- * answers 503; a GOAWAY refuses a stream it had not seen yet) is replayed on another stream from
- * `reroute`: the agent has only sent its ClientHello, which nobody answered, so nothing is lost or
- * repeated. Once a byte has reached the agent, a lost stream ends the agent's connection.
+ * `maxReplayBytes`: the relay's ClientHello limit). A stream refused or lost in that window (a tunnel
+ * the connector is draining answers 503; a GOAWAY refuses a stream it had not seen yet) is replayed on
+ * another stream from `reroute`: the agent has only sent its ClientHello, which nobody answered, so
+ * nothing is lost or repeated. Once a byte has reached the agent, a lost stream ends the agent's
+ * connection. An agent that goes away first is neither replayed nor refused.
  */
 import http2 from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -40,7 +41,7 @@ export function pipeAgent(options: AgentPipeOptions): void {
 
 class AgentPipe {
   private stream: http2.ClientHttp2Stream;
-  /** The agent's bytes while nothing has answered: what a reroute replays (undefined once answered, or past the bound). */
+  /** The agent's bytes while nothing has answered: what a reroute replays (undefined once answered or past the bound). */
   private replay: Buffer[] | undefined = [];
   private replayBytes = 0;
   private answered = false;
@@ -108,7 +109,7 @@ class AgentPipe {
     this.maybeClose();
   }
 
-  /** The current stream failed: before any answer the next stream gets the agent's bytes; after, the agent's connection ends. */
+  /** The current stream failed: before any answer the next stream gets the agent's bytes; after, the connection ends. */
   private lost(s: http2.ClientHttp2Stream, status: number | undefined): void {
     if (s !== this.stream || this.refused) return;
     const { socket } = this.options;

@@ -1,7 +1,7 @@
 /**
- * Shutting a relay down: stop accepting (before leaving the cluster), tell every tunnel the relay is closing (GOAWAY with
- * `AIRLOCK_TUNNEL_RELAY_CLOSING`, so connectors move at once), end every other connection, then the
- * admin listener; then `relay.events` emits {@link RELAY_CLOSED_EVENT}. Revoking a connector ends its
+ * Shutting a relay down: stop accepting (before leaving the cluster), tell every tunnel the relay is
+ * closing (GOAWAY with `AIRLOCK_TUNNEL_RELAY_CLOSING`, so connectors move at once), end every other
+ * connection, then the admin listener; then `relay.events` emits {@link RELAY_CLOSED_EVENT}. Revoking a connector ends its
  * live tunnels the same way.
  */
 import type http from 'node:http';

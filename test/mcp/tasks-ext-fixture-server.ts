@@ -160,13 +160,9 @@ export async function startTasksExtServer(): Promise<TasksExtServer> {
   const http: HttpServer = createServer((req, res) => {
     const method = req.headers['mcp-method'];
     if (typeof method === 'string' && method.startsWith('tasks/')) {
-      const held = {
-        method,
-        taskId: undefined,
-        mcpName: req.headers['mcp-name'] as string | undefined,
-        params: {},
-      };
-      if (fixture.holdTaskMethods) taskCalls.push(held);
+      // A held request is recorded by its headers only (its body is never read).
+      const mcpName = req.headers['mcp-name'] as string | undefined;
+      if (fixture.holdTaskMethods) taskCalls.push({ method, taskId: undefined, mcpName, params: {} });
       else void answerTaskMethod(req, res, tasks, taskCalls);
       return;
     }
